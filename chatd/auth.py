@@ -1,0 +1,58 @@
+"""Passwords and tokens: shared by the WebSocket `login` and `POST /api/v1/auth/login`."""
+
+from __future__ import annotations
+
+import secrets
+from typing import TYPE_CHECKING, Any
+
+import trio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .errors import ChatError
+from .store import users as users_store
+
+if TYPE_CHECKING:
+    from .server import Server
+
+hasher = PasswordHasher()
+# Hashing is deliberately slow and takes memory: at most two at a time.
+_hash_limiter = trio.CapacityLimiter(2)
+# A fixed hash to verify against when the user does not exist, so timing does not tell.
+_DUMMY_HASH = hasher.hash("chatd-no-such-user")
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def login(server: Server, *, username: str | None, password: str | None, token: str | None, device: str) -> tuple[dict[str, Any], str]:
+    """Check credentials; returns (user, token). A password login issues a new token."""
+    if token:
+        user = await server.readers.read(users_store.token_user, token)
+        if user is None:
+            raise ChatError("auth_failed", "unknown or expired token", field="token")
+        if user["disabled"]:
+            raise ChatError("user_disabled", "this account is disabled")
+        return user, token
+    if not username or password is None:
+        raise ChatError("bad_request", "give a token, or a username and a password", field="username" if not username else "password")
+    found = await server.readers.read(users_store.password_login_row, username)
+    stored = found[1] if found else _DUMMY_HASH
+    ok = await trio.to_thread.run_sync(_verify, stored, password, limiter=_hash_limiter)
+    if not found or not ok:
+        raise ChatError("auth_failed", "wrong username or password")
+    user = found[0]
+    if user["disabled"]:
+        raise ChatError("user_disabled", "this account is disabled")
+    new_token = secrets.token_urlsafe(32)
+    ttl_ms = server.cfg.auth.token_ttl_days * 86_400_000
+    await server.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)
+    return user, new_token

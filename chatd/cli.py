@@ -1,0 +1,159 @@
+"""The `chatd` command: serve, user management, config check. No logic of its own."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from typing import Any
+
+from . import __version__
+from .config import Config, ConfigError, load
+
+
+def _flags(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    server: dict[str, Any] = {}
+    if getattr(args, "data", None):
+        server["data_dir"] = args.data
+    if getattr(args, "listen", None):
+        server["listen"] = args.listen
+    return {"server": server} if server else {}
+
+
+def _config(args: argparse.Namespace) -> Config:
+    try:
+        return load(args.config, flags=_flags(args))
+    except ConfigError as exc:
+        print(f"chatd: bad configuration: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _read_password(confirm: bool) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        password = line.rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Repeat password: ") != password:
+            print("chatd: the passwords differ", file=sys.stderr)
+            raise SystemExit(1)
+    if len(password) < 8:
+        print("chatd: the password must have at least 8 characters", file=sys.stderr)
+        raise SystemExit(1)
+    return password
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import trio
+
+    from .server import Server, info_line
+
+    cfg = _config(args)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    server = Server(cfg)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.run_until_signal)
+            for line in info_line(server):
+                print(line, flush=True)
+
+    try:
+        trio.run(main)
+    except OSError as exc:
+        print(f"chatd: cannot start: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _db(args: argparse.Namespace) -> Any:
+    from .server import prepare_database
+    from .store.db import connect
+
+    cfg = _config(args)
+    prepare_database(cfg)
+    return connect(cfg.db_path)
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    from .auth import hash_password
+    from .errors import ChatError
+    from .store import users
+
+    conn = _db(args)
+    try:
+        if args.user_cmd == "add":
+            password = _read_password(confirm=True)
+            uid = users.create_user(conn, args.name, hash_password(password), is_admin=args.admin, display_name=args.display_name)
+            print(f"created user {args.name} (id {uid}{', admin' if args.admin else ''})")
+        elif args.user_cmd == "passwd":
+            password = _read_password(confirm=True)
+            users.set_password(conn, args.name, hash_password(password))
+            print(f"password of {args.name} changed; its sessions must log in again")
+        elif args.user_cmd == "list":
+            rows = users.list_users(conn)
+            print(f"{'id':>5}  {'name':<24} {'admin':<5} {'disabled':<8}")
+            for u in rows:
+                print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['is_admin'] else '':<5} {'yes' if u['disabled'] else '':<8}")
+        elif args.user_cmd in ("disable", "enable"):
+            users.set_disabled(conn, args.name, args.user_cmd == "disable")
+            print(f"user {args.name} {args.user_cmd}d")
+    except ChatError as exc:
+        print(f"chatd: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = _config(args)
+    print(f"configuration is valid; listen {cfg.server.listen}, database {cfg.db_path}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatd", description="A self-hosted chat server.")
+    parser.add_argument("--version", action="version", version=f"chatd {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="TOML config file (default: none; CHATD_CONFIG also works)")
+        p.add_argument("--data", metavar="DIR", help="data directory (overrides server.data_dir)")
+
+    serve = sub.add_parser("serve", help="run the server")
+    common(serve)
+    serve.add_argument("--listen", metavar="HOST:PORT", help="address for HTTP and WebSocket (overrides server.listen)")
+    serve.set_defaults(func=cmd_serve)
+
+    user = sub.add_parser("user", help="manage users")
+    user_sub = user.add_subparsers(dest="user_cmd", required=True)
+    add = user_sub.add_parser("add", help="create a user; the password is read from a prompt or stdin")
+    add.add_argument("name")
+    add.add_argument("--admin", action="store_true", help="make the user an administrator")
+    add.add_argument("--display-name", help="shown name (default: NAME)")
+    passwd = user_sub.add_parser("passwd", help="set a user's password (prompt or stdin)")
+    passwd.add_argument("name")
+    user_sub.add_parser("list", help="list users")
+    disable = user_sub.add_parser("disable", help="disable a user and end their tokens")
+    disable.add_argument("name")
+    enable = user_sub.add_parser("enable", help="enable a disabled user")
+    enable.add_argument("name")
+    for p in (add, passwd, disable, enable, user_sub.choices["list"]):
+        common(p)
+    user.set_defaults(func=cmd_user)
+
+    check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
+    common(check)
+    check.set_defaults(func=cmd_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,188 @@
+"""Typed configuration: defaults, then the TOML file, then CHATD_* environment, then flags.
+
+Every key is documented in config.example.toml; a test decodes that file against
+these Structs, so the two cannot drift apart. Unknown keys are errors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+import platformdirs
+
+
+class ConfigError(Exception):
+    """A bad configuration: the message names the key and why."""
+
+
+class Base(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class ServerConfig(Base):
+    listen: str = "127.0.0.1:8080"
+    data_dir: str = ""
+    max_frame_bytes: int = 262144
+    login_timeout_s: float = 10.0
+    heartbeat_interval_s: float = 30.0
+    heartbeat_timeout_s: float = 90.0
+    backlog_max_bytes: int = 4 * 1024 * 1024
+    shutdown_grace_s: float = 5.0
+
+
+class StorageConfig(Base):
+    durability: Literal["normal", "full"] = "normal"
+    batch_max: int = 512
+    queue_max: int = 4096
+    reader_threads: int = 4
+    cache_mb: int = 16
+
+
+class LimitsConfig(Base):
+    send_rate_per_s: float = 50.0
+    send_burst: int = 200
+    max_text_chars: int = 16000
+    max_content_bytes: int = 65536
+    typing_interval_ms: int = 2000
+
+
+class MessagesConfig(Base):
+    recall_window_s: int = 120
+
+
+class AuthConfig(Base):
+    token_ttl_days: int = 30
+
+
+class Config(Base):
+    server: ServerConfig = msgspec.field(default_factory=ServerConfig)
+    storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
+    limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
+    messages: MessagesConfig = msgspec.field(default_factory=MessagesConfig)
+    auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+
+    @property
+    def data_path(self) -> Path:
+        if self.server.data_dir:
+            return Path(self.server.data_dir).expanduser()
+        return Path(platformdirs.user_data_dir("chatd", appauthor=False))
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / "chatd.sqlite3"
+
+    @property
+    def listen_host_port(self) -> tuple[str, int]:
+        return parse_listen(self.server.listen)
+
+
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig))}
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not (0 <= int(port) <= 65535):
+        raise ConfigError(f"server.listen: expected HOST:PORT, got {value!r}")
+    host = host.strip("[]") or "127.0.0.1"
+    return host, int(port)
+
+
+def _validate(cfg: Config) -> Config:
+    parse_listen(cfg.server.listen)
+    positive = {
+        "server.max_frame_bytes": cfg.server.max_frame_bytes,
+        "server.login_timeout_s": cfg.server.login_timeout_s,
+        "server.heartbeat_interval_s": cfg.server.heartbeat_interval_s,
+        "server.heartbeat_timeout_s": cfg.server.heartbeat_timeout_s,
+        "server.backlog_max_bytes": cfg.server.backlog_max_bytes,
+        "storage.batch_max": cfg.storage.batch_max,
+        "storage.queue_max": cfg.storage.queue_max,
+        "storage.reader_threads": cfg.storage.reader_threads,
+        "limits.send_rate_per_s": cfg.limits.send_rate_per_s,
+        "limits.send_burst": cfg.limits.send_burst,
+        "limits.max_text_chars": cfg.limits.max_text_chars,
+        "limits.max_content_bytes": cfg.limits.max_content_bytes,
+        "auth.token_ttl_days": cfg.auth.token_ttl_days,
+    }
+    for key, value in positive.items():
+        if value <= 0:
+            raise ConfigError(f"{key}: must be greater than 0, got {value}")
+    if cfg.server.heartbeat_timeout_s <= cfg.server.heartbeat_interval_s:
+        raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
+    if cfg.messages.recall_window_s < 0:
+        raise ConfigError("messages.recall_window_s: must be 0 or more")
+    return cfg
+
+
+def _error_key(err: msgspec.ValidationError) -> str:
+    """Turn msgspec's "... - at `$.server`" into a readable key path."""
+    text = str(err)
+    msg, _, where = text.partition(" - at `$")
+    path = where.rstrip("`").lstrip(".")
+    if msg.startswith("Object contains unknown field `"):
+        field = msg.split("`")[1]
+        key = f"{path}.{field}" if path else field
+        return f"{key}: unknown key"
+    return f"{path or '(top level)'}: {msg}"
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, raw in environ.items():
+        if not name.startswith("CHATD_") or name in ("CHATD_CONFIG",):
+            continue
+        rest = name[len("CHATD_"):].lower()
+        section, _, key = rest.partition("_")
+        if section not in SECTIONS or not key:
+            raise ConfigError(f"{name}: unknown setting (expected CHATD_<SECTION>_<KEY>, e.g. CHATD_SERVER_LISTEN)")
+        struct = SECTIONS[section]
+        if key not in struct.__struct_fields__:
+            raise ConfigError(f"{name}: unknown key {section}.{key}")
+        out.setdefault(section, {})[key] = raw
+    return out
+
+
+def load(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    flags: dict[str, dict[str, Any]] | None = None,
+) -> Config:
+    """Load the configuration: defaults < file < CHATD_* environment < flags."""
+    environ = dict(os.environ) if environ is None else environ
+    if path is None and environ.get("CHATD_CONFIG"):
+        path = environ["CHATD_CONFIG"]
+    merged: dict[str, dict[str, Any]] = {}
+    if path is not None:
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+        try:
+            data = msgspec.toml.decode(raw)
+        except msgspec.DecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a table at the top level")
+        try:
+            msgspec.convert(data, Config)  # report file errors against the file
+        except msgspec.ValidationError as exc:
+            raise ConfigError(f"{path}: {_error_key(exc)}") from None
+        for section, values in data.items():
+            merged.setdefault(section, {}).update(values)
+    env = _env_overrides(environ)
+    for layer in (env, flags or {}):
+        for section, values in layer.items():
+            merged.setdefault(section, {}).update(values)
+    try:
+        cfg = msgspec.convert(merged, Config, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigError(_error_key(exc)) from None
+    return _validate(cfg)
+
+
+def to_toml_dict(cfg: Config) -> dict[str, Any]:
+    return msgspec.to_builtins(cfg)

@@ -1,0 +1,39 @@
+"""Checks shared by the chat handlers of every conversation kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..config import LimitsConfig
+from ..errors import ChatError
+from ..protocol import content as ct
+from ..session import Session
+from ..store.messages import NewMessage
+
+
+def check_rate(session: Session) -> None:
+    wait_ms = session.bucket.take()
+    if wait_ms:
+        raise ChatError("rate_limited", "too many messages; slow down", retry_after_ms=wait_ms)
+
+
+def new_message(limits: LimitsConfig, sender_id: int, content: Any, *, client_msg_id: str | None = None, quote_id: int | None = None, mentions: list[int] | None = None) -> NewMessage:
+    """Validate a client's content and turn it into what the writer stores."""
+    kind = content.__struct_config__.tag
+    if kind not in ct.CLIENT_TYPES:
+        raise ChatError("bad_request", f"clients cannot send {kind} messages", field="content.type")
+    text = ct.searchable_text(content)
+    if len(text) > limits.max_text_chars:
+        raise ChatError("too_large", f"text is over {limits.max_text_chars} characters", field="content.text")
+    encoded = ct.dumps(content)
+    if len(encoded) > limits.max_content_bytes:
+        raise ChatError("too_large", f"content is over {limits.max_content_bytes} bytes", field="content")
+    return NewMessage(
+        sender_id=sender_id,
+        type=kind,
+        content=encoded,
+        text=text,
+        client_msg_id=client_msg_id,
+        quote_id=quote_id,
+        mentions=sorted(set(mentions or ())),
+    )

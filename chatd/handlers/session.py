@@ -1,0 +1,46 @@
+"""Connection lifecycle: login, heartbeat, ping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import auth, presence
+from ..errors import ChatError
+from ..store.db import now_ms
+from ..store.users import public_user
+from . import Call, handler
+
+
+@handler("login")
+async def login(call: Call) -> dict[str, Any]:
+    session, server, data = call.session, call.server, call.data
+    if session.user is not None:
+        raise ChatError("already_logged_in", "this connection is already logged in")
+    user, token = await auth.login(server, username=data.username, password=data.password, token=data.token, device=data.device)
+    if session.conn.closing:
+        raise ChatError("unavailable", "the connection is closing")
+    session.user = user
+    session.device = data.device
+    session.codec = call.codec
+    session.token = token
+    if server.hub.add(session):
+        await presence.announce(server, user["id"], True)
+    cfg = server.cfg.server
+    return {
+        "user": public_user(user),
+        "session_id": session.id,
+        "token": token,
+        "server_time": now_ms(),
+        "heartbeat_interval_s": cfg.heartbeat_interval_s,
+        "heartbeat_timeout_s": cfg.heartbeat_timeout_s,
+    }
+
+
+@handler("heartbeat")
+async def heartbeat(call: Call) -> dict[str, Any]:
+    return {"server_time": now_ms()}
+
+
+@handler("ping")
+async def ping(call: Call) -> dict[str, Any]:
+    return {"pong": True, "server_time": now_ms()}

@@ -1,0 +1,115 @@
+"""Who is connected, and fanout: encode a push once, write the same bytes to every socket."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import trio
+
+from .errors import CLOSE_AUTH, CLOSE_HEARTBEAT
+from .protocol.envelope import encode, push_body
+from .session import Session
+from .transport import BINARY, TEXT, ws_frame
+
+log = logging.getLogger("chatd.hub")
+_OPCODE = (TEXT, BINARY)
+
+
+class Hub:
+    def __init__(self, heartbeat_timeout_s: float, login_timeout_s: float):
+        self.by_user: dict[int, list[Session]] = {}
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        self.login_timeout_s = login_timeout_s
+        self.pending: set[Session] = set()  # connected, not logged in yet
+
+    # -- registry of sessions -------------------------------------------------------
+
+    def add(self, session: Session) -> bool:
+        """Register a logged-in session; True if it is the user's first."""
+        self.pending.discard(session)
+        sessions = self.by_user.setdefault(session.user_id, [])
+        sessions.append(session)
+        return len(sessions) == 1
+
+    def remove(self, session: Session) -> bool:
+        """Forget a session; True if it was the user's last."""
+        self.pending.discard(session)
+        if session.user is None:
+            return False
+        sessions = self.by_user.get(session.user_id)
+        if not sessions or session not in sessions:
+            return False
+        sessions.remove(session)
+        if not sessions:
+            del self.by_user[session.user_id]
+            return True
+        return False
+
+    def online(self, user_id: int) -> bool:
+        return user_id in self.by_user
+
+    def sessions_of(self, user_id: int) -> list[Session]:
+        return self.by_user.get(user_id, [])
+
+    def all_sessions(self) -> list[Session]:
+        return [s for sessions in self.by_user.values() for s in sessions] + list(self.pending)
+
+    # -- writing ----------------------------------------------------------------------
+
+    @staticmethod
+    def frame(body: Any, codec: int) -> bytes:
+        return ws_frame(encode(body, codec), _OPCODE[codec])
+
+    def reply(self, session: Session, body: Any, codec: int | None = None) -> None:
+        session.conn.send_frame(self.frame(body, session.codec if codec is None else codec))
+
+    def push_sessions(self, sessions: Iterable[Session], cmd: str, data: Any) -> int:
+        """Send one push to the given sessions; encoded at most once per codec. Returns sockets written."""
+        frames: list[bytes | None] = [None, None]
+        body = push_body(cmd, data)
+        n = 0
+        for session in sessions:
+            conn = session.conn
+            if conn.closing:
+                continue
+            frame = frames[session.codec]
+            if frame is None:
+                frame = frames[session.codec] = self.frame(body, session.codec)
+            conn.send_frame(frame)
+            n += 1
+        return n
+
+    def push_users(self, user_ids: Iterable[int], cmd: str, data: Any, *, exclude: Session | None = None) -> set[int]:
+        """Push to every session of the given users (but `exclude`). Returns the users reached."""
+        reached: set[int] = set()
+        targets: list[Session] = []
+        for uid in user_ids:
+            for session in self.by_user.get(uid, ()):
+                if session is not exclude and not session.conn.closing:
+                    targets.append(session)
+                    reached.add(uid)
+        if targets:
+            self.push_sessions(targets, cmd, data)
+        return reached
+
+    # -- liveness ---------------------------------------------------------------------
+
+    async def sweep(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Close sessions that sent no frame within heartbeat_timeout_s, or did not log in in time."""
+        task_status.started()
+        period = max(0.05, min(1.0, self.heartbeat_timeout_s / 4, self.login_timeout_s / 4))
+        while True:
+            await trio.sleep(period)
+            now = time.monotonic()
+            for session in self.all_sessions():
+                if session.conn.closing:
+                    continue
+                if session.user is None:
+                    if session.connected_at < now - self.login_timeout_s:
+                        session.conn.close(CLOSE_AUTH, "login timeout")
+                elif session.last_frame < now - self.heartbeat_timeout_s:
+                    log.info("session %s missed its heartbeats", session.id)
+                    session.conn.close(CLOSE_HEARTBEAT, "heartbeat timeout")

@@ -1,0 +1,142 @@
+"""Message contents: one tagged union on `type`, decoded and validated by msgspec."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+OptInt = Annotated[int, Meta(ge=0)] | None
+
+
+class _C(Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    pass
+
+
+class Text(_C, tag="text"):
+    text: Annotated[str, Meta(min_length=1)]
+
+
+class Markdown(_C, tag="markdown"):
+    text: Annotated[str, Meta(min_length=1)]
+
+
+class Html(_C, tag="html"):
+    text: Annotated[str, Meta(min_length=1)]
+
+
+class Image(_C, tag="image"):
+    url: Url
+    width: OptInt = None
+    height: OptInt = None
+    size: OptInt = None
+    mime: str | None = None
+    thumb_url: str | None = None
+    name: str | None = None
+
+
+class File(_C, tag="file"):
+    url: Url
+    name: Annotated[str, Meta(min_length=1, max_length=255)]
+    size: OptInt = None
+    mime: str | None = None
+
+
+class Video(_C, tag="video"):
+    url: Url
+    duration_ms: OptInt = None
+    width: OptInt = None
+    height: OptInt = None
+    size: OptInt = None
+    cover_url: str | None = None
+
+
+class Audio(_C, tag="audio"):
+    url: Url
+    duration_ms: OptInt = None
+    size: OptInt = None
+
+
+class Sticker(_C, tag="sticker"):
+    url: Url
+    sticker_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    pack_id: str | None = None
+
+
+class FormField(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    id: Annotated[str, Meta(min_length=1, max_length=64)]
+    type: Literal["radio", "input", "switch", "textarea", "select"]
+    label: str = ""
+    options: list[str] | None = None
+    default: Any = None
+    placeholder: str | None = None
+
+
+class Form(_C, tag="form"):
+    fields: Annotated[list[FormField], Meta(min_length=1, max_length=50)]
+    text: str | None = None
+
+
+class Button(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    text: Annotated[str, Meta(min_length=1, max_length=64)]
+    action: Literal["callback", "url", "copy"] = "callback"
+    value: str = ""
+
+
+class Buttons(_C, tag="buttons"):
+    text: str
+    buttons: Annotated[list[list[Button]], Meta(min_length=1, max_length=20)]
+
+
+class System(_C, tag="system"):
+    """Made by the server only (member changes and the like); clients cannot send it."""
+
+    event: str
+    text: str = ""
+    data: Any = None
+
+
+Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Form, Buttons, System]
+CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "form", "buttons"})
+
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder(Content).decode
+
+
+def dumps(content: Content) -> bytes:
+    return _encode(content)
+
+
+def loads(raw: bytes | str) -> Content:
+    return _decode(raw)
+
+
+def searchable_text(content: Content) -> str:
+    """The words of a content that full-text search indexes."""
+    parts: list[str] = []
+    if isinstance(content, (Text, Markdown, Html)):
+        parts.append(content.text)
+    elif isinstance(content, (File, Image)):
+        if content.name:
+            parts.append(content.name)
+    elif isinstance(content, Buttons):
+        parts.append(content.text)
+        parts.extend(b.text for row in content.buttons for b in row)
+    elif isinstance(content, Form):
+        if content.text:
+            parts.append(content.text)
+        parts.extend(f.label for f in content.fields if f.label)
+    elif isinstance(content, System):
+        parts.append(content.text)
+    return "\n".join(parts)
+
+
+def preview_text(content: Content | None, limit: int = 100) -> str:
+    if content is None:
+        return ""
+    text = searchable_text(content)
+    if not text:
+        text = f"[{content.__struct_config__.tag}]"
+    return text[:limit]

@@ -1,0 +1,119 @@
+"""The wire envelope: decode a request once, encode responses and pushes.
+
+Text frames carry JSON, binary frames MessagePack, with the same shape:
+
+    request   {"cmd": "...", "id": "c17", "data": {...}}
+    response  {"cmd": "...", "id": "c17", "ok": true, "data": {...}}
+              {"cmd": "...", "id": "c17", "ok": false, "error": {"code": ..., "message": ..., "field": ...}}
+    push      {"cmd": "...", "data": {...}}
+
+This module imports neither trio nor sqlite3.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import msgspec
+
+from ..errors import ChatError
+from .registry import REGISTRY, Registry
+
+JSON = 0
+MSGPACK = 1
+
+
+class Envelope(msgspec.Struct):
+    cmd: str
+    id: str | int | None = None
+    data: msgspec.Raw = msgspec.Raw(b"")
+
+
+_env_decoders = (msgspec.json.Decoder(Envelope), msgspec.msgpack.Decoder(Envelope))
+_encoders = (msgspec.json.Encoder(), msgspec.msgpack.Encoder())
+_EMPTY = (b"{}", b"\x80")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+class Request:
+    __slots__ = ("cmd", "id", "data", "codec")
+
+    def __init__(self, cmd: str, id: Any, data: Any, codec: int):
+        self.cmd = cmd
+        self.id = id
+        self.data = data
+        self.codec = codec
+
+
+class Codec:
+    """Decoders for every implemented request command, built once."""
+
+    def __init__(self, registry: Registry = REGISTRY):
+        self.registry = registry
+        self._decoders: dict[str, tuple[Any, Any]] = {}
+        for wire, cmd in registry.commands.items():
+            if cmd.struct is not None:
+                self._decoders[wire] = (msgspec.json.Decoder(cmd.struct), msgspec.msgpack.Decoder(cmd.struct))
+
+    def decode(self, payload: bytes | str, codec: int) -> Request:
+        """Decode a frame. Raises ChatError(bad_frame | unknown_command | not_implemented | bad_request);
+        when the envelope could be read, the error carries `.cmd` and `.req_id` for the response."""
+        try:
+            env = _env_decoders[codec].decode(payload)
+        except msgspec.ValidationError as exc:
+            raise ChatError("bad_frame", f"not a request envelope: {exc}") from None
+        except msgspec.DecodeError as exc:
+            kind = "JSON" if codec == JSON else "MessagePack"
+            raise ChatError("bad_frame", f"malformed {kind}: {exc}") from None
+        try:
+            decoders = self._decoders.get(env.cmd)
+            if decoders is None:
+                command = self.registry.commands.get(env.cmd)
+                if command is None or command.kind != "request":
+                    raise ChatError("unknown_command", f"no command named {env.cmd!r}", field="cmd")
+                raise ChatError("not_implemented", f"{env.cmd} is not implemented by this server yet")
+            raw = bytes(env.data) or _EMPTY[codec]
+            try:
+                data = decoders[codec].decode(raw)
+            except msgspec.ValidationError as exc:
+                text = str(exc)
+                m = _AT.search(text)
+                field = m.group(1) if m else None
+                msg = _AT.sub("", text)
+                if field:
+                    missing = re.match(r"Object missing required field `(\w+)`", msg)
+                    field = f"{field}.{missing.group(1)}" if missing else field
+                elif (missing := re.match(r"Object missing required field `(\w+)`", msg)) :
+                    field = missing.group(1)
+                elif msg.startswith("Expected `object`"):
+                    field = "data"
+                raise ChatError("bad_request", msg, field=field) from None
+            except msgspec.DecodeError as exc:
+                raise ChatError("bad_request", f"data: {exc}", field="data") from None
+        except ChatError as err:
+            err.cmd = env.cmd  # type: ignore[attr-defined]
+            err.req_id = env.id  # type: ignore[attr-defined]
+            raise
+        return Request(env.cmd, env.id, data, codec)
+
+
+def encode(obj: Any, codec: int) -> bytes:
+    return _encoders[codec].encode(obj)
+
+
+def ok_body(cmd: str, req_id: Any, data: Any) -> dict[str, Any]:
+    return {"cmd": cmd, "id": req_id, "ok": True, "data": data}
+
+
+def error_body(cmd: str | None, req_id: Any, err: ChatError) -> dict[str, Any]:
+    error: dict[str, Any] = {"code": err.code, "message": err.message}
+    if err.field:
+        error["field"] = err.field
+    if err.retry_after_ms is not None:
+        error["retry_after_ms"] = err.retry_after_ms
+    return {"cmd": cmd, "id": req_id, "ok": False, "error": error}
+
+
+def push_body(cmd: str, data: Any) -> dict[str, Any]:
+    return {"cmd": cmd, "data": data}

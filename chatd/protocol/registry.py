@@ -1,0 +1,131 @@
+"""The command registry, loaded from clients/protocol.yaml.
+
+The YAML file is the contract: each request command's payload Struct is built
+from its `request:` fields here, so the decoder, the handlers and the generated
+API reference all read the same definition.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import yaml
+
+from . import content as content_types
+
+_SCALARS: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "any": Any}
+_NAMED: dict[str, Any] = {"Content": content_types.Content}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    wire: str
+    group: str
+    kind: str  # "request" | "push"
+    implemented: bool
+    summary: str = ""
+    request: dict[str, dict[str, Any]] = field(default_factory=dict)
+    response: dict[str, dict[str, Any]] = field(default_factory=dict)
+    errors: tuple[str, ...] = ()
+    example: dict[str, Any] = field(default_factory=dict)
+    struct: type | None = None
+
+
+@dataclass(frozen=True)
+class Registry:
+    version: int
+    groups: list[dict[str, str]]
+    errors: dict[str, str]
+    types: dict[str, Any]
+    commands: dict[str, Command]
+
+    def by_group(self, group: str) -> list[Command]:
+        return [c for c in self.commands.values() if c.group == group]
+
+
+def _parse_type(spec: str) -> Any:
+    spec = spec.strip()
+    m = re.fullmatch(r"list\[(.+)\]", spec)
+    if m:
+        return list[_parse_type(m.group(1))]
+    if spec in _SCALARS:
+        return _SCALARS[spec]
+    if spec in _NAMED:
+        return _NAMED[spec]
+    raise ValueError(f"unknown type {spec!r} in protocol.yaml")
+
+
+def _field_type(spec: dict[str, Any]) -> Any:
+    tp = _parse_type(spec["type"])
+    meta: dict[str, Any] = {}
+    for key, meta_key in (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length")):
+        if key in spec:
+            meta[meta_key] = spec[key]
+    if meta:
+        tp = Annotated[tp, msgspec.Meta(**meta)]
+    if spec.get("optional"):
+        tp = tp | None
+    return tp
+
+
+def _build_struct(name: str, fields: dict[str, dict[str, Any]]) -> type:
+    required, optional = [], []
+    for fname, spec in fields.items():
+        tp = _field_type(spec)
+        if spec.get("optional"):
+            optional.append((fname, tp, None))
+        elif "default" in spec:
+            default = spec["default"]
+            if isinstance(default, (list, dict)):
+                optional.append((fname, tp, msgspec.field(default_factory=type(default))))
+            else:
+                optional.append((fname, tp, default))
+        else:
+            required.append((fname, tp))
+    return msgspec.defstruct(name, required + optional, forbid_unknown_fields=False, kw_only=True)
+
+
+def load_registry(path: str | Path | None = None) -> Registry:
+    if path is None:
+        raw = resources.files("chatd.protocol").joinpath("protocol.yaml").read_text(encoding="utf-8")
+    else:
+        raw = Path(path).read_text(encoding="utf-8")
+    doc = yaml.safe_load(raw)
+    commands: dict[str, Command] = {}
+    for item in doc["commands"]:
+        wire = item["wire"]
+        if wire in commands:
+            raise ValueError(f"duplicate wire name {wire!r} in protocol.yaml")
+        request = item.get("request") or {}
+        struct = None
+        if item["kind"] == "request" and item.get("implemented"):
+            struct = _build_struct(item["name"] + "Request", request)
+        commands[wire] = Command(
+            name=item["name"],
+            wire=wire,
+            group=item["group"],
+            kind=item["kind"],
+            implemented=bool(item.get("implemented")),
+            summary=" ".join(str(item.get("summary", "")).split()),
+            request=request,
+            response=item.get("response") or {},
+            errors=tuple(item.get("errors") or ()),
+            example=item.get("example") or {},
+            struct=struct,
+        )
+    return Registry(
+        version=doc["version"],
+        groups=doc["groups"],
+        errors=doc["errors"],
+        types=doc.get("types") or {},
+        commands=commands,
+    )
+
+
+REGISTRY = load_registry()

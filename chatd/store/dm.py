@@ -1,0 +1,256 @@
+"""Direct-message conversations: lookup, creation, the conversation list, read and pin state."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..errors import ChatError
+from . import messages, search
+from .users import USER_COLS, public_user, user_row
+
+
+def dm_key(a: int, b: int) -> str:
+    return f"{min(a, b)}:{max(a, b)}"
+
+
+def find_conv(conn: sqlite3.Connection, a: int, b: int) -> int | None:
+    row = conn.execute("SELECT id FROM conversations WHERE dm_key = ?", (dm_key(a, b),)).fetchone()
+    return None if row is None else row[0]
+
+
+def require_peer(conn: sqlite3.Connection, user_id: int, peer_id: int) -> dict[str, Any]:
+    if peer_id == user_id:
+        raise ChatError("bad_request", "a direct message needs another user", field="peer")
+    peer = user_row(conn.execute(f"SELECT {USER_COLS} FROM users WHERE id = ?", (peer_id,)).fetchone())
+    if peer is None:
+        raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
+    return peer
+
+
+def require_conv(conn: sqlite3.Connection, user_id: int, peer_id: int) -> int:
+    """The DM's conversation id; not_found if the two never exchanged a message."""
+    require_peer(conn, user_id, peer_id)
+    conv_id = find_conv(conn, user_id, peer_id)
+    if conv_id is None:
+        raise ChatError("not_found", "no conversation with this user yet", field="peer")
+    return conv_id
+
+
+def peers(conn: sqlite3.Connection, user_id: int) -> list[int]:
+    """Everyone the user has a DM with."""
+    rows = conn.execute(
+        "SELECT o.user_id FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'dm' "
+        "JOIN members o ON o.conv_id = m.conv_id AND o.user_id != m.user_id WHERE m.user_id = ?",
+        (user_id,),
+    )
+    return [r[0] for r in rows]
+
+
+def conversations(
+    conn: sqlite3.Connection, user_id: int, *, conv_id: int | None = None, limit: int = 50, unread_only: bool = False
+) -> list[dict[str, Any]]:
+    """The user's DM conversation entries, pinned first, then newest activity first."""
+    sql = (
+        "SELECT c.id, c.last_seq, c.last_msg_id, c.last_activity, c.all_mention_seq, m.last_read_seq, m.mention_seq, m.pinned, o.user_id "
+        "FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'dm' "
+        "JOIN members o ON o.conv_id = c.id AND o.user_id != m.user_id WHERE m.user_id = ?"
+    )
+    args: list[Any] = [user_id]
+    if conv_id is not None:
+        sql += " AND c.id = ?"
+        args.append(conv_id)
+    if unread_only:
+        sql += " AND c.last_seq > m.last_read_seq"
+    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.id DESC LIMIT ?"
+    args.append(limit)
+    rows = conn.execute(sql, args).fetchall()
+    if not rows:
+        return []
+    peer_ids = sorted({r[8] for r in rows})
+    marks = ",".join("?" * len(peer_ids))
+    users = {r[0]: public_user(user_row(r)) for r in conn.execute(f"SELECT {USER_COLS} FROM users WHERE id IN ({marks})", peer_ids)}  # type: ignore[arg-type]
+    last_ids = [_visible_last(conn, user_id, r[0], r[2]) for r in rows]
+    lasts = messages.load_many(conn, [i for i in last_ids if i])
+    out = []
+    for r, last_id in zip(rows, last_ids):
+        last_seq, last_read = r[1], r[5]
+        out.append(
+            {
+                "conv_id": r[0],
+                "peer": users.get(r[8]),
+                "peer_online": False,
+                "last_message": lasts.get(last_id) if last_id else None,
+                "last_seq": last_seq,
+                "last_read_seq": last_read,
+                "unread": max(0, last_seq - last_read),
+                "mentioned": max(r[6], r[4]) > last_read,
+                "pinned": bool(r[7]),
+                "last_activity": r[3],
+            }
+        )
+    return out
+
+
+def _visible_last(conn: sqlite3.Connection, user_id: int, conv_id: int, last_msg_id: int) -> int:
+    if not last_msg_id:
+        return 0
+    hidden = conn.execute("SELECT 1 FROM hidden_messages WHERE user_id = ? AND message_id = ?", (user_id, last_msg_id)).fetchone()
+    if not hidden:
+        return last_msg_id
+    row = conn.execute(
+        "SELECT id FROM messages WHERE conv_id = ? AND NOT EXISTS "
+        "(SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1",
+        (conv_id, user_id),
+    ).fetchone()
+    return 0 if row is None else row[0]
+
+
+def conversations_for(conn: sqlite3.Connection, user_id: int, limit: int, unread_only: bool) -> list[dict[str, Any]]:
+    return conversations(conn, user_id, limit=limit, unread_only=unread_only)
+
+
+def history(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
+    """chat_dm_history: by seq, or by time when any of desc/num/begin/end/lastid is given."""
+    require_peer(conn, me, d.peer)
+    conv_id = find_conv(conn, me, d.peer)
+    out: dict[str, Any] = {"conv_id": conv_id or 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0}
+    if conv_id is None:
+        return out
+    out["last_seq"] = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()[0]
+    if any(v is not None for v in (d.desc, d.num, d.begin, d.end, d.lastid)):
+        desc = True if d.desc is None else d.desc
+        msgs, more = messages.page_by_time(
+            conn, conv_id, me, desc=desc, num=d.num or d.limit, begin=d.begin or 0, end=d.end or 0, lastid=d.lastid or 0
+        )
+        times = [m["created_at"] for m in msgs]
+        out.update(
+            messages=msgs,
+            has_more=more,
+            num=len(msgs),
+            lastid=msgs[-1]["id"] if msgs else (d.lastid or 0),
+            begin=min(times) if times else (d.begin or 0),
+            end=max(times) if times else (d.end or 0),
+        )
+    else:
+        msgs, more = messages.page_by_seq(conn, conv_id, me, before_seq=d.before_seq, after_seq=d.after_seq, limit=d.limit)
+        out.update(messages=msgs, has_more=more)
+    return out
+
+
+def search_dms(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
+    """chat_dm_search: the user's DMs (or one peer's), newest first, with snippets."""
+    match = search.build_query(d.query)
+    if match is None:
+        return {"results": [], "has_more": False}
+    conv_id = require_conv(conn, me, d.peer) if d.peer is not None else None
+    ids = search.search_ids(conn, me, match, kind="dm", conv_id=conv_id, before_id=d.before_id, limit=d.limit + 1)
+    has_more = len(ids) > d.limit
+    ids = ids[: d.limit]
+    msgs = messages.load_many(conn, ids)
+    peer_of: dict[int, int] = {}
+    conv_ids = sorted({m["conv_id"] for m in msgs.values()})
+    if conv_ids:
+        marks = ",".join("?" * len(conv_ids))
+        for cid, uid in conn.execute(f"SELECT conv_id, user_id FROM members WHERE conv_id IN ({marks}) AND user_id != ?", [*conv_ids, me]):
+            peer_of[cid] = uid
+    results = []
+    for i in ids:
+        m = msgs[i]
+        results.append({"message": m, "peer": peer_of.get(m["conv_id"], me), "snippet": search.snippet(messages.text_of(m), d.query)})
+    return {"results": results, "has_more": has_more}
+
+
+def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The conversation entry of one DM as each of the given users sees it."""
+    out = {}
+    for uid in user_ids:
+        entries = conversations(conn, uid, conv_id=conv_id, limit=1)
+        if entries:
+            out[uid] = entries[0]
+    return out
+
+
+# --- writer ops ---------------------------------------------------------------------
+
+
+def _get_or_create(ctx: Any, a: int, b: int) -> int:
+    conn = ctx.conn
+    conv_id = find_conv(conn, a, b)
+    if conv_id is not None:
+        return conv_id
+    cur = conn.execute(
+        "INSERT INTO conversations (kind, dm_key, last_activity, created_at) VALUES ('dm', ?, ?, ?)", (dm_key(a, b), ctx.now, ctx.now)
+    )
+    conv_id = int(cur.lastrowid)  # type: ignore[arg-type]
+    conn.executemany(
+        "INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)", [(conv_id, a, ctx.now), (conv_id, b, ctx.now)]
+    )
+    return conv_id
+
+
+def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, dict[int, dict[str, Any]]]:
+    """Store a DM. Returns (message, duplicate, conversation views of both users)."""
+    conn = ctx.conn
+    if msg.client_msg_id is not None:
+        existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
+        if existing is not None:
+            return existing, True, {}
+    peer = require_peer(conn, msg.sender_id, peer_id)
+    if peer["disabled"]:
+        raise ChatError("forbidden", "this user's account is disabled", field="peer")
+    bad = [u for u in msg.mentions if u not in (msg.sender_id, peer_id)]
+    if bad:
+        raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
+    conv_id = _get_or_create(ctx, msg.sender_id, peer_id)
+    stored = messages.insert(ctx, conv_id, msg)
+    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id])
+
+
+def op_mark_read(ctx: Any, user_id: int, peer_id: int, seq: int | None) -> tuple[int, int, bool, dict[int, dict[str, Any]]]:
+    conn = ctx.conn
+    conv_id = require_conv(conn, user_id, peer_id)
+    last_seq, old = conn.execute(
+        "SELECT c.last_seq, m.last_read_seq FROM conversations c JOIN members m ON m.conv_id = c.id AND m.user_id = ? WHERE c.id = ?",
+        (user_id, conv_id),
+    ).fetchone()
+    new = max(old, min(last_seq if seq is None else seq, last_seq))
+    changed = new != old
+    if changed:
+        conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, conv_id, user_id))
+    return conv_id, new, changed, views(conn, conv_id, [user_id]) if changed else {}
+
+
+def op_pin(ctx: Any, user_id: int, peer_id: int, pinned: bool) -> tuple[int, dict[int, dict[str, Any]]]:
+    conn = ctx.conn
+    conv_id = require_conv(conn, user_id, peer_id)
+    conn.execute("UPDATE members SET pinned = ? WHERE conv_id = ? AND user_id = ?", (int(pinned), conv_id, user_id))
+    return conv_id, views(conn, conv_id, [user_id])
+
+
+def op_edit(ctx: Any, user_id: int, peer_id: int, msg_id: int, new: messages.NewMessage) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    conv_id = require_conv(ctx.conn, user_id, peer_id)
+    msg = messages.edit(ctx, conv_id, user_id, msg_id, new)
+    return msg, _views_if_last(ctx.conn, conv_id, msg_id, [user_id, peer_id])
+
+
+def op_recall(ctx: Any, user_id: int, peer_id: int, msg_id: int, is_admin: bool, window_ms: int) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
+    conv_id = require_conv(ctx.conn, user_id, peer_id)
+    msg = messages.recall(ctx, conv_id, user_id, msg_id, is_admin=is_admin, window_ms=window_ms)
+    return msg, _views_if_last(ctx.conn, conv_id, msg_id, [user_id, peer_id])
+
+
+def op_react(ctx: Any, user_id: int, peer_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:
+    conv_id = require_conv(ctx.conn, user_id, peer_id)
+    return messages.react(ctx, conv_id, user_id, msg_id, emoji, remove)
+
+
+def op_delete(ctx: Any, user_id: int, peer_id: int, msg_ids: list[int]) -> tuple[int, list[int], dict[int, dict[str, Any]]]:
+    conv_id = require_conv(ctx.conn, user_id, peer_id)
+    ids = messages.hide(ctx, conv_id, user_id, msg_ids)
+    return conv_id, ids, views(ctx.conn, conv_id, [user_id])
+
+
+def _views_if_last(conn: sqlite3.Connection, conv_id: int, msg_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
+    (last,) = conn.execute("SELECT last_msg_id FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    return views(conn, conv_id, user_ids) if last == msg_id else {}

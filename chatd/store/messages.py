@@ -1,0 +1,285 @@
+"""Messages of any conversation: insert, load, page, edit, recall, react, hide.
+
+Functions named op_* run inside the writer (they take a WriteCtx); the others
+take a plain connection and serve readers and ops alike.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import msgspec
+
+from ..errors import ChatError
+from ..protocol import content as ct
+from . import search
+
+COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at"
+_json_decode = msgspec.json.decode
+
+
+class NewMessage(msgspec.Struct):
+    """A validated message, ready to store: produced by the handler, consumed by the writer."""
+
+    sender_id: int
+    type: str
+    content: bytes
+    text: str
+    client_msg_id: str | None
+    quote_id: int | None
+    mentions: list[int]
+
+
+def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
+    return {
+        "id": row[0],
+        "conv_id": row[1],
+        "seq": row[2],
+        "sender_id": row[3],
+        "content": _json_decode(row[5]) if row[5] is not None else None,
+        "client_msg_id": row[6],
+        "quote_id": row[7],
+        "quote": None,
+        "mentions": _json_decode(row[8]) if row[8] else [],
+        "created_at": row[9],
+        "edited_at": row[10],
+        "recalled_at": row[11],
+        "reactions": [],
+    }
+
+
+def _decorate(conn: sqlite3.Connection, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Fill in quotes and reactions for a page of messages, one query each."""
+    if not messages:
+        return messages
+    ids = [m["id"] for m in messages]
+    marks = ",".join("?" * len(ids))
+    by_id = {m["id"]: m for m in messages}
+    for msg_id, emoji, user_id in conn.execute(
+        f"SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN ({marks}) ORDER BY message_id, emoji, created_at", ids
+    ):
+        reactions = by_id[msg_id]["reactions"]
+        if not reactions or reactions[-1]["emoji"] != emoji:
+            reactions.append({"emoji": emoji, "count": 0, "user_ids": []})
+        reactions[-1]["count"] += 1
+        reactions[-1]["user_ids"].append(user_id)
+    quote_ids = sorted({m["quote_id"] for m in messages if m["quote_id"]})
+    if quote_ids:
+        marks = ",".join("?" * len(quote_ids))
+        quotes = {}
+        for qid, sender_id, qtype, content, recalled_at in conn.execute(
+            f"SELECT id, sender_id, type, content, recalled_at FROM messages WHERE id IN ({marks})", quote_ids
+        ):
+            text = "" if content is None else ct.preview_text(ct.loads(content))
+            quotes[qid] = {"id": qid, "sender_id": sender_id, "type": qtype, "text": text, "recalled": recalled_at is not None}
+        for m in messages:
+            if m["quote_id"]:
+                m["quote"] = quotes.get(m["quote_id"])
+    return messages
+
+
+def text_of(message: dict[str, Any]) -> str:
+    """The searchable text of a wire message (empty once recalled)."""
+    if message["content"] is None:
+        return ""
+    return ct.searchable_text(msgspec.convert(message["content"], ct.Content))
+
+
+def load(conn: sqlite3.Connection, msg_id: int) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT {COLS} FROM messages WHERE id = ?", (msg_id,)).fetchone()
+    return None if row is None else _decorate(conn, [_wire(row)])[0]
+
+
+def load_many(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    msgs = [_wire(r) for r in conn.execute(f"SELECT {COLS} FROM messages WHERE id IN ({marks})", ids)]
+    return {m["id"]: m for m in _decorate(conn, msgs)}
+
+
+def find_by_client_id(conn: sqlite3.Connection, sender_id: int, client_msg_id: str) -> dict[str, Any] | None:
+    row = conn.execute(f"SELECT {COLS} FROM messages WHERE sender_id = ? AND client_msg_id = ?", (sender_id, client_msg_id)).fetchone()
+    return None if row is None else _decorate(conn, [_wire(row)])[0]
+
+
+_NOT_HIDDEN = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id)"
+
+
+def page_by_seq(
+    conn: sqlite3.Connection, conv_id: int, user_id: int, *, before_seq: int | None, after_seq: int | None, limit: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Up to `limit` messages, oldest first, and whether more lie beyond the page."""
+    if after_seq is not None:
+        cond, args, order = "seq > ?", [after_seq], "ASC"
+        if before_seq is not None:
+            cond += " AND seq < ?"
+            args.append(before_seq)
+    elif before_seq is not None:
+        cond, args, order = "seq < ?", [before_seq], "DESC"
+    else:
+        cond, args, order = "1", [], "DESC"
+    rows = conn.execute(
+        f"SELECT {COLS} FROM messages WHERE conv_id = ? AND {cond} AND {_NOT_HIDDEN} ORDER BY seq {order} LIMIT ?",
+        [conv_id, *args, user_id, limit + 1],
+    ).fetchall()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if order == "DESC":
+        rows.reverse()
+    return _decorate(conn, [_wire(r) for r in rows]), has_more
+
+
+def page_by_time(
+    conn: sqlite3.Connection, conv_id: int, user_id: int, *, desc: bool, num: int, begin: int, end: int, lastid: int
+) -> tuple[list[dict[str, Any]], bool]:
+    """Time paging: desc pages back from `end`, else forward from `begin`; `lastid` excludes what was seen."""
+    cond = ["conv_id = ?"]
+    args: list[Any] = [conv_id]
+    if begin:
+        cond.append("created_at >= ?")
+        args.append(begin)
+    if end:
+        cond.append("created_at <= ?")
+        args.append(end)
+    if lastid:
+        cond.append("id < ?" if desc else "id > ?")
+        args.append(lastid)
+    rows = conn.execute(
+        f"SELECT {COLS} FROM messages WHERE {' AND '.join(cond)} AND {_NOT_HIDDEN} ORDER BY id {'DESC' if desc else 'ASC'} LIMIT ?",
+        [*args, user_id, num + 1],
+    ).fetchall()
+    has_more = len(rows) > num
+    return _decorate(conn, [_wire(r) for r in rows[:num]]), has_more
+
+
+def edits(conn: sqlite3.Connection, msg_id: int, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    total = conn.execute("SELECT COUNT(*) FROM message_edits WHERE message_id = ?", (msg_id,)).fetchone()[0]
+    rows = conn.execute(
+        "SELECT id, content, edited_at FROM message_edits WHERE message_id = ? ORDER BY id DESC LIMIT ? OFFSET ?",
+        (msg_id, limit, offset),
+    ).fetchall()
+    return [{"edit_id": r[0], "content": _json_decode(r[1]), "edited_at": r[2]} for r in rows], total
+
+
+def edits_for(conn: sqlite3.Connection, user_id: int, msg_id: int, limit: int, offset: int) -> dict[str, Any]:
+    """chat_message_edits: the edit history of a message in one of the user's conversations."""
+    row = conn.execute(
+        "SELECT 1 FROM messages m JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ? WHERE m.id = ?", (user_id, msg_id)
+    ).fetchone()
+    if row is None:
+        raise ChatError("not_found", "no such message in your conversations", field="msg_id")
+    items, total = edits(conn, msg_id, limit, offset)
+    return {"edits": items, "total": total}
+
+
+def conv_of(conn: sqlite3.Connection, msg_id: int) -> int | None:
+    row = conn.execute("SELECT conv_id FROM messages WHERE id = ?", (msg_id,)).fetchone()
+    return None if row is None else row[0]
+
+
+# --- writer ops (called from conversation-kind ops, inside the writer) -------------
+
+
+def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
+    conn = ctx.conn
+    if msg.quote_id is not None and conv_of(conn, msg.quote_id) != conv_id:
+        raise ChatError("not_found", "the quoted message is not in this conversation", field="quote_id")
+    msg_id = ctx.ids.next(ctx.now)
+    (seq,) = conn.execute(
+        "UPDATE conversations SET last_seq = last_seq + 1, last_msg_id = ?, last_activity = ? WHERE id = ? RETURNING last_seq",
+        (msg_id, ctx.now, conv_id),
+    ).fetchone()
+    mentions = msgspec.json.encode(msg.mentions) if msg.mentions else None
+    conn.execute(
+        f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
+        (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now),
+    )
+    search.index(conn, msg_id, msg.text)
+    # Sending reads everything before it.
+    conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
+    for uid in msg.mentions:
+        if uid == 0:
+            conn.execute("UPDATE conversations SET all_mention_seq = ? WHERE id = ?", (seq, conv_id))
+        elif uid != msg.sender_id:
+            conn.execute("UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, uid))
+    row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None)
+    out = _wire(row)
+    if msg.quote_id is not None:
+        _decorate(conn, [out])
+    return out
+
+
+def _load_in(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> tuple[Any, ...]:
+    row = conn.execute(f"SELECT {COLS} FROM messages WHERE id = ? AND conv_id = ?", (msg_id, conv_id)).fetchone()
+    if row is None:
+        raise ChatError("not_found", "no such message in this conversation", field="msg_id")
+    return row
+
+
+def edit(ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage) -> dict[str, Any]:
+    conn = ctx.conn
+    row = _load_in(conn, conv_id, msg_id)
+    if row[3] != user_id:
+        raise ChatError("forbidden", "only the sender can edit a message")
+    if row[11] is not None:
+        raise ChatError("not_editable", "the message was recalled")
+    if row[4] == "system" or row[4] != new.type:
+        raise ChatError("not_editable", f"a {row[4]} message cannot become {new.type}", field="content.type")
+    old_text = ct.searchable_text(ct.loads(row[5]))
+    conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, ?)", (msg_id, row[5], ctx.now))
+    conn.execute("UPDATE messages SET content = ?, edited_at = ? WHERE id = ?", (new.content, ctx.now, msg_id))
+    search.unindex(conn, msg_id, old_text)
+    search.index(conn, msg_id, new.text)
+    out = load(conn, msg_id)
+    assert out is not None
+    return out
+
+
+def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool, window_ms: int) -> dict[str, Any]:
+    conn = ctx.conn
+    row = _load_in(conn, conv_id, msg_id)
+    if row[11] is None:
+        if not is_admin:
+            if row[3] != user_id:
+                raise ChatError("forbidden", "only the sender or an admin can recall a message")
+            if ctx.now - row[9] > window_ms:
+                raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
+        if row[5] is not None:
+            search.unindex(conn, msg_id, ct.searchable_text(ct.loads(row[5])))
+        conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
+    out = load(conn, msg_id)
+    assert out is not None
+    return out
+
+
+def react(ctx: Any, conv_id: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:
+    conn = ctx.conn
+    row = _load_in(conn, conv_id, msg_id)
+    if row[11] is not None:
+        raise ChatError("not_editable", "the message was recalled")
+    if remove:
+        conn.execute("DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?", (msg_id, emoji, user_id))
+    else:
+        conn.execute(
+            "INSERT OR IGNORE INTO reactions (message_id, user_id, emoji, created_at) VALUES (?, ?, ?, ?)",
+            (msg_id, user_id, emoji, ctx.now),
+        )
+    out = load(conn, msg_id)
+    assert out is not None
+    return out
+
+
+def hide(ctx: Any, conv_id: int, user_id: int, msg_ids: list[int]) -> list[int]:
+    conn = ctx.conn
+    ids = sorted(set(msg_ids))
+    marks = ",".join("?" * len(ids))
+    found = {r[0] for r in conn.execute(f"SELECT id FROM messages WHERE conv_id = ? AND id IN ({marks})", [conv_id, *ids])}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ChatError("not_found", f"not in this conversation: {missing[:5]}", field="msg_ids")
+    conn.executemany(
+        "INSERT OR IGNORE INTO hidden_messages (user_id, message_id, conv_id) VALUES (?, ?, ?)", [(user_id, i, conv_id) for i in ids]
+    )
+    return ids

@@ -1,0 +1,148 @@
+"""Versioned schema migrations, run at start, each in its own transaction.
+
+PRAGMA user_version holds the schema version. A database written by a newer
+chatd (a higher version than MIGRATIONS knows) is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: list[str] = [
+    # 1: users, tokens, conversations, members, messages and what hangs off them.
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        is_admin INTEGER NOT NULL DEFAULT 0,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE tokens (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX tokens_user ON tokens(user_id);
+
+    -- One table for every kind of conversation: dm, group, room, channel.
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('dm', 'group', 'room', 'channel')),
+        dm_key TEXT UNIQUE,               -- 'low:high' user ids, dm only
+        name TEXT NOT NULL DEFAULT '',
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_msg_id INTEGER NOT NULL DEFAULT 0,
+        last_activity INTEGER NOT NULL,
+        all_mention_seq INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE members (
+        conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        role TEXT NOT NULL DEFAULT 'member',
+        last_read_seq INTEGER NOT NULL DEFAULT 0,
+        mention_seq INTEGER NOT NULL DEFAULT 0,
+        pinned INTEGER NOT NULL DEFAULT 0,
+        notify_muted INTEGER NOT NULL DEFAULT 0,
+        muted_until INTEGER NOT NULL DEFAULT 0,
+        joined_at INTEGER NOT NULL,
+        PRIMARY KEY (conv_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_user ON members(user_id, conv_id);
+
+    -- id: global, time-ordered ((ms - 2025-01-01) << 12 | counter), also the FTS rowid.
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        sender_id INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        content BLOB,                     -- JSON; NULL once recalled
+        client_msg_id TEXT,
+        quote_id INTEGER,
+        mentions TEXT,                    -- JSON list of user ids, 0 = @all; NULL when none
+        created_at INTEGER NOT NULL,
+        edited_at INTEGER,
+        recalled_at INTEGER,
+        UNIQUE (conv_id, seq)
+    );
+    CREATE UNIQUE INDEX messages_client_id ON messages(sender_id, client_msg_id) WHERE client_msg_id IS NOT NULL;
+    CREATE INDEX messages_conv_time ON messages(conv_id, id);
+
+    CREATE TABLE message_edits (
+        id INTEGER PRIMARY KEY,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        content BLOB NOT NULL,            -- the content before this edit
+        edited_at INTEGER NOT NULL
+    );
+    CREATE INDEX message_edits_msg ON message_edits(message_id, id);
+
+    CREATE TABLE reactions (
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        emoji TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, emoji, user_id)
+    ) WITHOUT ROWID;
+
+    -- "Delete for me": hidden for this user only.
+    CREATE TABLE hidden_messages (
+        user_id INTEGER NOT NULL,
+        message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        conv_id INTEGER NOT NULL,
+        PRIMARY KEY (user_id, message_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX hidden_messages_msg ON hidden_messages(message_id);
+
+    -- Contentless full-text index: rowid = messages.id, text segmented by store.search.
+    CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='', tokenize='unicode61 remove_diacritics 2');
+    """,
+]
+
+LATEST = len(MIGRATIONS)
+
+
+class SchemaTooNew(Exception):
+    pass
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to LATEST. Returns the version it was at before."""
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version > LATEST:
+        raise SchemaTooNew(
+            f"the database is at schema version {version}, but this chatd knows only up to {LATEST}: "
+            "it was written by a newer chatd. Upgrade chatd, or restore a backup made by this version."
+        )
+    for number in range(version + 1, LATEST + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(MIGRATIONS[number - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return version
+
+
+def _split(script: str) -> list[str]:
+    out, buf = [], []
+    for line in script.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("--") or not stripped:
+            continue
+        buf.append(line)
+        if stripped.endswith(";") and sqlite3.complete_statement("\n".join(buf)):
+            out.append("\n".join(buf))
+            buf = []
+    if buf:
+        out.append("\n".join(buf))
+    return out

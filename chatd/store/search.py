@@ -1,0 +1,112 @@
+"""Full-text search: segmentation for the FTS5 index, query building, snippets.
+
+Chinese, Japanese and Korean text has no spaces between words, so neither the
+unicode61 tokenizer (which would index a whole run of CJK as one token) nor
+trigram (which cannot match one or two characters) finds 开会 in 明天开会. chatd
+indexes every CJK character as its own token and turns a CJK query into a
+phrase of single characters: 开会 becomes the phrase "开 会", which matches
+exactly where the two characters stand side by side. Latin words stay words.
+The index is contentless (rowid = message id), so an entry is deleted by
+giving FTS5 the same segmented text again, which `segment` reproduces exactly.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from typing import Any
+
+_CJK = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
+_CJK_CHAR = re.compile(f"([{_CJK}])")
+_HAS_CJK = re.compile(f"[{_CJK}]")
+_WORD = re.compile(r"[\w]+", re.UNICODE)
+
+
+def segment(text: str) -> str:
+    """The text as it is indexed: every CJK character stands alone."""
+    return _CJK_CHAR.sub(r" \1 ", text)
+
+
+def build_query(query: str) -> str | None:
+    """An FTS5 MATCH expression for a user's query (all terms must match), or None if it has no terms."""
+    parts: list[str] = []
+    for chunk in query.split():
+        tokens = [t for word in _WORD.findall(chunk) for t in segment(word).split()]
+        if not tokens:
+            continue
+        phrase = " ".join(tokens)
+        quoted = '"' + phrase.replace('"', '""') + '"'
+        # A trailing Latin word of two or more letters also matches as a prefix (meet -> meeting).
+        if not _HAS_CJK.search(tokens[-1]) and len(tokens[-1]) >= 2:
+            quoted += "*"
+        parts.append(quoted)
+    return " AND ".join(parts) if parts else None
+
+
+def terms(query: str) -> list[str]:
+    """The pieces of a query to highlight in a snippet."""
+    out = []
+    for chunk in query.split():
+        for word in _WORD.findall(chunk):
+            if word:
+                out.append(word)
+    return out
+
+
+def snippet(text: str, query: str, width: int = 32) -> str:
+    """A short excerpt around the first match, with every match wrapped in [ and ]."""
+    words = sorted(set(terms(query)), key=len, reverse=True)
+    if not words or not text:
+        return text[: width * 2]
+    pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+    first = pattern.search(text)
+    start = 0 if first is None else max(0, first.start() - width)
+    end = min(len(text), (first.end() if first else 0) + width * 2)
+    piece = text[start:end]
+    marked = pattern.sub(lambda m: f"[{m.group(0)}]", piece)
+    return ("…" if start > 0 else "") + marked + ("…" if end < len(text) else "")
+
+
+def index(conn: sqlite3.Connection, msg_id: int, text: str) -> None:
+    if text:
+        conn.execute("INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", (msg_id, segment(text)))
+
+
+def unindex(conn: sqlite3.Connection, msg_id: int, text: str) -> None:
+    if text:
+        conn.execute("INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", (msg_id, segment(text)))
+
+
+def search_ids(
+    conn: sqlite3.Connection,
+    user_id: int,
+    match: str,
+    *,
+    kind: str,
+    conv_id: int | None,
+    before_id: int | None,
+    limit: int,
+) -> list[int]:
+    """Ids of matching messages in conversations of `kind` the user belongs to, newest first."""
+    sql = [
+        "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid",
+        "WHERE messages_fts MATCH ? AND m.recalled_at IS NULL",
+    ]
+    args: list[Any] = [match]
+    if conv_id is not None:
+        sql.append("AND m.conv_id = ?")
+        args.append(conv_id)
+    else:
+        sql.append(
+            "AND m.conv_id IN (SELECT mb.conv_id FROM members mb JOIN conversations c ON c.id = mb.conv_id "
+            "WHERE mb.user_id = ? AND c.kind = ?)"
+        )
+        args += [user_id, kind]
+    if before_id is not None:
+        sql.append("AND f.rowid < ?")
+        args.append(before_id)
+    sql.append("AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)")
+    args.append(user_id)
+    sql.append("ORDER BY f.rowid DESC LIMIT ?")
+    args.append(limit)
+    return [r[0] for r in conn.execute(" ".join(sql), args)]

@@ -1,0 +1,117 @@
+"""Users and login tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from typing import Any
+
+from ..errors import ChatError
+from .db import now_ms
+
+USER_COLS = "id, name, display_name, is_admin, disabled"
+
+
+def user_row(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"id": row[0], "name": row[1], "display_name": row[2], "is_admin": bool(row[3]), "disabled": bool(row[4])}
+
+
+def public_user(user: dict[str, Any]) -> dict[str, Any]:
+    return {"id": user["id"], "name": user["name"], "display_name": user["display_name"], "is_admin": user["is_admin"]}
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+# --- plain-connection functions (CLI, readers, and inside writer ops) ---------
+
+
+def create_user(conn: sqlite3.Connection, name: str, password_hash: str, *, is_admin: bool = False, display_name: str | None = None) -> int:
+    try:
+        cur = conn.execute(
+            "INSERT INTO users (name, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?)",
+            (name, display_name or name, password_hash, int(is_admin), now_ms()),
+        )
+    except sqlite3.IntegrityError:
+        raise ChatError("conflict", f"user {name!r} already exists", field="name") from None
+    return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+def set_password(conn: sqlite3.Connection, name: str, password_hash: str) -> None:
+    cur = conn.execute("UPDATE users SET password_hash = ? WHERE name = ?", (password_hash, name))
+    if cur.rowcount == 0:
+        raise ChatError("not_found", f"no user named {name!r}", field="name")
+    # A new password ends every session made with the old one.
+    conn.execute("DELETE FROM tokens WHERE user_id = (SELECT id FROM users WHERE name = ?)", (name,))
+
+
+def set_disabled(conn: sqlite3.Connection, name: str, disabled: bool = True) -> int:
+    row = conn.execute("SELECT id FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise ChatError("not_found", f"no user named {name!r}", field="name")
+    conn.execute("UPDATE users SET disabled = ? WHERE id = ?", (int(disabled), row[0]))
+    if disabled:
+        conn.execute("DELETE FROM tokens WHERE user_id = ?", (row[0],))
+    return int(row[0])
+
+
+def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(f"SELECT {USER_COLS}, created_at, last_seen FROM users ORDER BY id").fetchall()
+    out = []
+    for row in rows:
+        user = user_row(row[:5])
+        assert user is not None
+        user["created_at"] = row[5]
+        user["last_seen"] = row[6]
+        out.append(user)
+    return out
+
+
+def count_users(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
+
+
+def get_user(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
+    return user_row(conn.execute(f"SELECT {USER_COLS} FROM users WHERE id = ?", (user_id,)).fetchone())
+
+
+def get_users(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = conn.execute(f"SELECT {USER_COLS} FROM users WHERE id IN ({marks})", ids).fetchall()
+    return {r[0]: user_row(r) for r in rows}  # type: ignore[misc]
+
+
+def password_login_row(conn: sqlite3.Connection, name: str) -> tuple[dict[str, Any], str] | None:
+    row = conn.execute(f"SELECT {USER_COLS}, password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    return user_row(row[:5]), row[5]  # type: ignore[return-value]
+
+
+def token_user(conn: sqlite3.Connection, token: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        f"SELECT u.id, u.name, u.display_name, u.is_admin, u.disabled FROM tokens t JOIN users u ON u.id = t.user_id "
+        "WHERE t.token_hash = ? AND t.expires_at > ?",
+        (token_hash(token), now_ms()),
+    ).fetchone()
+    return user_row(row)
+
+
+# --- writer ops ----------------------------------------------------------------
+
+
+def op_issue_token(ctx: Any, user_id: int, token: str, device: str, ttl_ms: int) -> None:
+    ctx.conn.execute(
+        "INSERT INTO tokens (token_hash, user_id, device, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+        (token_hash(token), user_id, device, ctx.now, ctx.now + ttl_ms),
+    )
+    ctx.conn.execute("DELETE FROM tokens WHERE user_id = ? AND expires_at <= ?", (user_id, ctx.now))
+
+
+def op_touch_last_seen(ctx: Any, user_id: int) -> None:
+    ctx.conn.execute("UPDATE users SET last_seen = ? WHERE id = ?", (ctx.now, user_id))

@@ -1,0 +1,365 @@
+"""Sockets: one listener for HTTP and WebSocket, and the per-connection write path.
+
+A new connection's HTTP request head is read here. A WebSocket upgrade on
+`/ws` is handshaken with the `websockets` sans-I/O protocol (no extensions, so
+no permessage-deflate) and then served by chatd's own reader; anything else is
+handed, bytes already read included, to the HTTP side (hypercorn).
+
+Writes: `Connection.send_frame` tries the socket's non-blocking send at once,
+without a task hop. What the socket cannot take waits, in order, in the
+connection's bounded backlog, drained by a flusher task that is started only
+when a send would block. Data, pongs and the close frame all take this one
+path, so frames never interleave.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import struct
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import trio
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Request
+from websockets.protocol import State
+from websockets.server import ServerProtocol
+
+from .errors import CLOSE_BACKLOG
+
+log = logging.getLogger("chatd.transport")
+_ws_log = logging.getLogger("chatd.ws")
+_ws_log.setLevel(logging.WARNING)
+
+WS_PATH = b"/ws"
+MAX_HEAD = 16384
+CLOSE_GRACE_S = 2.0
+TEXT, BINARY = 1, 2
+_H1 = struct.Struct("!BB")
+_H2 = struct.Struct("!BBH")
+_H8 = struct.Struct("!BBQ")
+
+
+def ws_frame(payload: bytes, opcode: int = TEXT) -> bytes:
+    """An unmasked, final server frame: built once, written to any number of sockets."""
+    n = len(payload)
+    if n < 126:
+        return _H1.pack(0x80 | opcode, n) + payload
+    if n < 65536:
+        return _H2.pack(0x80 | opcode, 126, n) + payload
+    return _H8.pack(0x80 | opcode, 127, n) + payload
+
+
+class Connection:
+    """One WebSocket connection: its socket, protocol state and outgoing backlog."""
+
+    __slots__ = ("sock", "proto", "backlog", "backlog_bytes", "backlog_max", "flushing", "closing", "closed", "session", "peer", "_spawn", "_close_deadline", "_scope", "__weakref__")
+
+    def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str):
+        self.sock = sock
+        self.proto = proto
+        self.backlog: deque[memoryview] = deque()
+        self.backlog_bytes = 0
+        self.backlog_max = backlog_max
+        self.flushing = False
+        self.closing = False
+        self.closed = False
+        self.session: Any = None
+        self.peer = peer
+        self._spawn = spawn
+        self._close_deadline = float("inf")
+        self._scope: trio.CancelScope | None = None
+
+    # -- the one write path ----------------------------------------------------------
+
+    def send_frame(self, frame: bytes) -> None:
+        if self.closed:
+            return
+        if self.backlog:
+            self._enqueue(memoryview(frame))
+            return
+        try:
+            sent = self.sock.send(frame)
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self.abort()
+            return
+        if sent < len(frame):
+            self._enqueue(memoryview(frame)[sent:])
+
+    def send_many(self, frames: list[bytes]) -> None:
+        for frame in frames:
+            self.send_frame(frame)
+
+    def _enqueue(self, view: memoryview) -> None:
+        self.backlog.append(view)
+        self.backlog_bytes += len(view)
+        if self.backlog_bytes > self.backlog_max and not self.closing:
+            self._overflow()
+            return
+        if not self.flushing:
+            self.flushing = True
+            self._spawn(self._flush)
+
+    def _overflow(self) -> None:
+        """A consumer that cannot keep up: drop what it has not started reading and close it."""
+        head = self.backlog[0]
+        self.backlog.clear()
+        self.backlog.append(head)
+        self.backlog_bytes = len(head)
+        log.info("closing %s: outgoing backlog passed %d bytes", self.peer, self.backlog_max)
+        self.close(CLOSE_BACKLOG, "backlog overflow: reconnect and catch up by seq")
+
+    async def _flush(self) -> None:
+        try:
+            while self.backlog and not self.closed:
+                try:
+                    with trio.move_on_at(self._close_deadline):
+                        await trio.lowlevel.wait_writable(self.sock)
+                except (trio.ClosedResourceError, OSError):
+                    break
+                if trio.current_time() >= self._close_deadline:
+                    break
+                while self.backlog:
+                    view = self.backlog[0]
+                    try:
+                        sent = self.sock.send(view)
+                    except BlockingIOError:
+                        break
+                    except OSError:
+                        self.abort()
+                        return
+                    self.backlog_bytes -= sent
+                    if sent < len(view):
+                        self.backlog[0] = view[sent:]
+                        break
+                    self.backlog.popleft()
+            if self.closing and not self.backlog:
+                self._send_eof()
+            elif self.closing:
+                self.abort()
+        finally:
+            self.flushing = False
+
+    # -- closing -----------------------------------------------------------------------
+
+    def close(self, code: int, reason: str = "") -> None:
+        """Send a close frame after whatever is queued; the socket closes when the peer answers or after a grace period."""
+        if self.closing or self.closed:
+            return
+        self._start_closing()
+        if self.proto.state is State.OPEN:
+            self.proto.send_close(code, reason)
+        self._write_proto_output()
+
+    def _start_closing(self) -> None:
+        self.closing = True
+        self._close_deadline = trio.current_time() + CLOSE_GRACE_S
+        if self._scope is not None:
+            self._scope.deadline = self._close_deadline
+
+    def _write_proto_output(self) -> None:
+        for chunk in self.proto.data_to_send():
+            if chunk:
+                self.send_frame(chunk)
+            elif not self.backlog:
+                self._send_eof()
+
+    def _send_eof(self) -> None:
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+
+    def abort(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.closing = True
+        self.backlog.clear()
+        self.backlog_bytes = 0
+        trio.lowlevel.notify_closing(self.sock)
+        self.sock.close()
+
+    # -- reading -----------------------------------------------------------------------
+
+    async def serve(self, on_message: Callable[[bytes, int], Awaitable[None]]) -> None:
+        """Read frames until the connection ends; each complete message goes to on_message."""
+        proto = self.proto
+        fragments: list[bytes] = []
+        opcode = TEXT
+        try:
+            while not self.closed:
+                with trio.CancelScope(deadline=self._close_deadline) as self._scope:
+                    await trio.lowlevel.wait_readable(self.sock)
+                self._scope = None
+                if trio.current_time() >= self._close_deadline:
+                    break
+                try:
+                    data = self.sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    break
+                if data:
+                    proto.receive_data(data)
+                else:
+                    proto.receive_eof()
+                for event in proto.events_received():
+                    if not isinstance(event, Frame) or self.closing:
+                        continue
+                    op = event.opcode
+                    if op is Opcode.TEXT or op is Opcode.BINARY:
+                        opcode = TEXT if op is Opcode.TEXT else BINARY
+                        if event.fin:
+                            await on_message(event.data, opcode)
+                        else:
+                            fragments = [event.data]
+                    elif op is Opcode.CONT:
+                        fragments.append(event.data)
+                        if event.fin:
+                            payload, fragments = b"".join(fragments), []
+                            await on_message(payload, opcode)
+                if proto.close_expected() and not self.closing:
+                    self._start_closing()
+                self._write_proto_output()
+                if not data or proto.state is State.CLOSED:
+                    break
+        except (trio.ClosedResourceError, OSError):
+            pass
+        finally:
+            self.abort()
+
+
+# -- the listener ------------------------------------------------------------------------
+
+
+class Listener:
+    """Accepts TCP connections and routes each to the WebSocket side or the HTTP side."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        on_websocket: Callable[[Connection], Awaitable[None]],
+        on_http: Callable[[trio.SocketStream, bytes], Awaitable[None]],
+        max_frame_bytes: int,
+        backlog_max: int,
+        head_timeout_s: float,
+    ):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
+        self.sock.setblocking(False)
+        self.address = self.sock.getsockname()[:2]
+        self.on_websocket = on_websocket
+        self.on_http = on_http
+        self.max_frame_bytes = max_frame_bytes
+        self.backlog_max = backlog_max
+        self.head_timeout_s = head_timeout_s
+        self.accepting = True
+        self.nursery: trio.Nursery | None = None
+
+    def url(self, scheme: str) -> str:
+        host, port = self.address
+        if ":" in host:
+            host = f"[{host}]"
+        path = "/ws" if scheme == "ws" else ""
+        return f"{scheme}://{host}:{port}{path}"
+
+    async def serve(self, conn_nursery: trio.Nursery, flush_nursery: trio.Nursery, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        self.nursery = conn_nursery
+        self._spawn_flusher = flush_nursery.start_soon
+        task_status.started()
+        try:
+            while self.accepting:
+                await trio.lowlevel.wait_readable(self.sock)
+                try:
+                    client, addr = self.sock.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError as exc:  # e.g. EMFILE: back off instead of spinning
+                    log.warning("accept failed: %s", exc)
+                    await trio.sleep(0.1)
+                    continue
+                client.setblocking(False)
+                if client.family in (socket.AF_INET, socket.AF_INET6):
+                    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                conn_nursery.start_soon(self._route, client, f"{addr[0]}:{addr[1]}")
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.accepting or self.sock.fileno() >= 0:
+            self.accepting = False
+            try:
+                trio.lowlevel.notify_closing(self.sock)
+            except Exception:  # noqa: BLE001 - already closed
+                pass
+            self.sock.close()
+
+    async def _read_head(self, client: socket.socket) -> bytes:
+        buf = b""
+        with trio.move_on_after(self.head_timeout_s):
+            while b"\r\n\r\n" not in buf and len(buf) < MAX_HEAD:
+                await trio.lowlevel.wait_readable(client)
+                try:
+                    chunk = client.recv(MAX_HEAD)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                buf += chunk
+        return buf
+
+    async def _route(self, client: socket.socket, peer: str) -> None:
+        try:
+            head = await self._read_head(client)
+        except OSError:
+            head = b""
+        if b"\r\n\r\n" not in head:
+            trio.lowlevel.notify_closing(client)
+            client.close()
+            return
+        if _is_websocket_upgrade(head):
+            await self._websocket(client, head, peer)
+        else:
+            stream = trio.SocketStream(trio.socket.from_stdlib_socket(client))
+            await self.on_http(stream, head)
+
+    async def _websocket(self, client: socket.socket, head: bytes, peer: str) -> None:
+        proto = ServerProtocol(max_size=self.max_frame_bytes, logger=_ws_log)
+        proto.receive_data(head)
+        events = proto.events_received()
+        request = events[0] if events and isinstance(events[0], Request) else None
+        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer)
+        if request is None:
+            conn.abort()
+            return
+        response = proto.accept(request)
+        proto.send_response(response)
+        conn._write_proto_output()
+        if response.status_code != 101:
+            conn._start_closing()
+            await conn.serve(_ignore)
+            return
+        await self.on_websocket(conn)
+
+
+async def _ignore(payload: bytes, opcode: int) -> None:
+    return None
+
+
+def _is_websocket_upgrade(head: bytes) -> bool:
+    line_end = head.find(b"\r\n")
+    parts = head[:line_end].split(b" ")
+    if len(parts) != 3 or parts[0] != b"GET":
+        return False
+    path = parts[1].split(b"?", 1)[0]
+    if path != WS_PATH:
+        return False
+    lowered = head.lower()
+    return b"\r\nupgrade:" in lowered and b"websocket" in lowered

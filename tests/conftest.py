@@ -1,0 +1,82 @@
+"""The real server, in-process, on port 0 with a temporary data directory; clients over real sockets."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+
+from chatd.auth import hash_password
+from chatd.client import Client, connect
+from chatd.config import Config, load
+from chatd.server import Server
+from chatd.store import users as users_store
+
+PASSWORD = "correct horse battery"
+_HASH = hash_password(PASSWORD)  # hashing is slow on purpose: do it once
+
+
+def make_config(tmp_path: Any, **sections: dict[str, Any]) -> Config:
+    flags: dict[str, dict[str, Any]] = {"server": {"data_dir": str(tmp_path), "listen": "127.0.0.1:0"}}
+    for name, values in sections.items():
+        flags.setdefault(name, {}).update(values)
+    return load(None, environ={}, flags=flags)
+
+
+class Harness:
+    def __init__(self, server: Server, nursery: trio.Nursery):
+        self.server = server
+        self.nursery = nursery
+
+    @property
+    def url(self) -> str:
+        return self.server.urls[1]
+
+    @property
+    def http_url(self) -> str:
+        return self.server.urls[0]
+
+    async def add_user(self, name: str, *, admin: bool = False) -> int:
+        def op(ctx: Any) -> int:
+            return users_store.create_user(ctx.conn, name, _HASH, is_admin=admin)
+
+        return await self.server.writer.submit(op)
+
+    @asynccontextmanager
+    async def client(self, name: str | None = None, *, msgpack: bool = False, device: str = "") -> AsyncIterator[Client]:
+        async with connect(self.url, msgpack=msgpack) as client:
+            if name is not None:
+                await client.login(name, PASSWORD, device=device)
+            yield client
+
+
+async def start_server(nursery: trio.Nursery, cfg: Config) -> Server:
+    return await nursery.start(Server(cfg).run)
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, dict[str, Any]]:
+    return {}
+
+
+@pytest.fixture
+async def harness(tmp_path: Any, nursery: trio.Nursery, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Harness]:
+    server = await start_server(nursery, make_config(tmp_path, **config_overrides))
+    yield Harness(server, nursery)
+    server.stop()
+
+
+@pytest.fixture
+async def users(harness: Harness) -> dict[str, int]:
+    """alice, bob (and carol): three users; alice is an admin."""
+    return {
+        "alice": await harness.add_user("alice", admin=True),
+        "bob": await harness.add_user("bob"),
+        "carol": await harness.add_user("carol"),
+    }
+
+
+Predicate = Callable[[Any], bool]
