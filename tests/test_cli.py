@@ -1,0 +1,331 @@
+"""The `chatd` command, run as a subprocess on a temporary data directory.
+
+User management (`chatd user ...`), and `chatd serve`: what it prints, and how it
+ends on SIGTERM and SIGINT.
+"""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import trio
+from trio_websocket import ConnectionClosed
+
+from chatd.auth import hasher
+from chatd.client import ClientError, connect
+from chatd.config import load
+from chatd.server import prepare_database
+from chatd.store import db, schema
+from chatd.store import users as users_store
+
+from . import helpers_proc as proc
+from .conftest import _HASH, PASSWORD
+
+PW = "first password 1"
+PW2 = "second password 2"
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+def stored_hash(data: Path, name: str) -> str:
+    conn = sqlite3.connect(data / "chatd.sqlite3")
+    try:
+        row = conn.execute("SELECT password_hash FROM users WHERE name = ?", (name,)).fetchone()
+    finally:
+        conn.close()
+    assert row is not None, f"no user {name}"
+    return row[0]
+
+
+def password_ok(data: Path, name: str, password: str) -> bool:
+    try:
+        return hasher.verify(stored_hash(data, name), password)
+    except Exception:  # noqa: BLE001 - any verification failure
+        return False
+
+
+def user_table(stdout: str) -> dict[str, dict[str, bool]]:
+    """Parse `chatd user list`: name -> {admin, disabled}, by the header's column positions."""
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    header = lines[0]
+    a, d = header.index("admin"), header.index("disabled")
+    out = {}
+    for line in lines[1:]:
+        line = line.ljust(len(header))
+        name = line[:a].split()[1]
+        out[name] = {"admin": line[a:d].strip() == "yes", "disabled": line[d:].strip() == "yes"}
+    return out
+
+
+def seed(data: Path, *users: tuple[str, bool, bool]) -> None:
+    """Create the database in-process, with (name, admin, disabled) users whose password is PASSWORD.
+
+    Quicker than `chatd user add` for tests whose subject is another command; it also
+    migrates the database, so later subprocesses may run side by side.
+    """
+    cfg = load(None, environ={}, flags={"server": {"data_dir": str(data)}})
+    prepare_database(cfg)
+    conn = db.connect(cfg.db_path)
+    try:
+        for name, admin, disabled in users:
+            users_store.create_user(conn, name, _HASH, is_admin=admin)
+            if disabled:
+                users_store.set_disabled(conn, name, True)
+    finally:
+        conn.close()
+
+
+async def run_all(*commands: tuple[list[str], str]) -> list[proc.Result]:
+    """Run chatd commands side by side; results in the order given."""
+    results: list[proc.Result | None] = [None] * len(commands)
+
+    async def one(i: int, args: list[str], stdin: str) -> None:
+        results[i] = await proc.run(*args, input=stdin)
+
+    async with trio.open_nursery() as nursery:
+        for i, (args, stdin) in enumerate(commands):
+            nursery.start_soon(one, i, args, stdin)
+    return results  # type: ignore[return-value]
+
+
+def user_names(data: Path) -> list[str]:
+    conn = sqlite3.connect(data / "chatd.sqlite3")
+    try:
+        return [r[0] for r in conn.execute("SELECT name FROM users ORDER BY id")]
+    finally:
+        conn.close()
+
+
+# -- chatd user ------------------------------------------------------------------------------
+
+
+async def test_user_add_reads_the_password_from_stdin(data):
+    res = await proc.run("user", "add", "alice", "--admin", "--data", str(data), input=PW + "\n")
+    assert res.returncode == 0, res
+    assert "alice" in res.stdout
+    assert PW not in res.stdout + res.stderr
+    assert password_ok(data, "alice", PW)
+    assert not password_ok(data, "alice", PW + "x")
+    # The password is never an argument: an extra argument is a usage error and creates no one.
+    res = await proc.run("user", "add", "bob", PW, "--data", str(data), input=PW + "\n")
+    assert res.returncode == 2, res
+    assert user_names(data) == ["alice"]
+
+
+async def test_user_add_refuses_a_short_or_missing_password(data):
+    seed(data)
+    results = await run_all(*((["user", "add", "alice", "--data", str(data)], given) for given in ("short\n", "")))
+    for res in results:
+        assert res.returncode == 1, res
+    assert user_names(data) == []
+
+
+async def test_user_add_refuses_a_duplicate_name(data):
+    seed(data, ("alice", False, False))
+    results = await run_all(*((["user", "add", name, "--data", str(data)], PW2 + "\n") for name in ("alice", "ALICE")))
+    for res in results:
+        assert res.returncode == 1, res
+        assert "already exists" in res.stderr
+    # The first user is untouched.
+    assert user_names(data) == ["alice"]
+    assert password_ok(data, "alice", PASSWORD)
+
+
+async def test_user_list_shows_admin_and_disabled(data):
+    seed(data, ("alice", True, False), ("bob", False, False), ("carol", False, True), ("dave", True, True))
+    res = await proc.run("user", "list", "--data", str(data))
+    assert res.returncode == 0, res
+    assert user_table(res.stdout) == {
+        "alice": {"admin": True, "disabled": False},
+        "bob": {"admin": False, "disabled": False},
+        "carol": {"admin": False, "disabled": True},
+        "dave": {"admin": True, "disabled": True},
+    }
+
+
+async def test_user_passwd_and_unknown_users(data):
+    seed(data, ("alice", False, False))
+    d = ["--data", str(data)]
+    passwd, *unknown = await run_all(
+        (["user", "passwd", "alice", *d], PW2 + "\n"),
+        (["user", "passwd", "nobody", *d], PW + "\n"),
+        (["user", "disable", "nobody", *d], ""),
+        (["user", "enable", "nobody", *d], ""),
+    )
+    assert passwd.returncode == 0, passwd
+    assert PW2 not in passwd.stdout + passwd.stderr
+    assert password_ok(data, "alice", PW2)
+    assert not password_ok(data, "alice", PASSWORD)
+    for res in unknown:
+        assert res.returncode == 1, res
+        assert "nobody" in res.stderr
+
+
+async def test_disable_and_passwd_end_logins_on_a_running_server(data):
+    seed(data, ("alice", True, False), ("bob", False, False))
+    d = ["--data", str(data)]
+    async with proc.serve(data) as srv:
+        with trio.fail_after(30):
+            async with connect(srv.ws_url) as c:
+                alice_token = (await c.login("alice", PASSWORD))["token"]
+            async with connect(srv.ws_url) as c:
+                bob_token = (await c.login("bob", PASSWORD))["token"]
+
+            disable, passwd = await run_all((["user", "disable", "alice", *d], ""), (["user", "passwd", "bob", *d], PW2 + "\n"))
+            assert disable.returncode == 0, disable
+            assert passwd.returncode == 0, passwd
+
+            async with connect(srv.ws_url) as c:
+                with pytest.raises(ClientError) as exc:
+                    await c.login("alice", PASSWORD)
+                assert exc.value.code == "user_disabled"
+                with pytest.raises(ClientError) as exc:
+                    await c.login(token=alice_token)
+                assert exc.value.code == "auth_failed"
+                # A new password ends the old one and every token made with it.
+                for kwargs in ({"token": bob_token}, {"username": "bob", "password": PASSWORD}):
+                    with pytest.raises(ClientError) as exc:
+                        await c.login(**kwargs)
+                    assert exc.value.code == "auth_failed"
+                await c.login("bob", PW2)
+
+            res = await proc.run("user", "enable", "alice", *d)
+            assert res.returncode == 0, res
+            async with connect(srv.ws_url) as c:
+                with pytest.raises(ClientError) as exc:
+                    await c.login(token=alice_token)
+                assert exc.value.code == "auth_failed", "enabling must not bring back the tokens from before"
+                await c.login("alice", PASSWORD)
+
+
+# -- chatd serve -----------------------------------------------------------------------------
+
+
+def listener_lines(lines: list[str]) -> tuple[str, str]:
+    http = [line for line in lines if "http://" in line]
+    ws = [line for line in lines if "ws://" in line]
+    assert len(http) == 1 and len(ws) == 1, lines
+    return proc._url(http[0]), proc._url(ws[0])
+
+
+async def test_serve_prints_its_urls_and_how_to_create_the_first_admin(data):
+    async with proc.serve(data) as srv:
+        with trio.fail_after(20):
+            await srv.wait_for_line("chatd user add NAME --admin")
+            http_url, ws_url = listener_lines(srv.lines)
+            h, w = urlsplit(http_url), urlsplit(ws_url)
+            assert h.scheme == "http" and w.scheme == "ws" and w.path == "/ws"
+            assert h.hostname == w.hostname == "127.0.0.1"
+            assert h.port == w.port and h.port not in (None, 0)
+            # The printed address is the one that answers.
+            async with connect(ws_url) as c:
+                with pytest.raises(ClientError) as exc:
+                    await c.login("nobody", PW)
+                assert exc.value.code == "auth_failed"
+            srv.send_signal(signal.SIGTERM)
+            await srv.wait()
+            await srv.read_rest()
+    assert (data / "chatd.sqlite3").exists()
+
+
+async def test_serve_refuses_a_bad_listen_address(data):
+    res = await proc.run("serve", "--listen", "nowhere", "--data", str(data))
+    assert res.returncode == 2, res
+    assert "server.listen" in res.stderr
+
+
+SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
+
+
+async def stop_by_signal(data: Path, sig: int, out: dict[str, object]) -> None:
+    """Serve DATA, log a client in, send `sig`; record the client's close code, the exit status, stdout and stderr."""
+    async with proc.serve(data) as srv:
+        with trio.fail_after(30):
+            async with connect(srv.ws_url) as c:
+                await c.login("alice", PASSWORD)
+                assert (await c.request("ping"))["pong"] is True
+                srv.send_signal(sig)
+                closed = await c.wait_closed(timeout=15)
+                out["close_code"] = closed.reason.code
+                with pytest.raises(ConnectionClosed):
+                    await c.request("ping", timeout=5)
+            out["exit"] = await srv.wait(timeout=20)
+            out["stdout"] = await srv.read_rest()
+            out["stderr"] = srv.stderr()
+
+
+async def stop_both_ways(tmp_path: Path) -> dict[str, dict[str, object]]:
+    """One server per signal, side by side, each on its own data directory with one user."""
+    outcome: dict[str, dict[str, object]] = {name: {} for name in SIGNALS}
+    async with trio.open_nursery() as nursery:
+        for name, sig in SIGNALS.items():
+            data = tmp_path / name
+            seed(data, ("alice", True, False))
+            nursery.start_soon(stop_by_signal, data, sig, outcome[name])
+    return outcome
+
+
+@pytest.fixture(scope="module")
+def stopped_by_signal(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, object]]:
+    """Both signal runs, once for the tests below (a sync fixture running its own trio loop)."""
+    return trio.run(stop_both_ways, tmp_path_factory.mktemp("signals"))
+
+
+def test_sigterm_and_sigint_close_clients_with_1001_and_end_the_server(stopped_by_signal):
+    for name, out in stopped_by_signal.items():
+        assert out["close_code"] == 1001, (name, out)
+        lines = out["stdout"]
+        listener_lines(lines)
+        # There are users: no hint about creating the first admin.
+        assert not any("user add" in line for line in lines), (name, lines)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="chatd/transport.py Listener.serve: trio.ClosedResourceError from wait_readable escapes when "
+    "Listener.stop() closes the listening socket at shutdown, so `chatd serve` prints a traceback and exits 1",
+)
+def test_sigterm_and_sigint_exit_0(stopped_by_signal):
+    for name, out in stopped_by_signal.items():
+        assert out["exit"] == 0, (name, out["stderr"])
+        assert "Traceback" not in out["stderr"], (name, out["stderr"])
+
+
+# -- two chatd processes starting at once on a new data directory ---------------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="chatd/store/schema.py migrate() reads PRAGMA user_version before BEGIN IMMEDIATE and does not read it "
+    "again inside the transaction: when two processes (e.g. `chatd serve` and `chatd user add`) start on a new "
+    "data directory at once, the second re-runs migration 1 and fails with 'table users already exists'",
+)
+def test_two_processes_migrating_a_new_database_at_once(tmp_path):
+    """The second process reads version 0, then the first one migrates before the second takes the write lock.
+
+    The interleaving is made exact with a trace callback: as the second connection
+    starts its BEGIN IMMEDIATE, the first one runs its whole migration.
+    """
+    path = tmp_path / "chatd.sqlite3"
+    first, second = db.connect(path), db.connect(path)
+    raced = []
+
+    def on_statement(sql: str) -> None:
+        if sql.startswith("BEGIN IMMEDIATE") and not raced:
+            raced.append(schema.migrate(first))
+
+    second.set_trace_callback(on_statement)
+    try:
+        schema.migrate(second)
+        assert raced == [0]
+        assert second.execute("PRAGMA user_version").fetchone()[0] == schema.LATEST
+    finally:
+        first.close()
+        second.close()
