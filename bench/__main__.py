@@ -1,0 +1,219 @@
+"""python -m bench: run the benchmark scenarios against a real chatd and report every figure.
+
+    .venv/bin/python -m bench                         # every scenario, full scale
+    .venv/bin/python -m bench --quick --json out.json # every scenario, small scale (CI)
+    .venv/bin/python -m bench --scenarios A,C --plot docs/img
+    .venv/bin/python -m bench --url ws://127.0.0.1:8080/ws --password ...   # a running server
+
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sqlite3
+import sys
+import time
+import traceback
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import corpus, report
+from .scenarios import ALIASES, ORDER, REGISTRY, Context, Result, Skip
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description="Benchmark chatd over real WebSocket connections.")
+    p.add_argument("--scenarios", default=",".join(ORDER), help=f"comma-separated ids (default: all): {', '.join(ORDER)}; B = B-dm,B-group")
+    p.add_argument("--quick", action="store_true", help="every scenario at a small scale (well under a minute)")
+    p.add_argument("--json", metavar="FILE", help="write every figure to this JSON file")
+    p.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
+    target = p.add_argument_group("the server")
+    target.add_argument("--url", help="benchmark a running server at this ws:// URL instead of starting one")
+    target.add_argument("--password", default=corpus.PASSWORD, help="password of the users bench1..benchN on a running server")
+    target.add_argument("--url-users", type=int, default=400, help="how many users bench1..benchN exist on the running server (default 400)")
+    target.add_argument("--server-pid", type=int, help="pid of the running server, for its CPU and memory (default: found from the port)")
+    target.add_argument("--workdir", help="where temporary data directories go (default: the system's temp dir)")
+    target.add_argument("--keep", action="store_true", help="keep the temporary data directories (and server logs)")
+    data = p.add_argument_group("the corpus (H, S, T)")
+    data.add_argument("--corpus", type=int, help="messages in the corpus database (default 1,000,000; --quick 20,000)")
+    data.add_argument("--cache", help="directory of cached corpus databases (default bench/cache)")
+    data.add_argument("--prepare-data", metavar="DIR", help="write a data directory holding the corpus (users bench1..benchN, password as --password default) and exit; serve it for --url runs")
+    scale = p.add_argument_group("scale (defaults depend on --quick)")
+    scale.add_argument("--duration", type=float, help="measured seconds of A, B and F")
+    scale.add_argument("--procs", type=int, help="generator processes for B-dm, B-group and F receivers (0 = in the runner's own process)")
+    scale.add_argument("--b-pairs", type=int, help="B-dm: sender/peer pairs (default 200)")
+    scale.add_argument("--bgroup-members", type=int, help="B-group: members, all sending (default 20)")
+    scale.add_argument("--c-rates", help="C: send rates per second (default 20,500)")
+    scale.add_argument("--c-receivers", type=int, help="C: receivers (default 10)")
+    scale.add_argument("--c-duration", type=float, help="C: seconds per rate (default 15)")
+    scale.add_argument("--f-members", type=int, help="F: group members (default 1,000)")
+    scale.add_argument("--f-rate", type=float, help="F: messages per second (default 100)")
+    scale.add_argument("--h-messages", type=int, help="H: messages of the small DM (default 2,000)")
+    scale.add_argument("--s-repeats", type=int, help="S: measured passes over the queries (default 10)")
+    scale.add_argument("--m-levels", help="M: connection counts (default 1000,5000,10000)")
+    scale.add_argument("--t-repeats", type=int, help="T: starts per database (default 5)")
+    return p
+
+
+def selected(spec: str) -> list[str]:
+    wanted: list[str] = []
+    for item in (s.strip() for s in spec.split(",")):
+        if not item:
+            continue
+        ids = ALIASES.get(item, [item])
+        for sid in ids:
+            if sid not in REGISTRY:
+                raise SystemExit(f"bench: unknown scenario {sid!r} (known: {', '.join(ORDER)})")
+            if sid not in wanted:
+                wanted.append(sid)
+    return [s for s in ORDER if s in wanted]
+
+
+def machine() -> dict[str, Any]:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_kib = None
+    try:
+        mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+
+    def version(dist: str) -> str | None:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "cores": os.cpu_count(),
+        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": cpu,
+        "memory_gb": round(mem_kib / 1e6, 1) if mem_kib else None,
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "sqlite": sqlite3.sqlite_version,
+        "libraries": {d: version(d) for d in ("trio", "websockets", "msgspec", "trio-websocket")},
+    }
+
+
+def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
+    if args.corpus is None:
+        args.corpus = 20_000 if args.quick else 1_000_000
+    ids = selected(args.scenarios)
+    ctx = Context(args, log=log)
+    started = time.perf_counter()
+    results: dict[str, Result] = {}
+    try:
+        for sid in ids:
+            sc = REGISTRY[sid]
+            res = Result(sid, sc.title)
+            t = time.perf_counter()
+            try:
+                missing = ctx.missing_commands(sc.needs)
+                if missing:
+                    raise Skip(sc.needs_note or f"needs {', '.join(missing)}")
+                log(f"[{sid}] {sc.title}")
+                sc.run(ctx, res)
+            except Skip as exc:
+                res.status, res.note = "skipped", str(exc)
+                log(f"[{sid}] skipped: {exc}")
+            except Exception as exc:  # noqa: BLE001 - one scenario failing must not lose the others
+                res.status, res.note = "failed", f"{type(exc).__name__}: {exc}"
+                log(f"[{sid}] FAILED: {res.note}")
+                traceback.print_exc(file=sys.stderr)
+            res.seconds = time.perf_counter() - t
+            res.goals = [
+                {
+                    "figure": g.figure,
+                    "goal": g.text,
+                    "op": g.op,
+                    "target": g.target,
+                    "value": res.figures.get(g.figure),
+                    "met": g.check(res.figures.get(g.figure)) if res.status == "ok" else None,
+                }
+                for g in sc.goals
+            ]
+            results[sid] = res
+    finally:
+        ctx.close()
+    version = None
+    if args.url:
+        version = ctx.attached().version()
+    if version is None:
+        import chatd
+
+        version = chatd.__version__
+    params = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "password", "prepare_data")}
+    doc = {
+        "bench": 1,
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "chatd_version": version,
+        "machine": machine(),
+        "target": {"mode": "attached" if args.url else "spawned", "url": args.url, "durability": None if args.url else "normal"},
+        "params": params,
+        "seconds": round(time.perf_counter() - started, 1),
+        "generator_saturated_in": [sid for sid, r in results.items() if r.generator.get("saturated")],
+        "goals_missed": [f"{sid}: {g['goal']}" for sid, r in results.items() for g in r.goals if g["met"] is False],
+        "scenarios": {sid: r.to_json() for sid, r in results.items()},
+    }
+    doc["_results"] = results  # for --plot; removed before writing
+    return doc
+
+
+def prepare_data(args: argparse.Namespace) -> int:
+    import shutil
+
+    n = args.corpus if args.corpus is not None else 1_000_000
+    path, meta = corpus.ensure(n, Path(args.cache) if args.cache else corpus.CACHE_DIR)
+    out = Path(args.prepare_data)
+    out.mkdir(parents=True, exist_ok=True)
+    if (out / "chatd.sqlite3").exists():
+        raise SystemExit(f"bench: {out / 'chatd.sqlite3'} exists; choose an empty directory")
+    shutil.copyfile(path, out / "chatd.sqlite3")
+    print(f"{out / 'chatd.sqlite3'}: {meta['messages']:,} messages, users bench1..bench{meta['users']} (password {meta['password']!r})")
+    print("serve it with the send rate limit raised, e.g.:")
+    print(f"  CHATD_LIMITS_SEND_RATE_PER_S=1000000 CHATD_LIMITS_SEND_BURST=1000000 chatd serve --data {out} --listen 127.0.0.1:8080")
+    print(f"then: python -m bench --url ws://127.0.0.1:8080/ws --url-users {meta['users']}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.prepare_data:
+        return prepare_data(args)
+    doc = run(args)
+    results = doc.pop("_results")
+    print()
+    print(report.header(doc))
+    print(report.text_table(doc))
+    if doc["generator_saturated_in"]:
+        print(f"\nthe load generator was saturated in: {', '.join(doc['generator_saturated_in'])} (the figures there may be the generator's limit)")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.plot:
+        from . import plot
+
+        written = plot.write(results, Path(args.plot))
+        if written:
+            print(f"wrote {len(written)} charts to {args.plot}")
+    failed = [sid for sid, s in doc["scenarios"].items() if s["status"] == "failed"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""The results table, as plain text for the terminal or as Markdown (python -m bench.report results.json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        if value >= 1:
+            return f"{value:.2f}"
+        return f"{value:.3f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(scenario, figure, value, goal, met) for every figure of every scenario."""
+    out = []
+    for sid, s in doc["scenarios"].items():
+        if s["status"] != "ok":
+            goals = "; ".join(g["goal"] for g in s.get("goals", []))
+            out.append((sid, f"{s['status']}: {s['note']}", "", goals, ""))
+            continue
+        goals = {g["figure"]: g for g in s["goals"]}
+        for name, value in s["figures"].items():
+            unit = s["units"].get(name, "")
+            g = goals.get(name)
+            met = "" if g is None else ("met" if g["met"] else "MISSED" if g["met"] is not None else "—")
+            out.append((sid, name, f"{_fmt(value)} {unit}".strip(), g["goal"] if g else "", met))
+        gen = s.get("generator") or {}
+        if gen:
+            share = gen.get("max_process_core_share")
+            procs = gen.get("processes", 1)
+            text = f"{_fmt(gen.get('cpu_s'))} CPU-s over {_fmt(gen.get('wall_s'))} s"
+            if share is not None:
+                text += f", busiest process {share * 100:.0f}% of a core ({procs} process{'es' if procs != 1 else ''})"
+            out.append((sid, "generator", text, "not saturated", "SATURATED" if gen.get("saturated") else "ok"))
+        if s.get("note"):
+            out.append((sid, "note", s["note"], "", ""))
+    return out
+
+
+def text_table(doc: dict[str, Any]) -> str:
+    table = [("scenario", "figure", "value", "goal", "")] + rows(doc)
+    widths = [min(60, max(len(r[i]) for r in table)) for i in range(5)]
+    lines = []
+    for i, r in enumerate(table):
+        lines.append("  ".join(c.ljust(widths[j]) for j, c in enumerate(r)).rstrip())
+        if i == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    lines = ["| scenario | figure | value | goal | |", "|---|---|---|---|---|"]
+    for r in rows(doc):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+    return "\n".join(lines)
+
+
+def header(doc: dict[str, Any]) -> str:
+    m = doc["machine"]
+    return (
+        f"chatd {doc['chatd_version']} — {doc['date']} — {m['cores']} cores ({m['cpu']}), "
+        f"Python {m['python']}, SQLite {m['sqlite']}, {doc['target']['mode']} server"
+        + (" — quick scale" if doc["params"].get("quick") else "")
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.report", description="Print the table of a results JSON.")
+    parser.add_argument("json")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    with open(args.json) as f:
+        doc = json.load(f)
+    print(header(doc))
+    print(markdown_table(doc) if args.markdown else text_table(doc))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,202 @@
+"""What every scenario shares: its result, its goals, the run context and the registry."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import corpus, wire
+from ..target import AttachedServer, SpawnedServer, Target
+
+
+class Skip(Exception):
+    """The scenario cannot run here; the message says why (shown in the table and the JSON)."""
+
+
+@dataclass(frozen=True)
+class Goal:
+    figure: str
+    op: str  # "<=" or ">="
+    target: float
+    text: str  # as the issue states it
+
+    def check(self, value: Any) -> bool | None:
+        if value is None:
+            return None
+        return value <= self.target if self.op == "<=" else value >= self.target
+
+
+@dataclass
+class Result:
+    id: str
+    title: str
+    status: str = "ok"  # ok | skipped | failed
+    note: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+    figures: dict[str, Any] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    goals: list[dict[str, Any]] = field(default_factory=list)
+    generator: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
+    detail: dict[str, Any] = field(default_factory=dict)
+    timelines: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+    samples: dict[str, list[float]] = field(default_factory=dict)  # latencies in ms, for plots; not in the JSON
+
+    def fig(self, name: str, value: Any, unit: str = "") -> None:
+        self.figures[name] = value
+        if unit:
+            self.units[name] = unit
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "note": self.note,
+            "seconds": round(self.seconds, 1),
+            "params": self.params,
+            "figures": self.figures,
+            "units": self.units,
+            "goals": self.goals,
+            "generator": self.generator,
+            "server": self.server,
+            "detail": self.detail,
+            "timelines": self.timelines,
+        }
+        return out
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    figures: str  # as in the issue's table
+    goals: tuple[Goal, ...]
+    run: Callable[[Context, Result], None]
+    needs: tuple[str, ...] = ()  # wire commands the server must implement
+    needs_note: str = ""
+
+
+REGISTRY: dict[str, Scenario] = {}
+
+
+def scenario(id: str, title: str, figures: str, goals: tuple[Goal, ...] = (), needs: tuple[str, ...] = (), needs_note: str = "") -> Callable[[Callable[[Context, Result], None]], Callable[[Context, Result], None]]:
+    def register(fn: Callable[[Context, Result], None]) -> Callable[[Context, Result], None]:
+        REGISTRY[id] = Scenario(id, title, figures, goals, fn, needs, needs_note)
+        return fn
+
+    return register
+
+
+class Context:
+    """Options, scale and the servers a run uses."""
+
+    def __init__(self, args: Any, log: Callable[[str], None] = print):
+        self.args = args
+        self.quick: bool = args.quick
+        self.url: str | None = args.url
+        self.log = log
+        self._attached: AttachedServer | None = None
+        self._corpus: tuple[Path, dict[str, Any]] | None = None
+        self._corpus_server: SpawnedServer | None = None
+        self.cache_dir = Path(args.cache) if args.cache else corpus.CACHE_DIR
+        self.workdir = Path(args.workdir) if args.workdir else None
+
+    # -- scale -------------------------------------------------------------------------------
+
+    def scale(self, full: Any, quick: Any) -> Any:
+        return quick if self.quick else full
+
+    # -- servers -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def server(self, users: int) -> Iterator[Target]:
+        """A fresh server with users bench1..bench{users}, or the running one (--url)."""
+        if self.url:
+            yield self.attached(users)
+            return
+        srv = SpawnedServer(users, workdir=self.workdir, keep=self.args.keep)
+        try:
+            srv.prepare()
+            srv.start()
+            yield srv
+        finally:
+            srv.cleanup()
+
+    def attached(self, users: int = 0) -> AttachedServer:
+        if self._attached is None:
+            self._attached = AttachedServer(self.url, self.args.password, pid=self.args.server_pid, max_users=self.args.url_users)  # type: ignore[arg-type]
+        if users > self._attached.max_users:
+            raise Skip(f"needs users bench1..bench{users} on the server (--url-users is {self._attached.max_users})")
+        return self._attached
+
+    def corpus(self) -> tuple[Path, dict[str, Any]]:
+        """The cached corpus database (built on first use) and its metadata."""
+        if self._corpus is None:
+            n = self.args.corpus
+            self._corpus = corpus.ensure(n, self.cache_dir, log=self.log)
+        return self._corpus
+
+    def corpus_meta(self) -> dict[str, Any] | None:
+        """Metadata of the corpus; with --url, of the locally cached one if there is one."""
+        if not self.url:
+            return self.corpus()[1]
+        path = corpus.cache_path(self.args.corpus, self.cache_dir)
+        meta = corpus.meta_path(path)
+        if meta.exists():
+            import json
+
+            return json.loads(meta.read_text())
+        return None
+
+    def corpus_server(self) -> Target:
+        """A server on a copy of the corpus, shared by the scenarios that read it (H, S)."""
+        if self.url:
+            return self.attached()
+        if self._corpus_server is None:
+            path, meta = self.corpus()
+            srv = SpawnedServer(meta["users"], db_source=path, workdir=self.workdir, keep=self.args.keep)
+            self.log(f"  starting a server on a copy of the {meta['messages']:,}-message corpus")
+            srv.prepare()
+            srv.start()
+            self._corpus_server = srv
+        return self._corpus_server
+
+    def close(self) -> None:
+        if self._corpus_server is not None:
+            self._corpus_server.cleanup()
+            self._corpus_server = None
+
+    # -- what the server implements ----------------------------------------------------------
+
+    def missing_commands(self, cmds: tuple[str, ...]) -> list[str]:
+        """Which of the wire commands the server under test does not implement."""
+        if not cmds:
+            return []
+        if not self.url:
+            from chatd.protocol.registry import REGISTRY as PROTOCOL
+
+            return [c for c in cmds if c not in PROTOCOL.commands or not PROTOCOL.commands[c].implemented]
+        target = self.attached(1)
+        loop = wire.Loop()
+        try:
+            (conn,) = wire.open_many(loop, target.url, target.logins(["bench1"]))
+            missing = []
+            for c in cmds:
+                env, _ = wire.call(loop, conn, c, {})
+                if not env.ok and (env.error or {}).get("code") in ("not_implemented", "unknown_command"):
+                    missing.append(c)
+            return missing
+        finally:
+            loop.close()
+
+
+def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
+    t = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t

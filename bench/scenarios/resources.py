@@ -1,0 +1,132 @@
+"""M (memory per idle connection) and T (start-up to the first accepted login)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from .. import wire
+from ..target import SpawnedServer, raise_fd_limit
+from .base import Context, Goal, Result, Skip, scenario
+
+KIB_PER_MB = 1e6 / 1024  # figures in MB are 10^6 bytes
+
+
+@scenario(
+    "M",
+    "memory: RSS idle after start, and per idle authenticated connection",
+    "MB, KiB per connection",
+    goals=(Goal("idle_rss_mb", "<=", 45.0, "≤ 45 MB idle"), Goal("kib_per_conn", "<=", 12.0, "≤ 12 KiB per idle connection")),
+)
+def scenario_m(ctx: Context, res: Result) -> None:
+    levels = sorted(int(x) for x in (ctx.args.m_levels or ctx.scale("1000,5000,10000", "100,300")).split(","))
+    soft, hard = raise_fd_limit()
+    notes = []
+    if soft < levels[-1] + 64:
+        notes.append(f"the generator's fd limit ({soft}) caps the connections at {soft - 64}")
+        levels = [n for n in levels if n <= soft - 64] or [soft - 64]
+    n_max = levels[-1]
+    settle = ctx.scale(2.0, 0.5)
+    users = n_max if not ctx.url else min(n_max, ctx.args.url_users)
+    with ctx.server(users) as target:
+        if target.pid is None:
+            raise Skip("needs the server's pid to read its memory (--server-pid)")
+        time.sleep(settle)
+        idle_kib = target.rss_kib()
+        names = [f"bench{i % users + 1}" for i in range(n_max)]
+        logins = target.logins(sorted(set(names), key=lambda n: int(n[5:])))
+        by_name = {x["name"]: x for x in logins}
+        loop = wire.Loop()
+        conns: list[wire.Conn] = []
+        rows = []
+        t_open = 0.0
+        try:
+
+            def keepalive() -> None:  # an idle client still sends its heartbeat
+                for c in conns:
+                    c.request("heartbeat", {}, lambda *a: None)
+                loop.call_at(wire.now() + 20, keepalive)
+
+            loop.call_at(wire.now() + 20, keepalive)
+            for level in levels:
+                t = time.perf_counter()
+                conns += wire.open_many(loop, target.url, [by_name[n] for n in names[len(conns) : level]], batch=250, timeout=600)
+                t_open += time.perf_counter() - t
+                loop.sleep(settle)
+                alive = sum(1 for c in conns if c.state == "open")
+                rss = target.rss_kib()
+                rows.append(
+                    {
+                        "connections": level,
+                        "open": alive,
+                        "rss_kib": rss,
+                        "rss_mb": round(rss / KIB_PER_MB, 1) if rss else None,
+                        "kib_per_conn": round((rss - idle_kib) / level, 2) if rss and idle_kib else None,
+                    }
+                )
+                ctx.log(f"  {level:,} connections: RSS {rows[-1]['rss_mb']} MB, {rows[-1]['kib_per_conn']} KiB each")
+        finally:
+            loop.close()
+        server_fd = target.fd_limit()
+    res.params = {"levels": levels, "settle_s": settle, "distinct_users": users, "generator_fd_limit": [soft, hard], "server_fd_limit": list(server_fd) if server_fd else None}
+    res.fig("idle_rss_mb", round(idle_kib / KIB_PER_MB, 1) if idle_kib else None, "MB")
+    for row in rows:
+        res.fig(f"rss_mb_{row['connections']}", row["rss_mb"], "MB")
+    res.fig("kib_per_conn", rows[-1]["kib_per_conn"] if rows else None, f"KiB (at {levels[-1]:,})")
+    res.detail = {"levels": rows, "idle_rss_kib": idle_kib, "open_seconds": round(t_open, 2), "logins_per_s": round(n_max / t_open, 1) if t_open else None}
+    if ctx.url:
+        notes.append("attached server: 'idle' is its RSS when M started, not after a fresh start")
+    closed = [r for r in rows if r["open"] < r["connections"]]
+    if closed:
+        notes.append(f"only {closed[-1]['open']} of {closed[-1]['connections']} connections stayed open")
+    res.note = "; ".join(notes)
+
+
+def _start_to_login(srv: SpawnedServer) -> tuple[float, float]:
+    """Start the server; returns (seconds to the printed URL, seconds to the first accepted login)."""
+    t0 = time.perf_counter()
+    printed = srv.start()
+    loop = wire.Loop()
+    try:
+        wire.open_many(loop, srv.url, srv.logins(["bench1"]), timeout=30)
+        total = time.perf_counter() - t0
+    finally:
+        loop.close()
+    return printed, total
+
+
+@scenario(
+    "T",
+    "start-up to first accepted login, on an empty and on a 1,000,000-message database",
+    "seconds",
+    goals=(
+        Goal("empty_s", "<=", 1.0, "≤ 1 s"),
+        Goal("big_s", "<=", 1.0, "≤ 1 s on 1,000,000 messages"),
+        Goal("growth_s", "<=", 0.1, "not growing with the database (≤ 0.1 s more)"),
+    ),
+)
+def scenario_t(ctx: Context, res: Result) -> None:
+    if ctx.url:
+        raise Skip("needs a server it starts itself (not --url)")
+    repeats = ctx.args.t_repeats or ctx.scale(5, 1)
+    path, meta = ctx.corpus()
+    runs: dict[str, list[tuple[float, float]]] = {}
+    for label, source in (("empty", None), ("big", path)):
+        srv = SpawnedServer(1, db_source=source, workdir=ctx.workdir, keep=ctx.args.keep)
+        try:
+            srv.prepare()
+            runs[label] = []
+            for _ in range(repeats):
+                runs[label].append(_start_to_login(srv))
+                srv.stop()
+        finally:
+            srv.cleanup()
+    med = {k: statistics.median(t for _, t in v) for k, v in runs.items()}
+    res.params = {"repeats": repeats, "corpus_messages": meta["messages"], "command": "chatd serve (a new process each time; the database file is in the page cache)"}
+    res.fig("empty_s", round(med["empty"], 3), "s")
+    res.fig("big_s", round(med["big"], 3), "s")
+    res.fig("growth_s", round(med["big"] - med["empty"], 3), "s")
+    res.detail = {
+        k: {"to_login_s": [round(t, 3) for _, t in v], "to_printed_url_s": [round(p, 3) for p, _ in v]} for k, v in runs.items()
+    }
+    res.samples = {k: [t * 1000 for _, t in v] for k, v in runs.items()}
+

@@ -1,0 +1,124 @@
+"""Percentiles, time buckets and CPU meters."""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+from typing import Any
+
+SATURATED = 0.9  # a generator process using this share of one core or more is saturated
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """The p-th percentile (nearest rank) of an already sorted list."""
+    if not sorted_values:
+        return None
+    k = max(0, min(len(sorted_values) - 1, math.ceil(p / 100 * len(sorted_values)) - 1))
+    return sorted_values[k]
+
+
+def summary_ms(seconds: list[float], ps: tuple[float, ...] = (50, 90, 95, 99)) -> dict[str, Any]:
+    """n, mean, percentiles and max of latencies given in seconds, in milliseconds."""
+    vals = sorted(seconds)
+    out: dict[str, Any] = {"n": len(vals)}
+    if not vals:
+        return out
+    out["mean"] = round(sum(vals) / len(vals) * 1000, 3)
+    for p in ps:
+        out[f"p{p:g}"] = round(percentile(vals, p) * 1000, 3)  # type: ignore[operator]
+    out["max"] = round(vals[-1] * 1000, 3)
+    return out
+
+
+class Timeline:
+    """Event counts per time bucket, from a start time."""
+
+    def __init__(self, start: float, bucket_s: float = 0.1):
+        self.start = start
+        self.bucket_s = bucket_s
+        self.counts: list[int] = []
+
+    def add(self, t: float, n: int = 1) -> None:
+        i = int((t - self.start) / self.bucket_s)
+        if i < 0:
+            return
+        counts = self.counts
+        while len(counts) <= i:
+            counts.append(0)
+        counts[i] += n
+
+    def merge(self, other: dict[str, Any]) -> None:
+        for i, c in enumerate(other["counts"]):
+            while len(self.counts) <= i:
+                self.counts.append(0)
+            self.counts[i] += c
+
+    def to_json(self) -> dict[str, Any]:
+        return {"bucket_s": self.bucket_s, "counts": self.counts}
+
+
+def self_cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
+class Meter:
+    """This process's CPU seconds over a wall-clock window."""
+
+    def __init__(self) -> None:
+        self.cpu0 = self.t0 = 0.0
+        self.cpu = self.wall = 0.0
+
+    def start(self) -> None:
+        self.cpu0, self.t0 = self_cpu(), time.perf_counter()
+
+    def stop(self) -> None:
+        self.cpu, self.wall = self_cpu() - self.cpu0, time.perf_counter() - self.t0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"cpu_s": round(self.cpu, 3), "wall_s": round(self.wall, 3)}
+
+
+def generator_report(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Combine the meters of the generator's processes: total CPU, and whether any one was saturated."""
+    parts = [p for p in parts if p.get("wall_s")]
+    if not parts:
+        return {}
+    shares = [p["cpu_s"] / p["wall_s"] for p in parts]
+    wall = max(p["wall_s"] for p in parts)
+    cpu = sum(p["cpu_s"] for p in parts)
+    return {
+        "processes": len(parts),
+        "cpu_s": round(cpu, 3),
+        "wall_s": round(wall, 3),
+        "cores_used": round(cpu / wall, 3) if wall else None,
+        "max_process_core_share": round(max(shares), 3),
+        "saturated": max(shares) >= SATURATED,
+    }
+
+
+class ServerMeter:
+    """The server's CPU seconds over a window, from /proc (None when its pid is unknown)."""
+
+    def __init__(self, target: Any):
+        self.target = target
+        self.cpu0: float | None = None
+        self.t0 = 0.0
+        self.cpu: float | None = None
+        self.wall = 0.0
+
+    def start(self) -> None:
+        self.cpu0, self.t0 = self.target.cpu(), time.perf_counter()
+
+    def stop(self) -> None:
+        c = self.target.cpu()
+        self.wall = time.perf_counter() - self.t0
+        self.cpu = None if c is None or self.cpu0 is None else c - self.cpu0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cpu_s": None if self.cpu is None else round(self.cpu, 3),
+            "wall_s": round(self.wall, 3),
+            "cores_used": None if self.cpu is None or not self.wall else round(self.cpu / self.wall, 3),
+        }
