@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import corpus, report
+from .stats import MachineMeter
 from .scenarios import ALIASES, ORDER, REGISTRY, Context, Result, Skip
 
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="every scenario at a small scale (well under a minute)")
     p.add_argument("--json", metavar="FILE", help="write every figure to this JSON file")
     p.add_argument("--plot", metavar="DIR", help="write PNG charts here (needs matplotlib)")
+    p.add_argument("--profile", metavar="DIR", help="sample each spawned server with py-spy while it runs; write stacks and a summary here")
     target = p.add_argument_group("the server")
     target.add_argument("--url", help="benchmark a running server at this ws:// URL instead of starting one")
     target.add_argument("--password", default=corpus.PASSWORD, help="password of the users bench1..benchN on a running server")
@@ -120,6 +122,9 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
         for sid in ids:
             sc = REGISTRY[sid]
             res = Result(sid, sc.title)
+            ctx.current = sid
+            machine_load = MachineMeter()
+            machine_load.start()
             t = time.perf_counter()
             try:
                 missing = ctx.missing_commands(sc.needs)
@@ -134,7 +139,10 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
                 res.status, res.note = "failed", f"{type(exc).__name__}: {exc}"
                 log(f"[{sid}] FAILED: {res.note}")
                 traceback.print_exc(file=sys.stderr)
+            finally:
+                ctx.end_scenario()
             res.seconds = time.perf_counter() - t
+            res.machine_load = machine_load.stop()
             res.goals = [
                 {
                     "figure": g.figure,
@@ -156,7 +164,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
         import chatd
 
         version = chatd.__version__
-    params = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "password", "prepare_data")}
+    params = {k: v for k, v in vars(args).items() if k not in ("json", "plot", "profile", "password", "prepare_data")}
     doc = {
         "bench": 1,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import resource
 import time
 from typing import Any
@@ -122,3 +123,37 @@ class ServerMeter:
             "wall_s": round(self.wall, 3),
             "cores_used": None if self.cpu is None or not self.wall else round(self.cpu / self.wall, 3),
         }
+
+
+def _machine_jiffies() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    total = sum(fields[:8])
+    return total - idle, total
+
+
+class MachineMeter:
+    """How busy the whole machine was over a window (every process, this benchmark's included)."""
+
+    def __init__(self) -> None:
+        self.j0: tuple[int, int] | None = None
+        self.load0 = 0.0
+        self.out: dict[str, Any] = {}
+
+    def start(self) -> None:
+        self.j0 = _machine_jiffies()
+        self.load0 = os.getloadavg()[0]
+
+    def stop(self) -> dict[str, Any]:
+        j1 = _machine_jiffies()
+        cores = os.cpu_count() or 1
+        busy = None
+        if self.j0 and j1 and j1[1] > self.j0[1]:
+            busy = round((j1[0] - self.j0[0]) / (j1[1] - self.j0[1]) * cores, 2)
+        self.out = {"busy_cores": busy, "cores": cores, "loadavg_1m_before": round(self.load0, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
+        return self.out

@@ -45,6 +45,7 @@ class Result:
     detail: dict[str, Any] = field(default_factory=dict)
     timelines: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    machine_load: dict[str, Any] = field(default_factory=dict)  # the whole machine over the scenario, other processes included
     samples: dict[str, list[float]] = field(default_factory=dict)  # latencies in ms, for plots; not in the JSON
 
     def fig(self, name: str, value: Any, unit: str = "") -> None:
@@ -66,6 +67,7 @@ class Result:
             "generator": self.generator,
             "server": self.server,
             "detail": self.detail,
+            "machine_load": self.machine_load,
             "timelines": self.timelines,
         }
         return out
@@ -106,6 +108,30 @@ class Context:
         self._corpus_server: SpawnedServer | None = None
         self.cache_dir = Path(args.cache) if args.cache else corpus.CACHE_DIR
         self.workdir = Path(args.workdir) if args.workdir else None
+        self.profile_dir = Path(args.profile) if getattr(args, "profile", None) else None
+        self.current = ""  # the scenario running now
+        self._profilers: list[Any] = []
+        self._profiled: set[int] = set()
+
+    # -- profiling (--profile) ---------------------------------------------------------------
+
+    def _profile(self, pid: int | None, label: str) -> Any:
+        if self.profile_dir is None or pid is None or pid in self._profiled:
+            return None
+        from ..profile import Profiler
+
+        n = sum(1 for p in self._profilers if p.path.name.startswith(f"{label}.") or p.path.name.startswith(f"{label}-"))
+        prof = Profiler(pid, self.profile_dir, label if not n else f"{label}-{n + 1}")
+        self._profilers.append(prof)
+        self._profiled.add(pid)
+        return prof
+
+    def end_scenario(self) -> None:
+        """Stop the profilers started during the scenario that just ended."""
+        for prof in self._profilers:
+            prof.stop()
+        self._profilers.clear()
+        self._profiled.clear()
 
     # -- scale -------------------------------------------------------------------------------
 
@@ -121,11 +147,15 @@ class Context:
             yield self.attached(users)
             return
         srv = SpawnedServer(users, workdir=self.workdir, keep=self.args.keep)
+        prof = None
         try:
             srv.prepare()
             srv.start()
+            prof = self._profile(srv.pid, self.current)
             yield srv
         finally:
+            if prof is not None:
+                prof.stop()
             srv.cleanup()
 
     def attached(self, users: int = 0) -> AttachedServer:
@@ -165,6 +195,7 @@ class Context:
             srv.prepare()
             srv.start()
             self._corpus_server = srv
+        self._profile(self._corpus_server.pid, f"{self.current}-corpus")
         return self._corpus_server
 
     def close(self) -> None:
