@@ -276,7 +276,10 @@ class Listener:
         task_status.started()
         try:
             while self.accepting:
-                await trio.lowlevel.wait_readable(self.sock)
+                try:
+                    await trio.lowlevel.wait_readable(self.sock)
+                except trio.ClosedResourceError:
+                    return  # stop() closed the listening socket
                 try:
                     client, addr = self.sock.accept()
                 except (BlockingIOError, InterruptedError):

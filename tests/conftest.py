@@ -63,10 +63,12 @@ def config_overrides() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
-async def harness(tmp_path: Any, nursery: trio.Nursery, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Harness]:
-    server = await start_server(nursery, make_config(tmp_path, **config_overrides))
-    yield Harness(server, nursery)
-    server.stop()
+async def harness(tmp_path: Any, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Harness]:
+    async with trio.open_nursery() as nursery:
+        server = await start_server(nursery, make_config(tmp_path, **config_overrides))
+        yield Harness(server, nursery)
+        # An orderly shutdown, as on SIGTERM: the test fails if it does not finish.
+        server.stop()
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ class Form(_C, tag="form"):
     text: str | None = None
 
 
-class Button(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+class Button(Struct, forbid_unknown_fields=True, kw_only=True):
     text: Annotated[str, Meta(min_length=1, max_length=64)]
     action: Literal["callback", "url", "copy"] = "callback"
     value: str = ""

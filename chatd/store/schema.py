@@ -122,6 +122,10 @@ def migrate(conn: sqlite3.Connection) -> int:
         )
     for number in range(version + 1, LATEST + 1):
         conn.execute("BEGIN IMMEDIATE")
+        # Another process may have migrated between our first look and this lock.
+        if conn.execute("PRAGMA user_version").fetchone()[0] >= number:
+            conn.execute("COMMIT")
+            continue
         try:
             for statement in _split(MIGRATIONS[number - 1]):
                 conn.execute(statement)

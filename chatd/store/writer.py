@@ -96,8 +96,20 @@ class Writer:
                     for op in batch:
                         op.done.set()
         finally:
+            self._fail_queued()
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(self._close_conn)
+
+    def _fail_queued(self) -> None:
+        """If the writer is cancelled, nothing queued may wait forever: fail it, then refuse new ops."""
+        while True:
+            try:
+                op = self._recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
+                break
+            op.error = ChatError("unavailable", "the server is shutting down")
+            op.done.set()
+        self._recv.close()
 
     def _open(self) -> sqlite3.Connection:
         conn = connect(self.path, durability=self.durability)
