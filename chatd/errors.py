@@ -45,7 +45,7 @@ class ChatError(Exception):
 # WebSocket close codes chatd uses (documented in docs/protocol.md).
 CLOSE_GOING_AWAY = 1001  # server shutting down
 CLOSE_TOO_BIG = 1009  # frame over server.max_frame_bytes
-CLOSE_AUTH = 4001  # first frame was not a successful login, or login timed out
+CLOSE_AUTH = 4001  # not logged in within server.login_timeout_s
 CLOSE_HEARTBEAT = 4002  # no frame within server.heartbeat_timeout_s
 CLOSE_BACKLOG = 4008  # outgoing backlog passed server.backlog_max_bytes (slow consumer)
-CLOSE_ACCOUNT = 4003  # account disabled or session revoked
+CLOSE_ACCOUNT = 4003  # the account was disabled while connected

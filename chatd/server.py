@@ -16,7 +16,7 @@ import trio
 
 from . import __version__, presence
 from .config import Config
-from .errors import ChatError, CLOSE_GOING_AWAY
+from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .http.app import HttpApp
 from .http.bridge import HttpBridge
@@ -170,6 +170,8 @@ class Server:
             data = await HANDLERS[req.cmd](call)
         except ChatError as err:
             hub.reply(session, error_body(req.cmd, req.id, err), codec)
+            if err.code == "user_disabled" and session.user is not None:
+                session.conn.close(CLOSE_ACCOUNT, "account disabled")
             return
         except Exception:  # noqa: BLE001 - a bug fails this command only
             log.exception("handler %s failed", req.cmd)

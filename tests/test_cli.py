@@ -287,11 +287,6 @@ def test_sigterm_and_sigint_close_clients_with_1001_and_end_the_server(stopped_b
         assert not any("user add" in line for line in lines), (name, lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chatd/transport.py Listener.serve: trio.ClosedResourceError from wait_readable escapes when "
-    "Listener.stop() closes the listening socket at shutdown, so `chatd serve` prints a traceback and exits 1",
-)
 def test_sigterm_and_sigint_exit_0(stopped_by_signal):
     for name, out in stopped_by_signal.items():
         assert out["exit"] == 0, (name, out["stderr"])
@@ -301,12 +296,6 @@ def test_sigterm_and_sigint_exit_0(stopped_by_signal):
 # -- two chatd processes starting at once on a new data directory ---------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="chatd/store/schema.py migrate() reads PRAGMA user_version before BEGIN IMMEDIATE and does not read it "
-    "again inside the transaction: when two processes (e.g. `chatd serve` and `chatd user add`) start on a new "
-    "data directory at once, the second re-runs migration 1 and fails with 'table users already exists'",
-)
 def test_two_processes_migrating_a_new_database_at_once(tmp_path):
     """The second process reads version 0, then the first one migrates before the second takes the write lock.
 

@@ -354,3 +354,20 @@ async def test_unknown_peer_and_self(harness, users):
         assert exc.value.code == "bad_request" and exc.value.field == "peer"
         empty = await a1.request("chat_dm_history", {"peer": users["bob"]})
         assert empty["messages"] == [] and empty["conv_id"] == 0
+
+
+async def test_sender_disabled_while_connected_is_closed_with_4003(harness, users):
+    from chatd.store import users as users_store
+
+    async with harness.client("bob") as b1:
+        await send(b1, users["alice"], "before")
+
+        def disable(ctx):
+            users_store.set_disabled(ctx.conn, "bob")
+
+        await harness.server.writer.submit(disable)
+        with pytest.raises(ClientError) as exc:
+            await send(b1, users["alice"], "after")
+        assert exc.value.code == "user_disabled"
+        closed = await b1.wait_closed()
+        assert closed.reason.code == 4003

@@ -162,12 +162,6 @@ def test_field_types_are_known():
     assert not bad, f"unknown field types: {bad}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="protocol.yaml: unquoted commas inside flow-mapping `doc:` values split them into stray keys "
-    "(types.Message id/seq/client_msg_id/quote_id/created_at, types.Conversation last_message, "
-    "login device, chat_message kind); remove this marker once they are quoted",
-)
 def test_field_specs_have_only_known_keys():
     bad = [f"{where}: {sorted(set(spec) - FIELD_KEYS)}" for where, spec in _field_specs() if set(spec) - FIELD_KEYS]
     assert not bad, "field specs with unknown keys (quote `doc:` values that contain a comma):\n" + "\n".join(bad)

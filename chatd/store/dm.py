@@ -196,6 +196,9 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
         existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
         if existing is not None:
             return existing, True, {}
+    sender = conn.execute("SELECT disabled FROM users WHERE id = ?", (msg.sender_id,)).fetchone()
+    if sender is None or sender[0]:
+        raise ChatError("user_disabled", "your account is disabled")
     peer = require_peer(conn, msg.sender_id, peer_id)
     if peer["disabled"]:
         raise ChatError("forbidden", "this user's account is disabled", field="peer")
