@@ -57,12 +57,23 @@ class AuthConfig(Base):
     token_ttl_days: int = 30
 
 
+class GroupsConfig(Base):
+    max_members: int = 2000
+
+
+class RoomsConfig(Base):
+    create: Literal["admins", "everyone"] = "admins"
+    kick_ban_s: int = 600
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
     limits: LimitsConfig = msgspec.field(default_factory=LimitsConfig)
     messages: MessagesConfig = msgspec.field(default_factory=MessagesConfig)
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
+    groups: GroupsConfig = msgspec.field(default_factory=GroupsConfig)
+    rooms: RoomsConfig = msgspec.field(default_factory=RoomsConfig)
 
     @property
     def data_path(self) -> Path:
@@ -79,7 +90,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -106,12 +117,15 @@ def _validate(cfg: Config) -> Config:
         "limits.max_text_chars": cfg.limits.max_text_chars,
         "limits.max_content_bytes": cfg.limits.max_content_bytes,
         "auth.token_ttl_days": cfg.auth.token_ttl_days,
+        "groups.max_members": cfg.groups.max_members,
     }
     for key, value in positive.items():
         if value <= 0:
             raise ConfigError(f"{key}: must be greater than 0, got {value}")
     if cfg.server.heartbeat_timeout_s <= cfg.server.heartbeat_interval_s:
         raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
+    if cfg.rooms.kick_ban_s < 0:
+        raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     return cfg

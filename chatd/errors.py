@@ -24,6 +24,9 @@ CODES = frozenset(
         "recall_window_passed",
         "not_editable",
         "conflict",
+        "muted",
+        "banned",
+        "owner_must_transfer",
         "unavailable",
         "internal",
     }

@@ -103,6 +103,14 @@ MIGRATIONS: list[str] = [
     -- Contentless full-text index: rowid = messages.id, text segmented by store.search.
     CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='', tokenize='unicode61 remove_diacritics 2');
     """,
+    # 2: groups (private, membership by invitation).
+    """
+    SELECT 1;
+    """,
+    # 3: chat rooms (public, join to participate).
+    """
+    SELECT 1;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
