@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import trio
@@ -24,6 +24,9 @@ class Hub:
         self.heartbeat_timeout_s = heartbeat_timeout_s
         self.login_timeout_s = login_timeout_s
         self.pending: set[Session] = set()  # connected, not logged in yet
+        # Called with each session that ends (after it left by_user): per-connection state
+        # kept elsewhere (e.g. who is in which room) is dropped here. Must not block.
+        self.session_end_hooks: list[Callable[[Session], None]] = []
 
     # -- registry of sessions -------------------------------------------------------
 
@@ -43,6 +46,11 @@ class Hub:
         if not sessions or session not in sessions:
             return False
         sessions.remove(session)
+        for hook in self.session_end_hooks:
+            try:
+                hook(session)
+            except Exception:  # noqa: BLE001 - one hook's bug must not keep a session registered
+                log.exception("session end hook failed")
         if not sessions:
             del self.by_user[session.user_id]
             return True
