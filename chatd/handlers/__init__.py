@@ -59,4 +59,9 @@ class Call:
 
 
 def load_all() -> None:
-    from . import dm, messages, session  # noqa: F401
+    """Import every handler module of this package, which registers its handlers."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
