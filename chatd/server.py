@@ -144,6 +144,8 @@ class Server:
         self.hub.pending.add(session)
         try:
             await conn.serve(lambda payload, opcode: self._on_message(session, payload, opcode))
+        except Exception:  # noqa: BLE001 - a bug ends this connection, never the server
+            log.exception("connection %s failed", conn.peer)
         finally:
             if self.hub.remove(session):
                 with trio.CancelScope(shield=True), trio.move_on_after(2):
@@ -160,6 +162,10 @@ class Server:
             req = self.codec.decode(payload, codec)
         except ChatError as err:
             hub.reply(session, error_body(getattr(err, "cmd", None), getattr(err, "req_id", None), err), codec)
+            return
+        except Exception:  # noqa: BLE001 - an undecodable frame fails alone
+            log.exception("decoding a frame failed")
+            hub.reply(session, error_body(None, None, ChatError("bad_frame", "the frame could not be decoded")), codec)
             return
         if session.user is None and req.cmd != "login":
             err = ChatError("not_logged_in", "log in first: the first frame must be login")

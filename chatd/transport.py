@@ -137,9 +137,9 @@ class Connection:
                         self.backlog[0] = view[sent:]
                         break
                     self.backlog.popleft()
-            if self.closing and not self.backlog:
-                self._send_eof()
-            elif self.closing:
+            # Closing: either the grace period ran out with data still queued, or the
+            # closing handshake finished while it was queued. Either way, close now.
+            if self.closing and (self.backlog or self.proto.eof_sent):
                 self.abort()
         finally:
             self.flushing = False
@@ -166,13 +166,10 @@ class Connection:
             if chunk:
                 self.send_frame(chunk)
             elif not self.backlog:
-                self._send_eof()
-
-    def _send_eof(self) -> None:
-        try:
-            self.sock.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
+                # The closing handshake is over (or failed): the server closes the TCP
+                # connection now; the kernel still delivers what was written.
+                self.abort()
+                return
 
     def abort(self) -> None:
         if self.closed:

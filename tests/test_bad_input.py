@@ -402,11 +402,6 @@ async def test_registry_walk_missing_and_mistyped_fields(harness, users, msgpack
         assert await snapshot(harness) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="heartbeat and ping list no errors in clients/protocol.yaml (`errors: []`), yet answer bad_request "
-    "(field data) when data is not an object; the registry should list bad_request for them",
-)
 async def test_commands_without_fields_reject_data_that_is_not_an_object_with_a_listed_code(harness, users):
     async with harness.client("alice") as a:
         for cmd in ("heartbeat", "ping"):
@@ -735,29 +730,14 @@ async def _bad_frame_then_still_up(harness, payload: bytes, opcode: int) -> None
         await still_up(b1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Codec.decode (chatd/protocol/envelope.py) catches only msgspec errors; a text frame that is not UTF-8 "
-    "raises UnicodeDecodeError, which escapes Server._on_message and crashes the server",
-)
 async def test_text_frame_that_is_not_utf8_answers_bad_frame(harness, users):
     await _bad_frame_then_still_up(harness, b'{"cmd": "ping", "id": "\xff\xfe"}', TEXT)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Codec.decode (chatd/protocol/envelope.py) catches only msgspec errors; a MessagePack str that is not "
-    "UTF-8 raises UnicodeDecodeError, which escapes Server._on_message and crashes the server",
-)
 async def test_msgpack_string_that_is_not_utf8_answers_bad_frame(harness, users):
     await _bad_frame_then_still_up(harness, b"\x82\xa3cmd\xa4\xff\xfe\xfd\xfc\xa2id\xa1x", BINARY)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="msgspec raises RecursionError on deeply nested input (a few thousand levels, a few KiB); "
-    "Codec.decode does not catch it, so it escapes Server._on_message and crashes the server",
-)
 @pytest.mark.parametrize(
     "payload, opcode",
     [
@@ -770,11 +750,6 @@ async def test_deeply_nested_frame_answers_bad_frame(harness, users, payload, op
     await _bad_frame_then_still_up(harness, payload, opcode)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="registry int fields have no bounds: msgspec accepts integers beyond SQLite's signed 64-bit range, "
-    "and the store's queries raise OverflowError, answered as `internal` instead of bad_request",
-)
 async def test_ids_beyond_64_bits_are_a_client_mistake(harness, users):
     b = users["bob"]
     async with harness.client("alice") as a:

@@ -66,6 +66,10 @@ class Codec:
         except msgspec.DecodeError as exc:
             kind = "JSON" if codec == JSON else "MessagePack"
             raise ChatError("bad_frame", f"malformed {kind}: {exc}") from None
+        except UnicodeDecodeError:
+            raise ChatError("bad_frame", "the frame holds text that is not UTF-8") from None
+        except RecursionError:
+            raise ChatError("bad_frame", "the frame is nested too deeply") from None
         try:
             decoders = self._decoders.get(env.cmd)
             if decoders is None:
@@ -91,6 +95,10 @@ class Codec:
                 raise ChatError("bad_request", msg, field=field) from None
             except msgspec.DecodeError as exc:
                 raise ChatError("bad_request", f"data: {exc}", field="data") from None
+            except UnicodeDecodeError:
+                raise ChatError("bad_request", "data holds text that is not UTF-8", field="data") from None
+            except RecursionError:
+                raise ChatError("bad_request", "data is nested too deeply", field="data") from None
         except ChatError as err:
             err.cmd = env.cmd  # type: ignore[attr-defined]
             err.req_id = env.id  # type: ignore[attr-defined]

@@ -49,11 +49,15 @@ class Registry:
         return [c for c in self.commands.values() if c.group == group]
 
 
+INT64 = {"ge": -(2**63), "le": 2**63 - 1}  # what SQLite can store: larger ints are bad_request, not a crash
+
+
 def _parse_type(spec: str) -> Any:
     spec = spec.strip()
     m = re.fullmatch(r"list\[(.+)\]", spec)
     if m:
-        return list[_parse_type(m.group(1))]
+        item = _parse_type(m.group(1))
+        return list[Annotated[int, msgspec.Meta(**INT64)]] if item is int else list[item]
     if spec in _SCALARS:
         return _SCALARS[spec]
     if spec in _NAMED:
@@ -64,6 +68,8 @@ def _parse_type(spec: str) -> Any:
 def _field_type(spec: dict[str, Any]) -> Any:
     tp = _parse_type(spec["type"])
     meta: dict[str, Any] = {}
+    if tp is int:
+        meta.update(INT64)
     for key, meta_key in (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length")):
         if key in spec:
             meta[meta_key] = spec[key]
