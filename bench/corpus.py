@@ -146,6 +146,10 @@ def ensure(n_messages: int, cache_dir: Path = CACHE_DIR, log: Any = print) -> tu
     log(f"building a {n_messages:,}-message corpus in {path} (once; later runs reuse it)")
     meta = build(path, n_messages, log=log)
     meta_path(path).write_text(json.dumps(meta, indent=1))
+    # A corpus of the same size for an older schema or corpus version is stale now.
+    for old in cache_dir.glob(f"corpus-{n_messages}-v*"):
+        if old.name.split(".")[0] != path.name.split(".")[0]:
+            old.unlink(missing_ok=True)
     return path, meta
 
 
@@ -272,7 +276,7 @@ def corpus_count(db: Path, query: str) -> int:
     match = search.build_query(query)
     if match is None:
         return 0
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    conn = sqlite3.connect(f"file:{db}?immutable=1", uri=True)  # never writes -wal/-shm beside the cached file
     try:
         return conn.execute("SELECT COUNT(*) FROM messages_fts WHERE messages_fts MATCH ?", (match,)).fetchone()[0]
     finally:

@@ -48,6 +48,15 @@ def rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             if share is not None:
                 text += f", busiest process {share * 100:.0f}% of a core ({procs} process{'es' if procs != 1 else ''})"
             out.append((sid, "generator", text, "not saturated", "SATURATED" if gen.get("saturated") else "ok"))
+        srv = s.get("server") or {}
+        windows = [srv] if "cores_used" in srv else [w for w in srv.values() if isinstance(w, dict) and "cores_used" in w]
+        for w in windows:
+            if w.get("cores_used") is not None and w.get("machine_busy_cores") is not None:
+                others = w.get("others_cores")
+                text = f"server {w['cores_used']:.2f} cores, whole machine {w['machine_busy_cores']:.2f}"
+                if others is not None:
+                    text += f", other processes {others:.2f}"
+                out.append((sid, "cpu", text, "others ≈ 0", "BUSY" if others and others > 0.25 else "ok"))
         if s.get("note"):
             out.append((sid, "note", s["note"], "", ""))
     return out

@@ -108,21 +108,41 @@ class ServerMeter:
         self.t0 = 0.0
         self.cpu: float | None = None
         self.wall = 0.0
+        self.machine = MachineMeter()
 
     def start(self) -> None:
         self.cpu0, self.t0 = self.target.cpu(), time.perf_counter()
+        self.machine.start()
 
     def stop(self) -> None:
         c = self.target.cpu()
         self.wall = time.perf_counter() - self.t0
         self.cpu = None if c is None or self.cpu0 is None else c - self.cpu0
+        self.machine.stop()
 
     def to_json(self) -> dict[str, Any]:
+        """The server's CPU, and how busy the whole machine was over the same window."""
         return {
             "cpu_s": None if self.cpu is None else round(self.cpu, 3),
             "wall_s": round(self.wall, 3),
             "cores_used": None if self.cpu is None or not self.wall else round(self.cpu / self.wall, 3),
+            "machine_busy_cores": self.machine.out.get("busy_cores"),
         }
+
+
+def others_cores(server: dict[str, Any], generator: dict[str, Any]) -> float | None:
+    """Cores used by other processes (neither the server nor the generator) during the measured window."""
+    busy, srv, gen = server.get("machine_busy_cores"), server.get("cores_used"), generator.get("cores_used")
+    if busy is None or srv is None or gen is None:
+        return None
+    return round(max(0.0, busy - srv - gen), 2)
+
+
+def machine_busy(seconds: float = 1.0) -> float | None:
+    m = MachineMeter()
+    m.start()
+    time.sleep(seconds)
+    return m.stop()["busy_cores"]
 
 
 def _machine_jiffies() -> tuple[int, int] | None:

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from .. import wire
-from ..stats import Meter, ServerMeter, Timeline, generator_report, summary_ms
+from ..stats import Meter, ServerMeter, Timeline, generator_report, others_cores, summary_ms
 from ..target import raise_fd_limit
 from .base import Context, Goal, Result, scenario
 from .send import text_pool
@@ -245,6 +245,9 @@ class Fanout:
         expected = state["acked"] * self.n_receivers
         # In one process, its meter covers the sender and the receivers; else add each worker's.
         gen_parts = [meter.to_json()] + ([] if local is not None else [p["meter"] for p in parts])
+        gen = generator_report(gen_parts)
+        srv = server.to_json()
+        srv["others_cores"] = others_cores(srv, gen)
         return {
             "rate": rate,
             "sent": count,
@@ -261,8 +264,8 @@ class Fanout:
             "closed": sum(p["closed"] for p in parts),
             "timeline": timeline.to_json(),
             "acks_timeline": acks.to_json(),
-            "generator": generator_report(gen_parts),
-            "server": server.to_json(),
+            "generator": gen,
+            "server": srv,
             "wall_s": round(send_end - t0, 3),
         }
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from .. import corpus, wire
-from ..stats import Meter, ServerMeter, Timeline, generator_report, summary_ms
+from ..stats import Meter, ServerMeter, Timeline, generator_report, others_cores, summary_ms
 from ..target import raise_fd_limit
 from .base import Context, Goal, Result, scenario
 
@@ -277,6 +277,7 @@ def fill_result(res: Result, out: dict[str, Any], *, deliveries: bool) -> None:
     )
     res.generator = out["generator"]
     res.server = out["server"]
+    res.server["others_cores"] = others_cores(res.server, res.generator)
     res.timelines = {"acks": out["acks_timeline"], "deliveries": out["deliveries_timeline"]}
     res.samples = {"ack": [x * 1000 for x in out["latencies"]]}
     if out["errors"]:
