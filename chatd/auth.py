@@ -18,8 +18,15 @@ if TYPE_CHECKING:
 hasher = PasswordHasher()
 # Hashing is deliberately slow and takes memory: at most two at a time.
 _hash_limiter = trio.CapacityLimiter(2)
-# A fixed hash to verify against when the user does not exist, so timing does not tell.
-_DUMMY_HASH = hasher.hash("chatd-no-such-user")
+_dummy_hash = ""
+
+
+def _dummy() -> str:
+    """A fixed hash to verify against when the user does not exist, so timing does not tell."""
+    global _dummy_hash
+    if not _dummy_hash:
+        _dummy_hash = hasher.hash("chatd-no-such-user")
+    return _dummy_hash
 
 
 def hash_password(password: str) -> str:
@@ -45,8 +52,7 @@ async def login(server: Server, *, username: str | None, password: str | None, t
     if not username or password is None:
         raise ChatError("bad_request", "give a token, or a username and a password", field="username" if not username else "password")
     found = await server.readers.read(users_store.password_login_row, username)
-    stored = found[1] if found else _DUMMY_HASH
-    ok = await trio.to_thread.run_sync(_verify, stored, password, limiter=_hash_limiter)
+    ok = await trio.to_thread.run_sync(lambda: _verify(found[1] if found else _dummy(), password), limiter=_hash_limiter)
     if not found or not ok:
         raise ChatError("auth_failed", "wrong username or password")
     user = found[0]

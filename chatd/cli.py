@@ -10,6 +10,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load
+from .store.schema import SchemaTooNew
 
 
 def _flags(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -61,10 +62,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     try:
         trio.run(main)
-    except OSError as exc:
-        print(f"chatd: cannot start: {exc}", file=sys.stderr)
+    except BaseException as exc:  # noqa: BLE001 - start-up failures become one clear line
+        reason = _startup_failure(exc)
+        if reason is None:
+            raise
+        print(f"chatd: cannot start: {reason}", file=sys.stderr)
         return 1
     return 0
+
+
+def _startup_failure(exc: BaseException) -> BaseException | None:
+    """The address-in-use or too-new-database error inside what trio raised, if that is all it was."""
+    if isinstance(exc, (OSError, SchemaTooNew)):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        leaves = [_startup_failure(e) for e in exc.exceptions]
+        if leaves and all(leaves):
+            return leaves[0]
+    return None
 
 
 def _db(args: argparse.Namespace) -> Any:
@@ -72,7 +87,11 @@ def _db(args: argparse.Namespace) -> Any:
     from .store.db import connect
 
     cfg = _config(args)
-    prepare_database(cfg)
+    try:
+        prepare_database(cfg)
+    except SchemaTooNew as exc:
+        print(f"chatd: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     return connect(cfg.db_path)
 
 

@@ -259,6 +259,7 @@ class Listener:
         self.head_timeout_s = head_timeout_s
         self.accepting = True
         self.nursery: trio.Nursery | None = None
+        self._last_accept_warning = float("-inf")
 
     def url(self, scheme: str) -> str:
         host, port = self.address
@@ -281,8 +282,11 @@ class Listener:
                     client, addr = self.sock.accept()
                 except (BlockingIOError, InterruptedError):
                     continue
-                except OSError as exc:  # e.g. EMFILE: back off instead of spinning
-                    log.warning("accept failed: %s", exc)
+                except OSError as exc:  # e.g. EMFILE: back off instead of spinning, and say so rarely
+                    now = trio.current_time()
+                    if now - self._last_accept_warning > 10:
+                        self._last_accept_warning = now
+                        log.warning("accept failed (connections wait in the listen queue): %s", exc)
                     await trio.sleep(0.1)
                     continue
                 client.setblocking(False)
