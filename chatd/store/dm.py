@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from ..errors import ChatError
-from . import messages, search
+from . import chat, messages, search
 from .users import USER_COLS, public_user, user_row
 
 
@@ -118,23 +118,7 @@ def history(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
     if conv_id is None:
         return out
     out["last_seq"] = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()[0]
-    if any(v is not None for v in (d.desc, d.num, d.begin, d.end, d.lastid)):
-        desc = True if d.desc is None else d.desc
-        msgs, more = messages.page_by_time(
-            conn, conv_id, me, desc=desc, num=d.num or d.limit, begin=d.begin or 0, end=d.end or 0, lastid=d.lastid or 0
-        )
-        times = [m["created_at"] for m in msgs]
-        out.update(
-            messages=msgs,
-            has_more=more,
-            num=len(msgs),
-            lastid=msgs[-1]["id"] if msgs else (d.lastid or 0),
-            begin=min(times) if times else (d.begin or 0),
-            end=max(times) if times else (d.end or 0),
-        )
-    else:
-        msgs, more = messages.page_by_seq(conn, conv_id, me, before_seq=d.before_seq, after_seq=d.after_seq, limit=d.limit)
-        out.update(messages=msgs, has_more=more)
+    out.update(chat.page(conn, conv_id, me, d))
     return out
 
 

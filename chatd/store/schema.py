@@ -105,7 +105,37 @@ MIGRATIONS: list[str] = [
     """,
     # 2: groups (private, membership by invitation).
     """
-    SELECT 1;
+    -- One row per group conversation (conversations.kind = 'group', id = conv_id = group id);
+    -- the name lives in conversations.name, roles and mutes in members.
+    CREATE TABLE groups (
+        conv_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+        avatar TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        owner_id INTEGER NOT NULL,
+        created_by INTEGER NOT NULL,
+        member_count INTEGER NOT NULL DEFAULT 0,
+        join_by_id INTEGER NOT NULL DEFAULT 0,   -- anyone may join with the group id
+        approval INTEGER NOT NULL DEFAULT 0,     -- invitations by members and join requests wait for an owner/admin
+        invite_code TEXT UNIQUE,                 -- NULL: no invite code
+        dissolved_at INTEGER                     -- the last member left
+    );
+
+    -- Invitations (by plain members) and join requests that wait for an owner or admin.
+    CREATE TABLE group_requests (
+        id INTEGER PRIMARY KEY,
+        conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        inviter_id INTEGER NOT NULL DEFAULT 0,   -- 0: the user asked to join
+        kind TEXT NOT NULL CHECK (kind IN ('invite', 'join')),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'rejected', 'cancelled')),
+        message TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        decided_by INTEGER NOT NULL DEFAULT 0,
+        decided_at INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE UNIQUE INDEX group_requests_pending ON group_requests(conv_id, user_id) WHERE status = 'pending';
+    CREATE INDEX group_requests_conv ON group_requests(conv_id, status, id);
+    CREATE INDEX group_requests_user ON group_requests(user_id, id);
     """,
     # 3: chat rooms (public, join to participate).
     """

@@ -1,0 +1,298 @@
+"""Chat in conversations with members (groups, and rooms next): the shared storage layer.
+
+Every function here takes the conversation id and an `access` function: the
+kind's one membership check (for groups, store.group.require_member). It is
+called as access(conn, conv_id, user_id, need, now) with need one of "read",
+"send", "admin" or "owner", raises ChatError when the user may not, and
+returns an Access. So the rules of who may do what live with the kind, and
+what a send, a page of history, an edit or a read pointer means lives here,
+once. Functions named op_* run inside the writer (they take a WriteCtx).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+from ..errors import ChatError
+from . import messages, search
+from .db import now_ms
+
+ADMIN_ROLES = frozenset({"owner", "admin"})
+
+
+class Access(NamedTuple):
+    """What the membership check found: the user's member row in the conversation."""
+
+    conv_id: int
+    user_id: int
+    role: str
+    muted_until: int
+    last_read_seq: int
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in ADMIN_ROLES
+
+
+AccessFn = Callable[..., Access]
+# extra(conn, conv_ids) -> {conv_id: fields the kind adds to a conversation entry}
+ExtraFn = Callable[[sqlite3.Connection, list[int]], dict[int, dict[str, Any]]]
+
+
+# --- members --------------------------------------------------------------------------
+
+
+def member_ids(conn: sqlite3.Connection, conv_id: int) -> list[int]:
+    """Every member of a conversation (what the member cache loads)."""
+    return [r[0] for r in conn.execute("SELECT user_id FROM members WHERE conv_id = ?", (conv_id,))]
+
+
+def members_in(conn: sqlite3.Connection, conv_id: int, user_ids: list[int]) -> set[int]:
+    ids = sorted(set(user_ids))
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    return {r[0] for r in conn.execute(f"SELECT user_id FROM members WHERE conv_id = ? AND user_id IN ({marks})", [conv_id, *ids])}
+
+
+# --- conversation entries -------------------------------------------------------------
+
+_ENTRY_COLS = (
+    "c.id, m.user_id, c.name, c.last_seq, c.last_msg_id, c.last_activity, c.all_mention_seq, "
+    "m.last_read_seq, m.mention_seq, m.pinned, m.notify_muted, m.role"
+)
+
+
+def _entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None) -> list[dict[str, Any]]:
+    if not rows:
+        return []
+    last_ids = _visible_lasts(conn, rows)
+    lasts = messages.load_many(conn, sorted({i for i in last_ids if i}))
+    extras = extra(conn, sorted({r[0] for r in rows})) if extra else {}
+    out = []
+    for r, last_id in zip(rows, last_ids):
+        conv_id, last_seq, last_read = r[0], r[3], r[7]
+        entry = {
+            "conv_id": conv_id,
+            "name": r[2],
+            "last_message": lasts.get(last_id) if last_id else None,
+            "last_seq": last_seq,
+            "last_read_seq": last_read,
+            "unread": max(0, last_seq - last_read),
+            "mentioned": max(r[8], r[6]) > last_read,
+            "pinned": bool(r[9]),
+            "muted": bool(r[10]),
+            "role": r[11],
+            "last_activity": r[5],
+        }
+        entry.update(extras.get(conv_id, {}))
+        out.append(entry)
+    return out
+
+
+def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+    """The newest message of each row's conversation that its user has not deleted for themselves."""
+    out = [r[4] for r in rows]
+    by_msg: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        if r[4]:
+            by_msg.setdefault(r[4], []).append(i)
+    for msg_id, idxs in by_msg.items():
+        users = [rows[i][1] for i in idxs]
+        marks = ",".join("?" * len(users))
+        hidden = {
+            u
+            for (u,) in conn.execute(f"SELECT user_id FROM hidden_messages WHERE message_id = ? AND user_id IN ({marks})", [msg_id, *users])
+        }
+        for i in idxs:
+            conv_id, user_id = rows[i][0], rows[i][1]
+            if user_id in hidden:
+                row = conn.execute(
+                    "SELECT id FROM messages WHERE conv_id = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1",
+                    (conv_id, user_id),
+                ).fetchone()
+                out[i] = 0 if row is None else row[0]
+    return out
+
+
+def conversations(
+    conn: sqlite3.Connection, user_id: int, kind: str, *, limit: int = 50, unread_only: bool = False, extra: ExtraFn | None = None
+) -> list[dict[str, Any]]:
+    """The user's conversations of one kind, pinned first, then newest activity first."""
+    sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? WHERE m.user_id = ?"
+    if unread_only:
+        sql += " AND c.last_seq > m.last_read_seq"
+    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.id DESC LIMIT ?"
+    return _entries(conn, conn.execute(sql, (kind, user_id, limit)).fetchall(), extra)
+
+
+def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], extra: ExtraFn | None = None) -> dict[int, dict[str, Any]]:
+    """One conversation's entry as each of the given users (who are members) sees it."""
+    ids = sorted(set(user_ids))
+    if not ids:
+        return {}
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.conv_id = ? AND m.user_id IN ({marks})",
+            [conv_id, *chunk],
+        ).fetchall()
+        for row, entry in zip(rows, _entries(conn, rows, extra)):
+            out[row[1]] = entry
+    return out
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+def page(conn: sqlite3.Connection, conv_id: int, me: int, d: Any) -> dict[str, Any]:
+    """One page of a conversation for a history request: by seq, or by time when any of
+    desc/num/begin/end/lastid is given. Returns messages, has_more, lastid, begin, end, num."""
+    out: dict[str, Any] = {"messages": [], "has_more": False, "lastid": 0, "begin": 0, "end": 0, "num": 0}
+    if any(v is not None for v in (d.desc, d.num, d.begin, d.end, d.lastid)):
+        desc = True if d.desc is None else d.desc
+        msgs, more = messages.page_by_time(
+            conn, conv_id, me, desc=desc, num=d.num or d.limit, begin=d.begin or 0, end=d.end or 0, lastid=d.lastid or 0
+        )
+        times = [m["created_at"] for m in msgs]
+        out.update(
+            messages=msgs,
+            has_more=more,
+            num=len(msgs),
+            lastid=msgs[-1]["id"] if msgs else (d.lastid or 0),
+            begin=min(times) if times else (d.begin or 0),
+            end=max(times) if times else (d.end or 0),
+        )
+    else:
+        msgs, more = messages.page_by_seq(conn, conv_id, me, before_seq=d.before_seq, after_seq=d.after_seq, limit=d.limit)
+        out.update(messages=msgs, has_more=more)
+    return out
+
+
+def history(conn: sqlite3.Connection, access: AccessFn, conv_id: int, me: int, d: Any) -> dict[str, Any]:
+    access(conn, conv_id, me, "read")
+    (last_seq,) = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    return {"conv_id": conv_id, "last_seq": last_seq, **page(conn, conv_id, me, d)}
+
+
+def search_in(conn: sqlite3.Connection, access: AccessFn, me: int, kind: str, conv_id: int | None, d: Any) -> dict[str, Any]:
+    """Full-text search over the user's conversations of `kind` (or one of them), newest first.
+    Each result is {message, conv_id, snippet}."""
+    if conv_id is not None:
+        access(conn, conv_id, me, "read")
+    match = search.build_query(d.query)
+    if match is None:
+        return {"results": [], "has_more": False}
+    ids = search.search_ids(conn, me, match, kind=kind, conv_id=conv_id, before_id=d.before_id, limit=d.limit + 1)
+    has_more = len(ids) > d.limit
+    ids = ids[: d.limit]
+    msgs = messages.load_many(conn, ids)
+    results = [
+        {"message": msgs[i], "conv_id": msgs[i]["conv_id"], "snippet": search.snippet(messages.text_of(msgs[i]), d.query)} for i in ids
+    ]
+    return {"results": results, "has_more": has_more}
+
+
+# --- writer ops -------------------------------------------------------------------------
+
+
+def op_send(ctx: Any, access: AccessFn, conv_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, int]:
+    """Store a message. Returns (message, duplicate, the sender's read pointer before): a resend
+    of a stored client_msg_id returns the original, even if the sender may no longer send.
+    Sending reads everything before it, so the sender's read pointer moves to the new seq."""
+    conn = ctx.conn
+    if msg.client_msg_id is not None:
+        existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
+        if existing is not None:
+            if existing["conv_id"] != conv_id:
+                raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
+            return existing, True, existing["seq"]
+    sender = conn.execute("SELECT disabled FROM users WHERE id = ?", (msg.sender_id,)).fetchone()
+    if sender is None or sender[0]:
+        raise ChatError("user_disabled", "your account is disabled")
+    acc = access(conn, conv_id, msg.sender_id, "send", ctx.now)
+    check_mentions(conn, acc, msg.mentions)
+    return messages.insert(ctx, conv_id, msg), False, acc.last_read_seq
+
+
+def check_mentions(conn: sqlite3.Connection, acc: Access, mentions: list[int]) -> None:
+    """Mentioned users must be members; @all (0) is for owners and admins."""
+    if not mentions:
+        return
+    if 0 in mentions and not acc.is_admin:
+        raise ChatError("forbidden", "only owners and admins may mention everyone", field="mentions")
+    wanted = [u for u in mentions if u != 0]
+    missing = sorted(set(wanted) - members_in(conn, acc.conv_id, wanted))
+    if missing:
+        raise ChatError("bad_request", f"not in this conversation: {missing[:5]}", field="mentions")
+
+
+def system_message(ctx: Any, conv_id: int, actor_id: int, content: bytes) -> dict[str, Any]:
+    """Store a server-made message (content type system, encoded by the caller); not searchable."""
+    new = messages.NewMessage(sender_id=actor_id, type="system", content=content, text="", client_msg_id=None, quote_id=None, mentions=[])
+    return messages.insert(ctx, conv_id, new)
+
+
+def op_edit(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, new: messages.NewMessage) -> dict[str, Any]:
+    access(ctx.conn, conv_id, user_id, "read", ctx.now)
+    return messages.edit(ctx, conv_id, user_id, msg_id, new)
+
+
+def op_recall(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> dict[str, Any]:
+    """The sender within the window; the conversation's owners and admins, and server admins, any time."""
+    acc = access(ctx.conn, conv_id, user_id, "read", ctx.now)
+    return messages.recall(ctx, conv_id, user_id, msg_id, is_admin=server_admin or acc.is_admin, window_ms=window_ms)
+
+
+def op_react(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:
+    access(ctx.conn, conv_id, user_id, "read", ctx.now)
+    return messages.react(ctx, conv_id, user_id, msg_id, emoji, remove)
+
+
+def op_hide(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_ids: list[int], extra: ExtraFn | None = None) -> tuple[list[int], int, dict[str, Any] | None]:
+    """Delete for this user only. Returns (ids, the conversation's newest seq, the user's entry)."""
+    access(ctx.conn, conv_id, user_id, "read", ctx.now)
+    ids = messages.hide(ctx, conv_id, user_id, msg_ids)
+    (last_seq,) = ctx.conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    return ids, last_seq, views(ctx.conn, conv_id, [user_id], extra).get(user_id)
+
+
+def op_mark_read(
+    ctx: Any, access: AccessFn, conv_id: int, user_id: int, seq: int | None, extra: ExtraFn | None = None
+) -> tuple[int, int, dict[str, Any] | None]:
+    """Move the read pointer forward (never back), to `seq` or the newest message.
+    Returns (old, new, the user's entry when it moved)."""
+    conn = ctx.conn
+    acc = access(conn, conv_id, user_id, "read", ctx.now)
+    (last_seq,) = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    old = acc.last_read_seq
+    new = max(old, min(last_seq if seq is None else seq, last_seq))
+    if new == old:
+        return old, new, None
+    conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, conv_id, user_id))
+    return old, new, views(conn, conv_id, [user_id], extra).get(user_id)
+
+
+_FLAGS = {"pinned": "pinned", "muted": "notify_muted"}
+
+
+def op_set_flag(ctx: Any, access: AccessFn, conv_id: int, user_id: int, flag: str, value: bool, extra: ExtraFn | None = None) -> dict[str, Any] | None:
+    """A per-user conversation setting: pinned, or muted (notifications). Returns the user's entry."""
+    access(ctx.conn, conv_id, user_id, "read", ctx.now)
+    ctx.conn.execute(f"UPDATE members SET {_FLAGS[flag]} = ? WHERE conv_id = ? AND user_id = ?", (int(value), conv_id, user_id))
+    return views(ctx.conn, conv_id, [user_id], extra).get(user_id)
+
+
+def check(conn: sqlite3.Connection, access: AccessFn, conv_id: int, user_id: int, need: str = "read") -> Access:
+    """The kind's membership check, as a reader."""
+    return access(conn, conv_id, user_id, need)
+
+
+def remaining_ms(until: int, now: int | None = None) -> int:
+    """Milliseconds from now until `until` (0 when it has passed)."""
+    return max(0, until - (now_ms() if now is None else now))
