@@ -18,11 +18,14 @@ from . import __version__, presence
 from .config import Config
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
+from .handlers.group_receipts import GroupReceipts
 from .http.app import HttpApp
 from .http.bridge import HttpBridge
 from .hub import Hub
+from .members import MemberCache
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .session import Session, TokenBucket
+from .store import chat as chat_store
 from .store import schema
 from .store import users as users_store
 from .store.db import connect
@@ -59,6 +62,8 @@ class Server:
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.http = HttpBridge(HttpApp(self))
+        self.members = MemberCache(self.readers, chat_store.member_ids)  # conversation members, for fanout
+        self.group_receipts = GroupReceipts(self)
         self.listener: Listener | None = None
         self.user_count = 0
         self._stop = trio.Event()
@@ -94,6 +99,7 @@ class Server:
                 await root.start(self.writer.run)
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
+                    await serving.start(self.group_receipts.run)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.
                     gc.collect()
