@@ -176,7 +176,7 @@ class Conn:
 
     __slots__ = (
         "loop", "sock", "fd", "rbuf", "wbuf", "state", "hs_accept", "pending", "on_push", "on_open", "on_close",
-        "next_id", "user", "token", "name", "frames_in", "bytes_in", "close_code", "tag",
+        "next_id", "user", "token", "name", "frames_in", "bytes_in", "close_code", "tag", "raw_push",
     )
 
     def __init__(self, loop: Loop, on_push: PushCallback | None = None):
@@ -199,6 +199,9 @@ class Conn:
         self.bytes_in = 0
         self.close_code: int | None = None
         self.tag: Any = None
+        # A fast path for receivers of many pushes: raw_push(conn, payload, t) sees each data frame
+        # first and returns True when it handled it (then the envelope is never decoded).
+        self.raw_push: Callable[[Conn, bytes, float], bool] | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -337,7 +340,8 @@ class Conn:
             opcode = b0 & 0x0F
             if opcode == TEXT or opcode == BINARY:
                 self.frames_in += 1
-                self._dispatch(payload, t)
+                if self.raw_push is None or not self.raw_push(self, payload, t):
+                    self._dispatch(payload, t)
             elif opcode == PING:
                 self.write(client_frame(payload, PONG))
             elif opcode == CLOSE:

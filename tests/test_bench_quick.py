@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# Scenarios that run with what chatd implements today; B-group and F need groups.
+# Scenarios that always run; B-group and F run when the server implements groups.
 RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "T"]
 ALL = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "T"]
 
@@ -48,6 +48,12 @@ def test_bench_quick_reports_every_figure(tmp_path: Path) -> None:
     for sid in ("B-group", "F"):
         s = doc["scenarios"][sid]
         assert s["status"] == "ok" or "needs groups" in s["note"]
+    if doc["scenarios"]["B-group"]["status"] == "ok":
+        assert {"acked_msgs_per_s", "deliveries_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs"} <= set(doc["scenarios"]["B-group"]["figures"])
+    if doc["scenarios"]["F"]["status"] == "ok":
+        f = doc["scenarios"]["F"]["figures"]
+        assert {"deliveries_per_s", "p50_ms", "p99_ms", "server_cpu_s_per_1000_deliveries"} <= set(f)
+        assert f["losses"] == 0 and f["duplicates"] == 0
 
     figures = {sid: s["figures"] for sid, s in doc["scenarios"].items()}
     assert {"msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs"} <= set(figures["A"])

@@ -65,11 +65,14 @@ class SendLoop:
         self.errors: Counter[str] = Counter()
         self.acks = Timeline(t0, BUCKET_S)
         self.deliveries = Timeline(t0, BUCKET_S)
+        self.raw_prefix = b'{"cmd":"' + push_cmd.encode() + b'",'
         for conn in receivers:
             conn.on_push = self._on_push
+            conn.raw_push = self._on_raw
         for conn, target_id in senders:
             conn.tag = [target_id, 0]
             conn.on_push = self._on_push
+            conn.raw_push = self._on_raw
 
     def start(self) -> None:
         for conn, _ in self.senders:
@@ -99,6 +102,16 @@ class SendLoop:
                 self.latencies.append(t - t_sent)
         if t < self.stop_at and conn.state == "open":
             self._send(conn)
+
+    def _on_raw(self, conn: wire.Conn, payload: bytes, t: float) -> bool:
+        """Count a delivery from the frame's first bytes, without decoding it (pushes have no id)."""
+        if not payload.startswith(self.raw_prefix):
+            return False
+        if self.measure_from <= t <= self.stop_at:
+            self.frames += 1
+            self.delivered += 1
+            self.deliveries.add(t)
+        return True
 
     def _on_push(self, conn: wire.Conn, env: wire.Envelope, t: float) -> None:
         if self.measure_from <= t <= self.stop_at:
