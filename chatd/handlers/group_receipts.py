@@ -52,6 +52,8 @@ class GroupReceipts:
                     await self._flush(group_id, lo, hi)
                 except (ChatError, sqlite3.Error) as exc:
                     log.warning("read receipts of group %s not sent: %s", group_id, exc)
+                except Exception:  # noqa: BLE001 - a bug loses these receipts, never the server
+                    log.exception("read receipts of group %s failed", group_id)
             # Whatever is marked meanwhile waits for the next round.
             await trio.sleep(self.interval_s)
 
