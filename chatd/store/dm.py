@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import ChatError
 from . import chat, messages, search
-from .users import USER_COLS, public_user, user_row
+from .users import USER_COLS, get_users, public_user, user_row
 
 
 def dm_key(a: int, b: int) -> str:
@@ -48,62 +48,30 @@ def peers(conn: sqlite3.Connection, user_id: int) -> list[int]:
 
 
 def conversations(
-    conn: sqlite3.Connection, user_id: int, *, conv_id: int | None = None, limit: int = 50, unread_only: bool = False
+    conn: sqlite3.Connection, user_id: int, *, limit: int = 50, unread_only: bool = False
 ) -> list[dict[str, Any]]:
     """The user's DM conversation entries, pinned first, then newest activity first."""
-    sql = (
-        "SELECT c.id, c.last_seq, c.last_msg_id, c.last_activity, c.all_mention_seq, m.last_read_seq, m.mention_seq, m.pinned, o.user_id "
-        "FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'dm' "
-        "JOIN members o ON o.conv_id = c.id AND o.user_id != m.user_id WHERE m.user_id = ?"
-    )
-    args: list[Any] = [user_id]
-    if conv_id is not None:
-        sql += " AND c.id = ?"
-        args.append(conv_id)
-    if unread_only:
-        sql += " AND c.last_seq > m.last_read_seq"
-    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.id DESC LIMIT ?"
-    args.append(limit)
-    rows = conn.execute(sql, args).fetchall()
-    if not rows:
+    entries = chat.conversations(conn, user_id, "dm", limit=limit, unread_only=unread_only)
+    return _with_peers(conn, [(user_id, e) for e in entries])
+
+
+def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Add to each (viewer, entry) the other user of the DM as `peer`."""
+    if not seen_by:
         return []
-    peer_ids = sorted({r[8] for r in rows})
-    marks = ",".join("?" * len(peer_ids))
-    users = {r[0]: public_user(user_row(r)) for r in conn.execute(f"SELECT {USER_COLS} FROM users WHERE id IN ({marks})", peer_ids)}  # type: ignore[arg-type]
-    last_ids = [_visible_last(conn, user_id, r[0], r[2]) for r in rows]
-    lasts = messages.load_many(conn, [i for i in last_ids if i])
+    conv_ids = sorted({e["conv_id"] for _, e in seen_by})
+    marks = ",".join("?" * len(conv_ids))
+    members: dict[int, list[int]] = {}
+    for conv_id, uid in conn.execute(f"SELECT conv_id, user_id FROM members WHERE conv_id IN ({marks})", conv_ids):
+        members.setdefault(conv_id, []).append(uid)
+    users = get_users(conn, sorted({u for ids in members.values() for u in ids}))
     out = []
-    for r, last_id in zip(rows, last_ids):
-        last_seq, last_read = r[1], r[5]
-        out.append(
-            {
-                "conv_id": r[0],
-                "peer": users.get(r[8]),
-                "peer_online": False,
-                "last_message": lasts.get(last_id) if last_id else None,
-                "last_seq": last_seq,
-                "last_read_seq": last_read,
-                "unread": max(0, last_seq - last_read),
-                "mentioned": max(r[6], r[4]) > last_read,
-                "pinned": bool(r[7]),
-                "last_activity": r[3],
-            }
-        )
+    for viewer, entry in seen_by:
+        peer = next((u for u in members.get(entry["conv_id"], ()) if u != viewer), None)
+        entry["peer"] = public_user(users[peer]) if peer in users else None
+        entry["peer_online"] = False
+        out.append(entry)
     return out
-
-
-def _visible_last(conn: sqlite3.Connection, user_id: int, conv_id: int, last_msg_id: int) -> int:
-    if not last_msg_id:
-        return 0
-    hidden = conn.execute("SELECT 1 FROM hidden_messages WHERE user_id = ? AND message_id = ?", (user_id, last_msg_id)).fetchone()
-    if not hidden:
-        return last_msg_id
-    row = conn.execute(
-        "SELECT id FROM messages WHERE conv_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1",
-        (conv_id, user_id),
-    ).fetchone()
-    return 0 if row is None else row[0]
 
 
 def conversations_for(conn: sqlite3.Connection, user_id: int, limit: int, unread_only: bool) -> list[dict[str, Any]]:
@@ -147,12 +115,9 @@ def search_dms(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
 
 def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The conversation entry of one DM as each of the given users sees it."""
-    out = {}
-    for uid in user_ids:
-        entries = conversations(conn, uid, conv_id=conv_id, limit=1)
-        if entries:
-            out[uid] = entries[0]
-    return out
+    seen = chat.views(conn, conv_id, user_ids)
+    _with_peers(conn, list(seen.items()))
+    return seen
 
 
 # --- writer ops ---------------------------------------------------------------------
