@@ -127,11 +127,13 @@ class ServerMeter:
             "wall_s": round(self.wall, 3),
             "cores_used": None if self.cpu is None or not self.wall else round(self.cpu / self.wall, 3),
             "machine_busy_cores": self.machine.out.get("busy_cores"),
+            "machine_interrupt_cores": self.machine.out.get("interrupt_cores"),
         }
 
 
 def others_cores(server: dict[str, Any], generator: dict[str, Any]) -> float | None:
-    """Cores used by other processes (neither the server nor the generator) during the measured window."""
+    """Cores used in processes other than the server and the generator during the measured window
+    (interrupt time, where the kernel handles much of the loopback traffic, is not counted)."""
     busy, srv, gen = server.get("machine_busy_cores"), server.get("cores_used"), generator.get("cores_used")
     if busy is None or srv is None or gen is None:
         return None
@@ -145,23 +147,25 @@ def machine_busy(seconds: float = 1.0) -> float | None:
     return m.stop()["busy_cores"]
 
 
-def _machine_jiffies() -> tuple[int, int] | None:
-    """(busy, total) jiffies of all CPUs, from /proc/stat."""
+def _machine_jiffies() -> list[int] | None:
+    """[processes, interrupts, steal, total] jiffies of all CPUs, from /proc/stat.
+
+    processes = user + nice + system (time in processes, this benchmark's
+    included); interrupts = irq + softirq (much of loopback TCP is processed
+    there and charged to no process); steal = time the hypervisor gave to others."""
     try:
         with open("/proc/stat") as f:
-            fields = [int(x) for x in f.readline().split()[1:]]
+            v = [int(x) for x in f.readline().split()[1:]] + [0] * 8
     except (OSError, ValueError):
         return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    total = sum(fields[:8])
-    return total - idle, total
+    return [v[0] + v[1] + v[2], v[5] + v[6], v[7], sum(v[:8])]
 
 
 class MachineMeter:
     """How busy the whole machine was over a window (every process, this benchmark's included)."""
 
     def __init__(self) -> None:
-        self.j0: tuple[int, int] | None = None
+        self.j0: list[int] | None = None
         self.load0 = 0.0
         self.out: dict[str, Any] = {}
 
@@ -172,8 +176,12 @@ class MachineMeter:
     def stop(self) -> dict[str, Any]:
         j1 = _machine_jiffies()
         cores = os.cpu_count() or 1
-        busy = None
-        if self.j0 and j1 and j1[1] > self.j0[1]:
-            busy = round((j1[0] - self.j0[0]) / (j1[1] - self.j0[1]) * cores, 2)
-        self.out = {"busy_cores": busy, "cores": cores, "loadavg_1m_before": round(self.load0, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
+        self.out = {"busy_cores": None, "cores": cores, "loadavg_1m_before": round(self.load0, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2)}
+        if self.j0 and j1 and j1[3] > self.j0[3]:
+            span = j1[3] - self.j0[3]
+            self.out["busy_cores"] = round((j1[0] - self.j0[0]) / span * cores, 2)
+            self.out["interrupt_cores"] = round((j1[1] - self.j0[1]) / span * cores, 2)
+            self.out["steal_cores"] = round((j1[2] - self.j0[2]) / span * cores, 2)
         return self.out
+
+
