@@ -1,4 +1,4 @@
-"""Chat commands of conversations with members (groups, and rooms next), written once.
+"""Chat commands of conversations with members (groups and rooms), written once.
 
 A kind (ConvKind) says what differs: its name on the wire, the request field
 that names the conversation, its one membership check (a store function, run
@@ -22,6 +22,7 @@ from .store import chat as store
 if TYPE_CHECKING:
     from .handlers import Call
     from .server import Server
+    from .session import Session
 
 
 async def member_recipients(server: Server, conv_id: int) -> Iterable[int]:
@@ -38,6 +39,9 @@ class ConvKind:
     extra: store.ExtraFn | None = None  # what the kind adds to a conversation entry
     recipients: Callable[[Server, int], Awaitable[Iterable[int]]] = member_recipients
     on_read: Callable[[Server, int, int, int], None] | None = None  # (server, conv_id, old seq, new seq)
+    # Per-connection fanout: when set, message events and typing go to these connections
+    # (e.g. those present in a room) instead of every device of every recipient.
+    sessions: Callable[[Server, int], list[Session]] | None = None
 
 
 # --- pushes -----------------------------------------------------------------------------
@@ -51,8 +55,13 @@ def message_push(kind: ConvKind, event: str, msg: dict[str, Any]) -> dict[str, A
 async def push_message(call: Call, kind: ConvKind, event: str, msg: dict[str, Any]) -> None:
     """After the response: chat_message to every device of every recipient but the asking one (encoded once)."""
     server = call.server
-    targets = await kind.recipients(server, msg["conv_id"])
     payload = message_push(kind, event, msg)
+    if kind.sessions is not None:
+        sessions_of = kind.sessions
+        me = call.session
+        call.after(lambda: server.hub.push_sessions([s for s in sessions_of(server, msg["conv_id"]) if s is not me], "chat_message", payload))
+        return
+    targets = await kind.recipients(server, msg["conv_id"])
     call.after(lambda: server.hub.push_users(targets, "chat_message", payload, exclude=call.session))
 
 
@@ -129,8 +138,12 @@ async def typing(call: Call, kind: ConvKind, conv_id: int) -> dict[str, Any]:
     await server.readers.read(store.check, kind.access, conv_id, me, "send")
     if not call.session.typing_allowed(conv_id, server.cfg.limits.typing_interval_ms / 1000):
         return {"sent": False}
-    targets = [u for u in await kind.recipients(server, conv_id) if u != me]
     payload = {"kind": kind.name, "conv_id": conv_id, "user_id": me, "typing": call.data.typing}
+    if kind.sessions is not None:
+        sessions_of = kind.sessions
+        call.after(lambda: server.hub.push_sessions([s for s in sessions_of(server, conv_id) if s.user_id != me], "chat_typing", payload))
+        return {"sent": True}
+    targets = [u for u in await kind.recipients(server, conv_id) if u != me]
     call.after(lambda: server.hub.push_users(targets, "chat_typing", payload))
     return {"sent": True}
 

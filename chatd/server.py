@@ -19,6 +19,7 @@ from .config import Config
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .handlers.group_receipts import GroupReceipts
+from .handlers.room_common import RoomPresence
 from .http.app import HttpApp
 from .http.bridge import HttpBridge
 from .hub import Hub
@@ -64,6 +65,7 @@ class Server:
         self.http = HttpBridge(HttpApp(self))
         self.members = MemberCache(self.readers, chat_store.member_ids)  # conversation members, for fanout
         self.group_receipts = GroupReceipts(self)
+        self.room_presence = RoomPresence(self.hub)  # which connections are in which room
         self.listener: Listener | None = None
         self.user_count = 0
         self._stop = trio.Event()

@@ -139,7 +139,28 @@ MIGRATIONS: list[str] = [
     """,
     # 3: chat rooms (public, join to participate).
     """
-    SELECT 1;
+    -- One row per room (conversations.kind = 'room', id = conv_id = room id); the name lives in
+    -- conversations.name, members (role, read pointer, member mute) in members.
+    CREATE TABLE rooms (
+        conv_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+        avatar TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        owner_id INTEGER NOT NULL,               -- the owner's role comes back when they rejoin
+        created_by INTEGER NOT NULL,
+        member_count INTEGER NOT NULL DEFAULT 0,
+        deleted_at INTEGER                       -- deleted rooms keep their messages, not their members
+    );
+    CREATE INDEX rooms_live ON rooms(deleted_at, conv_id);
+
+    -- Kick bans and member mutes outlive membership, so exiting and rejoining lifts neither.
+    CREATE TABLE room_sanctions (
+        conv_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        banned_until INTEGER NOT NULL DEFAULT 0,
+        muted_until INTEGER NOT NULL DEFAULT 0,
+        by INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (conv_id, user_id)
+    ) WITHOUT ROWID;
     """,
 ]
 
