@@ -83,6 +83,21 @@ def proc_rss_kib(pid: int) -> int | None:
     return None
 
 
+def proc_memory_kib(pid: int) -> dict[str, int]:
+    """Rss, Pss (shared pages divided among their users) and private (USS) memory of a process, in KiB."""
+    out: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].rstrip(":") in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
+                out[parts[0].rstrip(":")] = int(parts[1])
+    except (OSError, ValueError):
+        return {}
+    if "Private_Clean" in out:
+        out["Private"] = out.pop("Private_Clean") + out.pop("Private_Dirty", 0)
+    return out
+
+
 def proc_fd_limit(pid: int) -> tuple[int, int] | None:
     try:
         for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
@@ -147,6 +162,9 @@ class Target:
 
     def rss_kib(self) -> int | None:
         return None if self.pid is None else proc_rss_kib(self.pid)
+
+    def memory_kib(self) -> dict[str, int]:
+        return {} if self.pid is None else proc_memory_kib(self.pid)
 
     def fd_limit(self) -> tuple[int, int] | None:
         return None if self.pid is None else proc_fd_limit(self.pid)

@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 
 from .. import corpus, wire
-from ..stats import Meter, summary_ms
+from ..stats import Meter, ServerMeter, others_cores, summary_ms
 from .base import Context, Goal, Result, scenario
 from .send import text_pool
 
@@ -113,9 +113,12 @@ def scenario_h(ctx: Context, res: Result) -> None:
             a, b = wire.open_many(loop, target.url, target.logins(["bench1", "bench2"]))
             fill(loop, a, b.user["id"], n_small)  # type: ignore[index]
             sweep(loop, a, b.user["id"], 3)  # type: ignore[index]  # warm-up
+            srv_small = ServerMeter(target)
+            srv_small.start()
             meter.start()
             small = [x for _ in range(sweeps) for x in sweep(loop, a, b.user["id"], n_small // 20)]  # type: ignore[index]
             meter.stop()
+            srv_small.stop()
         finally:
             loop.close()
     # 2. The corpus: the deep DM paged back from the newest, then pages at random places
@@ -130,10 +133,13 @@ def scenario_h(ctx: Context, res: Result) -> None:
         deep_peer = (meta.get("deep") or {}).get("peer", 2)
         sweep(loop, busy, deep_peer, 3)  # warm-up
         meter2 = Meter()
+        srv_big = ServerMeter(target)
+        srv_big.start()
         meter2.start()
         deep = sweep(loop, busy, deep_peer, deep_pages)
         rand = random_pages(loop, busy, n_random // 2, rng) + random_pages(loop, other, n_random // 2, rng)
         meter2.stop()
+        srv_big.stop()
     finally:
         loop.close()
     big = deep + rand
@@ -156,6 +162,9 @@ def scenario_h(ctx: Context, res: Result) -> None:
     gen["max_process_core_share"] = round(gen["cpu_s"] / gen["wall_s"], 3) if gen["wall_s"] else 0
     gen["saturated"] = gen["max_process_core_share"] >= 0.9
     res.generator = gen
+    res.server = {"small": srv_small.to_json(), "big": srv_big.to_json()}
+    for part, m in (("small", meter), ("big", meter2)):
+        res.server[part]["others_cores"] = others_cores(res.server[part], {"cores_used": m.cpu / m.wall if m.wall else 0.0})
 
 
 @scenario(
@@ -178,12 +187,14 @@ def scenario_s(ctx: Context, res: Result) -> None:
     per_query: dict[str, dict[str, Any]] = {}
     by_class: dict[str, list[float]] = {c: [] for c in corpus.QUERIES}
     meter = Meter()
+    srv = ServerMeter(target)
     try:
         conns = dict(zip(users, wire.open_many(loop, target.url, target.logins(list(users.values())))))
         for role, conn in conns.items():
             for cls, queries in corpus.QUERIES.items():
                 for q in queries:  # warm-up: one unmeasured pass
                     wire.check_ok(wire.call(loop, conn, "chat_dm_search", {"query": q, "limit": 20})[0])
+        srv.start()
         meter.start()
         for _ in range(repeats):
             for role, conn in conns.items():
@@ -197,6 +208,7 @@ def scenario_s(ctx: Context, res: Result) -> None:
                         entry["has_more"][role] = found.has_more
                         by_class[cls].append(dt)
         meter.stop()
+        srv.stop()
     finally:
         loop.close()
     db = None if ctx.url else ctx.corpus()[0]
@@ -223,4 +235,6 @@ def scenario_s(ctx: Context, res: Result) -> None:
         res.fig(f"{cls}_hits", round(sum(hits) / len(hits), 1) if hits else None, "per query (first page, ≤ 20)")
     res.detail = {"queries": detail, "corpus": meta}
     share = meter.cpu / meter.wall if meter.wall else 0
-    res.generator = {**meter.to_json(), "max_process_core_share": round(share, 3), "saturated": share >= 0.9}
+    res.generator = {**meter.to_json(), "cores_used": round(share, 3), "max_process_core_share": round(share, 3), "saturated": share >= 0.9}
+    res.server = srv.to_json()
+    res.server["others_cores"] = others_cores(res.server, res.generator)

@@ -32,6 +32,7 @@ def scenario_m(ctx: Context, res: Result) -> None:
             raise Skip("needs the server's pid to read its memory (--server-pid)")
         time.sleep(settle)
         idle_kib = target.rss_kib()
+        idle_mem = target.memory_kib()
         names = [f"bench{i % users + 1}" for i in range(n_max)]
         logins = target.logins(sorted(set(names), key=lambda n: int(n[5:])))
         by_name = {x["name"]: x for x in logins}
@@ -54,6 +55,7 @@ def scenario_m(ctx: Context, res: Result) -> None:
                 loop.sleep(settle)
                 alive = sum(1 for c in conns if c.state == "open")
                 rss = target.rss_kib()
+                mem = target.memory_kib()
                 rows.append(
                     {
                         "connections": level,
@@ -61,6 +63,8 @@ def scenario_m(ctx: Context, res: Result) -> None:
                         "rss_kib": rss,
                         "rss_mb": round(rss / KIB_PER_MB, 1) if rss else None,
                         "kib_per_conn": round((rss - idle_kib) / level, 2) if rss and idle_kib else None,
+                        "pss_kib": mem.get("Pss"),
+                        "private_kib": mem.get("Private"),
                     }
                 )
                 ctx.log(f"  {level:,} connections: RSS {rows[-1]['rss_mb']} MB, {rows[-1]['kib_per_conn']} KiB each")
@@ -72,7 +76,7 @@ def scenario_m(ctx: Context, res: Result) -> None:
     for row in rows:
         res.fig(f"rss_mb_{row['connections']}", row["rss_mb"], "MB")
     res.fig("kib_per_conn", rows[-1]["kib_per_conn"] if rows else None, f"KiB (at {levels[-1]:,})")
-    res.detail = {"levels": rows, "idle_rss_kib": idle_kib, "open_seconds": round(t_open, 2), "logins_per_s": round(n_max / t_open, 1) if t_open else None}
+    res.detail = {"levels": rows, "idle_rss_kib": idle_kib, "idle_pss_kib": idle_mem.get("Pss"), "idle_private_kib": idle_mem.get("Private"), "open_seconds": round(t_open, 2), "logins_per_s": round(n_max / t_open, 1) if t_open else None}
     if ctx.url:
         notes.append("attached server: 'idle' is its RSS when M started, not after a fresh start")
     closed = [r for r in rows if r["open"] < r["connections"]]
