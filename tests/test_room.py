@@ -337,3 +337,26 @@ async def test_update_and_disband(harness, users):
         await fails(b1, "room_join", {"room_id": rid}, "not_found")
         await fails(a1, "chat_room_history", {"room_id": rid}, "not_found")
         assert await b1.request("chat_room_conversations", {}) == {"conversations": []}
+
+
+async def test_a_join_racing_a_kick_never_leaves_the_kicked_user_in_the_room(harness, users):
+    a, b = users["alice"], users["bob"]
+    presence = harness.server.room_presence
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("bob") as b2:
+        for _ in range(20):
+            rid = (await create(a1))["room_id"]
+            await join(b1, rid)
+            outcomes = []
+
+            async def kick() -> None:
+                await a1.request("chat_room_member_kick", {"room_id": rid, "user_id": b})
+
+            async def rejoin() -> None:
+                frame = await b2.call("room_join", {"room_id": rid})
+                outcomes.append("ok" if frame["ok"] else frame["error"]["code"])
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(kick)
+                nursery.start_soon(rejoin)
+            assert outcomes in (["ok"], ["banned"])
+            assert await present(a1, rid) == {a: 1} and b not in presence.users(rid)

@@ -31,7 +31,8 @@ class RoomPresence:
 
     def __init__(self, hub: Hub):
         self._rooms: dict[int, dict[int, list[Session]]] = {}
-        # Bumped by every removal from a room, so a join that overlapped one checks membership again.
+        # Bumped by every removal from a room, so a join that overlapped one checks membership
+        # again. Never dropped (one int per room that ever lost a member), so it never goes back.
         self._epochs: dict[int, int] = {}
         hub.session_end_hooks.append(self._session_ended)
 
@@ -69,7 +70,6 @@ class RoomPresence:
         for sessions in list(self._rooms.get(room_id, {}).values()):
             for session in list(sessions):
                 self.leave(session, room_id)
-        self._epochs.pop(room_id, None)
 
     def bump(self, room_id: int) -> None:
         self._epochs[room_id] = self._epochs.get(room_id, 0) + 1

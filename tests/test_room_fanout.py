@@ -1,0 +1,64 @@
+"""Room fanout: a connection in the room that stops reading is cut off with 4008 and leaves
+the room (the hub's session end hook); the others keep receiving every message in order, and
+the cut-off member catches up by seq."""
+
+from __future__ import annotations
+
+import struct
+
+import msgspec
+import pytest
+import trio
+
+from .conftest import PASSWORD
+from .test_fanout import RawClient
+from .test_room import create, join
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
+    b, c = users["bob"], users["carol"]
+    presence = harness.server.room_presence
+    stalled = await RawClient.connect(harness.url)
+    await stalled.send_json({"cmd": "login", "id": "1", "data": {"username": "bob", "password": PASSWORD}})
+    _, payload = await stalled.frame()
+    assert msgspec.json.decode(payload)["ok"] is True
+    async with harness.client("alice") as a1, harness.client("carol") as c1:
+        rid = (await create(a1))["room_id"]
+        await join(c1, rid)
+        await stalled.send_json({"cmd": "room_join", "id": "2", "data": {"room_id": rid}})
+        _, payload = await stalled.frame()
+        assert msgspec.json.decode(payload)["ok"] is True
+        assert presence.users(rid) == {users["alice"]: 1, b: 1, c: 1}
+        # From here on bob's connection reads nothing.
+        big = "x" * 15000
+        count = 300  # 4.5 MB: far past the 256 KiB backlog cap plus the kernel's socket buffers
+        first = None
+        for i in range(count):
+            out = await a1.request("chat_room_send", {"room_id": rid, "content": {"type": "text", "text": f"{i} {big}"}})
+            first = first or out["seq"]
+        seqs = []
+        with trio.fail_after(10):
+            while len(seqs) < count:
+                push = await c1.next_push("chat_message", where=lambda d: d["message"]["content"]["type"] == "text")
+                seqs.append(push["data"]["seq"])
+        assert seqs == list(range(first, first + count))
+        code = None
+        with trio.fail_after(10):
+            while True:
+                frame = await stalled.frame()
+                if frame is None:
+                    break
+                if frame[0] == 8:
+                    (code,) = struct.unpack("!H", frame[1][:2])
+                    break
+        assert code == 4008
+        with trio.fail_after(10):
+            while b in presence.users(rid):
+                await trio.sleep(0.01)  # polling a condition under a deadline
+        # bob is still a member: he catches up by seq.
+        async with harness.client("bob") as b2:
+            hist = await b2.request("chat_room_history", {"room_id": rid, "after_seq": first - 1, "limit": 100})
+            assert [m["seq"] for m in hist["messages"]] == list(range(first, first + 100)) and hist["has_more"] is True
+            assert (await join(b2, rid))["joined"] is False
+    stalled.sock.close()
