@@ -50,6 +50,25 @@ class RawClient:
         header = struct.pack("!BB", 0x81, 0x80 | n) if n < 126 else struct.pack("!BBH", 0x81, 0x80 | 126, n)
         await self._send_all(header + mask + masked)
 
+    async def login(self, name: str) -> None:
+        await self.send_json({"cmd": "login", "id": "login", "data": {"username": name, "password": PASSWORD}})
+        await self.expect_ok()
+
+    async def expect_ok(self) -> dict:
+        _, payload = await self.frame()
+        reply = msgspec.json.decode(payload)
+        assert reply["ok"] is True, reply
+        return reply
+
+    async def close_code(self) -> int | None:
+        """Read what is on the wire up to the close frame; its code, or None at the end of the stream."""
+        while True:
+            frame = await self.frame()
+            if frame is None:
+                return None
+            if frame[0] == 8:
+                return struct.unpack("!H", frame[1][:2])[0]
+
     async def _need(self, n: int) -> bool:
         while len(self.buf) < n:
             chunk = await self.sock.recv(65536)
@@ -82,9 +101,7 @@ async def test_stalled_reader_is_closed_4008_and_others_keep_receiving(harness, 
     a, b = users["alice"], users["bob"]
     hub = harness.server.hub
     stalled = await RawClient.connect(harness.url)
-    await stalled.send_json({"cmd": "login", "id": "1", "data": {"username": "bob", "password": PASSWORD}})
-    op, payload = await stalled.frame()
-    assert msgspec.json.decode(payload)["ok"] is True
+    await stalled.login("bob")
     # From here on the stalled device reads nothing.
     big = "x" * 8000
     count = 200  # 1.6 MB in all: far past the 256 KiB backlog cap plus socket buffers
@@ -102,16 +119,8 @@ async def test_stalled_reader_is_closed_4008_and_others_keep_receiving(harness, 
             while not any(s.conn.closing for s in hub.sessions_of(b)):
                 await trio.sleep(0.01)  # polling a condition under a deadline
         # Reading now: whatever was already on the wire, then a close frame with 4008.
-        code = None
         with trio.fail_after(10):
-            while True:
-                frame = await stalled.frame()
-                if frame is None:
-                    break
-                if frame[0] == 8:
-                    (code,) = struct.unpack("!H", frame[1][:2])
-                    break
-        assert code == 4008
+            assert await stalled.close_code() == 4008
         # Back again, the device catches up by seq.
         async with harness.client("bob") as b2:
             hist = await b2.request("chat_dm_history", {"peer": a, "after_seq": 0, "limit": 100})

@@ -4,13 +4,9 @@ the cut-off member catches up by seq."""
 
 from __future__ import annotations
 
-import struct
-
-import msgspec
 import pytest
 import trio
 
-from .conftest import PASSWORD
 from .test_fanout import RawClient
 from .test_room import create, join
 
@@ -20,15 +16,12 @@ async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
     b, c = users["bob"], users["carol"]
     presence = harness.server.room_presence
     stalled = await RawClient.connect(harness.url)
-    await stalled.send_json({"cmd": "login", "id": "1", "data": {"username": "bob", "password": PASSWORD}})
-    _, payload = await stalled.frame()
-    assert msgspec.json.decode(payload)["ok"] is True
+    await stalled.login("bob")
     async with harness.client("alice") as a1, harness.client("carol") as c1:
         rid = (await create(a1))["room_id"]
         await join(c1, rid)
         await stalled.send_json({"cmd": "room_join", "id": "2", "data": {"room_id": rid}})
-        _, payload = await stalled.frame()
-        assert msgspec.json.decode(payload)["ok"] is True
+        await stalled.expect_ok()
         assert presence.users(rid) == {users["alice"]: 1, b: 1, c: 1}
         # From here on bob's connection reads nothing.
         big = "x" * 15000
@@ -43,16 +36,8 @@ async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
                 push = await c1.next_push("chat_message", where=lambda d: d["message"]["content"]["type"] == "text")
                 seqs.append(push["data"]["seq"])
         assert seqs == list(range(first, first + count))
-        code = None
         with trio.fail_after(10):
-            while True:
-                frame = await stalled.frame()
-                if frame is None:
-                    break
-                if frame[0] == 8:
-                    (code,) = struct.unpack("!H", frame[1][:2])
-                    break
-        assert code == 4008
+            assert await stalled.close_code() == 4008
         with trio.fail_after(10):
             while b in presence.users(rid):
                 await trio.sleep(0.01)  # polling a condition under a deadline

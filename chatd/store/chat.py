@@ -65,6 +65,21 @@ _ENTRY_COLS = (
 )
 
 
+def entry_extra(table: str, id_key: str) -> ExtraFn:
+    """The ExtraFn of a kind whose own table (groups, rooms) adds its id, avatar and member count to entries."""
+
+    def extra(conn: sqlite3.Connection, conv_ids: list[int]) -> dict[int, dict[str, Any]]:
+        if not conv_ids:
+            return {}
+        marks = ",".join("?" * len(conv_ids))
+        return {
+            r[0]: {id_key: r[0], "avatar": r[1], "member_count": r[2]}
+            for r in conn.execute(f"SELECT conv_id, avatar, member_count FROM {table} WHERE conv_id IN ({marks})", conv_ids)
+        }
+
+    return extra
+
+
 def _entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None) -> list[dict[str, Any]]:
     if not rows:
         return []

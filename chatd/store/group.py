@@ -94,15 +94,7 @@ def admin_ids(conn: sqlite3.Connection, group_id: int) -> list[int]:
     return [r[0] for r in conn.execute("SELECT user_id FROM members WHERE conv_id = ? AND role IN ('owner', 'admin')", (group_id,))]
 
 
-def extra(conn: sqlite3.Connection, conv_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """What a group adds to a conversation entry."""
-    if not conv_ids:
-        return {}
-    marks = ",".join("?" * len(conv_ids))
-    return {
-        r[0]: {"group_id": r[0], "avatar": r[1], "member_count": r[2]}
-        for r in conn.execute(f"SELECT conv_id, avatar, member_count FROM groups WHERE conv_id IN ({marks})", conv_ids)
-    }
+extra = chat.entry_extra("groups", "group_id")  # what a group adds to a conversation entry
 
 
 def views(conn: sqlite3.Connection, group_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:

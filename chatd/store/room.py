@@ -112,15 +112,7 @@ def get_room(conn: sqlite3.Connection, room_id: int, user_id: int) -> dict[str, 
     return room_view(row, mine[0] if mine else None)
 
 
-def extra(conn: sqlite3.Connection, conv_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """What a room adds to a conversation entry."""
-    if not conv_ids:
-        return {}
-    marks = ",".join("?" * len(conv_ids))
-    return {
-        r[0]: {"room_id": r[0], "avatar": r[1], "member_count": r[2]}
-        for r in conn.execute(f"SELECT conv_id, avatar, member_count FROM rooms WHERE conv_id IN ({marks})", conv_ids)
-    }
+extra = chat.entry_extra("rooms", "room_id")  # what a room adds to a conversation entry
 
 
 def views(conn: sqlite3.Connection, room_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
