@@ -80,11 +80,17 @@ def entry_extra(table: str, id_key: str) -> ExtraFn:
     return extra
 
 
-def _entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None) -> list[dict[str, Any]]:
+def _entries(
+    conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None, known: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Conversation entries for (conversation, user) rows. `known` is a message just stored by the
+    calling op: nobody can have deleted it for themselves yet, so it needs no lookups."""
     if not rows:
         return []
-    last_ids = _visible_lasts(conn, rows)
-    lasts = messages.load_many(conn, sorted({i for i in last_ids if i}))
+    last_ids = _visible_lasts(conn, rows, known["id"] if known else 0)
+    lasts = messages.load_many(conn, sorted({i for i in last_ids if i and (not known or i != known["id"])}))
+    if known:
+        lasts[known["id"]] = known
     extras = extra(conn, sorted({r[0] for r in rows})) if extra else {}
     out = []
     for r, last_id in zip(rows, last_ids):
@@ -107,12 +113,12 @@ def _entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: Extra
     return out
 
 
-def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> list[int]:
+def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fresh_id: int = 0) -> list[int]:
     """The newest message of each row's conversation that its user has not deleted for themselves."""
     out = [r[4] for r in rows]
     by_msg: dict[int, list[int]] = {}
     for i, r in enumerate(rows):
-        if r[4]:
+        if r[4] and r[4] != fresh_id:
             by_msg.setdefault(r[4], []).append(i)
     for msg_id, idxs in by_msg.items():
         users = [rows[i][1] for i in idxs]
@@ -144,7 +150,9 @@ def conversations(
     return _entries(conn, conn.execute(sql, (kind, user_id, limit)).fetchall(), extra)
 
 
-def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], extra: ExtraFn | None = None) -> dict[int, dict[str, Any]]:
+def views(
+    conn: sqlite3.Connection, conv_id: int, user_ids: list[int], extra: ExtraFn | None = None, known: dict[str, Any] | None = None
+) -> dict[int, dict[str, Any]]:
     """One conversation's entry as each of the given users (who are members) sees it."""
     ids = sorted(set(user_ids))
     if not ids:
@@ -157,7 +165,7 @@ def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], extra: Ex
             f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.conv_id = ? AND m.user_id IN ({marks})",
             [conv_id, *chunk],
         ).fetchall()
-        for row, entry in zip(rows, _entries(conn, rows, extra)):
+        for row, entry in zip(rows, _entries(conn, rows, extra, known)):
             out[row[1]] = entry
     return out
 

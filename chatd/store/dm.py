@@ -113,9 +113,9 @@ def search_dms(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
     return {"results": results, "has_more": has_more}
 
 
-def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The conversation entry of one DM as each of the given users sees it."""
-    seen = chat.views(conn, conv_id, user_ids)
+def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The conversation entry of one DM as each of the given users sees it (`known`: a message just stored)."""
+    seen = chat.views(conn, conv_id, user_ids, known=known)
     _with_peers(conn, list(seen.items()))
     return seen
 
@@ -156,7 +156,7 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
         raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
     conv_id = _get_or_create(ctx, msg.sender_id, peer_id)
     stored = messages.insert(ctx, conv_id, msg)
-    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id])
+    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id], known=stored)
 
 
 def op_mark_read(ctx: Any, user_id: int, peer_id: int, seq: int | None) -> tuple[int, int, bool, dict[int, dict[str, Any]]]:
