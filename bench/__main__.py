@@ -191,7 +191,7 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
                 busy = interference(res)
                 if res.status != "ok" or busy is None or busy <= BUSY_CORES:
                     break
-                log(f"[{sid}] other processes used {busy} cores during the measurement: running it again (attempt {attempt})")
+                log(f"[{sid}] other processes used {busy} cores during the least disturbed measurement so far: running it again (attempt {attempt})")
                 again = run_one(ctx, sid, log)
                 again.machine_load["attempt"] = attempt
                 if again.status == "ok" and (interference(again) or 0) < busy:

@@ -46,6 +46,11 @@ def latency_chart(plt: Any, res: Any, path: Path) -> bool:
         label = f"{name}: p50 {_pct(vals, 50):.2f}, p99 {_pct(vals, 99):.2f} ms (n={len(vals):,})"
         ax.hist(vals, bins=bins, weights=weights, histtype="step", linewidth=1.4, label=label)
     ax.set_xscale("log")
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("% of samples")
     ax.set_title(f"{res.id}: latency distribution", fontsize=10)
