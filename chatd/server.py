@@ -151,7 +151,7 @@ class Server:
         conn.session = session
         self.hub.pending.add(session)
         try:
-            await conn.serve(lambda payload, opcode: self._on_message(session, payload, opcode))
+            await conn.serve(self._on_message)
         except Exception:  # noqa: BLE001 - a bug ends this connection, never the server
             log.exception("connection %s failed", conn.peer)
         finally:
@@ -162,7 +162,8 @@ class Server:
                     except (ChatError, sqlite3.Error):
                         pass
 
-    async def _on_message(self, session: Session, payload: bytes, opcode: int) -> None:
+    async def _on_message(self, conn: Connection, payload: bytes, opcode: int) -> None:
+        session: Session = conn.session
         session.last_frame = time.monotonic()
         codec = JSON if opcode == TEXT else MSGPACK
         hub = self.hub

@@ -60,7 +60,7 @@ class Connection:
     def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str):
         self.sock = sock
         self.proto = proto
-        self.backlog: deque[memoryview] = deque()
+        self.backlog: deque[memoryview] | None = None  # made when a send first blocks
         self.backlog_bytes = 0
         self.backlog_max = backlog_max
         self.flushing = False
@@ -95,6 +95,8 @@ class Connection:
             self.send_frame(frame)
 
     def _enqueue(self, view: memoryview) -> None:
+        if self.backlog is None:
+            self.backlog = deque()
         self.backlog.append(view)
         self.backlog_bytes += len(view)
         if self.backlog_bytes > self.backlog_max and not self.closing:
@@ -106,9 +108,9 @@ class Connection:
 
     def _overflow(self) -> None:
         """A consumer that cannot keep up: drop what it has not started reading and close it."""
+        assert self.backlog is not None
         head = self.backlog[0]
-        self.backlog.clear()
-        self.backlog.append(head)
+        self.backlog = deque([head])
         self.backlog_bytes = len(head)
         log.info("closing %s: outgoing backlog passed %d bytes", self.peer, self.backlog_max)
         self.close(CLOSE_BACKLOG, "backlog overflow: reconnect and catch up by seq")
@@ -176,15 +178,15 @@ class Connection:
             return
         self.closed = True
         self.closing = True
-        self.backlog.clear()
+        self.backlog = None
         self.backlog_bytes = 0
         trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
 
     # -- reading -----------------------------------------------------------------------
 
-    async def serve(self, on_message: Callable[[bytes, int], Awaitable[None]]) -> None:
-        """Read frames until the connection ends; each complete message goes to on_message."""
+    async def serve(self, on_message: Callable[[Connection, bytes, int], Awaitable[None]]) -> None:
+        """Read frames until the connection ends; each complete message goes to on_message(self, payload, opcode)."""
         proto = self.proto
         fragments: list[bytes] = []
         opcode = TEXT
@@ -212,14 +214,14 @@ class Connection:
                     if op is Opcode.TEXT or op is Opcode.BINARY:
                         opcode = TEXT if op is Opcode.TEXT else BINARY
                         if event.fin:
-                            await on_message(event.data, opcode)
+                            await on_message(self, event.data, opcode)
                         else:
                             fragments = [event.data]
                     elif op is Opcode.CONT:
                         fragments.append(event.data)
                         if event.fin:
                             payload, fragments = b"".join(fragments), []
-                            await on_message(payload, opcode)
+                            await on_message(self, payload, opcode)
                 if proto.close_expected() and not self.closing:
                     self._start_closing()
                 self._write_proto_output()
@@ -328,32 +330,42 @@ class Listener:
             trio.lowlevel.notify_closing(client)
             client.close()
             return
-        if _is_websocket_upgrade(head):
-            await self._websocket(client, head, peer)
-        else:
+        if not _is_websocket_upgrade(head):
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(client))
             await self.on_http(stream, head)
-
-    async def _websocket(self, client: socket.socket, head: bytes, peer: str) -> None:
-        proto = ServerProtocol(max_size=self.max_frame_bytes, logger=_ws_log)
-        proto.receive_data(head)
-        events = proto.events_received()
-        request = events[0] if events and isinstance(events[0], Request) else None
-        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer)
-        if request is None:
-            conn.abort()
             return
-        response = proto.accept(request)
-        proto.send_response(response)
-        conn._write_proto_output()
-        if response.status_code != 101:
+        conn, accepted = self._handshake(client, head, peer)
+        # Nothing of the handshake (head, request, response) stays alive with the connection.
+        del head
+        if accepted:
+            await self.on_websocket(conn)
+        elif not conn.closed:
             conn._start_closing()
             await conn.serve(_ignore)
-            return
-        await self.on_websocket(conn)
+
+    def _handshake(self, client: socket.socket, head: bytes, peer: str) -> tuple[Connection, bool]:
+        """Answer the opening handshake. A throwaway protocol object parses it, so the request and
+        response it keeps are freed at once; the connection gets a fresh one in the OPEN state.
+        (A client may not send frames before it has the 101, so nothing past the head is kept.)"""
+        shake = ServerProtocol(max_size=self.max_frame_bytes, logger=_ws_log)
+        shake.receive_data(head[: head.index(b"\r\n\r\n") + 4])
+        events = shake.events_received()
+        if not events or not isinstance(events[0], Request):
+            conn = Connection(client, shake, self.backlog_max, self._spawn_flusher, peer)
+            conn.abort()
+            return conn, False
+        response = shake.accept(events[0])
+        shake.send_response(response)
+        accepted = response.status_code == 101
+        proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
+        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer)
+        for chunk in shake.data_to_send():
+            if chunk:
+                conn.send_frame(chunk)
+        return conn, accepted
 
 
-async def _ignore(payload: bytes, opcode: int) -> None:
+async def _ignore(conn: Connection, payload: bytes, opcode: int) -> None:
     return None
 
 
