@@ -9,8 +9,9 @@ scenario asks for it). There are no tasks and no scheduler: callbacks run from
 one epoll loop, and every wait is bounded by a deadline.
 
 Timestamps are time.perf_counter() (CLOCK_MONOTONIC on Linux, so comparable
-between the processes of one run). A frame's receive time is taken when epoll
-reports its socket readable, before the generator spends any time on it.
+between the processes of one run). A frame's receive time is taken right after
+the recv() that read it, so it never precedes its arrival; when the loop has
+many ready sockets, it includes the time the loop took to reach this one.
 """
 
 from __future__ import annotations
@@ -301,6 +302,10 @@ class Conn:
         if not data:
             self.close()
             return
+        # The receive time is taken per recv(), not per epoll wake-up: while the loop works
+        # through many ready sockets, later sockets may already hold frames that arrived
+        # after the wake-up. So latencies include the generator's own delay (an upper bound).
+        t = now()
         self.bytes_in += len(data)
         buf = self.rbuf + data if self.rbuf else data
         if self.state == "handshake":
