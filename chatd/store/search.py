@@ -27,6 +27,9 @@ def segment(text: str) -> str:
     return _CJK_CHAR.sub(r" \1 ", text)
 
 
+PREFIX_MIN = 4
+
+
 def build_query(query: str) -> str | None:
     """An FTS5 MATCH expression for a user's query (all terms must match), or None if it has no terms."""
     parts: list[str] = []
@@ -36,8 +39,9 @@ def build_query(query: str) -> str | None:
             continue
         phrase = " ".join(tokens)
         quoted = '"' + phrase.replace('"', '""') + '"'
-        # A trailing Latin word of two or more letters also matches as a prefix (meet -> meeting).
-        if not _HAS_CJK.search(tokens[-1]) and len(tokens[-1]) >= 2:
+        # A trailing Latin word of four or more letters also matches as a prefix (meet -> meeting).
+        # Shorter ones would merge the doclists of every word they begin ("the" -> there, them, ...).
+        if not _HAS_CJK.search(tokens[-1]) and len(tokens[-1]) >= PREFIX_MIN:
             quoted += "*"
         parts.append(quoted)
     return " AND ".join(parts) if parts else None
