@@ -10,7 +10,9 @@ of writes slows the submitters instead of growing memory.
 from __future__ import annotations
 
 import logging
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -75,7 +77,12 @@ class Writer:
         self._send.close()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        self._conn = await trio.to_thread.run_sync(self._open)
+        """Feed batches to the writer thread, one at a time, until close() and the queue is empty."""
+        self._token = trio.lowlevel.current_trio_token()
+        self._jobs: queue.SimpleQueue[tuple[Callable[[], None], trio.Event] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._thread_main, name="chatd-writer", daemon=True)
+        self._thread.start()
+        await self._in_thread(self._open)
         task_status.started()
         try:
             async with self._recv:
@@ -92,13 +99,45 @@ class Writer:
                             break
                     # Shielded: a batch that started always finishes and wakes its submitters.
                     with trio.CancelScope(shield=True):
-                        await trio.to_thread.run_sync(self._run_batch, batch)
+                        await self._in_thread(lambda batch=batch: self._run_batch(batch))
                     for op in batch:
                         op.done.set()
         finally:
             self._fail_queued()
             with trio.CancelScope(shield=True):
-                await trio.to_thread.run_sync(self._close_conn)
+                await self._in_thread(self._close_conn)
+            self._jobs.put(None)
+
+    async def _in_thread(self, job: Callable[[], None]) -> None:
+        """Run job on the writer thread and wait for it. One long-lived thread fed by a plain
+        queue costs about half of a trio.to_thread.run_sync hop per batch (docs/performance.md)."""
+        done = trio.Event()
+        failure: list[BaseException] = []
+
+        def wrapped() -> None:
+            try:
+                job()
+            except BaseException as exc:  # noqa: BLE001 - re-raised on the trio side
+                failure.append(exc)
+
+        self._jobs.put((wrapped, done))
+        await done.wait()
+        if failure:
+            raise failure[0]
+
+    def _thread_main(self) -> None:
+        while True:
+            item = self._jobs.get()
+            if item is None:
+                return
+            job, done = item
+            try:
+                job()
+            finally:
+                try:
+                    self._token.run_sync_soon(done.set)
+                except trio.RunFinishedError:
+                    return
 
     def _fail_queued(self) -> None:
         """If the writer is cancelled, nothing queued may wait forever: fail it, then refuse new ops."""
@@ -111,11 +150,11 @@ class Writer:
             op.done.set()
         self._recv.close()
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> None:
         conn = connect(self.path, durability=self.durability)
         row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._ctx = WriteCtx(conn, IdGen(row[0]))
-        return conn
+        self._conn = conn
 
     def _close_conn(self) -> None:
         if self._conn is not None:
