@@ -15,6 +15,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import sqlite3
 import sys
 import time
@@ -240,7 +241,15 @@ def prepare_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    # SIGTERM, and SIGINT even when started in the background, end the run through the
+    # normal clean-up, which stops every server it started.
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     args = build_parser().parse_args(argv)
     if args.prepare_data:
         return prepare_data(args)

@@ -147,6 +147,12 @@ def raise_fd_limit() -> tuple[int, int]:
 def _server_limits() -> None:  # preexec_fn of the spawned server
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:  # if the benchmark dies, its server gets SIGTERM instead of running on
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 # -- targets ---------------------------------------------------------------------------------------
