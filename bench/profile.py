@@ -22,7 +22,11 @@ from pathlib import Path
 
 _FRAME = re.compile(r"^(?P<fn>.*?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 # Innermost frames of a thread that waits for work rather than runs.
-IDLE = ("EpollIOManager.get_events (_io_epoll.py)", "WorkerThread._work (_thread_cache.py)")
+IDLE = (
+    "EpollIOManager.get_events (_io_epoll.py)",  # trio's loop waiting in epoll
+    "WorkerThread._work (_thread_cache.py)",  # a trio worker thread waiting for a job
+    "Writer._thread_main (writer.py)",  # the writer's own thread waiting on its queue
+)
 
 
 def thread_cpu(pid: int) -> dict[str, float]:
