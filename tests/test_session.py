@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import msgspec
 import pytest
 import trio
-from trio_websocket import ConnectionClosed
 
 from chatd.client import ClientError
 

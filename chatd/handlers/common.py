@@ -8,6 +8,7 @@ from ..config import LimitsConfig
 from ..errors import ChatError
 from ..protocol import content as ct
 from ..session import Session
+from ..store.db import now_ms
 from ..store.messages import NewMessage
 
 
@@ -37,3 +38,12 @@ def new_message(limits: LimitsConfig, sender_id: int, content: Any, *, client_ms
         quote_id=quote_id,
         mentions=sorted(set(mentions or ())),
     )
+
+
+def mute_until(d: Any) -> int:
+    """A member mute's end (ms since the epoch; 0 lifts it) from `duration_ms` or `until`."""
+    if d.duration_ms is not None:
+        return now_ms() + d.duration_ms if d.duration_ms else 0
+    if d.until is not None:
+        return d.until
+    raise ChatError("bad_request", "give duration_ms or until", field="duration_ms")

@@ -10,6 +10,7 @@ from ..store import group as group_store
 from ..store import group_admin as ops
 from ..store.db import now_ms
 from . import Call, handler
+from .common import mute_until
 from .group_common import apply, submit_removal
 
 
@@ -88,12 +89,7 @@ async def kick(call: Call) -> dict[str, Any]:
 @handler("chat_group_member_mute_set")
 async def member_mute_set(call: Call) -> dict[str, Any]:
     d = call.data
-    if d.duration_ms is not None:
-        until = now_ms() + d.duration_ms if d.duration_ms else 0
-    elif d.until is not None:
-        until = d.until
-    else:
-        raise ChatError("bad_request", "give duration_ms or until", field="duration_ms")
+    until = mute_until(d)
     out = await call.server.writer.submit(ops.op_mute, call.user_id, d.group_id, d.user_id, until)
     await apply(call, out)
     return out.result

@@ -9,6 +9,7 @@ from ..errors import ChatError
 from ..store import room as room_store
 from ..store.db import now_ms
 from . import Call, handler
+from .common import mute_until
 from .room_common import apply, presence_of, submit_removal, with_presence
 
 
@@ -100,12 +101,7 @@ async def kick(call: Call) -> dict[str, Any]:
 @handler("chat_room_member_mute_set")
 async def member_mute_set(call: Call) -> dict[str, Any]:
     d = call.data
-    if d.duration_ms is not None:
-        until = now_ms() + d.duration_ms if d.duration_ms else 0
-    elif d.until is not None:
-        until = d.until
-    else:
-        raise ChatError("bad_request", "give duration_ms or until", field="duration_ms")
+    until = mute_until(d)
     out = await call.server.writer.submit(room_store.op_mute, call.user_id, d.room_id, d.user_id, until)
     apply(call, out)
     return out.result

@@ -95,7 +95,7 @@ def password_login_row(conn: sqlite3.Connection, name: str) -> tuple[dict[str, A
 
 def token_user(conn: sqlite3.Connection, token: str) -> dict[str, Any] | None:
     row = conn.execute(
-        f"SELECT u.id, u.name, u.display_name, u.is_admin, u.disabled FROM tokens t JOIN users u ON u.id = t.user_id "
+        "SELECT u.id, u.name, u.display_name, u.is_admin, u.disabled FROM tokens t JOIN users u ON u.id = t.user_id "
         "WHERE t.token_hash = ? AND t.expires_at > ?",
         (token_hash(token), now_ms()),
     ).fetchone()
