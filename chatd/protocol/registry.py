@@ -102,7 +102,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
         raw = resources.files("chatd.protocol").joinpath("protocol.yaml").read_text(encoding="utf-8")
     else:
         raw = Path(path).read_text(encoding="utf-8")
-    doc = yaml.safe_load(raw)
+    doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # the C loader when libyaml is there
     commands: dict[str, Command] = {}
     for item in doc["commands"]:
         wire = item["wire"]
