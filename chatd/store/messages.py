@@ -79,6 +79,14 @@ def _decorate(conn: sqlite3.Connection, messages: list[dict[str, Any]]) -> list[
     return messages
 
 
+def indexed_text(msg_type: str, content: bytes | None) -> str:
+    """What the search index holds for a stored message: nothing for system or recalled messages
+    (insert never indexes them, and FTS5 must be told exactly what was indexed to delete it)."""
+    if content is None or msg_type == "system":
+        return ""
+    return ct.searchable_text(ct.loads(content))
+
+
 def text_of(message: dict[str, Any]) -> str:
     """The searchable text of a wire message (empty once recalled)."""
     if message["content"] is None:
@@ -196,7 +204,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
         f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
         (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now),
     )
-    search.index(conn, msg_id, msg.text)
+    search.index(conn, msg_id, conv_id, msg.text)
     # Sending reads everything before it.
     conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
     for uid in msg.mentions:
@@ -227,11 +235,11 @@ def edit(ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage) -> 
         raise ChatError("not_editable", "the message was recalled")
     if row[4] == "system" or row[4] != new.type:
         raise ChatError("not_editable", f"a {row[4]} message cannot become {new.type}", field="content.type")
-    old_text = ct.searchable_text(ct.loads(row[5]))
+    old_text = indexed_text(row[4], row[5])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, ?)", (msg_id, row[5], ctx.now))
     conn.execute("UPDATE messages SET content = ?, edited_at = ? WHERE id = ?", (new.content, ctx.now, msg_id))
-    search.unindex(conn, msg_id, old_text)
-    search.index(conn, msg_id, new.text)
+    search.unindex(conn, msg_id, conv_id, old_text)
+    search.index(conn, msg_id, conv_id, new.text)
     out = load(conn, msg_id)
     assert out is not None
     return out
@@ -246,8 +254,7 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
                 raise ChatError("forbidden", "only the sender or an admin can recall a message")
             if ctx.now - row[9] > window_ms:
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
-        if row[5] is not None:
-            search.unindex(conn, msg_id, ct.searchable_text(ct.loads(row[5])))
+        search.unindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]))
         conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
     out = load(conn, msg_id)
     assert out is not None

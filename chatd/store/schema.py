@@ -162,6 +162,16 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (conv_id, user_id)
     ) WITHOUT ROWID;
     """,
+    # 4: the search index also names each message's conversation (column `conv`, token
+    # c<conv_id>), so a search limited to a user's conversations is done inside FTS5.
+    # The index is rebuilt from the messages; chatd_indexed is registered by migrate().
+    """
+    DROP TABLE messages_fts;
+    CREATE VIRTUAL TABLE messages_fts USING fts5(text, conv, content='', tokenize='unicode61 remove_diacritics 2');
+    INSERT INTO messages_fts (rowid, text, conv)
+        SELECT id, chatd_indexed(type, content), 'c' || conv_id FROM messages
+        WHERE content IS NOT NULL AND type != 'system' AND chatd_indexed(type, content) != '';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
@@ -173,6 +183,11 @@ class SchemaTooNew(Exception):
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to LATEST. Returns the version it was at before."""
+    from . import messages, search
+
+    conn.create_function(
+        "chatd_indexed", 2, lambda t, c: search.segment(messages.indexed_text(t, c)), deterministic=True
+    )
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version > LATEST:
         raise SchemaTooNew(

@@ -71,14 +71,29 @@ def snippet(text: str, query: str, width: int = 32) -> str:
     return ("…" if start > 0 else "") + marked + ("…" if end < len(text) else "")
 
 
-def index(conn: sqlite3.Connection, msg_id: int, text: str) -> None:
-    if text:
-        conn.execute("INSERT INTO messages_fts (rowid, text) VALUES (?, ?)", (msg_id, segment(text)))
+# A user with at most this many conversations of a kind has them named in the MATCH, so FTS5
+# intersects the term's matches with those conversations' instead of the caller checking each
+# match of the whole corpus (a user with 22 conversations searching a word common elsewhere).
+# Past it, naming them costs more than it saves and the caller filters (docs/performance.md).
+CONV_FILTER_MAX = 50
 
 
-def unindex(conn: sqlite3.Connection, msg_id: int, text: str) -> None:
+def conv_token(conv_id: int) -> str:
+    """The `conv` column of the index: one token naming the message's conversation."""
+    return f"c{conv_id}"
+
+
+def index(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
     if text:
-        conn.execute("INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', ?, ?)", (msg_id, segment(text)))
+        conn.execute("INSERT INTO messages_fts (rowid, text, conv) VALUES (?, ?, ?)", (msg_id, segment(text), conv_token(conv_id)))
+
+
+def unindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
+    if text:
+        conn.execute(
+            "INSERT INTO messages_fts (messages_fts, rowid, text, conv) VALUES ('delete', ?, ?, ?)",
+            (msg_id, segment(text), conv_token(conv_id)),
+        )
 
 
 def search_ids(
@@ -92,6 +107,20 @@ def search_ids(
     limit: int,
 ) -> list[int]:
     """Ids of matching messages in conversations of `kind` the user belongs to, newest first."""
+    convs: list[int] | None = [conv_id] if conv_id is not None else None
+    if convs is None:
+        mine = conn.execute(
+            "SELECT mb.conv_id FROM members mb JOIN conversations c ON c.id = mb.conv_id WHERE mb.user_id = ? AND c.kind = ? LIMIT ?",
+            (user_id, kind, CONV_FILTER_MAX + 1),
+        ).fetchall()
+        if not mine:
+            return []
+        if len(mine) <= CONV_FILTER_MAX:
+            convs = [r[0] for r in mine]
+    # The query's words match the text column only (never a conversation token).
+    match = f"text : ({match})"
+    if convs is not None:
+        match += " AND conv : (" + " OR ".join(conv_token(c) for c in convs) + ")"
     sql = [
         "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid",
         "WHERE messages_fts MATCH ? AND m.recalled_at IS NULL",

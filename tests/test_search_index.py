@@ -1,0 +1,82 @@
+"""The search index on a real SQLite file: its rebuild by migration 4, and both query plans."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from chatd.protocol import content as ct
+from chatd.store import dm, messages, schema, search
+from chatd.store.db import IdGen, connect, now_ms
+from chatd.store.writer import WriteCtx
+
+
+def _db(tmp_path) -> WriteCtx:
+    conn = connect(tmp_path / "chatd.sqlite3")
+    schema.migrate(conn)
+    ctx = WriteCtx(conn, IdGen())
+    ctx.now = now_ms()
+    return ctx
+
+
+def _user(ctx: WriteCtx, name: str) -> int:
+    return ctx.conn.execute(
+        "INSERT INTO users (name, display_name, password_hash, created_at) VALUES (?, ?, 'x', 0) RETURNING id", (name, name)
+    ).fetchone()[0]
+
+
+def _send(ctx: WriteCtx, conv_id: int, sender: int, text: str, kind: str = "text") -> int:
+    if kind == "system":
+        body = ct.dumps(ct.System(event="joined", text=text))
+        new = messages.NewMessage(sender_id=sender, type="system", content=body, text="", client_msg_id=None, quote_id=None, mentions=[])
+    else:
+        body = ct.dumps(ct.Text(text=text))
+        new = messages.NewMessage(sender_id=sender, type="text", content=body, text=text, client_msg_id=None, quote_id=None, mentions=[])
+    return messages.insert(ctx, conv_id, new)["id"]
+
+
+def _find(conn: sqlite3.Connection, user: int, query: str) -> list[int]:
+    return search.search_ids(conn, user, search.build_query(query), kind="dm", conv_id=None, before_id=None, limit=50)
+
+
+def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
+    ctx = _db(tmp_path)
+    conn = ctx.conn
+    a, b = _user(ctx, "a"), _user(ctx, "b")
+    conv = dm._get_or_create(ctx, a, b)
+    kept = _send(ctx, conv, a, "明天开会 budget meeting")
+    gone = _send(ctx, conv, b, "开会 secret plans")
+    _send(ctx, conv, a, "开会 joined", kind="system")
+    messages.recall(ctx, conv, b, gone, is_admin=False, window_ms=60_000)
+    before = {q: _find(conn, a, q) for q in ("开会", "会", "budget", "meet", "secret", "joined")}
+    assert before["开会"] == [kept] and before["secret"] == [] and before["joined"] == []
+    # Run migration 4 again over the same messages: the index it builds answers alike.
+    conn.execute("PRAGMA user_version = 3")
+    assert schema.migrate(conn) == 3
+    assert {q: _find(conn, a, q) for q in before} == before
+    conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    # Edits and recalls keep working on the rebuilt index.
+    messages.edit(ctx, conv, a, kept, messages.NewMessage(a, "text", ct.dumps(ct.Text(text="后天")), "后天", None, None, []))
+    assert _find(conn, a, "开会") == [] and _find(conn, a, "后天") == [kept]
+    conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+
+
+def test_both_plans_find_only_the_users_conversations(tmp_path):
+    ctx = _db(tmp_path)
+    conn = ctx.conn
+    me = _user(ctx, "me")
+    other = _user(ctx, "other")
+    mine, theirs = [], []
+    # One conversation more than the filter names in the MATCH: the caller-side plan.
+    for i in range(search.CONV_FILTER_MAX + 1):
+        peer = _user(ctx, f"p{i}")
+        mine.append(_send(ctx, dm._get_or_create(ctx, me, peer), peer, f"report {i} 开会"))
+        theirs.append(_send(ctx, dm._get_or_create(ctx, other, peer), peer, f"report {i} 开会 c{i}"))
+    assert _find(conn, me, "开会") == sorted(mine, reverse=True)[:50]
+    # A user with few conversations: they are named in the MATCH.
+    assert _find(conn, other, "开会") == sorted(theirs, reverse=True)[:50]
+    few = _user(ctx, "few")
+    conv = dm._get_or_create(ctx, few, other)
+    only = _send(ctx, conv, few, "report 开会")
+    assert _find(conn, few, "开会") == [only] and _find(conn, few, "report") == [only]
+    # A conversation token is never matched by the words of a query.
+    assert _find(conn, other, "c3") == [theirs[3]] and _find(conn, few, "c1") == []
