@@ -196,7 +196,3 @@ def load(
     except msgspec.ValidationError as exc:
         raise ConfigError(_error_key(exc)) from None
     return _validate(cfg)
-
-
-def to_toml_dict(cfg: Config) -> dict[str, Any]:
-    return msgspec.to_builtins(cfg)

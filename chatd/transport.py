@@ -90,10 +90,6 @@ class Connection:
         if sent < len(frame):
             self._enqueue(memoryview(frame)[sent:])
 
-    def send_many(self, frames: list[bytes]) -> None:
-        for frame in frames:
-            self.send_frame(frame)
-
     def _enqueue(self, view: memoryview) -> None:
         if self.backlog is None:
             self.backlog = deque()

@@ -44,7 +44,3 @@ class IdGen:
             candidate = self.last + 1
         self.last = candidate
         return candidate
-
-    @staticmethod
-    def time_of(msg_id: int) -> int:
-        return (msg_id >> 12) + EPOCH_MS

@@ -74,10 +74,6 @@ def count_users(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
-def get_user(conn: sqlite3.Connection, user_id: int) -> dict[str, Any] | None:
-    return user_row(conn.execute(f"SELECT {USER_COLS} FROM users WHERE id = ?", (user_id,)).fetchone())
-
-
 def get_users(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
