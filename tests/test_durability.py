@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from trio_websocket import ConnectionClosed, HandshakeError
 
@@ -119,7 +120,10 @@ def check_database(path: Path) -> None:
         conn.close()
 
 
-async def test_acked_messages_survive_sigkill_exactly_once(tmp_path):
+# normal runs each batch on the trio thread and checkpoints on the writer thread; full runs
+# each batch on the writer thread (chatd/store/writer.py): both keep every ack.
+@pytest.mark.parametrize("durability", ["normal", "full"])
+async def test_acked_messages_survive_sigkill_exactly_once(tmp_path, durability):
     data = tmp_path / "data"
     db_path = data / "chatd.sqlite3"
     with trio.fail_after(90):
@@ -130,7 +134,7 @@ async def test_acked_messages_survive_sigkill_exactly_once(tmp_path):
 
         # -- run, and crash ------------------------------------------------------------------
         record = Record()
-        env = proc.clean_env(**ENV)
+        env = proc.clean_env(**ENV, CHATD_STORAGE_DURABILITY=durability)
         async with proc.serve(data, env=env) as srv:
             ids = {name: (await login_id(srv, name))["user"]["id"] for name in USERS}
             await send_until_killed(srv, ids, record)

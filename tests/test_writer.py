@@ -1,0 +1,85 @@
+"""Where the writer commits. With durability normal, batches commit on the trio thread with
+SQLite's automatic checkpoint off, so the writer checkpoints the WAL on its own thread; with
+durability full, every batch commits on the writer thread."""
+
+from __future__ import annotations
+
+import pytest
+import trio
+
+from chatd.errors import ChatError
+from chatd.store import schema
+from chatd.store import users as users_store
+from chatd.store import writer as writer_mod
+from chatd.store.db import connect
+from chatd.store.writer import Writer
+
+
+async def test_inline_writer_checkpoints_the_wal(harness, users):
+    writer = harness.server.writer
+    assert writer.inline
+    async with harness.client("alice") as a1:
+        for n in range(writer_mod.CHECKPOINT_BATCHES + 20):  # one at a time: each is its own batch
+            await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": f"m{n}"}})
+        with trio.fail_after(10):
+            while writer.checkpoints == 0:  # the checkpoint runs on the writer thread
+                await trio.sleep(0.005)
+    busy, wal_pages, copied = writer.last_checkpoint
+    assert busy == 0 and wal_pages > 0 and copied == wal_pages
+
+
+@pytest.mark.parametrize("config_overrides", [{"storage": {"durability": "full"}}])
+async def test_full_durability_commits_on_the_writer_thread(harness, users):
+    assert not harness.server.writer.inline
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        sent = [await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": f"m{n}"}}) for n in range(3)]
+        assert [m["seq"] for m in sent] == [1, 2, 3]
+        page = await b1.request("chat_dm_history", {"peer": users["alice"]})
+        assert [m["id"] for m in page["messages"]] == [m["id"] for m in sent]
+    assert harness.server.writer.checkpoints == 0  # SQLite checkpoints by itself in this mode
+
+
+async def test_a_failing_op_fails_alone_in_its_batch(tmp_path):
+    """Three ops queued together: the middle one fails, before writing or after writing;
+    the other two commit either way, and nothing of the failed one is kept."""
+    path = tmp_path / "w.sqlite3"
+    conn = connect(path)
+    schema.migrate(conn)
+    conn.close()
+
+    def add(ctx, name):
+        return users_store.create_user(ctx.conn, name, "hash")
+
+    def add_then_fail(ctx, name):
+        users_store.create_user(ctx.conn, name, "hash")
+        raise ChatError("conflict", "changed a row, then failed")
+
+    def fail_before_writing(ctx, name):
+        raise ChatError("not_found", "failed before writing")
+
+    writer = Writer(str(path))
+    results: dict[str, object] = {}
+
+    async def submit(fn, name):
+        try:
+            results[name] = await writer.submit(fn, name)
+        except ChatError as err:
+            results[name] = err.code
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        for middle in (fail_before_writing, add_then_fail):
+            async with trio.open_nursery() as senders:
+                for fn, name in ((add, f"a-{middle.__name__}"), (middle, f"b-{middle.__name__}"), (add, f"c-{middle.__name__}")):
+                    senders.start_soon(submit, fn, name)
+        writer.close()
+
+    assert results["b-fail_before_writing"] == "not_found" and results["b-add_then_fail"] == "conflict"
+    assert writer.reruns == 1  # only a failure after writing rolls a batch back
+    conn = connect(path)
+    try:
+        names = {r[0] for r in conn.execute("SELECT name FROM users")}
+    finally:
+        conn.close()
+    assert names == {"a-fail_before_writing", "c-fail_before_writing", "a-add_then_fail", "c-add_then_fail"}
+    assert results["a-add_then_fail"] != results["c-add_then_fail"]  # ids of committed rows
