@@ -146,7 +146,7 @@ def conversations(
     sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? WHERE m.user_id = ?"
     if unread_only:
         sql += " AND c.last_seq > m.last_read_seq"
-    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.id DESC LIMIT ?"
+    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.last_msg_id DESC, c.id DESC LIMIT ?"
     return _entries(conn, conn.execute(sql, (kind, user_id, limit)).fetchall(), extra)
 
 

@@ -252,7 +252,7 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
         if not is_admin:
             if row[3] != user_id:
                 raise ChatError("forbidden", "only the sender or an admin can recall a message")
-            if ctx.now - row[9] > window_ms:
+            if window_ms == 0 or ctx.now - row[9] > window_ms:  # 0: never
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
         search.unindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]))
         conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
