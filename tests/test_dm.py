@@ -30,15 +30,44 @@ async def test_send_reaches_peer_devices_and_own_other_device(harness, users):
             assert push["data"]["message"]["id"] == out["id"]
         # The sending device got the response, not a push.
         assert not a1.pending_pushes("chat_message")
-        # Conversation updates: bob's devices see one unread.
+        # The first message starts the conversation: both users' other devices get its entry.
         upd = await b1.next_push("chat_dm_conversation_update")
         conv = upd["data"]["conversation"]
         assert conv["unread"] == 1 and conv["peer"]["id"] == a and conv["last_message"]["id"] == out["id"]
         upd = await a2.next_push("chat_dm_conversation_update")
         assert upd["data"]["conversation"]["unread"] == 0
-        # Delivered to a live device of bob: alice's devices get a delivery receipt.
-        receipt = await a1.next_push("chat_dm_delivery_receipt")
+        # Delivered to a live device of bob: the response says so, alice's other device gets a receipt.
+        assert out["delivered"] is True
+        receipt = await a2.next_push("chat_dm_delivery_receipt")
         assert receipt["data"] == {"conv_id": out["conv_id"], "peer": b, "seq": 1}
+
+        # A later message: chat_message only, no conversation update, and no receipt for the sender.
+        out2 = await send(a1, b, "again")
+        assert out2["delivered"] is True
+        for c in (b1, b2, a2):
+            push = await c.next_push("chat_message")
+            assert push["data"]["seq"] == 2
+        await a2.next_push("chat_dm_delivery_receipt", where=lambda d: d["seq"] == 2)
+        # A barrier: bob's reply reaches every device after anything pushed for the second message.
+        await send(b1, a, "reply")
+        for c in (a1, a2, b2):
+            await c.next_push("chat_message", where=lambda d: d["seq"] == 3)
+        for c in (a1, a2, b1, b2):
+            assert not [p for p in c.pending_pushes("chat_dm_conversation_update") if p["data"]["conversation"]["last_seq"] >= 2]
+        assert not a1.pending_pushes("chat_dm_delivery_receipt")
+
+
+async def test_send_to_offline_peer_is_not_delivered(harness, users):
+    async with harness.client("alice") as a1:
+        out = await send(a1, users["bob"], "are you there?")
+        assert out["delivered"] is False
+        again = await send(a1, users["bob"], "are you there?", client_msg_id="x")
+        assert again["delivered"] is False and again["duplicate"] is False
+        dup = await send(a1, users["bob"], "are you there?", client_msg_id="x")
+        assert dup["duplicate"] is True and dup["delivered"] is False
+    async with harness.client("bob") as b1:
+        page = await b1.request("chat_dm_history", {"peer": users["alice"]})
+        assert [m["seq"] for m in page["messages"]] == [1, 2]
 
 
 async def test_content_types(harness, users):

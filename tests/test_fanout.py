@@ -104,7 +104,7 @@ async def test_stalled_reader_is_closed_4008_and_others_keep_receiving(harness, 
     await stalled.login("bob")
     # From here on the stalled device reads nothing.
     big = "x" * 8000
-    count = 200  # 1.6 MB in all: far past the 256 KiB backlog cap plus socket buffers
+    count = 400  # 3.2 MB in all: far past the 256 KiB backlog cap plus socket buffers
     async with harness.client("alice") as a1, harness.client("bob") as b1:
         for i in range(count):
             await a1.request("chat_dm_send", {"peer": b, "content": {"type": "text", "text": f"{i} {big}"}})

@@ -42,7 +42,7 @@ def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
     ctx = _db(tmp_path)
     conn = ctx.conn
     a, b = _user(ctx, "a"), _user(ctx, "b")
-    conv = dm._get_or_create(ctx, a, b)
+    conv = dm._get_or_create(ctx, a, b)[0]
     kept = _send(ctx, conv, a, "明天开会 budget meeting")
     gone = _send(ctx, conv, b, "开会 secret plans")
     _send(ctx, conv, a, "开会 joined", kind="system")
@@ -69,13 +69,13 @@ def test_both_plans_find_only_the_users_conversations(tmp_path):
     # One conversation more than the filter names in the MATCH: the caller-side plan.
     for i in range(search.CONV_FILTER_MAX + 1):
         peer = _user(ctx, f"p{i}")
-        mine.append(_send(ctx, dm._get_or_create(ctx, me, peer), peer, f"report {i} 开会"))
-        theirs.append(_send(ctx, dm._get_or_create(ctx, other, peer), peer, f"report {i} 开会 c{i}"))
+        mine.append(_send(ctx, dm._get_or_create(ctx, me, peer)[0], peer, f"report {i} 开会"))
+        theirs.append(_send(ctx, dm._get_or_create(ctx, other, peer)[0], peer, f"report {i} 开会 c{i}"))
     assert _find(conn, me, "开会") == sorted(mine, reverse=True)[:50]
     # A user with few conversations: they are named in the MATCH.
     assert _find(conn, other, "开会") == sorted(theirs, reverse=True)[:50]
     few = _user(ctx, "few")
-    conv = dm._get_or_create(ctx, few, other)
+    conv = dm._get_or_create(ctx, few, other)[0]
     only = _send(ctx, conv, few, "report 开会")
     assert _find(conn, few, "开会") == [only] and _find(conn, few, "report") == [only]
     # A conversation token is never matched by the words of a query.

@@ -31,19 +31,29 @@ async def send(call: Call) -> dict[str, Any]:
     check_rate(call.session)
     new = new_message(server.cfg.limits, call.user_id, d.content, client_msg_id=d.client_msg_id, quote_id=d.quote_id, mentions=d.mentions)
     msg, duplicate, views = await server.writer.submit(dm_store.op_send, d.peer, new)
+    # The pushes below run right after the response, in the same tick: a peer online now is
+    # written the message then, so the response itself can say it was delivered.
+    delivered = not duplicate and server.hub.online(d.peer)
     if not duplicate:
         peer_id, me = d.peer, call.user_id
 
         def fanout() -> None:
             reached = _push_message(call, "new", peer_id, msg)
-            _push_views(call, views)
+            _push_views(call, views)  # only when this message started the conversation
             if reached:
-                server.hub.push_users(
-                    [me], "chat_dm_delivery_receipt", {"conv_id": msg["conv_id"], "peer": peer_id, "seq": msg["seq"]}
-                )
+                receipt = {"conv_id": msg["conv_id"], "peer": peer_id, "seq": msg["seq"]}
+                server.hub.push_users([me], "chat_dm_delivery_receipt", receipt, exclude=call.session)
 
         call.after(fanout)
-    return {"id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "server_time": msg["created_at"], "duplicate": duplicate, "message": msg}
+    return {
+        "id": msg["id"],
+        "conv_id": msg["conv_id"],
+        "seq": msg["seq"],
+        "server_time": msg["created_at"],
+        "duplicate": duplicate,
+        "delivered": delivered,
+        "message": msg,
+    }
 
 
 @handler("chat_dm_history")

@@ -123,11 +123,12 @@ def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: di
 # --- writer ops ---------------------------------------------------------------------
 
 
-def _get_or_create(ctx: Any, a: int, b: int) -> int:
+def _get_or_create(ctx: Any, a: int, b: int) -> tuple[int, bool]:
+    """The DM's conversation id, and whether it was created now."""
     conn = ctx.conn
     conv_id = find_conv(conn, a, b)
     if conv_id is not None:
-        return conv_id
+        return conv_id, False
     cur = conn.execute(
         "INSERT INTO conversations (kind, dm_key, last_activity, created_at) VALUES ('dm', ?, ?, ?)", (dm_key(a, b), ctx.now, ctx.now)
     )
@@ -135,11 +136,13 @@ def _get_or_create(ctx: Any, a: int, b: int) -> int:
     conn.executemany(
         "INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)", [(conv_id, a, ctx.now), (conv_id, b, ctx.now)]
     )
-    return conv_id
+    return conv_id, True
 
 
 def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, dict[int, dict[str, Any]]]:
-    """Store a DM. Returns (message, duplicate, conversation views of both users)."""
+    """Store a DM. Returns (message, duplicate, views): views are both users' entries of the
+    conversation when this message started it, else empty (clients update their list from
+    the chat_message push, as for groups)."""
     conn = ctx.conn
     if msg.client_msg_id is not None:
         existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
@@ -154,9 +157,9 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
     bad = [u for u in msg.mentions if u not in (msg.sender_id, peer_id)]
     if bad:
         raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
-    conv_id = _get_or_create(ctx, msg.sender_id, peer_id)
+    conv_id, created = _get_or_create(ctx, msg.sender_id, peer_id)
     stored = messages.insert(ctx, conv_id, msg)
-    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id], known=stored)
+    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id], known=stored) if created else {}
 
 
 def op_mark_read(ctx: Any, user_id: int, peer_id: int, seq: int | None) -> tuple[int, int, bool, dict[int, dict[str, Any]]]:
