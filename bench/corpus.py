@@ -5,8 +5,9 @@ The messages are stored by chatd's own store functions, exactly as
 `new_message` (content JSON from chatd.protocol.content.dumps), conversations are
 created by the DM store, and every message goes through
 `chatd.store.messages.insert` (conversation seq and last activity, the message
-row with an id from chatd.store.db.IdGen, the sender's read pointer and the FTS5
-entry via chatd.store.search.index). Only the transport is skipped: rows are
+row with an id from chatd.store.db.IdGen, the sender's read pointer), and each
+batch gets its FTS5 entries from chatd.store.search.op_index_pending, as the
+writer does shortly after a commit. Only the transport is skipped: rows are
 committed in batches of 512, like the server's group commit, but without
 fsync, and with synthetic timestamps spread over the past year.
 
@@ -160,7 +161,7 @@ def build(path: Path, n_messages: int, *, seed: int = 4, log: Any = print) -> di
     from chatd.protocol.content import Text
     from chatd.store import dm as dm_store
     from chatd.store import messages as msg_store
-    from chatd.store import schema
+    from chatd.store import schema, search
     from chatd.store import users as users_store
     from chatd.store.db import IdGen, connect, now_ms
     from chatd.store.writer import WriteCtx
@@ -220,6 +221,7 @@ def build(path: Path, n_messages: int, *, seed: int = 4, log: Any = print) -> di
     for i in range(n_messages):
         if i % batch == 0:
             if i:
+                search.op_index_pending(ctx, batch)  # as the writer does, a little after the store
                 conn.execute("COMMIT")
             conn.execute("BEGIN")
             if time.monotonic() - last_log > 10:
@@ -234,6 +236,7 @@ def build(path: Path, n_messages: int, *, seed: int = 4, log: Any = print) -> di
         sender = pair[rng.random() < 0.5]
         msg = new_message(limits, sender, Text(text=gen.line()), client_msg_id=f"b{i:x}-{rng.getrandbits(32):08x}")
         msg_store.insert(ctx, conv_id, msg)
+    search.op_index_pending(ctx, batch)
     conn.execute("COMMIT")
     conn.execute("PRAGMA optimize")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

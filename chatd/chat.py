@@ -104,6 +104,7 @@ async def history(call: Call, kind: ConvKind, conv_id: int) -> dict[str, Any]:
 
 
 async def search(call: Call, kind: ConvKind, conv_id: int | None) -> dict[str, Any]:
+    await call.server.writer.index_now()
     out = await call.server.readers.read(store.search_in, kind.access, call.user_id, kind.name, conv_id, call.data)
     for r in out["results"]:
         r[kind.id_field] = r["conv_id"]

@@ -1,4 +1,5 @@
-"""The search index on a real SQLite file: its rebuild by migration 4, and both query plans."""
+"""The search index on a real SQLite file: its rebuild by migration 4, indexing after the
+store, and both query plans."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def _send(ctx: WriteCtx, conv_id: int, sender: int, text: str, kind: str = "text
     return messages.insert(ctx, conv_id, new)["id"]
 
 
+def _index(ctx: WriteCtx) -> None:
+    """What the writer does a little after messages are stored."""
+    upto, caught_up = search.op_index_pending(ctx, 1000)
+    assert caught_up and upto == ctx.ids.last
+
+
 def _find(conn: sqlite3.Connection, user: int, query: str) -> list[int]:
     return search.search_ids(conn, user, search.build_query(query), kind="dm", conv_id=None, before_id=None, limit=50)
 
@@ -46,12 +53,15 @@ def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
     kept = _send(ctx, conv, a, "明天开会 budget meeting")
     gone = _send(ctx, conv, b, "开会 secret plans")
     _send(ctx, conv, a, "开会 joined", kind="system")
+    _index(ctx)
     messages.recall(ctx, conv, b, gone, is_admin=False, window_ms=60_000)
     before = {q: _find(conn, a, q) for q in ("开会", "会", "budget", "meet", "secret", "joined")}
     assert before["开会"] == [kept] and before["secret"] == [] and before["joined"] == []
     # Run migration 4 again over the same messages: the index it builds answers alike.
+    conn.execute("DROP TABLE search_state")  # made by migration 5, which runs again after 4
     conn.execute("PRAGMA user_version = 3")
     assert schema.migrate(conn) == 3
+    assert search.indexed_upto(conn) == ctx.ids.last
     assert {q: _find(conn, a, q) for q in before} == before
     conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
     # Edits and recalls keep working on the rebuilt index.
@@ -71,12 +81,41 @@ def test_both_plans_find_only_the_users_conversations(tmp_path):
         peer = _user(ctx, f"p{i}")
         mine.append(_send(ctx, dm._get_or_create(ctx, me, peer)[0], peer, f"report {i} 开会"))
         theirs.append(_send(ctx, dm._get_or_create(ctx, other, peer)[0], peer, f"report {i} 开会 c{i}"))
+    _index(ctx)
     assert _find(conn, me, "开会") == sorted(mine, reverse=True)[:50]
     # A user with few conversations: they are named in the MATCH.
     assert _find(conn, other, "开会") == sorted(theirs, reverse=True)[:50]
     few = _user(ctx, "few")
     conv = dm._get_or_create(ctx, few, other)[0]
     only = _send(ctx, conv, few, "report 开会")
+    _index(ctx)
     assert _find(conn, few, "开会") == [only] and _find(conn, few, "report") == [only]
     # A conversation token is never matched by the words of a query.
     assert _find(conn, other, "c3") == [theirs[3]] and _find(conn, few, "c1") == []
+
+
+def test_messages_changed_before_they_are_indexed(tmp_path):
+    """Edits and recalls of a message the index has not reached yet change nothing in the index:
+    the indexer reads the content as it is when it runs. Of an indexed one, they replace its entry."""
+    ctx = _db(tmp_path)
+    conn = ctx.conn
+    a, b = _user(ctx, "a"), _user(ctx, "b")
+    conv = dm._get_or_create(ctx, a, b)[0]
+    indexed = _send(ctx, conv, a, "alpha first")
+    recalled_early = _send(ctx, conv, a, "alpha recalled")
+    _index(ctx)
+    assert _find(conn, a, "alpha") == [recalled_early, indexed]
+    edited_late = _send(ctx, conv, a, "bravo draft")
+    recalled_late = _send(ctx, conv, a, "bravo gone")
+    assert _find(conn, a, "bravo") == []  # stored, not indexed yet
+    assert search.indexed_upto(conn) < edited_late
+    messages.edit(ctx, conv, a, edited_late, messages.NewMessage(a, "text", ct.dumps(ct.Text(text="charlie final")), "charlie final", None, None, []))
+    messages.recall(ctx, conv, a, recalled_late, is_admin=False, window_ms=60_000)
+    messages.recall(ctx, conv, a, recalled_early, is_admin=False, window_ms=60_000)
+    messages.edit(ctx, conv, a, indexed, messages.NewMessage(a, "text", ct.dumps(ct.Text(text="delta first")), "delta first", None, None, []))
+    _index(ctx)
+    assert _find(conn, a, "alpha") == [] and _find(conn, a, "bravo") == []
+    assert _find(conn, a, "charlie") == [edited_late] and _find(conn, a, "delta") == [indexed]
+    conn.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    # Nothing waiting: a run indexes nothing and keeps the mark.
+    assert search.op_index_pending(ctx, 1000) == (ctx.ids.last, True)

@@ -83,3 +83,48 @@ async def test_a_failing_op_fails_alone_in_its_batch(tmp_path):
         conn.close()
     assert names == {"a-fail_before_writing", "c-fail_before_writing", "a-add_then_fail", "c-add_then_fail"}
     assert results["a-add_then_fail"] != results["c-add_then_fail"]  # ids of committed rows
+
+
+async def test_search_index_follows_the_messages(harness, users):
+    """Messages are indexed within INDEX_DELAY_S of their commit, without a search asking."""
+    writer = harness.server.writer
+    async with harness.client("alice") as a1:
+        out = await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": "indexed soon"}})
+        assert writer.indexed_upto < out["id"]
+        with trio.fail_after(5):
+            while writer.indexed_upto < out["id"]:
+                await trio.sleep(0.005)
+
+
+async def test_writer_indexes_what_a_crash_left(tmp_path):
+    """Messages committed before a crash but not yet indexed are indexed when the writer starts."""
+    from chatd.protocol import content as ct
+    from chatd.store import dm, messages, search
+    from chatd.store.db import IdGen, now_ms
+    from chatd.store.writer import WriteCtx
+
+    path = tmp_path / "w.sqlite3"
+    conn = connect(path)
+    schema.migrate(conn)
+    ctx = WriteCtx(conn, IdGen())
+    ctx.now = now_ms()
+    a, b = users_store.create_user(conn, "a", "h"), users_store.create_user(conn, "b", "h")
+    conv = dm._get_or_create(ctx, a, b)[0]
+    body = ct.dumps(ct.Text(text="left behind"))
+    last = messages.insert(ctx, conv, messages.NewMessage(a, "text", body, "left behind", None, None, []))["id"]
+    assert search.indexed_upto(conn) < last
+    conn.close()
+
+    writer = Writer(str(path))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        with trio.fail_after(5):
+            while writer.indexed_upto < last:
+                await trio.sleep(0.005)
+        writer.close()
+    conn = connect(path)
+    try:
+        match = search.build_query("behind")
+        assert search.search_ids(conn, a, match, kind="dm", conv_id=None, before_id=None, limit=5) == [last]
+    finally:
+        conn.close()

@@ -152,4 +152,5 @@ async def delete(call: Call) -> dict[str, Any]:
 
 @handler("chat_dm_search")
 async def dm_search(call: Call) -> dict[str, Any]:
+    await call.server.writer.index_now()
     return await call.server.readers.read(dm_store.search_dms, call.user_id, call.data)

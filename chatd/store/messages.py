@@ -204,7 +204,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
         f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
         (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now),
     )
-    search.index(conn, msg_id, conv_id, msg.text)
+    # The search index entry is added later, by search.op_index_pending.
     # Sending reads everything before it.
     conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
     for uid in msg.mentions:
@@ -238,8 +238,7 @@ def edit(ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage) -> 
     old_text = indexed_text(row[4], row[5])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, ?)", (msg_id, row[5], ctx.now))
     conn.execute("UPDATE messages SET content = ?, edited_at = ? WHERE id = ?", (new.content, ctx.now, msg_id))
-    search.unindex(conn, msg_id, conv_id, old_text)
-    search.index(conn, msg_id, conv_id, new.text)
+    search.reindex(conn, msg_id, conv_id, old_text, new.text)
     out = load(conn, msg_id)
     assert out is not None
     return out
@@ -254,7 +253,7 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
                 raise ChatError("forbidden", "only the sender or an admin can recall a message")
             if window_ms == 0 or ctx.now - row[9] > window_ms:  # 0: never
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
-        search.unindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]))
+        search.reindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]), "")
         conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
     out = load(conn, msg_id)
     assert out is not None

@@ -172,6 +172,15 @@ MIGRATIONS: list[str] = [
         SELECT id, chatd_indexed(type, content), 'c' || conv_id FROM messages
         WHERE content IS NOT NULL AND type != 'system' AND chatd_indexed(type, content) != '';
     """,
+    # 5: messages are indexed for search shortly after they are stored (search.op_index_pending);
+    # every message up to indexed_upto is in the index. All messages so far are.
+    """
+    CREATE TABLE search_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        indexed_upto INTEGER NOT NULL
+    );
+    INSERT INTO search_state (id, indexed_upto) SELECT 1, COALESCE(MAX(id), 0) FROM messages;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

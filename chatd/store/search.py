@@ -8,6 +8,14 @@ phrase of single characters: 开会 becomes the phrase "开 会", which matches
 exactly where the two characters stand side by side. Latin words stay words.
 The index is contentless (rowid = message id), so an entry is deleted by
 giving FTS5 the same segmented text again, which `segment` reproduces exactly.
+
+Messages are indexed a little after they are stored, not in the transaction
+that stores them: adding a message to FTS5 and flushing its pending terms at
+every commit cost more than the rest of a one-message commit. The writer runs
+`op_index_pending` every INDEX_DELAY_S while messages wait, and before any
+search (so a search always finds every message acknowledged before it);
+`search_state.indexed_upto` is the id up to which every message is indexed,
+committed together with the index entries it covers.
 """
 
 from __future__ import annotations
@@ -81,6 +89,36 @@ CONV_FILTER_MAX = 50
 def conv_token(conv_id: int) -> str:
     """The `conv` column of the index: one token naming the message's conversation."""
     return f"c{conv_id}"
+
+
+def indexed_upto(conn: sqlite3.Connection) -> int:
+    """Every message with an id up to this one is in the index, as its content is now."""
+    return conn.execute("SELECT indexed_upto FROM search_state").fetchone()[0]
+
+
+def op_index_pending(ctx: Any, limit: int) -> tuple[int, bool]:
+    """Writer op: index the messages stored since the last run, at most `limit` of them.
+    Returns (the new indexed_upto, whether every stored message is now indexed)."""
+    from .messages import indexed_text
+
+    conn = ctx.conn
+    upto = indexed_upto(conn)
+    rows = conn.execute("SELECT id, conv_id, type, content FROM messages WHERE id > ? ORDER BY id LIMIT ?", (upto, limit)).fetchall()
+    for msg_id, conv_id, msg_type, content in rows:
+        index(conn, msg_id, conv_id, indexed_text(msg_type, content))
+    caught_up = len(rows) < limit
+    # Every id the writer gave out so far is either stored (and seen above) or was rolled back.
+    new = max(upto, ctx.ids.last) if caught_up else rows[-1][0]
+    conn.execute("UPDATE search_state SET indexed_upto = ?", (new,))
+    return new, caught_up
+
+
+def reindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, old_text: str, new_text: str) -> None:
+    """A stored message's text changed (edit, recall). One not indexed yet needs nothing:
+    op_index_pending will read its content as it is then."""
+    if msg_id <= indexed_upto(conn):
+        unindex(conn, msg_id, conv_id, old_text)
+        index(conn, msg_id, conv_id, new_text)
 
 
 def index(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:

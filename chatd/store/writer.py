@@ -27,12 +27,15 @@ from typing import Any
 import trio
 
 from ..errors import ChatError
+from . import search
 from .db import IdGen, connect, now_ms
 
 log = logging.getLogger("chatd.writer")
 
 CHECKPOINT_BATCHES = 100  # inline mode: checkpoint after this many batches...
 CHECKPOINT_OPS = 1000  # ...or this many ops, whichever comes first
+INDEX_DELAY_S = 0.05  # a stored message waits at most this long for the search index...
+INDEX_BATCH = 2000  # ...which takes at most this many messages per transaction
 
 
 class WriteCtx:
@@ -75,6 +78,8 @@ class Writer:
         self.batches = 0
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
+        self.indexed_upto = 0  # every message up to this id is in the search index (committed)
+        self._index_due: float | None = None  # trio time at which to index the messages waiting
 
     async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed."""
@@ -103,33 +108,82 @@ class Writer:
         self._thread.start()
         await self._in_thread(self._open)
         task_status.started()
+        self._schedule_index()  # messages a crash left unindexed
         try:
             async with self._recv:
                 while True:
                     try:
-                        first = await self._recv.receive()
+                        first = await self._next_op()
                     except trio.EndOfChannel:
                         break
-                    batch = [first]
+                    batch = [] if first is None else [first]
                     while len(batch) < self.batch_max:
                         try:
                             batch.append(self._recv.receive_nowait())
                         except (trio.WouldBlock, trio.EndOfChannel):
                             break
-                    if self.inline:
-                        self._run_batch(batch)
-                        self._maybe_checkpoint(len(batch))
-                    else:
-                        # Shielded: a batch that started always finishes and wakes its submitters.
-                        with trio.CancelScope(shield=True):
-                            await self._in_thread(lambda batch=batch: self._run_batch(batch))
+                    index_op = None
+                    if self._index_due is not None and trio.current_time() >= self._index_due:
+                        index_op = _Op(search.op_index_pending, (INDEX_BATCH,))
+                        batch.append(index_op)  # committed with this batch: one commit for both
+                    await self._execute(batch)
                     for op in batch:
                         op.done.set()
+                    if index_op is not None:
+                        self._indexed(index_op)
+                    self._schedule_index()
+                # Closed and drained: index what is left, so that a restart finds nothing to do.
+                if self._ctx is not None and self._ctx.ids.last > self.indexed_upto:
+                    await self._execute([_Op(search.op_index_pending, (1 << 62,))])
         finally:
             self._fail_queued()
             with trio.CancelScope(shield=True):
                 await self._in_thread(self._close_conn)
             self._jobs.put(None)
+
+    async def index_now(self) -> None:
+        """Return once every message stored so far is in the search index (searches call this
+        first, so that they find every message acknowledged before them)."""
+        if self._ctx is None:
+            return
+        target = self._ctx.ids.last
+        while self.indexed_upto < target:
+            self._indexed_result(await self.submit(search.op_index_pending, INDEX_BATCH))
+
+    async def _next_op(self) -> _Op | None:
+        """The next queued op, or None when the search index is due first."""
+        if self._index_due is None:
+            return await self._recv.receive()
+        with trio.move_on_at(self._index_due):
+            return await self._recv.receive()
+        return None
+
+    async def _execute(self, batch: list[_Op]) -> None:
+        if self.inline:
+            self._run_batch(batch)
+            self._maybe_checkpoint(len(batch))
+        else:
+            # Shielded: a batch that started always finishes and wakes its submitters.
+            with trio.CancelScope(shield=True):
+                await self._in_thread(lambda: self._run_batch(batch))
+
+    def _schedule_index(self) -> None:
+        if self._index_due is None and self._ctx is not None and self._ctx.ids.last > self.indexed_upto:
+            self._index_due = trio.current_time() + INDEX_DELAY_S
+
+    def _indexed(self, op: _Op) -> None:
+        if op.error is None:
+            self._indexed_result(op.result)
+        else:  # not committed: try again at the next batch
+            self._index_due = trio.current_time()
+
+    def _indexed_result(self, result: tuple[int, bool]) -> None:
+        upto, caught_up = result
+        self.indexed_upto = max(self.indexed_upto, upto)
+        if not caught_up:  # more than one op's worth was waiting: run again at once
+            self._index_due = trio.current_time()
+        elif self._ctx is not None and self._ctx.ids.last <= self.indexed_upto:
+            self._index_due = None
 
     async def _in_thread(self, job: Callable[[], None]) -> None:
         """Run job on the writer thread and wait for it. One long-lived thread fed by a plain
@@ -204,6 +258,7 @@ class Writer:
         conn = connect(self.path, durability=self.durability)
         if self.inline:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
+        self.indexed_upto = search.indexed_upto(conn)
         row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._ctx = WriteCtx(conn, IdGen(row[0]))
         self._conn = conn
