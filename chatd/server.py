@@ -32,7 +32,7 @@ from .store import users as users_store
 from .store.db import connect
 from .store.readers import Readers
 from .store.writer import Writer
-from .transport import TEXT, Connection, Listener
+from .transport import TEXT, Connection, Cork, Listener
 
 log = logging.getLogger("chatd.server")
 load_all()
@@ -54,8 +54,10 @@ class Server:
         self.cfg = cfg
         self.codec = Codec()
         self.hub = Hub(cfg.server.heartbeat_timeout_s, cfg.server.login_timeout_s)
+        self.cork = Cork()  # held by the writer while a batch's submitters answer and push
         self.writer = Writer(
             str(cfg.db_path),
+            cork=self.cork,
             durability=cfg.storage.durability,
             batch_max=cfg.storage.batch_max,
             queue_max=cfg.storage.queue_max,
@@ -95,6 +97,7 @@ class Server:
             max_frame_bytes=s.max_frame_bytes,
             backlog_max=s.backlog_max_bytes,
             head_timeout_s=s.login_timeout_s,
+            cork=self.cork,
         )
         try:
             async with trio.open_nursery() as root:

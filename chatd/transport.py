@@ -10,6 +10,11 @@ without a task hop. What the socket cannot take waits, in order, in the
 connection's bounded backlog, drained by a flusher task that is started only
 when a send would block. Data, pongs and the close frame all take this one
 path, so frames never interleave.
+
+While the `Cork` is held (the writer holds it while the submitters of one
+batch answer and push), frames wait per connection instead, and at release
+each connection's frames go out with one send(): a group member then gets
+the messages of a whole batch in one system call instead of one each.
 """
 
 from __future__ import annotations
@@ -52,14 +57,32 @@ def ws_frame(payload: bytes, opcode: int = TEXT) -> bytes:
     return _H8.pack(0x80 | opcode, 127, n) + payload
 
 
+class Cork:
+    """While held, frames wait in their connections; release() writes each connection's with one send()."""
+
+    __slots__ = ("held", "dirty")
+
+    def __init__(self) -> None:
+        self.held = False
+        self.dirty: list[Connection] = []  # connections with frames waiting, in the order they got the first
+
+    def release(self) -> None:
+        self.held = False
+        dirty, self.dirty = self.dirty, []
+        for conn in dirty:
+            conn.send_pending()
+
+
 class Connection:
     """One WebSocket connection: its socket, protocol state and outgoing backlog."""
 
-    __slots__ = ("sock", "proto", "backlog", "backlog_bytes", "backlog_max", "flushing", "closing", "closed", "session", "peer", "_spawn", "_close_deadline", "_scope", "__weakref__")
+    __slots__ = ("sock", "proto", "pending", "backlog", "backlog_bytes", "backlog_max", "flushing", "closing", "closed", "session", "peer", "_spawn", "_cork", "_close_deadline", "_scope", "__weakref__")
 
-    def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str):
+    def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str, cork: Cork):
         self.sock = sock
         self.proto = proto
+        self.pending: bytes | list[bytes] | None = None  # frames held by the cork: one, or a list
+        self._cork = cork
         self.backlog: deque[memoryview] | None = None  # made when a send first blocks
         self.backlog_bytes = 0
         self.backlog_max = backlog_max
@@ -80,6 +103,30 @@ class Connection:
         if self.backlog:
             self._enqueue(memoryview(frame))
             return
+        if self._cork.held:
+            pending = self.pending
+            if pending is None:
+                self.pending = frame
+                self._cork.dirty.append(self)
+            elif type(pending) is list:
+                pending.append(frame)
+            else:
+                self.pending = [pending, frame]  # type: ignore[list-item]
+            return
+        self._send_now(frame)
+
+    def send_pending(self) -> None:
+        """Write what the cork held, with one send()."""
+        pending, self.pending = self.pending, None
+        if pending is None or self.closed:
+            return
+        frame = b"".join(pending) if type(pending) is list else pending
+        if self.backlog:
+            self._enqueue(memoryview(frame))  # type: ignore[arg-type]
+        else:
+            self._send_now(frame)  # type: ignore[arg-type]
+
+    def _send_now(self, frame: bytes) -> None:
         try:
             sent = self.sock.send(frame)
         except BlockingIOError:
@@ -163,7 +210,9 @@ class Connection:
         for chunk in self.proto.data_to_send():
             if chunk:
                 self.send_frame(chunk)
-            elif not self.backlog:
+                continue
+            self.send_pending()  # what a held cork keeps goes out before the end
+            if not self.backlog:
                 # The closing handshake is over (or failed): the server closes the TCP
                 # connection now; the kernel still delivers what was written.
                 self.abort()
@@ -174,6 +223,7 @@ class Connection:
             return
         self.closed = True
         self.closing = True
+        self.pending = None
         self.backlog = None
         self.backlog_bytes = 0
         trio.lowlevel.notify_closing(self.sock)
@@ -245,6 +295,7 @@ class Listener:
         max_frame_bytes: int,
         backlog_max: int,
         head_timeout_s: float,
+        cork: Cork,
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
@@ -255,6 +306,7 @@ class Listener:
         self.max_frame_bytes = max_frame_bytes
         self.backlog_max = backlog_max
         self.head_timeout_s = head_timeout_s
+        self.cork = cork
         self.accepting = True
         self.nursery: trio.Nursery | None = None
         self._last_accept_warning = float("-inf")
@@ -347,14 +399,14 @@ class Listener:
         shake.receive_data(head[: head.index(b"\r\n\r\n") + 4])
         events = shake.events_received()
         if not events or not isinstance(events[0], Request):
-            conn = Connection(client, shake, self.backlog_max, self._spawn_flusher, peer)
+            conn = Connection(client, shake, self.backlog_max, self._spawn_flusher, peer, self.cork)
             conn.abort()
             return conn, False
         response = shake.accept(events[0])
         shake.send_response(response)
         accepted = response.status_code == 101
         proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
-        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer)
+        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer, self.cork)
         for chunk in shake.data_to_send():
             if chunk:
                 conn.send_frame(chunk)

@@ -61,8 +61,11 @@ class _Op:
 
 
 class Writer:
-    def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
+    def __init__(
+        self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16, cork: Any = None
+    ):
         self.path = path
+        self.cork = cork  # held while a batch's submitters wake (chatd.transport.Cork)
         self.durability = durability
         self.batch_max = batch_max
         # normal: batches run on the trio thread, checkpoints on the writer thread (see above).
@@ -127,8 +130,7 @@ class Writer:
                         index_op = _Op(search.op_index_pending, (INDEX_BATCH,))
                         batch.append(index_op)  # committed with this batch: one commit for both
                     await self._execute(batch)
-                    for op in batch:
-                        op.done.set()
+                    await self._wake(batch, len(batch) - (index_op is not None))
                     if index_op is not None:
                         self._indexed(index_op)
                     self._schedule_index()
@@ -149,6 +151,24 @@ class Writer:
         target = self._ctx.ids.last
         while self.indexed_upto < target:
             self._indexed_result(await self.submit(search.op_index_pending, INDEX_BATCH))
+
+    async def _wake(self, batch: list[_Op], submitters: int) -> None:
+        """Wake the batch's submitters. With more than one, hold the cork while they answer and
+        push, so that each connection gets what they write to it in one send()."""
+        hold = self.cork is not None and submitters > 1
+        if hold:
+            self.cork.held = True
+        try:
+            for op in batch:
+                op.done.set()
+            if hold:
+                # They run in the next scheduler round, before or after this task (trio picks
+                # the order): after a second checkpoint, every one of them has.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                await trio.lowlevel.cancel_shielded_checkpoint()
+        finally:
+            if hold:
+                self.cork.release()
 
     async def _next_op(self) -> _Op | None:
         """The next queued op, or None when the search index is due first."""
