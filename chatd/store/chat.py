@@ -229,14 +229,17 @@ def op_send(ctx: Any, access: AccessFn, conv_id: int, msg: messages.NewMessage) 
     of a stored client_msg_id returns the original, even if the sender may no longer send.
     Sending reads everything before it, so the sender's read pointer moves to the new seq."""
     conn = ctx.conn
-    if msg.client_msg_id is not None:
-        existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
-        if existing is not None:
-            if existing["conv_id"] != conv_id:
-                raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
-            return existing, True, existing["seq"]
-    sender = conn.execute("SELECT disabled FROM users WHERE id = ?", (msg.sender_id,)).fetchone()
-    if sender is None or sender[0]:
+    existing_id, disabled = conn.execute(
+        "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?)",
+        (msg.sender_id, msg.client_msg_id, msg.sender_id),
+    ).fetchone()
+    if existing_id is not None:
+        existing = messages.load(conn, existing_id)
+        assert existing is not None
+        if existing["conv_id"] != conv_id:
+            raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
+        return existing, True, existing["seq"]
+    if disabled is None or disabled:
         raise ChatError("user_disabled", "your account is disabled")
     acc = access(conn, conv_id, msg.sender_id, "send", ctx.now)
     check_mentions(conn, acc, msg.mentions)

@@ -123,12 +123,23 @@ def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: di
 # --- writer ops ---------------------------------------------------------------------
 
 
+_SEND_LOOKUP = (
+    "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), "
+    "(SELECT disabled FROM users WHERE id = ?), (SELECT disabled FROM users WHERE id = ?), "
+    "(SELECT id FROM conversations WHERE dm_key = ?)"
+)
+
+
 def _get_or_create(ctx: Any, a: int, b: int) -> tuple[int, bool]:
     """The DM's conversation id, and whether it was created now."""
-    conn = ctx.conn
-    conv_id = find_conv(conn, a, b)
+    conv_id = find_conv(ctx.conn, a, b)
     if conv_id is not None:
         return conv_id, False
+    return _create(ctx, a, b), True
+
+
+def _create(ctx: Any, a: int, b: int) -> int:
+    conn = ctx.conn
     cur = conn.execute(
         "INSERT INTO conversations (kind, dm_key, last_activity, created_at) VALUES ('dm', ?, ?, ?)", (dm_key(a, b), ctx.now, ctx.now)
     )
@@ -136,7 +147,7 @@ def _get_or_create(ctx: Any, a: int, b: int) -> tuple[int, bool]:
     conn.executemany(
         "INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)", [(conv_id, a, ctx.now), (conv_id, b, ctx.now)]
     )
-    return conv_id, True
+    return conv_id
 
 
 def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, dict[int, dict[str, Any]]]:
@@ -144,20 +155,27 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
     conversation when this message started it, else empty (clients update their list from
     the chat_message push, as for groups)."""
     conn = ctx.conn
-    if msg.client_msg_id is not None:
-        existing = messages.find_by_client_id(conn, msg.sender_id, msg.client_msg_id)
-        if existing is not None:
-            return existing, True, {}
-    sender = conn.execute("SELECT disabled FROM users WHERE id = ?", (msg.sender_id,)).fetchone()
-    if sender is None or sender[0]:
+    me = msg.sender_id
+    if peer_id == me:
+        raise ChatError("bad_request", "a direct message needs another user", field="peer")
+    # Everything a send checks, in one statement (it runs for every message).
+    existing_id, sender_disabled, peer_disabled, conv_id = conn.execute(_SEND_LOOKUP, (me, msg.client_msg_id, me, peer_id, dm_key(me, peer_id))).fetchone()
+    if existing_id is not None:
+        existing = messages.load(conn, existing_id)
+        assert existing is not None
+        return existing, True, {}
+    if sender_disabled is None or sender_disabled:
         raise ChatError("user_disabled", "your account is disabled")
-    peer = require_peer(conn, msg.sender_id, peer_id)
-    if peer["disabled"]:
+    if peer_disabled is None:
+        raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
+    if peer_disabled:
         raise ChatError("forbidden", "this user's account is disabled", field="peer")
-    bad = [u for u in msg.mentions if u not in (msg.sender_id, peer_id)]
+    bad = [u for u in msg.mentions if u not in (me, peer_id)]
     if bad:
         raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
-    conv_id, created = _get_or_create(ctx, msg.sender_id, peer_id)
+    created = conv_id is None
+    if created:
+        conv_id = _create(ctx, me, peer_id)
     stored = messages.insert(ctx, conv_id, msg)
     return stored, False, views(conn, conv_id, [msg.sender_id, peer_id], known=stored) if created else {}
 

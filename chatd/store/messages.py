@@ -107,11 +107,6 @@ def load_many(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, A
     return {m["id"]: m for m in _decorate(conn, msgs)}
 
 
-def find_by_client_id(conn: sqlite3.Connection, sender_id: int, client_msg_id: str) -> dict[str, Any] | None:
-    row = conn.execute(f"SELECT {COLS} FROM messages WHERE sender_id = ? AND client_msg_id = ?", (sender_id, client_msg_id)).fetchone()
-    return None if row is None else _decorate(conn, [_wire(row)])[0]
-
-
 _NOT_HIDDEN = "NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id)"
 
 

@@ -49,15 +49,25 @@ class WriteCtx:
         self.now = 0
 
 
-class _Op:
-    __slots__ = ("fn", "args", "result", "error", "done")
+def _uncancellable(_: Any) -> trio.lowlevel.Abort:
+    return trio.lowlevel.Abort.FAILED
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]):
+
+class _Op:
+    __slots__ = ("fn", "args", "result", "error", "task")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], task: trio.lowlevel.Task | None = None):
         self.fn = fn
         self.args = args
         self.result: Any = None
         self.error: BaseException | None = None
-        self.done = trio.Event()
+        self.task = task  # the submitter, waiting for the commit
+
+    def done(self) -> None:
+        """Wake the submitter (once)."""
+        task, self.task = self.task, None
+        if task is not None:
+            trio.lowlevel.reschedule(task)
 
 
 class Writer:
@@ -86,15 +96,18 @@ class Writer:
 
     async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed."""
-        op = _Op(fn, args)
+        op = _Op(fn, args, trio.lowlevel.current_task())
         try:
-            await self._send.send(op)
+            try:
+                self._send.send_nowait(op)
+            except trio.WouldBlock:
+                await self._send.send(op)  # the queue is full: wait for room
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             raise ChatError("unavailable", "the server is shutting down") from None
-        # The op is queued: it will be committed or failed even if we are cancelled now,
-        # so wait for it shielded; a cancelled submitter just never sees the result.
-        with trio.CancelScope(shield=True):
-            await op.done.wait()
+        # The op is queued: it will be committed or failed even if we are cancelled now, so the
+        # wait cannot be cancelled (as under a shield, without a cancel scope per op); a cancelled
+        # submitter sees the cancellation at its next checkpoint.
+        await trio.lowlevel.wait_task_rescheduled(_uncancellable)
         if op.error is not None:
             raise op.error
         return op.result
@@ -160,7 +173,7 @@ class Writer:
             self.cork.held = True
         try:
             for op in batch:
-                op.done.set()
+                op.done()
             if hold:
                 # They run in the next scheduler round, before or after this task (trio picks
                 # the order): after a second checkpoint, every one of them has.
@@ -271,7 +284,7 @@ class Writer:
             except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                 break
             op.error = ChatError("unavailable", "the server is shutting down")
-            op.done.set()
+            op.done()
         self._recv.close()
 
     def _open(self) -> None:
