@@ -35,6 +35,13 @@ def _send(ctx: WriteCtx, conv_id: int, sender: int, text: str, kind: str = "text
     return messages.insert(ctx, conv_id, new)["id"]
 
 
+def _dm(tmp_path) -> tuple[WriteCtx, int, int, int]:
+    """A database with users a and b and their DM: (ctx, a, b, conv_id)."""
+    ctx = _db(tmp_path)
+    a, b = _user(ctx, "a"), _user(ctx, "b")
+    return ctx, a, b, dm._get_or_create(ctx, a, b)[0]
+
+
 def _index(ctx: WriteCtx) -> None:
     """What the writer does a little after messages are stored."""
     upto, caught_up = search.op_index_pending(ctx, 1000)
@@ -46,10 +53,8 @@ def _find(conn: sqlite3.Connection, user: int, query: str) -> list[int]:
 
 
 def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
-    ctx = _db(tmp_path)
+    ctx, a, b, conv = _dm(tmp_path)
     conn = ctx.conn
-    a, b = _user(ctx, "a"), _user(ctx, "b")
-    conv = dm._get_or_create(ctx, a, b)[0]
     kept = _send(ctx, conv, a, "明天开会 budget meeting")
     gone = _send(ctx, conv, b, "开会 secret plans")
     _send(ctx, conv, a, "开会 joined", kind="system")
@@ -97,10 +102,8 @@ def test_both_plans_find_only_the_users_conversations(tmp_path):
 def test_messages_changed_before_they_are_indexed(tmp_path):
     """Edits and recalls of a message the index has not reached yet change nothing in the index:
     the indexer reads the content as it is when it runs. Of an indexed one, they replace its entry."""
-    ctx = _db(tmp_path)
+    ctx, a, _, conv = _dm(tmp_path)
     conn = ctx.conn
-    a, b = _user(ctx, "a"), _user(ctx, "b")
-    conv = dm._get_or_create(ctx, a, b)[0]
     indexed = _send(ctx, conv, a, "alpha first")
     recalled_early = _send(ctx, conv, a, "alpha recalled")
     _index(ctx)
