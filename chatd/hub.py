@@ -59,6 +59,10 @@ class Hub:
     def online(self, user_id: int) -> bool:
         return user_id in self.by_user
 
+    def reachable(self, user_id: int) -> bool:
+        """A session of the user would be written a push now (online, and not closing)."""
+        return any(not s.conn.closing for s in self.by_user.get(user_id, ()))
+
     def sessions_of(self, user_id: int) -> list[Session]:
         return self.by_user.get(user_id, [])
 

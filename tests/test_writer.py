@@ -128,3 +128,37 @@ async def test_writer_indexes_what_a_crash_left(tmp_path):
         assert search.search_ids(conn, a, match, kind="dm", conv_id=None, before_id=None, limit=5) == [last]
     finally:
         conn.close()
+
+
+async def test_a_batch_that_breaks_the_transaction_fails_alone(tmp_path):
+    """An op that ends the transaction itself (a bug) and then raises leaves the writer unable to
+    roll back: that batch fails with `unavailable`, and the writer goes on with the next one."""
+    path = tmp_path / "w.sqlite3"
+    conn = connect(path)
+    schema.migrate(conn)
+    conn.close()
+
+    def breaks_the_transaction(ctx, name):
+        users_store.create_user(ctx.conn, name, "hash")
+        ctx.conn.execute("ROLLBACK")
+        raise ValueError("a bug")
+
+    def add(ctx, name):
+        return users_store.create_user(ctx.conn, name, "hash")
+
+    writer = Writer(str(path))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        try:
+            await writer.submit(breaks_the_transaction, "x")
+        except ChatError as err:
+            assert err.code == "unavailable"
+        else:
+            raise AssertionError("the broken batch succeeded")
+        assert await writer.submit(add, "y") > 0
+        writer.close()
+    conn = connect(path)
+    try:
+        assert [r[0] for r in conn.execute("SELECT name FROM users")] == ["y"]
+    finally:
+        conn.close()

@@ -33,7 +33,7 @@ async def send(call: Call) -> dict[str, Any]:
     msg, duplicate, views = await server.writer.submit(dm_store.op_send, d.peer, new)
     # The pushes below run right after the response, in the same tick: a peer online now is
     # written the message then, so the response itself can say it was delivered.
-    delivered = not duplicate and server.hub.online(d.peer)
+    delivered = not duplicate and server.hub.reachable(d.peer)
     if not duplicate:
         peer_id, me = d.peer, call.user_id
 

@@ -36,6 +36,7 @@ CHECKPOINT_BATCHES = 100  # inline mode: checkpoint after this many batches...
 CHECKPOINT_OPS = 1000  # ...or this many ops, whichever comes first
 INDEX_DELAY_S = 0.05  # a stored message waits at most this long for the search index...
 INDEX_BATCH = 2000  # ...which takes at most this many messages per transaction
+INDEX_RETRY_S = 5.0  # after an indexing op failed
 
 
 class WriteCtx:
@@ -196,13 +197,24 @@ class Writer:
         return None
 
     async def _execute(self, batch: list[_Op]) -> None:
-        if self.inline:
-            self._run_batch(batch)
-            self._maybe_checkpoint(len(batch))
-        else:
-            # Shielded: a batch that started always finishes and wakes its submitters.
-            with trio.CancelScope(shield=True):
-                await self._in_thread(lambda: self._run_batch(batch))
+        try:
+            if self.inline:
+                self._run_batch(batch)
+                self._maybe_checkpoint(len(batch))
+            else:
+                # Shielded: a batch that started always finishes and wakes its submitters.
+                with trio.CancelScope(shield=True):
+                    await self._in_thread(lambda: self._run_batch(batch))
+        except Exception:  # noqa: BLE001 - e.g. a ROLLBACK that fails: this batch fails, the writer goes on
+            log.exception("a write batch failed")
+            if self._conn is not None and self._conn.in_transaction:
+                try:
+                    self._conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+            for op in batch:
+                op.result = None
+                op.error = ChatError("unavailable", "the database cannot be written")
 
     def _schedule_index(self) -> None:
         if self._index_due is None and self._ctx is not None and self._ctx.ids.last > self.indexed_upto:
@@ -211,8 +223,8 @@ class Writer:
     def _indexed(self, op: _Op) -> None:
         if op.error is None:
             self._indexed_result(op.result)
-        else:  # not committed: try again at the next batch
-            self._index_due = trio.current_time()
+        else:  # not committed (logged): try again a little later
+            self._index_due = trio.current_time() + INDEX_RETRY_S
 
     def _indexed_result(self, result: tuple[int, bool]) -> None:
         upto, caught_up = result
