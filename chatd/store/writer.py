@@ -76,6 +76,7 @@ class Writer:
         self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16, cork: Any = None
     ):
         self.path = path
+        self.cache_mb = cache_mb
         self.cork = cork  # held while a batch's submitters wake (chatd.transport.Cork)
         self.durability = durability
         self.batch_max = batch_max
@@ -118,7 +119,7 @@ class Writer:
         self._send.close()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Feed batches to the writer thread, one at a time, until close() and the queue is empty."""
+        """Run batches, one at a time, until close() and the queue is empty."""
         self._token = trio.lowlevel.current_trio_token()
         self._jobs: queue.SimpleQueue[tuple[Callable[[], None], Callable[[], None]] | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._thread_main, name="chatd-writer", daemon=True)
@@ -268,7 +269,7 @@ class Writer:
     def _maybe_checkpoint(self, ops: int) -> None:
         """After an inline batch: start a checkpoint on the writer thread once enough was written.
 
-        A batch of one message adds about 11 WAL pages; SQLite's own automatic
+        A batch of one message adds about 7 WAL pages; SQLite's own automatic
         checkpoint (off on the inline connection) would run every 1,000 pages."""
         batches, total = self._since_checkpoint
         batches, total = batches + 1, total + ops
@@ -304,7 +305,7 @@ class Writer:
         self._recv.close()
 
     def _open(self) -> None:
-        conn = connect(self.path, durability=self.durability)
+        conn = connect(self.path, durability=self.durability, cache_mb=self.cache_mb)
         if self.inline:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
         self.indexed_upto = search.indexed_upto(conn)
