@@ -70,7 +70,11 @@ class Cork:
         self.held = False
         dirty, self.dirty = self.dirty, []
         for conn in dirty:
-            conn.send_pending()
+            try:
+                conn.send_pending()
+            except Exception:  # noqa: BLE001 - one connection's bug must not keep the others' frames
+                log.exception("writing to %s failed", conn.peer)
+                conn.abort()
 
 
 class Connection:
