@@ -14,7 +14,7 @@ import sqlite3
 import time
 import trio
 
-from . import __version__, presence
+from . import __version__, accounts, presence
 from .config import Config
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
@@ -105,6 +105,7 @@ class Server:
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
                     await serving.start(self.group_receipts.run)
+                    await serving.start(accounts.watch_disabled, self)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.
                     gc.collect()

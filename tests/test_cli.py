@@ -178,9 +178,14 @@ async def test_disable_and_passwd_end_logins_on_a_running_server(data):
             async with connect(srv.ws_url) as c:
                 bob_token = (await c.login("bob", PASSWORD))["token"]
 
-            disable, passwd = await run_all((["user", "disable", "alice", *d], ""), (["user", "passwd", "bob", *d], PW2 + "\n"))
-            assert disable.returncode == 0, disable
-            assert passwd.returncode == 0, passwd
+            async with connect(srv.ws_url) as live:
+                await live.login("alice", PASSWORD)
+                disable, passwd = await run_all((["user", "disable", "alice", *d], ""), (["user", "passwd", "bob", *d], PW2 + "\n"))
+                assert disable.returncode == 0, disable
+                assert passwd.returncode == 0, passwd
+                # alice's live session is ended within about a second, without her sending anything.
+                closed = await live.wait_closed(timeout=10)
+                assert closed.reason.code == 4003
 
             async with connect(srv.ws_url) as c:
                 with pytest.raises(ClientError) as exc:

@@ -111,3 +111,12 @@ def op_issue_token(ctx: Any, user_id: int, token: str, device: str, ttl_ms: int)
 
 def op_touch_last_seen(ctx: Any, user_id: int) -> None:
     ctx.conn.execute("UPDATE users SET last_seen = ? WHERE id = ?", (ctx.now, user_id))
+
+
+def op_disabled_if_changed(ctx: Any, version: int | None) -> tuple[int, list[int]]:
+    """Writer op: (the writer connection's data_version, the disabled users' ids if another
+    process committed since `version` was read, else none)."""
+    (now,) = ctx.conn.execute("PRAGMA data_version").fetchone()
+    if now == version:
+        return now, []
+    return now, [r[0] for r in ctx.conn.execute("SELECT id FROM users WHERE disabled = 1")]
