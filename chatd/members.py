@@ -1,9 +1,11 @@
 """Who is in which conversation, in memory, so a fanout does not read every member row.
 
 Loaded on demand through the readers, then kept current by the results of the
-membership ops (add after commit; remove both before the op is submitted and
-after it commits, so that no message committed after a removal is pushed to the
-removed user). A load that overlaps a change is thrown away and read again.
+membership ops, applied as each commits (the writer's on_commit, before any
+later message's fanout can run), and for a removal also before the op is
+submitted, so that no message committed after a removal is pushed to the
+removed user and every message committed after a join is pushed to the new
+member. A load that overlaps a change is thrown away and read again.
 Bounded: the least recently used conversations are forgotten first.
 """
 

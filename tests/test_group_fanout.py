@@ -41,3 +41,31 @@ async def test_stalled_member_is_closed_and_others_keep_receiving(harness, users
             hist = await b2.request("chat_group_history", {"group_id": gid, "after_seq": first - 1, "limit": 100})
             assert [m["seq"] for m in hist["messages"]] == list(range(first, first + 100)) and hist["has_more"] is True
     stalled.sock.close()
+
+
+async def test_a_member_who_joins_as_a_message_is_sent_gets_it_if_it_came_after(harness, users):
+    """carol joins while bob sends, many times over. Whenever bob's message committed after her
+    join (its seq is past the join's system message), her device gets it: the member cache
+    follows the join as it commits, before any later message's fanout runs."""
+    b = users["bob"]
+    after_join = 0
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        for trial in range(30):
+            gid = (await create(a1, f"g{trial}", [b]))["group_id"]
+            code = (await a1.request("chat_group_update", {"group_id": gid, "invite_code": True}))["group"]["invite_code"]
+            await b1.request("chat_group_send", {"group_id": gid, "content": {"type": "text", "text": "load the member cache"}})
+            sent: dict = {}
+
+            async def bob_sends() -> None:
+                sent.update(await b1.request("chat_group_send", {"group_id": gid, "content": {"type": "text", "text": f"race {trial}"}}))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(c1.request, "chat_group_join", {"invite_code": code})
+                nursery.start_soon(bob_sends)
+            joined = await b1.next_push(
+                "chat_message", where=lambda d: d["conv_id"] == sent["conv_id"] and d["message"]["content"].get("event") == "member_joined"
+            )
+            if sent["seq"] > joined["data"]["seq"]:
+                after_join += 1
+                await c1.next_push("chat_message", timeout=5, where=lambda d: d["conv_id"] == sent["conv_id"] and d["seq"] == sent["seq"])
+    assert after_join > 0, "the message never came after the join: the race was not run"

@@ -11,20 +11,20 @@ from ..store import group_admin as ops
 from ..store.db import now_ms
 from . import Call, handler
 from .common import mute_until
-from .group_common import apply, submit_removal
+from .group_common import apply, submit, submit_removal
 
 
 @handler("chat_group_create")
 async def create(call: Call) -> dict[str, Any]:
     server = call.server
-    out = await server.writer.submit(ops.op_create, call.user_id, call.data, server.cfg.groups.max_members)
+    out = await submit(call, ops.op_create, call.user_id, call.data, server.cfg.groups.max_members)
     await apply(call, out)
     return out.result
 
 
 @handler("chat_group_update")
 async def update(call: Call) -> dict[str, Any]:
-    out = await call.server.writer.submit(ops.op_update, call.user_id, call.data)
+    out = await submit(call, ops.op_update, call.user_id, call.data)
     await apply(call, out)
     return out.result
 
@@ -32,7 +32,7 @@ async def update(call: Call) -> dict[str, Any]:
 @handler("chat_group_invite_approval_set")
 async def approval_set(call: Call) -> dict[str, Any]:
     d = call.data
-    out = await call.server.writer.submit(ops.op_approval_set, call.user_id, d.group_id, d.approval)
+    out = await submit(call, ops.op_approval_set, call.user_id, d.group_id, d.approval)
     await apply(call, out)
     return out.result
 
@@ -40,7 +40,7 @@ async def approval_set(call: Call) -> dict[str, Any]:
 @handler("chat_group_invite")
 async def invite(call: Call) -> dict[str, Any]:
     server = call.server
-    out = await server.writer.submit(ops.op_invite, call.user_id, call.data, server.cfg.groups.max_members)
+    out = await submit(call, ops.op_invite, call.user_id, call.data, server.cfg.groups.max_members)
     await apply(call, out)
     return out.result
 
@@ -49,7 +49,7 @@ async def invite(call: Call) -> dict[str, Any]:
 @handler("group_join")
 async def join(call: Call) -> dict[str, Any]:
     server = call.server
-    out = await server.writer.submit(ops.op_join, call.user_id, call.data, server.cfg.groups.max_members)
+    out = await submit(call, ops.op_join, call.user_id, call.data, server.cfg.groups.max_members)
     await apply(call, out)
     return out.result
 
@@ -67,7 +67,7 @@ async def requests(call: Call) -> dict[str, Any]:
 @handler("chat_group_request_decide")
 async def request_decide(call: Call) -> dict[str, Any]:
     d, server = call.data, call.server
-    out = await server.writer.submit(ops.op_decide, call.user_id, d.request_id, d.approve, server.cfg.groups.max_members)
+    out = await submit(call, ops.op_decide, call.user_id, d.request_id, d.approve, server.cfg.groups.max_members)
     await apply(call, out)
     return out.result
 
@@ -90,7 +90,7 @@ async def kick(call: Call) -> dict[str, Any]:
 async def member_mute_set(call: Call) -> dict[str, Any]:
     d = call.data
     until = mute_until(d)
-    out = await call.server.writer.submit(ops.op_mute, call.user_id, d.group_id, d.user_id, until)
+    out = await submit(call, ops.op_mute, call.user_id, d.group_id, d.user_id, until)
     await apply(call, out)
     return out.result
 
@@ -100,7 +100,7 @@ async def role_set(call: Call) -> dict[str, Any]:
     d = call.data
     if d.role not in group_store.RANK:
         raise ChatError("bad_request", "role is owner, admin or member", field="role")
-    out = await call.server.writer.submit(ops.op_role_set, call.user_id, d.group_id, d.user_id, d.role)
+    out = await submit(call, ops.op_role_set, call.user_id, d.group_id, d.user_id, d.role)
     await apply(call, out)
     return out.result
 

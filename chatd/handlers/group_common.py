@@ -31,30 +31,41 @@ GROUP = chat.ConvKind(
 )
 
 
+async def submit(call: Call, op: Callable[..., Any], *args: Any) -> Outcome:
+    """Run a management op. The member cache follows its outcome as it commits, before
+    anything committed after it is pushed: a member added in the same instant as a message
+    gets that message, one removed does not."""
+    cache = call.server.members
+
+    def follow(out: Outcome) -> None:
+        if out.removed:
+            cache.remove(out.group_id, out.removed)
+        if out.added:
+            cache.add(out.group_id, out.added)
+
+    return await call.server.writer.submit(op, *args, on_commit=follow)  # type: ignore[no-any-return]
+
+
 async def submit_removal(call: Call, group_id: int, user_id: int, op: Callable[..., Any], *args: Any) -> Outcome:
-    """Run an op that removes a member. The member leaves the cache before the op is
-    submitted, so nothing committed after the removal is pushed to them; if the op
+    """Run an op that removes a member. The member also leaves the cache before the op is
+    submitted, so nothing committed in the same batch is pushed to them; if the op
     fails, the group's cached members are forgotten and read again on next use."""
     cache = call.server.members
     cache.remove(group_id, [user_id])
     try:
-        return await call.server.writer.submit(op, *args)
+        return await submit(call, op, *args)
     except ChatError:
         cache.forget(group_id)
         raise
 
 
 async def apply(call: Call, out: Outcome) -> None:
-    """After a management op committed: update the member cache, then (after the
-    response) push its system messages to every member's devices (removed users
-    included, so they learn why), each changed user's conversation entry, and
-    request updates to those who may decide them and, once decided, to the requester."""
+    """After a management op committed (and the member cache followed it, see submit):
+    after the response, push its system messages to every member's devices (removed users
+    included, so they learn why), each changed user's conversation entry, and request
+    updates to those who may decide them and, once decided, to the requester."""
     server, gid = call.server, out.group_id
     cache = server.members
-    if out.removed:
-        cache.remove(gid, out.removed)
-    if out.added:
-        cache.add(gid, out.added)
     audience: set[int] | list[int] = []
     if out.system:
         audience = set(await cache.get(gid)) | set(out.removed)

@@ -55,14 +55,21 @@ def _uncancellable(_: Any) -> trio.lowlevel.Abort:
 
 
 class _Op:
-    __slots__ = ("fn", "args", "result", "error", "task")
+    __slots__ = ("fn", "args", "result", "error", "task", "on_commit")
 
-    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], task: trio.lowlevel.Task | None = None):
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+        task: trio.lowlevel.Task | None = None,
+        on_commit: Callable[[Any], None] | None = None,
+    ):
         self.fn = fn
         self.args = args
         self.result: Any = None
         self.error: BaseException | None = None
         self.task = task  # the submitter, waiting for the commit
+        self.on_commit = on_commit
 
     def done(self) -> None:
         """Wake the submitter (once)."""
@@ -96,9 +103,13 @@ class Writer:
         self.indexed_upto = 0  # every message up to this id is in the search index (committed)
         self._index_due: float | None = None  # trio time at which to index the messages waiting
 
-    async def submit(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run fn(ctx, *args) in the next transaction; return its result once committed."""
-        op = _Op(fn, args, trio.lowlevel.current_task())
+    async def submit(self, fn: Callable[..., Any], *args: Any, on_commit: Callable[[Any], None] | None = None) -> Any:
+        """Run fn(ctx, *args) in the next transaction; return its result once committed.
+
+        `on_commit(result)` runs on the trio thread once the op has committed, before any
+        submitter of this batch or a later one wakes: in-memory state that must follow the
+        database (who is in a group) changes there, so no later fanout can miss it."""
+        op = _Op(fn, args, trio.lowlevel.current_task(), on_commit)
         try:
             try:
                 self._send.send_nowait(op)
@@ -145,6 +156,7 @@ class Writer:
                         index_op = _Op(search.op_index_pending, (INDEX_BATCH,))
                         batch.append(index_op)  # committed with this batch: one commit for both
                     await self._execute(batch)
+                    self._committed(batch)
                     await self._wake(batch, len(batch) - (index_op is not None))
                     if index_op is not None:
                         self._indexed(index_op)
@@ -166,6 +178,14 @@ class Writer:
         target = self._ctx.ids.last
         while self.indexed_upto < target:
             self._indexed_result(await self.submit(search.op_index_pending, INDEX_BATCH))
+
+    def _committed(self, batch: list[_Op]) -> None:
+        for op in batch:
+            if op.on_commit is not None and op.error is None:
+                try:
+                    op.on_commit(op.result)
+                except Exception:  # noqa: BLE001 - the op is committed; its follower's bug is logged
+                    log.exception("on_commit of %s failed", getattr(op.fn, "__name__", op.fn))
 
     async def _wake(self, batch: list[_Op], submitters: int) -> None:
         """Wake the batch's submitters. With more than one, hold the cork while they answer and
