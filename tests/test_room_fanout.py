@@ -47,3 +47,29 @@ async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
             assert [m["seq"] for m in hist["messages"]] == list(range(first, first + 100)) and hist["has_more"] is True
             assert (await join(b2, rid))["joined"] is False
     stalled.sock.close()
+
+
+async def test_a_connection_that_joins_as_a_message_is_sent_gets_it_if_it_came_after(harness, users):
+    """carol's connection joins while bob sends, many times over. Whenever bob's message committed
+    after her join (its seq is past the room's last_seq in her join's answer), she gets it."""
+    after_join = 0
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        for trial in range(30):
+            rid = (await a1.request("chat_room_create", {"name": f"r{trial}"}))["room"]["room_id"]
+            await b1.request("room_join", {"room_id": rid})
+            joined: dict = {}
+            sent: dict = {}
+
+            async def carol_joins() -> None:
+                joined.update(await c1.request("room_join", {"room_id": rid}))
+
+            async def bob_sends() -> None:
+                sent.update(await b1.request("chat_room_send", {"room_id": rid, "content": {"type": "text", "text": f"race {trial}"}}))
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(carol_joins)
+                nursery.start_soon(bob_sends)
+            if sent["seq"] > joined["room"]["last_seq"]:
+                after_join += 1
+                await c1.next_push("chat_message", timeout=5, where=lambda d: d["conv_id"] == sent["conv_id"] and d["seq"] == sent["seq"])
+    assert after_join > 0, "the message never came after the join: the race was not run"

@@ -54,9 +54,19 @@ async def join(call: Call) -> dict[str, Any]:
     server, rid, me = call.server, call.data.room_id, call.user_id
     presence = presence_of(server)
     epoch = presence.epoch(rid)
-    out = await server.writer.submit(room_store.op_join, me, rid)
-    # A removal that overlapped this join may have committed after it: ask the database.
-    if presence.epoch(rid) == epoch or await server.readers.read(room_store.is_member, rid, me):
+    entered = False
+
+    def enter(_: Any) -> None:
+        # At commit, before any later message's fanout runs: the connection gets every message
+        # committed after its join. Unless a removal was submitted meanwhile (it may have
+        # committed after this join): then ask the database below.
+        nonlocal entered
+        if presence.epoch(rid) == epoch:
+            presence.enter(call.session, rid)
+            entered = True
+
+    out = await server.writer.submit(room_store.op_join, me, rid, on_commit=enter)
+    if not entered and await server.readers.read(room_store.is_member, rid, me):
         presence.enter(call.session, rid)
     apply(call, out)
     with_presence(server, out.result["room"])
