@@ -232,7 +232,7 @@ def build(path: Path, n_messages: int, *, seed: int = 4, log: Any = print) -> di
         ctx.now = int(start_ms + i * step)
         conv_id = conv_ids.get(pair)
         if conv_id is None:
-            conv_id = conv_ids[pair] = dm_store._get_or_create(ctx, pair[0], pair[1])[0]
+            conv_id = conv_ids[pair] = dm_store.create_conv(ctx, pair[0], pair[1])
         sender = pair[rng.random() < 0.5]
         msg = new_message(limits, sender, Text(text=gen.line()), client_msg_id=f"b{i:x}-{rng.getrandbits(32):08x}")
         msg_store.insert(ctx, conv_id, msg)

@@ -39,7 +39,7 @@ def _dm(tmp_path) -> tuple[WriteCtx, int, int, int]:
     """A database with users a and b and their DM: (ctx, a, b, conv_id)."""
     ctx = _db(tmp_path)
     a, b = _user(ctx, "a"), _user(ctx, "b")
-    return ctx, a, b, dm._get_or_create(ctx, a, b)[0]
+    return ctx, a, b, dm.create_conv(ctx, a, b)
 
 
 def _index(ctx: WriteCtx) -> None:
@@ -84,14 +84,14 @@ def test_both_plans_find_only_the_users_conversations(tmp_path):
     # One conversation more than the filter names in the MATCH: the caller-side plan.
     for i in range(search.CONV_FILTER_MAX + 1):
         peer = _user(ctx, f"p{i}")
-        mine.append(_send(ctx, dm._get_or_create(ctx, me, peer)[0], peer, f"report {i} 开会"))
-        theirs.append(_send(ctx, dm._get_or_create(ctx, other, peer)[0], peer, f"report {i} 开会 c{i}"))
+        mine.append(_send(ctx, dm.create_conv(ctx, me, peer), peer, f"report {i} 开会"))
+        theirs.append(_send(ctx, dm.create_conv(ctx, other, peer), peer, f"report {i} 开会 c{i}"))
     _index(ctx)
     assert _find(conn, me, "开会") == sorted(mine, reverse=True)[:50]
     # A user with few conversations: they are named in the MATCH.
     assert _find(conn, other, "开会") == sorted(theirs, reverse=True)[:50]
     few = _user(ctx, "few")
-    conv = dm._get_or_create(ctx, few, other)[0]
+    conv = dm.create_conv(ctx, few, other)
     only = _send(ctx, conv, few, "report 开会")
     _index(ctx)
     assert _find(conn, few, "开会") == [only] and _find(conn, few, "report") == [only]

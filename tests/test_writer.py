@@ -109,7 +109,7 @@ async def test_writer_indexes_what_a_crash_left(tmp_path):
     ctx = WriteCtx(conn, IdGen())
     ctx.now = now_ms()
     a, b = users_store.create_user(conn, "a", "h"), users_store.create_user(conn, "b", "h")
-    conv = dm._get_or_create(ctx, a, b)[0]
+    conv = dm.create_conv(ctx, a, b)
     body = ct.dumps(ct.Text(text="left behind"))
     last = messages.insert(ctx, conv, messages.NewMessage(a, "text", body, "left behind", None, None, []))["id"]
     assert search.indexed_upto(conn) < last

@@ -130,15 +130,8 @@ _SEND_LOOKUP = (
 )
 
 
-def _get_or_create(ctx: Any, a: int, b: int) -> tuple[int, bool]:
-    """The DM's conversation id, and whether it was created now."""
-    conv_id = find_conv(ctx.conn, a, b)
-    if conv_id is not None:
-        return conv_id, False
-    return _create(ctx, a, b), True
-
-
-def _create(ctx: Any, a: int, b: int) -> int:
+def create_conv(ctx: Any, a: int, b: int) -> int:
+    """Start the DM of users a and b (it must not exist yet); returns its conversation id."""
     conn = ctx.conn
     cur = conn.execute(
         "INSERT INTO conversations (kind, dm_key, last_activity, created_at) VALUES ('dm', ?, ?, ?)", (dm_key(a, b), ctx.now, ctx.now)
@@ -175,9 +168,9 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
         raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
     created = conv_id is None
     if created:
-        conv_id = _create(ctx, me, peer_id)
+        conv_id = create_conv(ctx, me, peer_id)
     stored = messages.insert(ctx, conv_id, msg)
-    return stored, False, views(conn, conv_id, [msg.sender_id, peer_id], known=stored) if created else {}
+    return stored, False, views(conn, conv_id, [me, peer_id], known=stored) if created else {}
 
 
 def op_mark_read(ctx: Any, user_id: int, peer_id: int, seq: int | None) -> tuple[int, int, bool, dict[int, dict[str, Any]]]:
