@@ -1,6 +1,6 @@
-"""Where the writer commits. With durability normal, batches commit on the trio thread with
-SQLite's automatic checkpoint off, so the writer checkpoints the WAL on its own thread; with
-durability full, every batch commits on the writer thread."""
+"""The writer: where it commits (with durability normal, on the trio thread with SQLite's
+automatic checkpoint off, so it checkpoints the WAL on its own thread; with full, on the writer
+thread), how a failing op or batch fails alone, and the search index that follows the messages."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import pytest
 import trio
 
 from chatd.errors import ChatError
-from chatd.store import schema
+from chatd.protocol import content as ct
+from chatd.store import dm, messages, schema, search
 from chatd.store import users as users_store
 from chatd.store import writer as writer_mod
-from chatd.store.db import connect
-from chatd.store.writer import Writer
+from chatd.store.db import IdGen, connect, now_ms
+from chatd.store.writer import WriteCtx, Writer
 
 
 async def test_inline_writer_checkpoints_the_wal(harness, users):
@@ -98,11 +99,6 @@ async def test_search_index_follows_the_messages(harness, users):
 
 async def test_writer_indexes_what_a_crash_left(tmp_path):
     """Messages committed before a crash but not yet indexed are indexed when the writer starts."""
-    from chatd.protocol import content as ct
-    from chatd.store import dm, messages, search
-    from chatd.store.db import IdGen, now_ms
-    from chatd.store.writer import WriteCtx
-
     path = tmp_path / "w.sqlite3"
     conn = connect(path)
     schema.migrate(conn)

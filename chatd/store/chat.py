@@ -139,6 +139,11 @@ def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fresh_
     return out
 
 
+# Newest activity first. Activity is kept in milliseconds, so ties are broken by the newest
+# message (ids are time-ordered), then by the newest conversation.
+NEWEST_ACTIVITY = "c.last_activity DESC, c.last_msg_id DESC, c.id DESC"
+
+
 def conversations(
     conn: sqlite3.Connection, user_id: int, kind: str, *, limit: int = 50, unread_only: bool = False, extra: ExtraFn | None = None
 ) -> list[dict[str, Any]]:
@@ -146,7 +151,7 @@ def conversations(
     sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? WHERE m.user_id = ?"
     if unread_only:
         sql += " AND c.last_seq > m.last_read_seq"
-    sql += " ORDER BY m.pinned DESC, c.last_activity DESC, c.last_msg_id DESC, c.id DESC LIMIT ?"
+    sql += f" ORDER BY m.pinned DESC, {NEWEST_ACTIVITY} LIMIT ?"
     return _entries(conn, conn.execute(sql, (kind, user_id, limit)).fetchall(), extra)
 
 

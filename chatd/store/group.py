@@ -111,7 +111,7 @@ def list_groups(conn: sqlite3.Connection, user_id: int, limit: int, offset: int)
     ).fetchone()
     rows = conn.execute(
         f"SELECT {_GROUP_COLS}, m.role FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'group' "
-        "JOIN groups g ON g.conv_id = c.id WHERE m.user_id = ? ORDER BY c.last_activity DESC, c.last_msg_id DESC, c.id DESC LIMIT ? OFFSET ?",
+        f"JOIN groups g ON g.conv_id = c.id WHERE m.user_id = ? ORDER BY {chat.NEWEST_ACTIVITY} LIMIT ? OFFSET ?",
         (user_id, limit, offset),
     ).fetchall()
     return {"groups": [group_view(r[:-1], r[-1]) for r in rows], "total": total}

@@ -135,7 +135,7 @@ def list_rooms(conn: sqlite3.Connection, user_id: int, query: str, mine: bool, l
         f"WHERE {' AND '.join(where)}"
     )
     (total,) = conn.execute(f"SELECT COUNT(*) {base}", args).fetchone()
-    rows = conn.execute(f"SELECT {_ROOM_COLS}, m.role {base} ORDER BY c.last_activity DESC, c.last_msg_id DESC, c.id DESC LIMIT ? OFFSET ?", [*args, limit, offset])
+    rows = conn.execute(f"SELECT {_ROOM_COLS}, m.role {base} ORDER BY {chat.NEWEST_ACTIVITY} LIMIT ? OFFSET ?", [*args, limit, offset])
     return {"rooms": [room_view(r[:-1], r[-1]) for r in rows], "total": total}
 
 
