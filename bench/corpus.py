@@ -157,7 +157,7 @@ def ensure(n_messages: int, cache_dir: Path = CACHE_DIR, log: Any = print) -> tu
 def build(path: Path, n_messages: int, *, seed: int = 4, log: Any = print) -> dict[str, Any]:
     from chatd.auth import hash_password
     from chatd.config import LimitsConfig
-    from chatd.handlers.common import new_message
+    from chatd.core.validate import new_message
     from chatd.protocol.content import Text
     from chatd.store import dm as dm_store
     from chatd.store import messages as msg_store

@@ -13,7 +13,7 @@ from .errors import ChatError
 from .store import users as users_store
 
 if TYPE_CHECKING:
-    from .server import Server
+    from .core.context import Context
 
 hasher = PasswordHasher()
 # Hashing is deliberately slow and takes memory: at most two at a time.
@@ -40,10 +40,10 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-async def login(server: Server, *, username: str | None, password: str | None, token: str | None, device: str) -> tuple[dict[str, Any], str]:
+async def login(ctx: Context, *, username: str | None, password: str | None, token: str | None, device: str) -> tuple[dict[str, Any], str]:
     """Check credentials; returns (user, token). A password login issues a new token."""
     if token:
-        user = await server.readers.read(users_store.token_user, token)
+        user = await ctx.readers.read(users_store.token_user, token)
         if user is None:
             raise ChatError("auth_failed", "unknown or expired token", field="token")
         if user["disabled"]:
@@ -51,7 +51,7 @@ async def login(server: Server, *, username: str | None, password: str | None, t
         return user, token
     if not username or password is None:
         raise ChatError("bad_request", "give a token, or a username and a password", field="username" if not username else "password")
-    found = await server.readers.read(users_store.password_login_row, username)
+    found = await ctx.readers.read(users_store.password_login_row, username)
     ok = await trio.to_thread.run_sync(lambda: _verify(found[1] if found else _dummy(), password), limiter=_hash_limiter)
     if not found or not ok:
         raise ChatError("auth_failed", "wrong username or password")
@@ -59,6 +59,6 @@ async def login(server: Server, *, username: str | None, password: str | None, t
     if user["disabled"]:
         raise ChatError("user_disabled", "this account is disabled")
     new_token = secrets.token_urlsafe(32)
-    ttl_ms = server.cfg.auth.token_ttl_days * 86_400_000
-    await server.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)
+    ttl_ms = ctx.cfg.auth.token_ttl_days * 86_400_000
+    await ctx.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)
     return user, new_token

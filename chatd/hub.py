@@ -12,7 +12,7 @@ import trio
 from .errors import CLOSE_AUTH, CLOSE_HEARTBEAT
 from .protocol.envelope import encode, push_body
 from .session import Session
-from .transport import BINARY, TEXT, ws_frame
+from .transport import BINARY, TEXT, Cork, ws_frame
 
 log = logging.getLogger("chatd.hub")
 _OPCODE = (TEXT, BINARY)
@@ -27,6 +27,9 @@ class Hub:
         # Called with each session that ends (after it left by_user): per-connection state
         # kept elsewhere (e.g. who is in which room) is dropped here. Must not block.
         self.session_end_hooks: list[Callable[[Session], None]] = []
+        # Held while a committed batch's submitters answer and its pushes go out: each
+        # connection then gets what the batch wrote to it with one send() (chatd.core.delivery).
+        self.cork = Cork()
 
     # -- registry of sessions -------------------------------------------------------
 
@@ -65,6 +68,15 @@ class Hub:
 
     def sessions_of(self, user_id: int) -> list[Session]:
         return self.by_user.get(user_id, [])
+
+    def sessions_of_users(self, user_ids: Iterable[int]) -> list[Session]:
+        """Every connection of these users (a new list)."""
+        by_user = self.by_user
+        return [s for uid in user_ids for s in by_user.get(uid, ())]
+
+    def is_registered(self, session: Session) -> bool:
+        """The session is logged in and has not ended."""
+        return session.user is not None and session in self.by_user.get(session.user_id, ())
 
     def all_sessions(self) -> list[Session]:
         return [s for sessions in self.by_user.values() for s in sessions] + list(self.pending)

@@ -14,25 +14,25 @@ import sqlite3
 import time
 import trio
 
-from . import __version__, accounts, presence
+from . import __version__
 from .config import Config
+from .core.context import Context
+from .core.delivery import Delivery
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
-from .handlers.group_receipts import GroupReceipts
-from .handlers.room_common import RoomPresence
 from .http.app import HttpApp
 from .http.bridge import HttpBridge
 from .hub import Hub
-from .members import MemberCache
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
+from .services import Services
 from .session import Session, TokenBucket
-from .store import chat as chat_store
+from .store import conversations as conv_store
 from .store import schema
 from .store import users as users_store
 from .store.db import connect
 from .store.readers import Readers
 from .store.writer import Writer
-from .transport import TEXT, Connection, Cork, Listener
+from .transport import TEXT, Connection, Listener
 
 log = logging.getLogger("chatd.server")
 load_all()
@@ -54,10 +54,8 @@ class Server:
         self.cfg = cfg
         self.codec = Codec()
         self.hub = Hub(cfg.server.heartbeat_timeout_s, cfg.server.login_timeout_s)
-        self.cork = Cork()  # held by the writer while a batch's submitters answer and push
         self.writer = Writer(
             str(cfg.db_path),
-            cork=self.cork,
             durability=cfg.storage.durability,
             batch_max=cfg.storage.batch_max,
             queue_max=cfg.storage.queue_max,
@@ -65,9 +63,10 @@ class Server:
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.http = HttpBridge(HttpApp(self))
-        self.members = MemberCache(self.readers, chat_store.member_ids)  # conversation members, for fanout
-        self.group_receipts = GroupReceipts(self)
-        self.room_presence = RoomPresence(self.hub)  # which connections are in which room
+        self.services = Services(self.hub, self.readers, self.writer)
+        self.delivery = Delivery(self.hub, self.services, lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id))
+        self.writer.after_commit = self.delivery.after_commit
+        self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)
         self.listener: Listener | None = None
         self.user_count = 0
         self._stop = trio.Event()
@@ -97,15 +96,14 @@ class Server:
             max_frame_bytes=s.max_frame_bytes,
             backlog_max=s.backlog_max_bytes,
             head_timeout_s=s.login_timeout_s,
-            cork=self.cork,
+            cork=self.hub.cork,
         )
         try:
             async with trio.open_nursery() as root:
                 await root.start(self.writer.run)
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
-                    await serving.start(self.group_receipts.run)
-                    await serving.start(accounts.watch_disabled, self)
+                    await self.services.start(serving)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.
                     gc.collect()
@@ -162,7 +160,7 @@ class Server:
             if self.hub.remove(session):
                 with trio.CancelScope(shield=True), trio.move_on_after(2):
                     try:
-                        await presence.announce(self, session.user_id, False)
+                        await self.services.user_presence.announce(session.user_id, False)
                     except (ChatError, sqlite3.Error):
                         pass
 
@@ -184,7 +182,7 @@ class Server:
             err = ChatError("not_logged_in", "log in first: the first frame must be login")
             hub.reply(session, error_body(req.cmd, req.id, err), codec)
             return
-        call = Call(self, session, req.cmd, req.id, req.data, codec)
+        call = Call(self.ctx, session, req.cmd, req.id, req.data, codec)
         try:
             data = await HANDLERS[req.cmd](call)
         except ChatError as err:
@@ -197,10 +195,8 @@ class Server:
             hub.reply(session, error_body(req.cmd, req.id, ChatError("internal", "the server failed on this command")), codec)
             return
         hub.reply(session, ok_body(req.cmd, req.id, data), codec)
-        try:
-            call.run_after()
-        except Exception:  # noqa: BLE001
-            log.exception("pushes after %s failed", req.cmd)
+        if call.effects:  # pushes of a request that wrote nothing (typing, a delivery receipt)
+            self.delivery.apply(call.effects, session)
 
 
 def info_line(server: Server) -> list[str]:

@@ -34,7 +34,7 @@ class TokenBucket:
 class Session:
     """One logged-in (or logging-in) connection of a user."""
 
-    __slots__ = ("id", "conn", "user", "device", "codec", "bucket", "typing_at", "last_frame", "connected_at", "token", "rooms", "__weakref__")
+    __slots__ = ("id", "conn", "user", "device", "codec", "bucket", "typing_at", "last_frame", "connected_at", "token", "__weakref__")
 
     def __init__(self, conn: Any, bucket: TokenBucket):
         self.id = f"s{next(_ids)}"
@@ -46,7 +46,6 @@ class Session:
         self.typing_at: dict[int, float] = {}
         self.last_frame = self.connected_at = time.monotonic()
         self.token = ""
-        self.rooms: set[int] | None = None  # ids of the rooms this connection is in
 
     @property
     def user_id(self) -> int:

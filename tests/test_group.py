@@ -267,7 +267,7 @@ async def test_roles_and_owner_transfer(harness, users):
         await fails(a1, "chat_group_leave", {"group_id": gid}, "owner_must_transfer")
         await a1.request("chat_group_member_role_set", {"group_id": gid, "user_id": c, "role": "owner"})
         push = await b1.next_push("chat_message", where=system("owner_transferred"))
-        assert push["data"]["message"]["content"]["data"] == {"from": a, "to": c}
+        assert push["data"]["message"]["content"]["data"] == {"from": a, "to": c, "by": a}
         members = (await b1.request("chat_group_members", {"group_id": gid}))["members"]
         assert {m["user"]["id"]: m["role"] for m in members} == {a: "admin", b: "admin", c: "owner"}
         group = (await c1.request("chat_group_list", {}))["groups"][0]

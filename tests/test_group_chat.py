@@ -234,7 +234,7 @@ async def test_recall_by_sender_window_and_group_admins(harness, users):
 
 async def test_read_receipts_are_aggregated(harness, users):
     """Ten members read alice's message at once: alice gets a few receipts, not ten."""
-    harness.server.group_receipts.interval_s = 2.0
+    harness.server.services.group_receipts.interval_s = 2.0
     names = [f"reader{i}" for i in range(10)]
     ids = await add_users(harness, *names)
     async with harness.client("alice") as a1:

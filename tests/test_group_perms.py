@@ -1,5 +1,5 @@
 """The permission walk: every group command, by a non-member and, where an owner or admin is
-needed, by a plain member. Membership is checked in one place (store.group.require_member);
+needed, by a plain member. Membership is checked in one place (store.group.access, with the group policy);
 this walks the wire to show that every command goes through it."""
 
 from __future__ import annotations

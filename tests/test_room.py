@@ -341,7 +341,7 @@ async def test_update_and_disband(harness, users):
 
 async def test_a_join_racing_a_kick_never_leaves_the_kicked_user_in_the_room(harness, users):
     a, b = users["alice"], users["bob"]
-    presence = harness.server.room_presence
+    presence = harness.server.services.room_presence
     async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("bob") as b2:
         for _ in range(20):
             rid = (await create(a1))["room_id"]

@@ -14,7 +14,7 @@ from .test_room import create, join
 @pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
 async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
     b, c = users["bob"], users["carol"]
-    presence = harness.server.room_presence
+    presence = harness.server.services.room_presence
     stalled = await RawClient.connect(harness.url)
     await stalled.login("bob")
     async with harness.client("alice") as a1, harness.client("carol") as c1:

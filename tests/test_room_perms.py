@@ -1,6 +1,6 @@
 """The permission walk: every room command, by a non-member and, where the room's owner or
 admins are needed, by a plain member. Membership is checked in one place
-(store.room.require_member); this walks the wire to show that every command goes through it."""
+(store.room.access, with the room policy); this walks the wire to show that every command goes through it."""
 
 from __future__ import annotations
 

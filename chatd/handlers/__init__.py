@@ -1,8 +1,10 @@
 """Command handlers, one module per command group.
 
 A handler is `async def handler(call) -> data`: it checks through readers,
-writes through one writer op, returns the response data, and registers pushes
-with `call.after(...)`, which run once the response has been written.
+writes through one writer op (`call.write`), and returns the response data.
+The op's effects (pushes, membership changes) are delivered by the pipeline
+after the commit, in commit order (chatd.core.delivery); a request that writes
+nothing adds its pushes with `call.push(...)`, sent after the response.
 Handlers never call other handlers.
 """
 
@@ -11,8 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from ..core.effects import Audience, Effect, Outcome, Push
+
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..core.context import Context
     from ..session import Session
 
 Handler = Callable[["Call"], Awaitable[Any]]
@@ -31,31 +35,30 @@ def handler(wire: str) -> Callable[[Handler], Handler]:
 class Call:
     """One request being handled."""
 
-    __slots__ = ("server", "session", "data", "cmd", "id", "codec", "_after")
+    __slots__ = ("ctx", "session", "data", "cmd", "id", "codec", "effects")
 
-    def __init__(self, server: Server, session: Session, cmd: str, req_id: Any, data: Any, codec: int = 0):
-        self.server = server
+    def __init__(self, ctx: Context, session: Session, cmd: str, req_id: Any, data: Any, codec: int = 0):
+        self.ctx = ctx
         self.session = session
         self.cmd = cmd
         self.id = req_id
         self.data = data
         self.codec = codec
-        self._after: list[Callable[[], None]] | None = None
+        self.effects: list[Effect] = []  # applied after the response (chatd.server)
 
     @property
     def user_id(self) -> int:
         return self.session.user_id
 
-    def after(self, fn: Callable[[], None]) -> None:
-        """Run fn after the response is sent (pushes to others go here)."""
-        if self._after is None:
-            self._after = []
-        self._after.append(fn)
+    async def write(self, op: Callable[..., Outcome], *args: Any) -> Any:
+        """Run a writer op for this request; returns its result once committed. Its effects
+        are delivered after every ack of its batch, in commit order."""
+        out: Outcome = await self.ctx.writer.submit(op, *args, origin=self.session)
+        return out.result
 
-    def run_after(self) -> None:
-        if self._after:
-            for fn in self._after:
-                fn()
+    def push(self, cmd: str, data: Any, to: Audience, **kw: Any) -> None:
+        """A push of a request that writes nothing, sent after the response."""
+        self.effects.append(Push(cmd, data, to, **kw))
 
 
 def load_all() -> None:

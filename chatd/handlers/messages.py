@@ -11,4 +11,4 @@ from . import Call, handler
 @handler("chat_message_edits")
 async def message_edits(call: Call) -> dict[str, Any]:
     d = call.data
-    return await call.server.readers.read(msg_store.edits_for, call.user_id, d.msg_id, d.limit, d.offset)
+    return await call.ctx.readers.read(msg_store.edits_for, call.user_id, d.msg_id, d.limit, d.offset)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import auth, presence
+from .. import auth
 from ..errors import ChatError
 from ..store.db import now_ms
 from ..store.users import public_user
@@ -13,19 +13,19 @@ from . import Call, handler
 
 @handler("login")
 async def login(call: Call) -> dict[str, Any]:
-    session, server, data = call.session, call.server, call.data
+    session, ctx, data = call.session, call.ctx, call.data
     if session.user is not None:
         raise ChatError("already_logged_in", "this connection is already logged in")
-    user, token = await auth.login(server, username=data.username, password=data.password, token=data.token, device=data.device)
+    user, token = await auth.login(ctx, username=data.username, password=data.password, token=data.token, device=data.device)
     if session.conn.closing:
         raise ChatError("unavailable", "the connection is closing")
     session.user = user
     session.device = data.device
     session.codec = call.codec
     session.token = token
-    if server.hub.add(session):
-        await presence.announce(server, user["id"], True)
-    cfg = server.cfg.server
+    if ctx.hub.add(session):
+        await ctx.services.user_presence.announce(user["id"], True)
+    cfg = ctx.cfg.server
     return {
         "user": public_user(user),
         "session_id": session.id,

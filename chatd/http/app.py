@@ -90,7 +90,7 @@ class HttpApp:
             raise ChatError("bad_request", str(exc)) from None
         except msgspec.DecodeError as exc:
             raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
-        user, token = await auth.login(self.server, username=body.username, password=body.password, token=None, device=body.device)
+        user, token = await auth.login(self.server.ctx, username=body.username, password=body.password, token=None, device=body.device)
         return 200, {"token": token, "user": public_user(user)}
 
 

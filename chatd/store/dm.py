@@ -1,4 +1,4 @@
-"""Direct-message conversations: lookup, creation, the conversation list, read and pin state."""
+"""Direct messages: the DM kind's access check (named by the other user), creation on the first message, entries with the peer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import sqlite3
 from typing import Any
 
 from ..errors import ChatError
-from . import chat, messages, search
+from ..policy import roles
+from . import conversations as chat
+from .db import now_ms
 from .users import USER_COLS, get_users, public_user, user_row
 
 
@@ -74,45 +76,6 @@ def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any
     return out
 
 
-def conversations_for(conn: sqlite3.Connection, user_id: int, limit: int, unread_only: bool) -> list[dict[str, Any]]:
-    return conversations(conn, user_id, limit=limit, unread_only=unread_only)
-
-
-def history(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
-    """chat_dm_history: by seq, or by time when any of desc/num/begin/end/lastid is given."""
-    require_peer(conn, me, d.peer)
-    conv_id = find_conv(conn, me, d.peer)
-    out: dict[str, Any] = {"conv_id": conv_id or 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0}
-    if conv_id is None:
-        return out
-    out["last_seq"] = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()[0]
-    out.update(chat.page(conn, conv_id, me, d))
-    return out
-
-
-def search_dms(conn: sqlite3.Connection, me: int, d: Any) -> dict[str, Any]:
-    """chat_dm_search: the user's DMs (or one peer's), newest first, with snippets."""
-    match = search.build_query(d.query)
-    if match is None:
-        return {"results": [], "has_more": False}
-    conv_id = require_conv(conn, me, d.peer) if d.peer is not None else None
-    ids = search.search_ids(conn, me, match, kind="dm", conv_id=conv_id, before_id=d.before_id, limit=d.limit + 1)
-    has_more = len(ids) > d.limit
-    ids = ids[: d.limit]
-    msgs = messages.load_many(conn, ids)
-    peer_of: dict[int, int] = {}
-    conv_ids = sorted({m["conv_id"] for m in msgs.values()})
-    if conv_ids:
-        marks = ",".join("?" * len(conv_ids))
-        for cid, uid in conn.execute(f"SELECT conv_id, user_id FROM members WHERE conv_id IN ({marks}) AND user_id != ?", [*conv_ids, me]):
-            peer_of[cid] = uid
-    results = []
-    for i in ids:
-        m = msgs[i]
-        results.append({"message": m, "peer": peer_of.get(m["conv_id"], me), "snippet": search.snippet(messages.text_of(m), d.query)})
-    return {"results": results, "has_more": has_more}
-
-
 def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     """The conversation entry of one DM as each of the given users sees it (`known`: a message just stored)."""
     seen = chat.views(conn, conv_id, user_ids, known=known)
@@ -120,14 +83,56 @@ def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: di
     return seen
 
 
-# --- writer ops ---------------------------------------------------------------------
+# --- access -----------------------------------------------------------------------
 
 
-_SEND_LOOKUP = (
-    "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), "
-    "(SELECT disabled FROM users WHERE id = ?), (SELECT disabled FROM users WHERE id = ?), "
-    "(SELECT id FROM conversations WHERE dm_key = ?)"
+_ACCESS = (
+    "SELECT u.disabled, c.id, m.last_read_seq FROM users u LEFT JOIN conversations c ON c.dm_key = ? "
+    "LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ? WHERE u.id = ?"
 )
+
+
+def access(
+    conn: sqlite3.Connection, peer_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
+) -> chat.Access | None:
+    """The one check of a DM, named by the other user: not_found when there is no such user or
+    the two never exchanged a message (None instead with missing_ok). A DM has members only."""
+    if peer_id == user_id:
+        raise ChatError("bad_request", "a direct message needs another user", field="peer")
+    row = conn.execute(_ACCESS, (dm_key(user_id, peer_id), user_id, peer_id)).fetchone()
+    if row is None:
+        raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
+    _, conv_id, last_read = row
+    if conv_id is None:
+        if missing_ok:
+            return None
+        raise ChatError("not_found", "no conversation with this user yet", field="peer")
+    roles.require(roles.DM, roles.Actor(user_id, "member"), capability, now_ms() if now is None else now)
+    return chat.Access(conv_id, user_id, "member", 0, last_read, peer_id)
+
+
+def open_send(ctx: Any, peer_id: int, sender_id: int) -> tuple[chat.Access, bool]:
+    """The DM to send a message in, started by its first message: (access, whether it was)."""
+    if peer_id == sender_id:
+        raise ChatError("bad_request", "a direct message needs another user", field="peer")
+    row = ctx.conn.execute(_ACCESS, (dm_key(sender_id, peer_id), sender_id, peer_id)).fetchone()
+    if row is None:
+        raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
+    disabled, conv_id, last_read = row
+    if disabled:
+        raise ChatError("forbidden", "this user's account is disabled", field="peer")
+    created = conv_id is None
+    if created:
+        conv_id, last_read = create_conv(ctx, sender_id, peer_id), 0
+    return chat.Access(conv_id, sender_id, "member", 0, last_read, peer_id), created
+
+
+def peer_of(conn: sqlite3.Connection, me: int, conv_ids: list[int]) -> dict[int, int]:
+    """The other user of each of these DMs."""
+    if not conv_ids:
+        return {}
+    marks = ",".join("?" * len(conv_ids))
+    return dict(conn.execute(f"SELECT conv_id, user_id FROM members WHERE conv_id IN ({marks}) AND user_id != ?", [*conv_ids, me]).fetchall())
 
 
 def create_conv(ctx: Any, a: int, b: int) -> int:
@@ -141,82 +146,3 @@ def create_conv(ctx: Any, a: int, b: int) -> int:
         "INSERT INTO members (conv_id, user_id, joined_at) VALUES (?, ?, ?)", [(conv_id, a, ctx.now), (conv_id, b, ctx.now)]
     )
     return conv_id
-
-
-def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, dict[int, dict[str, Any]]]:
-    """Store a DM. Returns (message, duplicate, views): views are both users' entries of the
-    conversation when this message started it, else empty (clients update their list from
-    the chat_message push, as for groups)."""
-    conn = ctx.conn
-    me = msg.sender_id
-    if peer_id == me:
-        raise ChatError("bad_request", "a direct message needs another user", field="peer")
-    # Everything a send checks, in one statement (it runs for every message).
-    existing_id, sender_disabled, peer_disabled, conv_id = conn.execute(_SEND_LOOKUP, (me, msg.client_msg_id, me, peer_id, dm_key(me, peer_id))).fetchone()
-    if existing_id is not None:
-        existing = messages.load(conn, existing_id)
-        assert existing is not None
-        return existing, True, {}
-    if sender_disabled is None or sender_disabled:
-        raise ChatError("user_disabled", "your account is disabled")
-    if peer_disabled is None:
-        raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
-    if peer_disabled:
-        raise ChatError("forbidden", "this user's account is disabled", field="peer")
-    bad = [u for u in msg.mentions if u not in (me, peer_id)]
-    if bad:
-        raise ChatError("bad_request", f"not in this conversation: {bad[:5]}", field="mentions")
-    created = conv_id is None
-    if created:
-        conv_id = create_conv(ctx, me, peer_id)
-    stored = messages.insert(ctx, conv_id, msg)
-    return stored, False, views(conn, conv_id, [me, peer_id], known=stored) if created else {}
-
-
-def op_mark_read(ctx: Any, user_id: int, peer_id: int, seq: int | None) -> tuple[int, int, bool, dict[int, dict[str, Any]]]:
-    conn = ctx.conn
-    conv_id = require_conv(conn, user_id, peer_id)
-    last_seq, old = conn.execute(
-        "SELECT c.last_seq, m.last_read_seq FROM conversations c JOIN members m ON m.conv_id = c.id AND m.user_id = ? WHERE c.id = ?",
-        (user_id, conv_id),
-    ).fetchone()
-    new = max(old, min(last_seq if seq is None else seq, last_seq))
-    changed = new != old
-    if changed:
-        conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, conv_id, user_id))
-    return conv_id, new, changed, views(conn, conv_id, [user_id]) if changed else {}
-
-
-def op_pin(ctx: Any, user_id: int, peer_id: int, pinned: bool) -> tuple[int, dict[int, dict[str, Any]]]:
-    conn = ctx.conn
-    conv_id = require_conv(conn, user_id, peer_id)
-    conn.execute("UPDATE members SET pinned = ? WHERE conv_id = ? AND user_id = ?", (int(pinned), conv_id, user_id))
-    return conv_id, views(conn, conv_id, [user_id])
-
-
-def op_edit(ctx: Any, user_id: int, peer_id: int, msg_id: int, new: messages.NewMessage) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
-    conv_id = require_conv(ctx.conn, user_id, peer_id)
-    msg = messages.edit(ctx, conv_id, user_id, msg_id, new)
-    return msg, _views_if_last(ctx.conn, conv_id, msg_id, [user_id, peer_id])
-
-
-def op_recall(ctx: Any, user_id: int, peer_id: int, msg_id: int, is_admin: bool, window_ms: int) -> tuple[dict[str, Any], dict[int, dict[str, Any]]]:
-    conv_id = require_conv(ctx.conn, user_id, peer_id)
-    msg = messages.recall(ctx, conv_id, user_id, msg_id, is_admin=is_admin, window_ms=window_ms)
-    return msg, _views_if_last(ctx.conn, conv_id, msg_id, [user_id, peer_id])
-
-
-def op_react(ctx: Any, user_id: int, peer_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:
-    conv_id = require_conv(ctx.conn, user_id, peer_id)
-    return messages.react(ctx, conv_id, user_id, msg_id, emoji, remove)
-
-
-def op_delete(ctx: Any, user_id: int, peer_id: int, msg_ids: list[int]) -> tuple[int, list[int], dict[int, dict[str, Any]]]:
-    conv_id = require_conv(ctx.conn, user_id, peer_id)
-    ids = messages.hide(ctx, conv_id, user_id, msg_ids)
-    return conv_id, ids, views(ctx.conn, conv_id, [user_id])
-
-
-def _views_if_last(conn: sqlite3.Connection, conv_id: int, msg_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    (last,) = conn.execute("SELECT last_msg_id FROM conversations WHERE id = ?", (conv_id,)).fetchone()
-    return views(conn, conv_id, user_ids) if last == msg_id else {}

@@ -1,58 +1,55 @@
-"""Groups: the one membership check, group rows, lists, members, requests and read counts.
+"""Groups: the group kind's access check, group rows, lists, members, requests and read counts.
 
 A group is a conversation of kind 'group'; its id is the conversation id. Roles
 (owner, admin, member), member mutes and per-user settings live in `members`;
 what only groups have lives in `groups`. Every group command, reader or writer
-op, goes through require_member (a non-member's join goes through group_row).
+op, goes through access (a non-member's join goes through group_row).
 """
 
 from __future__ import annotations
 
 import bisect
+import secrets
 import sqlite3
 from typing import Any
 
 from ..errors import ChatError
-from . import chat
-from .chat import Access
+from ..policy import roles
+from . import conversations as chat
+from .conversations import Access
+from .db import now_ms
 from .users import USER_COLS, public_user, user_row
 
 KIND = "group"
-RANK = {"member": 0, "admin": 1, "owner": 2}
-_NEED = {"read": 0, "send": 0, "admin": 1, "owner": 2}
+TABLE = "groups"  # the kind's own row: owner and member count (chatd.store.membership)
 _GROUP_COLS = (
     "g.conv_id, c.name, g.avatar, g.description, g.owner_id, g.created_by, g.member_count, g.join_by_id, g.approval, "
     "g.invite_code, c.created_at, c.last_seq"
 )
 
 
-# --- the membership check -------------------------------------------------------------
+# --- the access check -----------------------------------------------------------------
+
+_MEMBER_ROW = (
+    "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'group' "
+    "WHERE m.conv_id = ? AND m.user_id = ?"
+)
 
 
-def require_member(conn: sqlite3.Connection, group_id: int, user_id: int, need: str = "read", now: int | None = None) -> Access:
-    """The one place that decides whether a user may act in a group.
-
-    need: "read" (any member), "send" (a member not muted now), "admin" (owner or
-    admin), "owner". Raises not_found (no such group), not_member, forbidden or
-    muted (with retry_after_ms). One primary-key lookup when the user is a member.
-    """
-    row = conn.execute(
-        "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'group' "
-        "WHERE m.conv_id = ? AND m.user_id = ?",
-        (group_id, user_id),
-    ).fetchone()
+def access(
+    conn: sqlite3.Connection, group_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
+) -> Access:
+    """The one check of every group command: loads the user's member row (one primary-key
+    lookup) and asks the group policy. Raises not_found (no such group), not_member, forbidden
+    or muted (with retry_after_ms)."""
+    row = conn.execute(_MEMBER_ROW, (group_id, user_id)).fetchone()
     if row is None:
         group_row(conn, group_id)
-        raise ChatError("not_member", "you are not a member of this group", field="group_id")
+        row = (None, 0, 0)
     role, muted_until, last_read = row
-    if RANK[role] < _NEED[need]:
-        who = "owner" if need == "owner" else "owner and admins"
-        raise ChatError("forbidden", f"only the group's {who} can do this")
-    if need == "send" and muted_until:
-        left = chat.remaining_ms(muted_until, now)
-        if left:
-            raise ChatError("muted", f"you are muted in this group for {(left + 999) // 1000} more s", retry_after_ms=left)
+    roles.require(roles.GROUP, roles.Actor(user_id, role, False, muted_until), capability, now_ms() if now is None else now)
     return Access(group_id, user_id, role, muted_until, last_read)
+
 
 
 def group_row(conn: sqlite3.Connection, group_id: int) -> tuple[Any, ...]:
@@ -85,9 +82,9 @@ def group_view(row: tuple[Any, ...], role: str | None) -> dict[str, Any]:
     }
 
 
-def get_group(conn: sqlite3.Connection, group_id: int, user_id: int) -> dict[str, Any]:
-    acc = require_member(conn, group_id, user_id)
-    return group_view(group_row(conn, group_id), acc.role)
+def info(conn: sqlite3.Connection, group_id: int, role: str | None) -> dict[str, Any]:
+    """The group as the wire carries it, for a user with this role."""
+    return group_view(group_row(conn, group_id), role)
 
 
 def admin_ids(conn: sqlite3.Connection, group_id: int) -> list[int]:
@@ -97,8 +94,9 @@ def admin_ids(conn: sqlite3.Connection, group_id: int) -> list[int]:
 extra = chat.entry_extra("groups", "group_id")  # what a group adds to a conversation entry
 
 
-def views(conn: sqlite3.Connection, group_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    return chat.views(conn, group_id, user_ids, extra)
+def views(conn: sqlite3.Connection, group_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The group's entry as each of these members sees it (`known`: a message just stored)."""
+    return chat.views(conn, group_id, user_ids, extra, known)
 
 
 # --- readers ----------------------------------------------------------------------------
@@ -117,13 +115,14 @@ def list_groups(conn: sqlite3.Connection, user_id: int, limit: int, offset: int)
     return {"groups": [group_view(r[:-1], r[-1]) for r in rows], "total": total}
 
 
-def conversations_for(conn: sqlite3.Connection, user_id: int, limit: int, unread_only: bool) -> list[dict[str, Any]]:
+def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[dict[str, Any]]:
+    """The user's group entries, pinned first, then newest activity first."""
     return chat.conversations(conn, user_id, KIND, limit=limit, unread_only=unread_only, extra=extra)
 
 
 def members_page(conn: sqlite3.Connection, group_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
     """chat_group_members: owner first, then admins, then members by join time."""
-    require_member(conn, group_id, user_id)
+    access(conn, group_id, user_id)
     (total,) = conn.execute("SELECT member_count FROM groups WHERE conv_id = ?", (group_id,)).fetchone()
     rows = conn.execute(
         f"SELECT m.role, m.muted_until, m.joined_at, u.{USER_COLS.replace(', ', ', u.')} FROM members m JOIN users u ON u.id = m.user_id "
@@ -178,7 +177,7 @@ def _requests(conn: sqlite3.Connection, where: str, args: list[Any], tail: str =
 def list_requests(conn: sqlite3.Connection, user_id: int, d: Any) -> dict[str, Any]:
     """chat_group_requests: a group's requests (owner/admins), or without group_id the user's own."""
     if d.group_id is not None:
-        require_member(conn, d.group_id, user_id, "admin")
+        access(conn, d.group_id, user_id, roles.VIEW_REQUESTS)
         where, args = "r.conv_id = ?", [d.group_id]
     else:
         where, args = "(r.user_id = ? OR r.inviter_id = ?)", [user_id, user_id]
@@ -188,6 +187,83 @@ def list_requests(conn: sqlite3.Connection, user_id: int, d: Any) -> dict[str, A
     (total,) = conn.execute(f"SELECT COUNT(*) FROM group_requests r WHERE {where}", args).fetchone()
     items = _requests(conn, where, [*args, d.limit, d.offset], "ORDER BY r.id DESC LIMIT ? OFFSET ?")
     return {"requests": items, "total": total}
+
+
+# --- writing (inside writer ops) --------------------------------------------------------
+
+
+def insert_row(conn: sqlite3.Connection, group_id: int, columns: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO groups (conv_id, avatar, description, owner_id, created_by, member_count, join_by_id, approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (group_id, columns["avatar"], columns["description"], columns["owner_id"], columns["created_by"], columns["member_count"],
+         int(columns["join_by_id"]), int(columns["approval"])),
+    )
+
+
+def apply_update(conn: sqlite3.Connection, group_id: int, current: dict[str, Any], d: Any) -> dict[str, Any]:
+    """chat_group_update's fields besides the name: the changes made, by wire name (a new or
+    dropped invite code is reported as true or false, never the code itself)."""
+    changes: dict[str, Any] = {}
+    for key in ("avatar", "description", "join_by_id"):
+        value = getattr(d, key)
+        if value is not None and value != current[key]:
+            conn.execute(f"UPDATE groups SET {key} = ? WHERE conv_id = ?", (int(value) if key == "join_by_id" else value, group_id))
+            changes[key] = value
+    if d.invite_code is not None:
+        code = secrets.token_urlsafe(9) if d.invite_code else None
+        if code is not None or current["invite_code"] is not None:
+            conn.execute("UPDATE groups SET invite_code = ? WHERE conv_id = ?", (code, group_id))
+            changes["invite_code"] = code is not None
+    return changes
+
+
+def set_approval(conn: sqlite3.Connection, group_id: int, approval: bool) -> bool:
+    """Turn approval on or off; whether it changed."""
+    cur = conn.execute("UPDATE groups SET approval = ? WHERE conv_id = ? AND approval != ?", (int(approval), group_id, int(approval)))
+    return cur.rowcount > 0
+
+
+def emptied(ctx: Any, group_id: int) -> None:
+    """The last member left: the group is dissolved, its invite code and pending requests go."""
+    ctx.conn.execute("UPDATE groups SET dissolved_at = ?, invite_code = NULL WHERE conv_id = ?", (ctx.now, group_id))
+    ctx.conn.execute("UPDATE group_requests SET status = 'cancelled' WHERE conv_id = ? AND status = 'pending'", (group_id,))
+
+
+def by_invite_code(conn: sqlite3.Connection, code: str) -> int | None:
+    row = conn.execute("SELECT conv_id FROM groups WHERE invite_code = ? AND dissolved_at IS NULL", (code,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def pending_request(ctx: Any, group_id: int, user_id: int, inviter_id: int, kind: str, message: str) -> tuple[dict[str, Any], bool]:
+    """The user's pending request to the group, made now unless one is pending: (request, new)."""
+    conn = ctx.conn
+    row = conn.execute("SELECT id FROM group_requests WHERE conv_id = ? AND user_id = ? AND status = 'pending'", (group_id, user_id)).fetchone()
+    if row is not None:
+        return request_view(conn, row[0]), False
+    cur = conn.execute(
+        "INSERT INTO group_requests (conv_id, user_id, inviter_id, kind, message, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (group_id, user_id, inviter_id, kind, message, ctx.now),
+    )
+    return request_view(conn, int(cur.lastrowid)), True  # type: ignore[arg-type]
+
+
+def settle_requests(ctx: Any, group_id: int, user_ids: list[int], actor: int) -> list[dict[str, Any]]:
+    """Approve the pending requests of users who just became members."""
+    marks = ",".join("?" * len(user_ids))
+    ids = [
+        r[0]
+        for r in ctx.conn.execute(
+            f"UPDATE group_requests SET status = 'approved', decided_by = ?, decided_at = ? "
+            f"WHERE conv_id = ? AND status = 'pending' AND user_id IN ({marks}) RETURNING id",
+            [actor, ctx.now, group_id, *user_ids],
+        )
+    ]
+    return [request_view(ctx.conn, r) for r in ids]
+
+
+def decide_request(ctx: Any, request_id: int, status: str, actor: int) -> dict[str, Any]:
+    ctx.conn.execute("UPDATE group_requests SET status = ?, decided_by = ?, decided_at = ? WHERE id = ?", (status, actor, ctx.now, request_id))
+    return request_view(ctx.conn, request_id)
 
 
 # --- read receipts ----------------------------------------------------------------------

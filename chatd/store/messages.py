@@ -177,6 +177,12 @@ def edits_for(conn: sqlite3.Connection, user_id: int, msg_id: int, limit: int, o
     return {"edits": items, "total": total}
 
 
+def mentions_of(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> list[int]:
+    """Who a message of this conversation mentions (0: @all); empty when there is no such message."""
+    row = conn.execute("SELECT mentions FROM messages WHERE id = ? AND conv_id = ?", (msg_id, conv_id)).fetchone()
+    return _json_decode(row[0]) if row and row[0] else []
+
+
 def conv_of(conn: sqlite3.Connection, msg_id: int) -> int | None:
     row = conn.execute("SELECT conv_id FROM messages WHERE id = ?", (msg_id,)).fetchone()
     return None if row is None else row[0]

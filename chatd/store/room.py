@@ -1,80 +1,66 @@
-"""Chat rooms: the one membership check, room rows, discovery, members, and the management ops.
+"""Chat rooms: the room kind's access check, room rows, discovery, members, bans.
 
 A room is a conversation of kind 'room'; its id is the conversation id. Anyone
 logged in may join (unless a kick's ban is still running); membership lasts until
 the user exits or is kicked. Roles (owner, admin, member), read pointers and
 member mutes live in `members`; what only rooms have lives in `rooms`; kick bans
 and member mutes also live in `room_sanctions`, so exiting and rejoining lifts
-neither. Every room command, reader or writer op, goes through require_member
-(a join goes through room_row and the ban check). Server admins may do what a
-room's owner may, member or not.
+neither. Every room command, reader or writer op, goes through access (a join
+goes through room_row and the ban check). Server admins may do what a room's
+owner may, member or not (the room policy, chatd.policy.roles).
 
 Presence (which connections are in a room now) is in memory, not here: see
-chatd.handlers.room_common.
+chatd.services.room_presence.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ChatError
-from ..protocol import content as ct
-from . import chat
-from .chat import Access
+from ..policy import roles
+from . import conversations as chat
+from .conversations import Access
+from .db import now_ms
 from .users import USER_COLS, public_user, user_row
 
 KIND = "room"
-RANK = {"member": 0, "admin": 1, "owner": 2}
-SERVER_ADMIN_RANK = 3
-_NEED = {"read": 0, "send": 0, "admin": 1, "owner": 2}
+TABLE = "rooms"  # the kind's own row: owner and member count (chatd.store.membership)
 _ROOM_COLS = "r.conv_id, c.name, r.avatar, r.description, r.owner_id, r.created_by, r.member_count, c.created_at, c.last_seq"
 
 
-# --- the membership check -------------------------------------------------------------
+# --- the access check -----------------------------------------------------------------
+
+_MEMBER_ROW = (
+    "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'room' "
+    "WHERE m.conv_id = ? AND m.user_id = ?"
+)
+
+
+def access(
+    conn: sqlite3.Connection, room_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
+) -> Access:
+    """The one check of every room command: loads the user's member row and asks the room
+    policy; whether the user is a server admin (who acts as above the owner) is read only
+    when the row alone does not allow it. Raises not_found, not_member, forbidden or muted."""
+    row = conn.execute(_MEMBER_ROW, (room_id, user_id)).fetchone()
+    if row is None:
+        room_row(conn, room_id)
+        row = (None, 0, 0)
+    role, muted_until, last_read = row
+    now = now_ms() if now is None else now
+    actor = roles.Actor(user_id, role, False, muted_until)
+    if not roles.allowed(roles.ROOM, actor, capability, now):
+        actor = actor._replace(server_admin=_server_admin(conn, user_id))
+    roles.require(roles.ROOM, actor, capability, now)
+    return Access(room_id, user_id, role, muted_until, last_read, 0, actor.server_admin)
+
 
 
 def _server_admin(conn: sqlite3.Connection, user_id: int) -> bool:
     row = conn.execute("SELECT is_admin FROM users WHERE id = ? AND disabled = 0", (user_id,)).fetchone()
     return bool(row and row[0])
-
-
-def require_member(conn: sqlite3.Connection, room_id: int, user_id: int, need: str = "read", now: int | None = None) -> Access:
-    """The one place that decides whether a user may act in a room.
-
-    need: "read" (any member), "send" (a member not muted now), "admin" (the room's
-    owner or admins, or a server admin), "owner" (the room's owner, or a server
-    admin). Raises not_found (no such room), not_member, forbidden or muted (with
-    retry_after_ms). A server admin who is not a member passes "admin" and "owner"
-    with an empty role.
-    """
-    row = conn.execute(
-        "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'room' "
-        "WHERE m.conv_id = ? AND m.user_id = ?",
-        (room_id, user_id),
-    ).fetchone()
-    if row is None:
-        room_row(conn, room_id)
-        if _NEED[need] and _server_admin(conn, user_id):
-            return Access(room_id, user_id, "", 0, 0)
-        raise ChatError("not_member", "you are not in this room: join it first", field="room_id")
-    role, muted_until, last_read = row
-    if RANK[role] < _NEED[need] and not _server_admin(conn, user_id):
-        who = "owner" if need == "owner" else "owner and admins"
-        raise ChatError("forbidden", f"only the room's {who} can do this")
-    if need == "send" and muted_until:
-        left = chat.remaining_ms(muted_until, now)
-        if left:
-            raise ChatError("muted", f"you are muted in this room for {(left + 999) // 1000} more s", retry_after_ms=left)
-    return Access(room_id, user_id, role, muted_until, last_read)
-
-
-def rank_of(conn: sqlite3.Connection, acc: Access) -> int:
-    """The actor's rank for acting on other members: server admins outrank every room role."""
-    if _server_admin(conn, acc.user_id):
-        return SERVER_ADMIN_RANK
-    return RANK.get(acc.role, -1)
 
 
 def room_row(conn: sqlite3.Connection, room_id: int) -> tuple[Any, ...]:
@@ -106,17 +92,22 @@ def room_view(row: tuple[Any, ...], role: str | None) -> dict[str, Any]:
     }
 
 
-def get_room(conn: sqlite3.Connection, room_id: int, user_id: int) -> dict[str, Any]:
-    row = room_row(conn, room_id)
-    mine = conn.execute("SELECT role FROM members WHERE conv_id = ? AND user_id = ?", (room_id, user_id)).fetchone()
-    return room_view(row, mine[0] if mine else None)
+def info(conn: sqlite3.Connection, room_id: int, role: str | None) -> dict[str, Any]:
+    """The room as the wire carries it, for a user with this role."""
+    return room_view(room_row(conn, room_id), role)
 
 
 extra = chat.entry_extra("rooms", "room_id")  # what a room adds to a conversation entry
 
 
-def views(conn: sqlite3.Connection, room_id: int, user_ids: list[int]) -> dict[int, dict[str, Any]]:
-    return chat.views(conn, room_id, user_ids, extra)
+def views(conn: sqlite3.Connection, room_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    """The room's entry as each of these members sees it (`known`: a message just stored)."""
+    return chat.views(conn, room_id, user_ids, extra, known)
+
+
+def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[dict[str, Any]]:
+    """The user's room entries, pinned first, then newest activity first."""
+    return chat.conversations(conn, user_id, KIND, limit=limit, unread_only=unread_only, extra=extra)
 
 
 # --- readers ----------------------------------------------------------------------------
@@ -142,7 +133,7 @@ def list_rooms(conn: sqlite3.Connection, user_id: int, query: str, mine: bool, l
 def members_info(conn: sqlite3.Connection, room_id: int, user_id: int, user_ids: list[int], now: int) -> dict[str, Any]:
     """chat_room_members: the member rows of the given (present) users, in the given order, and
     the room's member count. Users that are no longer members are left out."""
-    require_member(conn, room_id, user_id)
+    access(conn, room_id, user_id)
     (member_count,) = conn.execute("SELECT member_count FROM rooms WHERE conv_id = ?", (room_id,)).fetchone()
     found: dict[int, dict[str, Any]] = {}
     cols = "u." + USER_COLS.replace(", ", ", u.")
@@ -161,46 +152,31 @@ def members_info(conn: sqlite3.Connection, room_id: int, user_id: int, user_ids:
     return {"members": [found[u] for u in user_ids if u in found], "member_count": member_count}
 
 
-def is_member(conn: sqlite3.Connection, room_id: int, user_id: int) -> bool:
-    return bool(chat.members_in(conn, room_id, [user_id]))
+
+# --- writing (inside writer ops) --------------------------------------------------------
 
 
-# --- writer ops -------------------------------------------------------------------------
+def insert_row(conn: sqlite3.Connection, room_id: int, columns: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO rooms (conv_id, avatar, description, owner_id, created_by, member_count) VALUES (?, ?, ?, ?, ?, ?)",
+        (room_id, columns["avatar"], columns["description"], columns["owner_id"], columns["created_by"], columns["member_count"]),
+    )
 
 
-@dataclass
-class Outcome:
-    room_id: int
-    result: dict[str, Any] = field(default_factory=dict)
-    system: list[dict[str, Any]] = field(default_factory=list)  # system messages stored, oldest first
-    views: dict[int, dict[str, Any] | None] = field(default_factory=dict)  # entries to push (None: removed)
-    removed: list[int] = field(default_factory=list)  # users who are no longer members: their connections leave
+def apply_update(conn: sqlite3.Connection, room_id: int, current: dict[str, Any], d: Any) -> dict[str, Any]:
+    """chat_room_update's fields besides the name: the changes made, by wire name."""
+    changes = {key: getattr(d, key) for key in ("avatar", "description") if getattr(d, key) is not None and getattr(d, key) != current[key]}
+    for key, value in changes.items():
+        conn.execute(f"UPDATE rooms SET {key} = ? WHERE conv_id = ?", (value, room_id))
+    return changes
 
 
-def _names(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
-    ids = sorted(set(ids))
-    marks = ",".join("?" * len(ids))
-    return {r[0]: r[1] for r in conn.execute(f"SELECT id, display_name FROM users WHERE id IN ({marks})", ids)}
+def emptied(ctx: Any, room_id: int) -> None:
+    """The last member left: a room stays, to be joined again."""
 
 
-def _system(ctx: Any, out: Outcome, actor: int, event: str, text: str, data: dict[str, Any]) -> None:
-    content = ct.dumps(ct.System(event=event, text=text, data=data))
-    out.system.append(chat.system_message(ctx, out.room_id, actor, content))
-
-
-def _target(conn: sqlite3.Connection, room_id: int, user_id: int) -> str:
-    row = conn.execute("SELECT role FROM members WHERE conv_id = ? AND user_id = ?", (room_id, user_id)).fetchone()
-    if row is None:
-        raise ChatError("not_found", "this user is not in the room", field="user_id")
-    return str(row[0])
-
-
-def _outrank(conn: sqlite3.Connection, acc: Access, target_role: str) -> None:
-    if rank_of(conn, acc) <= RANK[target_role]:
-        raise ChatError("forbidden", f"a room {acc.role or 'visitor'} cannot do this to a room {target_role}")
-
-
-def _sanction(conn: sqlite3.Connection, room_id: int, user_id: int, column: str, until: int, by: int) -> None:
+def sanction(conn: sqlite3.Connection, room_id: int, user_id: int, column: str, until: int, by: int) -> None:
+    """A kick's ban or a member mute, kept apart from membership so leaving and rejoining lifts neither."""
     conn.execute(
         f"INSERT INTO room_sanctions (conv_id, user_id, {column}, by) VALUES (?, ?, ?, ?) "
         f"ON CONFLICT (conv_id, user_id) DO UPDATE SET {column} = excluded.{column}, by = excluded.by",
@@ -208,159 +184,22 @@ def _sanction(conn: sqlite3.Connection, room_id: int, user_id: int, column: str,
     )
 
 
-def _remove(conn: sqlite3.Connection, out: Outcome, user_id: int) -> None:
-    conn.execute("DELETE FROM members WHERE conv_id = ? AND user_id = ?", (out.room_id, user_id))
-    conn.execute("UPDATE rooms SET member_count = member_count - 1 WHERE conv_id = ?", (out.room_id,))
-    out.removed.append(user_id)
-    out.views[user_id] = None
+def sanctions(conn: sqlite3.Connection, room_id: int, user_id: int) -> tuple[int, int]:
+    """(banned_until, muted_until) of a user in a room; zeros when none."""
+    row = conn.execute("SELECT banned_until, muted_until FROM room_sanctions WHERE conv_id = ? AND user_id = ?", (room_id, user_id)).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
-def op_create(ctx: Any, creator: int, d: Any, who_may: str) -> Outcome:
-    """Create a room; the creator is its owner. who_may is rooms.create: "admins" or "everyone"."""
+def may_create(conn: sqlite3.Connection, user_id: int, who_may: str) -> bool:
+    """rooms.create: "everyone", or "admins" (server admins)."""
+    return who_may == "everyone" or _server_admin(conn, user_id)
+
+
+def disband(ctx: Any, room_id: int) -> list[int]:
+    """Remove every member and mark the room deleted (its messages stay stored); returns who was in."""
     conn = ctx.conn
-    if who_may != "everyone" and not _server_admin(conn, creator):
-        raise ChatError("forbidden", "only server admins may create rooms here (rooms.create)")
-    cur = conn.execute("INSERT INTO conversations (kind, name, last_activity, created_at) VALUES ('room', ?, ?, ?)", (d.name, ctx.now, ctx.now))
-    rid = int(cur.lastrowid)  # type: ignore[arg-type]
-    conn.execute(
-        "INSERT INTO rooms (conv_id, avatar, description, owner_id, created_by, member_count) VALUES (?, ?, ?, ?, ?, 1)",
-        (rid, d.avatar, d.description, creator, creator),
-    )
-    conn.execute("INSERT INTO members (conv_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)", (rid, creator, ctx.now))
-    out = Outcome(rid)
-    name = _names(conn, [creator]).get(creator, str(creator))
-    _system(ctx, out, creator, "room_created", f"{name} created the room {d.name}", {"name": d.name, "by": creator})
-    conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (out.system[-1]["seq"], rid, creator))
-    out.result = {"room": room_view(room_row(conn, rid), "owner")}
-    out.views = dict(views(conn, rid, [creator]))
-    return out
-
-
-def op_update(ctx: Any, actor: int, d: Any) -> Outcome:
-    conn, rid = ctx.conn, d.room_id
-    acc = require_member(conn, rid, actor, "admin", ctx.now)
-    row = room_row(conn, rid)
-    changes: dict[str, Any] = {}
-    if d.name is not None and d.name != row[1]:
-        conn.execute("UPDATE conversations SET name = ? WHERE id = ?", (d.name, rid))
-        changes["name"] = d.name
-    for key, current in (("avatar", row[2]), ("description", row[3])):
-        value = getattr(d, key)
-        if value is not None and value != current:
-            conn.execute(f"UPDATE rooms SET {key} = ? WHERE conv_id = ?", (value, rid))
-            changes[key] = value
-    out = Outcome(rid)
-    if changes:
-        name = _names(conn, [actor]).get(actor, str(actor))
-        _system(ctx, out, actor, "room_updated", f"{name} changed the room's {', '.join(changes)}", {"changes": changes, "by": actor})
-    out.result = {"room": room_view(room_row(conn, rid), acc.role)}
-    return out
-
-
-def op_delete(ctx: Any, actor: int, room_id: int) -> Outcome:
-    """The owner (or a server admin) deletes the room: every member is removed; messages stay stored."""
-    conn = ctx.conn
-    require_member(conn, room_id, actor, "owner", ctx.now)
-    out = Outcome(room_id, result={"room_id": room_id})
-    for uid in chat.member_ids(conn, room_id):
-        _remove(conn, out, uid)
+    members = chat.member_ids(conn, room_id)
+    conn.execute("DELETE FROM members WHERE conv_id = ?", (room_id,))
     conn.execute("UPDATE rooms SET deleted_at = ?, member_count = 0 WHERE conv_id = ?", (ctx.now, room_id))
     conn.execute("DELETE FROM room_sanctions WHERE conv_id = ?", (room_id,))
-    return out
-
-
-def op_join(ctx: Any, user_id: int, room_id: int) -> Outcome:
-    """Become a member (unless a kick's ban is running). What was said before counts as read;
-    the room's owner gets the owner role back, and a running member mute comes back too."""
-    conn = ctx.conn
-    row = room_row(conn, room_id)
-    out = Outcome(room_id)
-    mine = conn.execute("SELECT role FROM members WHERE conv_id = ? AND user_id = ?", (room_id, user_id)).fetchone()
-    if mine is not None:
-        out.result = {"room": room_view(row, mine[0]), "joined": False}
-        return out
-    sanction = conn.execute("SELECT banned_until, muted_until FROM room_sanctions WHERE conv_id = ? AND user_id = ?", (room_id, user_id)).fetchone()
-    banned_until, muted_until = sanction if sanction else (0, 0)
-    left = chat.remaining_ms(banned_until, ctx.now)
-    if left:
-        raise ChatError("banned", f"you were removed from this room; you may rejoin in {(left + 999) // 1000} s", retry_after_ms=left)
-    role = "owner" if row[4] == user_id else "member"
-    conn.execute(
-        "INSERT INTO members (conv_id, user_id, role, last_read_seq, muted_until, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (room_id, user_id, role, row[8], muted_until if muted_until > ctx.now else 0, ctx.now),
-    )
-    conn.execute("UPDATE rooms SET member_count = member_count + 1 WHERE conv_id = ?", (room_id,))
-    out.result = {"room": room_view(room_row(conn, room_id), role), "joined": True}
-    out.views = dict(views(conn, room_id, [user_id]))
-    return out
-
-
-def op_exit(ctx: Any, user_id: int, room_id: int) -> Outcome:
-    conn = ctx.conn
-    require_member(conn, room_id, user_id, "read", ctx.now)
-    out = Outcome(room_id, result={"room_id": room_id})
-    _remove(conn, out, user_id)
-    return out
-
-
-def op_kick(ctx: Any, actor: int, room_id: int, user_id: int, ban_ms: int) -> Outcome:
-    """Remove a member, who cannot rejoin for ban_ms. Admins kick plain members, the owner
-    anyone, server admins anyone. A member_kicked system message records it."""
-    conn = ctx.conn
-    acc = require_member(conn, room_id, actor, "admin", ctx.now)
-    if user_id == actor:
-        raise ChatError("bad_request", "use room_exit to leave a room", field="user_id")
-    _outrank(conn, acc, _target(conn, room_id, user_id))
-    until = ctx.now + ban_ms if ban_ms > 0 else 0
-    out = Outcome(room_id, result={"room_id": room_id, "user_id": user_id, "banned_until": until})
-    _remove(conn, out, user_id)
-    _sanction(conn, room_id, user_id, "banned_until", until, actor)
-    names = _names(conn, [actor, user_id])
-    text = f"{names.get(actor, actor)} removed {names.get(user_id, user_id)}"
-    _system(ctx, out, actor, "member_kicked", text, {"user_id": user_id, "by": actor, "banned_until": until})
-    return out
-
-
-def op_mute(ctx: Any, actor: int, room_id: int, user_id: int, until: int) -> Outcome:
-    """Mute a member until `until` (ms since the epoch); 0, or a time that has passed, unmutes."""
-    conn = ctx.conn
-    acc = require_member(conn, room_id, actor, "admin", ctx.now)
-    _outrank(conn, acc, _target(conn, room_id, user_id))
-    until = until if until > ctx.now else 0
-    conn.execute("UPDATE members SET muted_until = ? WHERE conv_id = ? AND user_id = ?", (until, room_id, user_id))
-    _sanction(conn, room_id, user_id, "muted_until", until, actor)
-    out = Outcome(room_id, result={"room_id": room_id, "user_id": user_id, "muted": bool(until), "muted_until": until})
-    names = _names(conn, [actor, user_id])
-    verb, event = ("muted", "member_muted") if until else ("unmuted", "member_unmuted")
-    text = f"{names.get(actor, actor)} {verb} {names.get(user_id, user_id)}"
-    _system(ctx, out, actor, event, text, {"user_id": user_id, "by": actor, "until": until})
-    return out
-
-
-def op_role_set(ctx: Any, actor: int, room_id: int, user_id: int, role: str) -> Outcome:
-    """The owner (or a server admin) makes members admins and back, or hands the room over
-    (role owner: the old owner, if a member, becomes an admin)."""
-    conn = ctx.conn
-    require_member(conn, room_id, actor, "owner", ctx.now)
-    current = _target(conn, room_id, user_id)
-    out = Outcome(room_id, result={"room_id": room_id, "user_id": user_id, "role": role})
-    if current == role:
-        return out
-    if current == "owner":
-        raise ChatError("bad_request", "the owner's role changes by handing the room to another member", field="user_id")
-    names = _names(conn, [actor, user_id])
-    conn.execute("UPDATE members SET role = ? WHERE conv_id = ? AND user_id = ?", (role, room_id, user_id))
-    changed = [user_id]
-    if role == "owner":
-        old = room_row(conn, room_id)[4]
-        conn.execute("UPDATE members SET role = 'admin' WHERE conv_id = ? AND user_id = ? AND role = 'owner'", (room_id, old))
-        conn.execute("UPDATE rooms SET owner_id = ? WHERE conv_id = ?", (user_id, room_id))
-        changed.append(old)
-        text = f"{names.get(actor, actor)} handed the room over to {names.get(user_id, user_id)}"
-        _system(ctx, out, actor, "owner_transferred", text, {"from": old, "to": user_id, "by": actor})
-    else:
-        title = "an admin" if role == "admin" else "a member"
-        text = f"{names.get(actor, actor)} made {names.get(user_id, user_id)} {title}"
-        _system(ctx, out, actor, "role_changed", text, {"user_id": user_id, "role": role, "by": actor})
-    out.views.update(views(conn, room_id, changed))
-    return out
+    return members

@@ -21,7 +21,7 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import trio
@@ -55,21 +55,15 @@ def _uncancellable(_: Any) -> trio.lowlevel.Abort:
 
 
 class _Op:
-    __slots__ = ("fn", "args", "result", "error", "task", "on_commit")
+    __slots__ = ("fn", "args", "result", "error", "task", "origin")
 
-    def __init__(
-        self,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...],
-        task: trio.lowlevel.Task | None = None,
-        on_commit: Callable[[Any], None] | None = None,
-    ):
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], task: trio.lowlevel.Task | None = None, origin: Any = None):
         self.fn = fn
         self.args = args
         self.result: Any = None
         self.error: BaseException | None = None
         self.task = task  # the submitter, waiting for the commit
-        self.on_commit = on_commit
+        self.origin = origin  # the connection whose request this is (effects skip it), or None
 
     def done(self) -> None:
         """Wake the submitter (once)."""
@@ -79,12 +73,12 @@ class _Op:
 
 
 class Writer:
-    def __init__(
-        self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16, cork: Any = None
-    ):
+    def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
         self.path = path
         self.cache_mb = cache_mb
-        self.cork = cork  # held while a batch's submitters wake (chatd.transport.Cork)
+        # after_commit(batch): wakes the batch's submitters (op.done()) and delivers its effects
+        # (chatd.core.delivery); without it the submitters are simply woken.
+        self.after_commit: Callable[[list[_Op]], Awaitable[None]] | None = None
         self.durability = durability
         self.batch_max = batch_max
         # normal: batches run on the trio thread, checkpoints on the writer thread (see above).
@@ -103,13 +97,12 @@ class Writer:
         self.indexed_upto = 0  # every message up to this id is in the search index (committed)
         self._index_due: float | None = None  # trio time at which to index the messages waiting
 
-    async def submit(self, fn: Callable[..., Any], *args: Any, on_commit: Callable[[Any], None] | None = None) -> Any:
+    async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed.
 
-        `on_commit(result)` runs on the trio thread once the op has committed, before any
-        submitter of this batch or a later one wakes: in-memory state that must follow the
-        database (who is in a group) changes there, so no later fanout can miss it."""
-        op = _Op(fn, args, trio.lowlevel.current_task(), on_commit)
+        An op that returns a chatd.core.effects.Outcome has its effects delivered by
+        after_commit, in commit order; `origin` is the connection that asked."""
+        op = _Op(fn, args, trio.lowlevel.current_task(), origin)
         try:
             try:
                 self._send.send_nowait(op)
@@ -156,8 +149,7 @@ class Writer:
                         index_op = _Op(search.op_index_pending, (INDEX_BATCH,))
                         batch.append(index_op)  # committed with this batch: one commit for both
                     await self._execute(batch)
-                    self._committed(batch)
-                    await self._wake(batch, len(batch) - (index_op is not None))
+                    await self._wake(batch)
                     if index_op is not None:
                         self._indexed(index_op)
                     self._schedule_index()
@@ -179,31 +171,18 @@ class Writer:
         while self.indexed_upto < target:
             self._indexed_result(await self.submit(search.op_index_pending, INDEX_BATCH))
 
-    def _committed(self, batch: list[_Op]) -> None:
-        for op in batch:
-            if op.on_commit is not None and op.error is None:
-                try:
-                    op.on_commit(op.result)
-                except Exception:  # noqa: BLE001 - the op is committed; its follower's bug is logged
-                    log.exception("on_commit of %s failed", getattr(op.fn, "__name__", op.fn))
-
-    async def _wake(self, batch: list[_Op], submitters: int) -> None:
-        """Wake the batch's submitters. With more than one, hold the cork while they answer and
-        push, so that each connection gets what they write to it in one send()."""
-        hold = self.cork is not None and submitters > 1
-        if hold:
-            self.cork.held = True
-        try:
+    async def _wake(self, batch: list[_Op]) -> None:
+        if self.after_commit is not None:
+            await self.after_commit(batch)
+        else:
             for op in batch:
                 op.done()
-            if hold:
-                # They run in the next scheduler round, before or after this task (trio picks
-                # the order): after a second checkpoint, every one of them has.
-                await trio.lowlevel.cancel_shielded_checkpoint()
-                await trio.lowlevel.cancel_shielded_checkpoint()
-        finally:
-            if hold:
-                self.cork.release()
+
+    def read_now(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """fn(conn, *args) on the writer's connection, now. Only between batches (after_commit),
+        when the connection is idle: a delivery that needs a list the member cache lacks."""
+        assert self._conn is not None
+        return fn(self._conn, *args)
 
     async def _next_op(self) -> _Op | None:
         """The next queued op, or None when the search index is due first."""

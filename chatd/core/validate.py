@@ -1,4 +1,4 @@
-"""Checks shared by the chat handlers of every conversation kind."""
+"""Checks of a request before it reaches the writer: the send rate, message content, a mute's end."""
 
 from __future__ import annotations
 

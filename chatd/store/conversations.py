@@ -1,12 +1,11 @@
-"""Chat in conversations with members (groups, and rooms next): the shared storage layer.
+"""Conversations of every kind (DMs, groups, rooms): the storage every chat verb shares.
 
-Every function here takes the conversation id and an `access` function: the
-kind's one membership check (for groups, store.group.require_member). It is
-called as access(conn, conv_id, user_id, need, now) with need one of "read",
-"send", "admin" or "owner", raises ChatError when the user may not, and
-returns an Access. So the rules of who may do what live with the kind, and
-what a send, a page of history, an edit or a read pointer means lives here,
-once. Functions named op_* run inside the writer (they take a WriteCtx).
+A kind's store module (store.dm, store.group, store.room) has the one access
+check of that kind, `access(conn, target, user_id, capability, now)`, which
+loads the facts the role policy needs (chatd.policy.roles) and returns an
+Access, or raises. Everything here takes an Access that was checked, or a
+conversation id: conversation entries, pages of history, search, read
+pointers and per-user flags, mentions and system messages, once for every kind.
 """
 
 from __future__ import annotations
@@ -19,24 +18,19 @@ from ..errors import ChatError
 from . import messages, search
 from .db import now_ms
 
-ADMIN_ROLES = frozenset({"owner", "admin"})
-
 
 class Access(NamedTuple):
-    """What the membership check found: the user's member row in the conversation."""
+    """What a kind's access check found: the user's member row in the conversation (role None:
+    a server admin acting in a room they are not in), and for a DM the other user."""
 
     conv_id: int
     user_id: int
-    role: str
+    role: str | None
     muted_until: int
     last_read_seq: int
+    peer_id: int = 0
+    server_admin: bool = False
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role in ADMIN_ROLES
-
-
-AccessFn = Callable[..., Access]
 # extra(conn, conv_ids) -> {conv_id: fields the kind adds to a conversation entry}
 ExtraFn = Callable[[sqlite3.Connection, list[int]], dict[int, dict[str, Any]]]
 
@@ -202,17 +196,19 @@ def page(conn: sqlite3.Connection, conv_id: int, me: int, d: Any) -> dict[str, A
     return out
 
 
-def history(conn: sqlite3.Connection, access: AccessFn, conv_id: int, me: int, d: Any) -> dict[str, Any]:
-    access(conn, conv_id, me, "read")
-    (last_seq,) = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
-    return {"conv_id": conv_id, "last_seq": last_seq, **page(conn, conv_id, me, d)}
+def last_seq(conn: sqlite3.Connection, conv_id: int) -> int:
+    (seq,) = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    return int(seq)
 
 
-def search_in(conn: sqlite3.Connection, access: AccessFn, me: int, kind: str, conv_id: int | None, d: Any) -> dict[str, Any]:
-    """Full-text search over the user's conversations of `kind` (or one of them), newest first.
-    Each result is {message, conv_id, snippet}."""
-    if conv_id is not None:
-        access(conn, conv_id, me, "read")
+def history(conn: sqlite3.Connection, conv_id: int, me: int, d: Any) -> dict[str, Any]:
+    """A page of a conversation the user may read (see page), with the conversation's newest seq."""
+    return {"conv_id": conv_id, "last_seq": last_seq(conn, conv_id), **page(conn, conv_id, me, d)}
+
+
+def search_in(conn: sqlite3.Connection, me: int, kind: str, conv_id: int | None, d: Any) -> dict[str, Any]:
+    """Full-text search over the user's conversations of `kind` (or one they may read), newest
+    first. Each result is {message, conv_id, snippet}."""
     match = search.build_query(d.query)
     if match is None:
         return {"results": [], "has_more": False}
@@ -226,38 +222,27 @@ def search_in(conn: sqlite3.Connection, access: AccessFn, me: int, kind: str, co
     return {"results": results, "has_more": has_more}
 
 
-# --- writer ops -------------------------------------------------------------------------
+# --- writing (inside writer ops) --------------------------------------------------------
+
+_SEND_LOOKUP = "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?)"
 
 
-def op_send(ctx: Any, access: AccessFn, conv_id: int, msg: messages.NewMessage) -> tuple[dict[str, Any], bool, int]:
-    """Store a message. Returns (message, duplicate, the sender's read pointer before): a resend
-    of a stored client_msg_id returns the original, even if the sender may no longer send.
-    Sending reads everything before it, so the sender's read pointer moves to the new seq."""
-    conn = ctx.conn
-    existing_id, disabled = conn.execute(
-        "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?)",
-        (msg.sender_id, msg.client_msg_id, msg.sender_id),
-    ).fetchone()
-    if existing_id is not None:
-        existing = messages.load(conn, existing_id)
-        assert existing is not None
-        if existing["conv_id"] != conv_id:
-            raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
-        return existing, True, existing["seq"]
-    if disabled is None or disabled:
-        raise ChatError("user_disabled", "your account is disabled")
-    acc = access(conn, conv_id, msg.sender_id, "send", ctx.now)
-    check_mentions(conn, acc, msg.mentions)
-    return messages.insert(ctx, conv_id, msg), False, acc.last_read_seq
+def send_lookup(conn: sqlite3.Connection, sender_id: int, client_msg_id: str | None) -> tuple[dict[str, Any] | None, bool]:
+    """What a send checks before anything else, in one statement: the message already stored
+    with this client_msg_id (None), and whether the sender may send at all."""
+    existing_id, disabled = conn.execute(_SEND_LOOKUP, (sender_id, client_msg_id, sender_id)).fetchone()
+    existing = messages.load(conn, existing_id) if existing_id is not None else None
+    return existing, disabled is None or bool(disabled)
 
 
-def check_mentions(conn: sqlite3.Connection, acc: Access, mentions: list[int]) -> None:
-    """Mentioned users must be members; @all (0) is for owners and admins."""
+def check_mentions(conn: sqlite3.Connection, acc: Access, mentions: list[int], may_mention_all: bool | None) -> None:
+    """Mentioned users must be members. @all (0) needs may_mention_all; None: the kind has no
+    @all at all (a DM), so 0 is just not a member."""
     if not mentions:
         return
-    if 0 in mentions and not acc.is_admin:
+    if 0 in mentions and may_mention_all is False:
         raise ChatError("forbidden", "only owners and admins may mention everyone", field="mentions")
-    wanted = [u for u in mentions if u != 0]
+    wanted = [u for u in mentions if u != 0 or may_mention_all is None]
     missing = sorted(set(wanted) - members_in(conn, acc.conv_id, wanted))
     if missing:
         raise ChatError("bad_request", f"not in this conversation: {missing[:5]}", field="mentions")
@@ -269,59 +254,27 @@ def system_message(ctx: Any, conv_id: int, actor_id: int, content: bytes) -> dic
     return messages.insert(ctx, conv_id, new)
 
 
-def op_edit(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, new: messages.NewMessage) -> dict[str, Any]:
-    access(ctx.conn, conv_id, user_id, "read", ctx.now)
-    return messages.edit(ctx, conv_id, user_id, msg_id, new)
-
-
-def op_recall(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> dict[str, Any]:
-    """The sender within the window; the conversation's owners and admins, and server admins, any time."""
-    acc = access(ctx.conn, conv_id, user_id, "read", ctx.now)
-    return messages.recall(ctx, conv_id, user_id, msg_id, is_admin=server_admin or acc.is_admin, window_ms=window_ms)
-
-
-def op_react(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:
-    access(ctx.conn, conv_id, user_id, "read", ctx.now)
-    return messages.react(ctx, conv_id, user_id, msg_id, emoji, remove)
-
-
-def op_hide(ctx: Any, access: AccessFn, conv_id: int, user_id: int, msg_ids: list[int], extra: ExtraFn | None = None) -> tuple[list[int], int, dict[str, Any] | None]:
-    """Delete for this user only. Returns (ids, the conversation's newest seq, the user's entry)."""
-    access(ctx.conn, conv_id, user_id, "read", ctx.now)
-    ids = messages.hide(ctx, conv_id, user_id, msg_ids)
-    (last_seq,) = ctx.conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
-    return ids, last_seq, views(ctx.conn, conv_id, [user_id], extra).get(user_id)
-
-
-def op_mark_read(
-    ctx: Any, access: AccessFn, conv_id: int, user_id: int, seq: int | None, extra: ExtraFn | None = None
-) -> tuple[int, int, dict[str, Any] | None]:
-    """Move the read pointer forward (never back), to `seq` or the newest message.
-    Returns (old, new, the user's entry when it moved)."""
-    conn = ctx.conn
-    acc = access(conn, conv_id, user_id, "read", ctx.now)
-    (last_seq,) = conn.execute("SELECT last_seq FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+def move_read(conn: sqlite3.Connection, acc: Access, seq: int | None) -> tuple[int, int]:
+    """Move the read pointer forward (never back), to `seq` or the newest message: (old, new)."""
+    top = last_seq(conn, acc.conv_id)
     old = acc.last_read_seq
-    new = max(old, min(last_seq if seq is None else seq, last_seq))
-    if new == old:
-        return old, new, None
-    conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, conv_id, user_id))
-    return old, new, views(conn, conv_id, [user_id], extra).get(user_id)
+    new = max(old, min(top if seq is None else seq, top))
+    if new != old:
+        conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, acc.conv_id, acc.user_id))
+    return old, new
 
 
 _FLAGS = {"pinned": "pinned", "muted": "notify_muted"}
 
 
-def op_set_flag(ctx: Any, access: AccessFn, conv_id: int, user_id: int, flag: str, value: bool, extra: ExtraFn | None = None) -> dict[str, Any] | None:
-    """A per-user conversation setting: pinned, or muted (notifications). Returns the user's entry."""
-    access(ctx.conn, conv_id, user_id, "read", ctx.now)
-    ctx.conn.execute(f"UPDATE members SET {_FLAGS[flag]} = ? WHERE conv_id = ? AND user_id = ?", (int(value), conv_id, user_id))
-    return views(ctx.conn, conv_id, [user_id], extra).get(user_id)
+def set_flag(conn: sqlite3.Connection, acc: Access, flag: str, value: bool) -> None:
+    """A per-user conversation setting: pinned, or muted (notifications)."""
+    conn.execute(f"UPDATE members SET {_FLAGS[flag]} = ? WHERE conv_id = ? AND user_id = ?", (int(value), acc.conv_id, acc.user_id))
 
 
-def check(conn: sqlite3.Connection, access: AccessFn, conv_id: int, user_id: int, need: str = "read") -> Access:
-    """The kind's membership check, as a reader."""
-    return access(conn, conv_id, user_id, need)
+def last_msg_id(conn: sqlite3.Connection, conv_id: int) -> int:
+    (last,) = conn.execute("SELECT last_msg_id FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+    return int(last or 0)
 
 
 def remaining_ms(until: int, now: int | None = None) -> int:

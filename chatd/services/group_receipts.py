@@ -6,7 +6,6 @@ reads every member's pointer once, counts the readers of each message in the
 range, and sends each sender one chat_group_read_receipt for their messages
 there. A 1,000-member group whose members all read a message costs one read
 and one push per sender per interval, not 1,000 pushes.
-Not a handler module: it registers no commands.
 """
 
 from __future__ import annotations
@@ -21,14 +20,16 @@ from ..errors import ChatError
 from ..store import group as group_store
 
 if TYPE_CHECKING:
-    from ..server import Server
+    from ..hub import Hub
+    from ..store.readers import Readers
 
 log = logging.getLogger("chatd.group_receipts")
 
 
 class GroupReceipts:
-    def __init__(self, server: Server, interval_s: float = 0.5, max_span: int = 200):
-        self.server = server
+    def __init__(self, readers: Readers, hub: Hub, interval_s: float = 0.5, max_span: int = 200):
+        self.readers = readers
+        self.hub = hub
         self.interval_s = interval_s
         self.max_span = max_span  # a flush reports at most the newest max_span messages of a range
         self._dirty: dict[int, tuple[int, int]] = {}  # group id -> (lowest old pointer, highest new one)
@@ -58,9 +59,8 @@ class GroupReceipts:
             await trio.sleep(self.interval_s)
 
     async def _flush(self, group_id: int, lo: int, hi: int) -> None:
-        server = self.server
-        member_count, by_sender = await server.readers.read(group_store.read_counts, group_id, lo, hi, self.max_span)
-        hub = server.hub
+        member_count, by_sender = await self.readers.read(group_store.read_counts, group_id, lo, hi, self.max_span)
+        hub = self.hub
         for sender, reads in by_sender.items():
             if hub.online(sender):
                 hub.push_users([sender], "chat_group_read_receipt", {"group_id": group_id, "conv_id": group_id, "member_count": member_count, "reads": reads})

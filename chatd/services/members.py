@@ -61,6 +61,20 @@ class MemberCache:
                 self._ids.popitem(last=False)
             return ids
 
+    def get_now(self, conv_id: int, load: Callable[[int], list[int]]) -> set[int]:
+        """The member ids now, loading them with `load(conv_id)` (a synchronous read, e.g. on the
+        writer's connection between batches) when they are not cached. Same contract as get()."""
+        ids = self._ids.get(conv_id)
+        if ids is not None:
+            self._ids.move_to_end(conv_id)
+            return ids
+        self._touch(conv_id)  # a load in flight may predate what we read now: it reads again
+        self.loads += 1
+        ids = self._ids[conv_id] = set(load(conv_id))
+        if len(self._ids) > self._max:
+            self._ids.popitem(last=False)
+        return ids
+
     def _touch(self, conv_id: int) -> set[int] | None:
         pending = self._loading.get(conv_id)
         if pending is not None:

@@ -1,0 +1,1 @@
+"""The conversation engine: effects and their delivery, conversation kinds, the chat verbs and membership, written once."""

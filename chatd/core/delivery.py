@@ -1,0 +1,139 @@
+"""Delivery: after a batch commits, ack its submitters, then write every op's pushes in commit order.
+
+The writer hands each committed batch to `Delivery.after_commit`. First, op by
+op in commit order, it applies each effect that changes memory (member cache,
+room presence, read receipts) and works out the connections each push goes to,
+so a push reaches exactly who was a member when its op committed. Then it holds
+the hub's cork, wakes every submitter (their handlers answer: the acks), lets
+them run, and writes the pushes in the same order, each encoded once. The cork
+is released last, so a connection gets everything the batch wrote to it with
+one send(). Since the writer commits one batch at a time and delivers it before
+it takes the next, every push of a conversation leaves in seq order.
+
+An audience of all members is read from the member cache; a conversation the
+cache does not hold is loaded from the writer's own connection, which is idle
+between batches, so a delivery never waits for a reader thread and an ack
+never waits for a load.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+    from ..services import Services
+    from ..session import Session
+
+log = logging.getLogger("chatd.delivery")
+
+
+class Delivery:
+    def __init__(self, hub: Hub, services: Services, load_members_now: Callable[[int], list[int]]):
+        self.hub = hub
+        self.services = services
+        self._load_now = load_members_now
+
+    # -- the writer's hook -------------------------------------------------------------------
+
+    async def after_commit(self, batch: list[Any]) -> None:
+        """Apply the batch's membership changes and work out who each push goes to, op by op in
+        commit order; wake the submitters (their handlers answer: the acks); then write the pushes.
+        `batch` holds the writer's ops: `.result`, `.error`, `.origin`, `.task` and `.done()`."""
+        planned: list[tuple[Push, list[Session], Session | None]] = []
+        for op in batch:
+            result = op.result
+            if op.error is None and type(result) is Outcome and result.effects:
+                for effect in result.effects:
+                    try:
+                        if type(effect) is Push:
+                            planned.append((effect, self.sessions(effect.to), op.origin))
+                        else:
+                            self._change(effect, op.origin)
+                    except Exception:  # noqa: BLE001 - the write is committed; one effect's bug must not stop the others
+                        log.exception("applying %r failed", effect)
+        cork = self.hub.cork
+        hold = bool(planned) or sum(op.task is not None for op in batch) > 1
+        if hold:
+            cork.held = True
+        try:
+            for op in batch:
+                op.done()
+            if hold:
+                # The submitters run in the next scheduler round, before or after this task (trio
+                # picks the order): after a second checkpoint every one of them has answered.
+                await trio.lowlevel.cancel_shielded_checkpoint()
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            for push, sessions, origin in planned:
+                try:
+                    self._write(push, sessions, origin)
+                except Exception:  # noqa: BLE001
+                    log.exception("delivering %r failed", push)
+        finally:
+            if hold:
+                cork.release()
+
+    # -- effects -----------------------------------------------------------------------------
+
+    def apply(self, effects: Iterable[Any], origin: Session | None) -> None:
+        """Apply effects now, in order (a request that wrote nothing: typing, a receipt)."""
+        for effect in effects:
+            try:
+                if type(effect) is Push:
+                    self._write(effect, self.sessions(effect.to), origin)
+                else:
+                    self._change(effect, origin)
+            except Exception:  # noqa: BLE001 - one effect's bug must not stop the others
+                log.exception("delivering %r failed", effect)
+
+    def _write(self, p: Push, sessions: list[Session], origin: Session | None) -> int:
+        """Write one push to these connections (but origin or skip_user where the push says so)."""
+        skip = origin if p.skip_origin else None
+        targets = [s for s in sessions if s is not skip and s.user_id != p.skip_user] if (skip or p.skip_user) else sessions
+        data = p.data.fn(self.services, self.hub, *p.data.args) if type(p.data) is Live else p.data
+        written = self.hub.push_sessions(targets, p.cmd, data)
+        if p.if_reached is not None and written:
+            self._write(p.if_reached, self.sessions(p.if_reached.to), origin)
+        return written
+
+    def sessions(self, to: Any) -> list[Session]:
+        hub = self.hub
+        if type(to) is Members:
+            ids: Iterable[int] = self.services.members.get_now(to.conv_id, self._load_now)
+            if to.also:
+                ids = set(ids) | set(to.also)
+            return hub.sessions_of_users(ids)
+        if type(to) is Users:
+            return hub.sessions_of_users(to.ids)
+        if type(to) is Present:
+            out = self.services.room_presence.sessions(to.room_id)
+            if to.also:
+                seen = set(out)
+                out += [s for s in hub.sessions_of_users(to.also) if s not in seen]
+            return out
+        raise TypeError(f"unknown audience {to!r}")
+
+    def _change(self, effect: Any, origin: Session | None) -> None:
+        sv = self.services
+        kind = type(effect)
+        if kind is Joined:
+            sv.members.add(effect.conv_id, effect.user_ids)
+        elif kind is Left:
+            sv.members.remove(effect.conv_id, effect.user_ids)
+            for uid in effect.user_ids:
+                sv.room_presence.leave_user(effect.conv_id, uid)
+        elif kind is Entered:
+            if origin is not None and self.hub.is_registered(origin):  # not a connection that ended meanwhile
+                sv.room_presence.enter(origin, effect.room_id)
+        elif kind is Emptied:
+            sv.room_presence.clear(effect.room_id)
+        elif kind is ReadMoved:  # made only by kinds whose read receipts are aggregated (groups)
+            sv.group_receipts.mark(effect.conv_id, effect.old, effect.new)
+        else:
+            raise TypeError(f"unknown effect {effect!r}")

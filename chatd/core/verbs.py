@@ -1,0 +1,268 @@
+"""The chat verbs, written once for every kind: send, history, search, conversations, mark_read,
+mute_set and pin_set, typing, edit, recall, delete and react.
+
+Each verb is `async def verb(call, kind) -> response data`. Reads go through the
+readers; writes through one writer op (the op_* functions below, run in the
+writer's transaction), which checks access with the kind's store, writes
+through the store, and returns an Outcome: its result and the pushes it causes,
+delivered after the commit in commit order. What differs per kind is read from
+its declaration (chatd.core.kinds), never tested by name.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ChatError
+from ..policy import roles
+from ..store import conversations as conv_store
+from ..store import messages
+from .effects import Outcome, Present, Push, ReadMoved, Users
+from .kinds import Kind
+from .validate import check_rate, new_message
+
+if TYPE_CHECKING:
+    from ..handlers import Call
+
+
+def _access(ctx: Any, kind: Kind, target: int, user_id: int, capability: str) -> conv_store.Access:
+    acc = kind.store.access(ctx.conn, target, user_id, capability, ctx.now)
+    assert acc is not None
+    return acc  # type: ignore[no-any-return]
+
+
+def _read_moved(kind: Kind, out: Outcome, acc: conv_store.Access, old: int, new: int) -> None:
+    """Receipts for a read pointer that moved forward."""
+    if new <= old:
+        return
+    if kind.read_receipts == "aggregated":
+        out.effects.append(ReadMoved(acc.conv_id, old, new))
+    elif kind.read_receipts == "pair":
+        out.push("chat_dm_read_receipt", {"conv_id": acc.conv_id, "peer": acc.user_id, "seq": new}, Users((acc.peer_id,)), skip_origin=False)
+
+
+def _own_view(ctx: Any, kind: Kind, out: Outcome, acc: conv_store.Access) -> None:
+    """The user's own entry to their other devices."""
+    kind.update(out, acc.conv_id, kind.store.views(ctx.conn, acc.conv_id, [acc.user_id]))
+
+
+# --- send ---------------------------------------------------------------------------------
+
+
+def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outcome:
+    """Store a message. A resend of a stored client_msg_id returns the original (duplicate), even
+    if the sender may no longer send; the same client_msg_id elsewhere is a conflict."""
+    conn, me = ctx.conn, new.sender_id
+    existing, disabled = conv_store.send_lookup(conn, me, new.client_msg_id)
+    if existing is not None:
+        acc = kind.store.access(conn, target, me, roles.READ, ctx.now, missing_ok=True)
+        if acc is None or existing["conv_id"] != acc.conv_id:
+            raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
+        return Outcome((existing, True, acc))
+    if disabled:
+        raise ChatError("user_disabled", "your account is disabled")
+    created = False
+    if kind.create_on_send:
+        acc, created = kind.store.open_send(ctx, target, me)
+    else:
+        acc = _access(ctx, kind, target, me, roles.SEND)
+    may_all = None if roles.MENTION_ALL not in kind.policy.needs else roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
+    conv_store.check_mentions(conn, acc, new.mentions, may_all)
+    msg = messages.insert(ctx, acc.conv_id, new)
+    out = Outcome((msg, False, acc))
+    theirs = kind.message(out, "new", msg, acc.peer_id, me)
+    if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
+        theirs.if_reached = Push("chat_dm_delivery_receipt", {"conv_id": acc.conv_id, "peer": acc.peer_id, "seq": msg["seq"]}, Users((me,)))
+    if created:  # a DM's first message starts both users' entries (with the peer's profile)
+        kind.update(out, acc.conv_id, kind.store.views(conn, acc.conv_id, [me, acc.peer_id], known=msg))
+    # Sending reads what came before it (not the message itself: that is no receipt).
+    _read_moved(kind, out, acc, acc.last_read_seq, msg["seq"] - 1)
+    return out
+
+
+async def send(call: Call, kind: Kind) -> dict[str, Any]:
+    d, ctx = call.data, call.ctx
+    check_rate(call.session)
+    new = new_message(ctx.cfg.limits, call.user_id, d.content, client_msg_id=d.client_msg_id, quote_id=d.quote_id, mentions=d.mentions)
+    msg, duplicate, acc = await call.write(op_send, kind, getattr(d, kind.id_field), new)
+    out = {"id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "server_time": msg["created_at"], "duplicate": duplicate, "message": msg}
+    if kind.read_receipts == "pair":
+        # The push to the peer goes out right after this response: a peer online now is written it.
+        out["delivered"] = not duplicate and ctx.hub.reachable(acc.peer_id)
+    return out
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _history(conn: Any, kind: Kind, target: int, me: int, d: Any) -> dict[str, Any]:
+    acc = kind.store.access(conn, target, me, roles.READ, missing_ok=True)
+    if acc is None:  # a DM with no message yet
+        return {"conv_id": 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0, "peer_id": 0}
+    out = conv_store.history(conn, acc.conv_id, me, d)
+    out["peer_id"] = acc.peer_id
+    return out
+
+
+async def history(call: Call, kind: Kind) -> dict[str, Any]:
+    target, me = getattr(call.data, kind.id_field), call.user_id
+    out = await call.ctx.readers.read(_history, kind, target, me, call.data)
+    peer = out.pop("peer_id")
+    if kind.read_receipts == "pair":  # fetching the peer's messages delivers them
+        theirs = [m["seq"] for m in out["messages"] if m["sender_id"] == peer]
+        if theirs:
+            call.push("chat_dm_delivery_receipt", {"conv_id": out["conv_id"], "peer": me, "seq": max(theirs)}, Users((peer,)), skip_origin=False)
+        return out
+    return {kind.id_field: target, **out}
+
+
+def _search(conn: Any, kind: Kind, target: int | None, me: int, d: Any) -> dict[str, Any]:
+    conv_id = None
+    if target is not None:
+        conv_id = kind.store.access(conn, target, me, roles.READ).conv_id
+    out = conv_store.search_in(conn, me, kind.name, conv_id, d)
+    if kind.fanout == "pair":  # a DM result names the other user instead of the conversation
+        peers = kind.store.peer_of(conn, me, sorted({r["conv_id"] for r in out["results"]}))
+        out["results"] = [{"message": r["message"], "peer": peers.get(r["conv_id"], me), "snippet": r["snippet"]} for r in out["results"]]
+    else:
+        for r in out["results"]:
+            r[kind.id_field] = r["conv_id"]
+    return out
+
+
+async def search(call: Call, kind: Kind) -> dict[str, Any]:
+    await call.ctx.writer.index_now()
+    return await call.ctx.readers.read(_search, kind, getattr(call.data, kind.id_field), call.user_id, call.data)
+
+
+async def conversations(call: Call, kind: Kind) -> dict[str, Any]:
+    d, ctx = call.data, call.ctx
+    convs = await ctx.readers.read(lambda conn: kind.store.conversations(conn, call.user_id, limit=d.limit, unread_only=d.unread_only))
+    if kind.live is not None:
+        for conv in convs:
+            kind.live(ctx.services, ctx.hub, conv)
+    return {"conversations": convs}
+
+
+# --- per-user state -----------------------------------------------------------------------
+
+
+def op_mark_read(ctx: Any, kind: Kind, target: int, user_id: int, seq: int | None) -> Outcome:
+    """Move the read pointer forward (never back), to `seq` or the newest message."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    old, new = conv_store.move_read(ctx.conn, acc, seq)
+    out = Outcome(kind.response(acc.conv_id, last_read_seq=new))
+    if new != old:
+        _own_view(ctx, kind, out, acc)
+        _read_moved(kind, out, acc, old, new)
+    return out
+
+
+async def mark_read(call: Call, kind: Kind) -> dict[str, Any]:
+    return await call.write(op_mark_read, kind, getattr(call.data, kind.id_field), call.user_id, call.data.seq)  # type: ignore[no-any-return]
+
+
+def op_set_flag(ctx: Any, kind: Kind, target: int, user_id: int, flag: str, value: bool) -> Outcome:
+    """pinned or muted (notifications), for this user only."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    conv_store.set_flag(ctx.conn, acc, flag, value)
+    out = Outcome(kind.response(acc.conv_id, **{flag: value}))
+    _own_view(ctx, kind, out, acc)
+    return out
+
+
+async def pin_set(call: Call, kind: Kind) -> dict[str, Any]:
+    d = call.data
+    return await call.write(op_set_flag, kind, getattr(d, kind.id_field), call.user_id, "pinned", d.pinned)  # type: ignore[no-any-return]
+
+
+async def mute_set(call: Call, kind: Kind) -> dict[str, Any]:
+    d = call.data
+    return await call.write(op_set_flag, kind, getattr(d, kind.id_field), call.user_id, "muted", d.muted)  # type: ignore[no-any-return]
+
+
+async def typing(call: Call, kind: Kind) -> dict[str, Any]:
+    ctx, me = call.ctx, call.user_id
+    acc = await ctx.readers.read(kind.store.access, getattr(call.data, kind.id_field), me, roles.SEND)
+    if not call.session.typing_allowed(acc.conv_id, ctx.cfg.limits.typing_interval_ms / 1000):
+        return {"sent": False}
+    payload = {"kind": kind.name, "conv_id": acc.conv_id, "user_id": me, "typing": call.data.typing}
+    if kind.fanout == "pair":
+        to: Any = Users((acc.peer_id,))
+    elif kind.fanout == "present":
+        to = Present(acc.conv_id)
+    else:
+        to = Users(tuple(await ctx.services.members.get(acc.conv_id)))
+    call.push("chat_typing", payload, to, skip_user=me)
+    return {"sent": True}
+
+
+# --- message changes ----------------------------------------------------------------------
+
+
+def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: messages.NewMessage) -> Outcome:
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new)
+    out = Outcome({"message": msg})
+    kind.message(out, "edit", msg, acc.peer_id, user_id)
+    return out
+
+
+async def edit(call: Call, kind: Kind) -> dict[str, Any]:
+    d = call.data
+    new = new_message(call.ctx.cfg.limits, call.user_id, d.content)
+    return await call.write(op_edit, kind, getattr(d, kind.id_field), call.user_id, d.msg_id, new)  # type: ignore[no-any-return]
+
+
+def op_recall(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> Outcome:
+    """The sender within the window; those with recall_any in the kind, and server admins, any time.
+    The users whose mention it was get their entry (their badge changes)."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    may = server_admin or roles.allowed(kind.policy, roles.Actor(user_id, acc.role, acc.server_admin), roles.RECALL_ANY, ctx.now)
+    mentioned = messages.mentions_of(ctx.conn, acc.conv_id, msg_id)
+    msg = messages.recall(ctx, acc.conv_id, user_id, msg_id, is_admin=may, window_ms=window_ms)
+    out = Outcome({"message": msg})
+    kind.message(out, "recall", msg, acc.peer_id, user_id)
+    users = [u for u in mentioned if u != 0]
+    if users:
+        kind.update(out, acc.conv_id, kind.store.views(ctx.conn, acc.conv_id, users))
+    return out
+
+
+async def recall(call: Call, kind: Kind) -> dict[str, Any]:
+    ctx, user = call.ctx, call.session.user
+    window_ms = ctx.cfg.messages.recall_window_s * 1000
+    server_admin = bool(user and user["is_admin"])
+    return await call.write(op_recall, kind, getattr(call.data, kind.id_field), call.user_id, call.data.msg_id, server_admin, window_ms)  # type: ignore[no-any-return]
+
+
+def op_react(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> Outcome:
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    msg = messages.react(ctx, acc.conv_id, user_id, msg_id, emoji, remove)
+    out = Outcome({"message": msg})
+    kind.message(out, "react", msg, acc.peer_id, user_id)
+    return out
+
+
+async def react(call: Call, kind: Kind) -> dict[str, Any]:
+    d = call.data
+    return await call.write(op_react, kind, getattr(d, kind.id_field), call.user_id, d.msg_id, d.emoji, d.remove)  # type: ignore[no-any-return]
+
+
+def op_delete(ctx: Any, kind: Kind, target: int, user_id: int, msg_ids: list[int]) -> Outcome:
+    """Delete for this user only: their other devices get chat_message delete and their entry."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    ids = messages.hide(ctx, acc.conv_id, user_id, msg_ids)
+    out = Outcome({"deleted": ids})
+    payload: dict[str, Any] = {"event": "delete", "kind": kind.name, "conv_id": acc.conv_id, "seq": conv_store.last_seq(ctx.conn, acc.conv_id)}
+    if kind.fanout == "pair":
+        payload["peer"] = acc.peer_id
+    payload["msg_ids"] = ids
+    out.push("chat_message", payload, Users((user_id,)))
+    _own_view(ctx, kind, out, acc)
+    return out
+
+
+async def delete(call: Call, kind: Kind) -> dict[str, Any]:
+    d = call.data
+    return await call.write(op_delete, kind, getattr(d, kind.id_field), call.user_id, d.msg_ids)  # type: ignore[no-any-return]

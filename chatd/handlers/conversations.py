@@ -1,0 +1,40 @@
+"""The chat verbs of every conversation kind, registered from one table: chat_dm_send,
+chat_group_send, chat_room_send, ... (the kind's prefix + the verb), each one the verb of
+chatd.core.verbs bound to its kind (chatd.core.kinds)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..core import verbs
+from ..core.kinds import KINDS, Kind
+from . import Call, handler
+
+_VERBS: dict[str, Callable[[Call, Kind], Awaitable[dict[str, Any]]]] = {
+    "send": verbs.send,
+    "history": verbs.history,
+    "search": verbs.search,
+    "conversations": verbs.conversations,
+    "mark_read": verbs.mark_read,
+    "mute_set": verbs.mute_set,
+    "pin_set": verbs.pin_set,
+    "typing": verbs.typing,
+    "edit": verbs.edit,
+    "recall": verbs.recall,
+    "delete": verbs.delete,
+    "react": verbs.react,
+}
+
+
+def _bind(verb: Callable[[Call, Kind], Awaitable[dict[str, Any]]], kind: Kind) -> Callable[[Call], Awaitable[dict[str, Any]]]:
+    async def run(call: Call) -> dict[str, Any]:
+        return await verb(call, kind)
+
+    run.__name__ = f"{kind.name}_{verb.__name__}"
+    return run
+
+
+for _kind in KINDS:
+    for _verb in _kind.verbs:
+        handler(_kind.wire(_verb))(_bind(_VERBS[_verb], _kind))

@@ -1,0 +1,47 @@
+"""The services: feature state that lives in memory, built in one place.
+
+Each has at most a task to start in the root nursery and a hook for a session
+that ends. Handlers and the delivery pipeline reach them through
+`server.services`; none of them imports a handler.
+
+| service          | what it keeps                                    | task             | session end  |
+|------------------|--------------------------------------------------|------------------|--------------|
+| members          | who is in which conversation (fanout)            |                  |              |
+| room_presence    | which connections are in which room now          |                  | leaves rooms |
+| group_receipts   | groups whose read pointers moved                 | flushes receipts |              |
+| user_presence    | (nothing) tells DM peers who came and went       |                  |              |
+| disabled_watch   | (nothing) closes sessions of disabled accounts   | polls            |              |
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import trio
+
+from ..store import conversations as conv_store
+from .accounts import DisabledWatch
+from .group_receipts import GroupReceipts
+from .members import MemberCache
+from .room_presence import RoomPresence
+from .user_presence import UserPresence
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+    from ..store.readers import Readers
+    from ..store.writer import Writer
+
+
+class Services:
+    def __init__(self, hub: Hub, readers: Readers, writer: Writer):
+        self.members = MemberCache(readers, conv_store.member_ids)
+        self.room_presence = RoomPresence()
+        self.group_receipts = GroupReceipts(readers, hub)
+        self.user_presence = UserPresence(readers, writer, hub)
+        self.disabled_watch = DisabledWatch(writer, hub)
+        hub.session_end_hooks.append(self.room_presence.session_ended)
+
+    async def start(self, nursery: trio.Nursery) -> None:
+        """Start every service's task in `nursery` (the serving nursery)."""
+        await nursery.start(self.group_receipts.run)
+        await nursery.start(self.disabled_watch.run)

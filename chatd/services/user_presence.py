@@ -1,0 +1,28 @@
+"""User presence: tell a user's DM peers when the first device connects and the last one leaves."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ..store import dm as dm_store
+from ..store import users as users_store
+from ..store.db import now_ms
+
+if TYPE_CHECKING:
+    from ..hub import Hub
+    from ..store.readers import Readers
+    from ..store.writer import Writer
+
+
+class UserPresence:
+    def __init__(self, readers: Readers, writer: Writer, hub: Hub):
+        self.readers = readers
+        self.writer = writer
+        self.hub = hub
+
+    async def announce(self, user_id: int, online: bool) -> None:
+        hub = self.hub
+        peers = await self.readers.read(dm_store.peers, user_id)
+        hub.push_users([p for p in peers if hub.online(p)], "chat_presence_update", {"user_id": user_id, "online": online, "last_seen": now_ms()})
+        if not online:
+            await self.writer.submit(users_store.op_touch_last_seen, user_id)
