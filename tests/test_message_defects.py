@@ -1,0 +1,162 @@
+"""Message rules over the real wire: a recall erases every stored version of a message, badges
+count only what the user can still see, a client_msg_id names one message in one conversation,
+and content URLs are http(s) or chatd's own file keys."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chatd.client import ClientError
+
+from .test_group import create as create_group
+from .test_group import fails
+from .test_room import create as create_room
+from .test_room import join
+
+
+def text(t: str) -> dict:
+    return {"type": "text", "text": t}
+
+
+class Conv:
+    """One conversation of any kind, driven by the same calls."""
+
+    def __init__(self, kind: str, target: int, users: dict[str, int]):
+        self.kind, self.target, self.users = kind, target, users
+
+    def where(self, client) -> dict:
+        if self.kind == "dm":
+            a, b = self.users["alice"], self.users["bob"]
+            return {"peer": b if client.user["id"] == a else a}
+        return {f"{self.kind}_id": self.target}
+
+    async def send(self, client, t: str, **extra) -> dict:
+        return await client.request(f"chat_{self.kind}_send", {**self.where(client), "content": text(t), **extra})
+
+    async def edit(self, client, msg_id: int, t: str) -> dict:
+        return await client.request(f"chat_{self.kind}_edit", {**self.where(client), "msg_id": msg_id, "content": text(t)})
+
+    async def recall(self, client, msg_id: int) -> dict:
+        return await client.request(f"chat_{self.kind}_recall", {**self.where(client), "msg_id": msg_id})
+
+    async def delete(self, client, msg_ids: list[int]) -> dict:
+        return await client.request(f"chat_{self.kind}_delete", {**self.where(client), "msg_ids": msg_ids})
+
+    async def mark_read(self, client, seq: int) -> dict:
+        return await client.request(f"chat_{self.kind}_mark_read", {**self.where(client), "seq": seq})
+
+    async def history(self, client) -> dict:
+        return await client.request(f"chat_{self.kind}_history", {**self.where(client), "limit": 100})
+
+    async def search(self, client, query: str) -> dict:
+        return await client.request(f"chat_{self.kind}_search", {"query": query})
+
+    async def entry(self, client, unread_only: bool = False) -> dict | None:
+        convs = (await client.request(f"chat_{self.kind}_conversations", {"unread_only": unread_only}))["conversations"]
+        return next((c for c in convs if c["conv_id"] == self.conv_id), None)
+
+
+async def open_conv(kind: str, users: dict[str, int], a1, b1) -> Conv:
+    """A conversation of `kind` between alice (owner) and bob, with carol too for groups and rooms."""
+    if kind == "dm":
+        conv = Conv(kind, users["bob"], users)
+        first = await conv.send(a1, "hello")
+        conv.conv_id = first["conv_id"]
+        await conv.send(b1, "hi")  # bob has read everything so far
+        return conv
+    if kind == "group":
+        gid = (await create_group(a1, "team", [users["bob"], users["carol"]]))["group_id"]
+    else:
+        gid = (await create_room(a1))["room_id"]
+        await join(b1, gid)
+    conv = Conv(kind, gid, users)
+    conv.conv_id = gid
+    await conv.send(b1, "hi")
+    return conv
+
+
+KINDS = ["dm", "group", "room"]
+
+
+# --- content URLs ----------------------------------------------------------------------
+
+FILE_KEY = "chatd-file:" + "0123456789abcdef" * 4
+GOOD_URLS = ["https://example.test/a.png", "http://example.test:8080/a?b=c#d", "HTTPS://Example.Test/x", FILE_KEY]
+BAD_URLS = [
+    "javascript:alert(1)",
+    "JavaScript:alert(1)",
+    " javascript:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox",
+    "file:///etc/passwd",
+    "ftp://example.test/a",
+    "//example.test/a",
+    "/relative/path",
+    "https://",
+    "https:///path",
+    "http:example.test",
+    "chatd-file:" + "0123456789ABCDEF" * 4,
+    "chatd-file:" + "0" * 63,
+    "chatd-file:" + "0" * 65,
+    "chatd-file:../../etc/passwd",
+    "https://exa mple.test/",
+    "https://example.test/\nx",
+]
+
+
+def url_contents(url: str) -> list[tuple[dict, str]]:
+    """Every URL field of every content type, with `url` in it, and the field an error names."""
+    ok = "https://example.test/ok"
+    return [
+        ({"type": "image", "url": url}, "content.url"),
+        ({"type": "image", "url": ok, "thumb_url": url}, "content.thumb_url"),
+        ({"type": "file", "url": url, "name": "a.pdf"}, "content.url"),
+        ({"type": "video", "url": url}, "content.url"),
+        ({"type": "video", "url": ok, "cover_url": url}, "content.cover_url"),
+        ({"type": "audio", "url": url}, "content.url"),
+        ({"type": "sticker", "url": url, "sticker_id": "s1"}, "content.url"),
+        (
+            {"type": "buttons", "text": "go", "buttons": [[{"text": "a", "action": "copy", "value": "x"}], [{"text": "b", "action": "callback", "value": "v"}, {"text": "c", "action": "url", "value": url}]]},
+            "content.buttons[1][1].value",
+        ),
+    ]
+
+
+@pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 10_000}}])
+async def test_content_urls_must_be_http_or_chatd_file_keys(harness, users):
+    a, b = users["alice"], users["bob"]
+    async with harness.client("alice") as a1:
+        gid = (await create_group(a1, "team", [b]))["group_id"]
+        rid = (await create_room(a1))["room_id"]
+        where = {"chat_dm_send": {"peer": b}, "chat_group_send": {"group_id": gid}, "chat_room_send": {"room_id": rid}}
+        for url in GOOD_URLS:
+            for content, _ in url_contents(url):
+                out = await a1.request("chat_dm_send", {"peer": b, "content": content})
+                assert out["message"]["content"] == content
+        for url in BAD_URLS:
+            for content, field in url_contents(url):
+                for cmd, target in where.items():
+                    with pytest.raises(ClientError) as exc:
+                        await a1.request(cmd, {**target, "content": content})
+                    assert (exc.value.code, exc.value.field) == ("bad_request", field), (cmd, content, exc.value.error)
+        # Buttons whose action is not url may carry any value.
+        free = {"type": "buttons", "text": "t", "buttons": [[{"text": "copy", "action": "copy", "value": "javascript:x"}]]}
+        assert (await a1.request("chat_dm_send", {"peer": b, "content": free}))["message"]["content"] == free
+
+
+async def test_edits_check_content_urls_too(harness, users):
+    a, b = users["alice"], users["bob"]
+    async with harness.client("alice") as a1:
+        gid = (await create_group(a1, "team", [b]))["group_id"]
+        rid = (await create_room(a1))["room_id"]
+        image = {"type": "image", "url": "https://example.test/a.png"}
+        bad = {"type": "image", "url": "https://example.test/a.png", "thumb_url": "javascript:alert(1)"}
+        for kind, target in (("dm", {"peer": b}), ("group", {"group_id": gid}), ("room", {"room_id": rid})):
+            msg = await a1.request(f"chat_{kind}_send", {**target, "content": image})
+            err = await fails(a1, f"chat_{kind}_edit", {**target, "msg_id": msg["id"], "content": bad}, "bad_request")
+            assert err.field == "content.thumb_url"
+            good = {**image, "thumb_url": FILE_KEY}
+            out = await a1.request(f"chat_{kind}_edit", {**target, "msg_id": msg["id"], "content": good})
+            assert out["message"]["content"] == good
