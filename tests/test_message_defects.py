@@ -80,6 +80,39 @@ async def open_conv(kind: str, users: dict[str, int], a1, b1) -> Conv:
 KINDS = ["dm", "group", "room"]
 
 
+# --- a client_msg_id names one message in one conversation -----------------------------
+
+
+async def test_reused_client_msg_id_in_another_dm_is_a_conflict(harness, users):
+    a, b, c = users["alice"], users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("carol") as c1:
+        first = await a1.request("chat_dm_send", {"peer": b, "content": text("to bob"), "client_msg_id": "same"})
+        err = await fails(a1, "chat_dm_send", {"peer": c, "content": text("to carol"), "client_msg_id": "same"}, "conflict")
+        assert err.field == "client_msg_id"
+        assert (await c1.request("chat_dm_history", {"peer": a}))["messages"] == []
+        # The resend to the same peer is still a duplicate, and carol can be written with a new id.
+        again = await a1.request("chat_dm_send", {"peer": b, "content": text("to bob"), "client_msg_id": "same"})
+        assert again["duplicate"] is True and again["id"] == first["id"]
+        out = await a1.request("chat_dm_send", {"peer": c, "content": text("to carol"), "client_msg_id": "other"})
+        assert out["duplicate"] is False
+        # Now in a conversation with carol: the id of the message to bob is still refused there.
+        await fails(a1, "chat_dm_send", {"peer": c, "content": text("to carol"), "client_msg_id": "same"}, "conflict")
+
+
+async def test_client_msg_id_shared_between_a_group_and_a_dm_is_a_conflict(harness, users):
+    a, b = users["alice"], users["bob"]
+    async with harness.client("alice") as a1:
+        gid = (await create_group(a1, "team", [b]))["group_id"]
+        await a1.request("chat_group_send", {"group_id": gid, "content": text("group"), "client_msg_id": "g1"})
+        err = await fails(a1, "chat_dm_send", {"peer": b, "content": text("dm"), "client_msg_id": "g1"}, "conflict")
+        assert err.field == "client_msg_id"
+        await a1.request("chat_dm_send", {"peer": b, "content": text("dm"), "client_msg_id": "d1"})
+        err = await fails(a1, "chat_group_send", {"group_id": gid, "content": text("group"), "client_msg_id": "d1"}, "conflict")
+        assert err.field == "client_msg_id"
+        hist = await a1.request("chat_dm_history", {"peer": b})
+        assert [m["content"] for m in hist["messages"]] == [text("dm")]
+
+
 # --- content URLs ----------------------------------------------------------------------
 
 FILE_KEY = "chatd-file:" + "0123456789abcdef" * 4

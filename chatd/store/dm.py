@@ -156,6 +156,8 @@ def op_send(ctx: Any, peer_id: int, msg: messages.NewMessage) -> tuple[dict[str,
     if existing_id is not None:
         existing = messages.load(conn, existing_id)
         assert existing is not None
+        if existing["conv_id"] != conv_id:  # as chat.op_send: one id, one message, one conversation
+            raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
         return existing, True, {}
     if sender_disabled is None or sender_disabled:
         raise ChatError("user_disabled", "your account is disabled")
