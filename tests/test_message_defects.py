@@ -80,6 +80,48 @@ async def open_conv(kind: str, users: dict[str, int], a1, b1) -> Conv:
 KINDS = ["dm", "group", "room"]
 
 
+# --- a recall erases every stored version ----------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_recall_erases_every_version_of_the_content(harness, users, kind):
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        conv = await open_conv(kind, users, a1, b1)
+        if kind == "room":
+            await join(a1, conv.target)
+        orig = await conv.send(a1, "v1 confidential")
+        # Indexed before the edit, so the edit has to take the first text out of the index.
+        assert [r["message"]["id"] for r in (await conv.search(b1, "confidential"))["results"]] == [orig["id"]]
+        reply = await conv.send(b1, "noted", quote_id=orig["id"])
+        assert reply["message"]["quote"]["text"] == "v1 confidential"
+        await conv.edit(a1, orig["id"], "v2 classified")
+        edits = await b1.request("chat_message_edits", {"msg_id": orig["id"]})
+        assert [e["content"]["text"] for e in edits["edits"]] == ["v1 confidential"]
+        # The newest message is recalled too, so conversation previews show a recalled message.
+        last = await conv.send(a1, "w1 topsecret")
+        await conv.search(b1, "topsecret")
+        await conv.edit(a1, last["id"], "w2 eyesonly")
+        for msg in (orig, last):
+            out = await conv.recall(a1, msg["id"])
+            assert out["message"]["content"] is None and out["message"]["recalled_at"]
+
+        words = ("confidential", "classified", "topsecret", "eyesonly", "v1", "v2", "w1", "w2")
+        for client in (a1, b1):
+            for msg in (orig, last):
+                assert await client.request("chat_message_edits", {"msg_id": msg["id"]}) == {"edits": [], "total": 0}
+            for word in words:
+                assert (await conv.search(client, word))["results"] == []
+            hist = await conv.history(client)
+            quoting = next(m for m in hist["messages"] if m["id"] == reply["id"])
+            assert quoting["quote"] == {"id": orig["id"], "sender_id": users["alice"], "type": "text", "text": "", "recalled": True}
+            entry = await conv.entry(client)
+            assert entry is not None and entry["last_message"]["id"] == last["id"]
+            assert entry["last_message"]["content"] is None
+            seen = json.dumps([hist, entry], ensure_ascii=False)
+            for word in words:
+                assert word not in seen, (word, seen)
+
+
 # --- a client_msg_id names one message in one conversation -----------------------------
 
 

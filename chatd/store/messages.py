@@ -250,6 +250,8 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
         search.reindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]), "")
         conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
+        # Every earlier version goes too: edits kept the index to the current text, taken out above.
+        conn.execute("DELETE FROM message_edits WHERE message_id = ?", (msg_id,))
     out = load(conn, msg_id)
     assert out is not None
     return out
