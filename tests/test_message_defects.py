@@ -122,6 +122,93 @@ async def test_recall_erases_every_version_of_the_content(harness, users, kind):
                 assert word not in seen, (word, seen)
 
 
+# --- badges count only what the user can still see -------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_deleted_for_me_counts_neither_unread_nor_mentioned(harness, users, kind):
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("bob") as b2:
+        conv = await open_conv(kind, users, a1, b1)
+        plain = await conv.send(a1, "plain")
+        mention = await conv.send(a1, "@bob look", mentions=[b])
+        other = await conv.send(a1, "another")
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 3 and entry["mentioned"] is True
+        await conv.delete(b1, [mention["id"], other["id"]])
+        # The other device is told at once, with the new badges.
+        upd = await b2.next_push(f"chat_{kind}_conversation_update", where=lambda d: d["conversation"]["last_message"]["id"] == plain["id"])
+        assert upd["data"]["conversation"]["unread"] == 1 and upd["data"]["conversation"]["mentioned"] is False
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 1 and entry["mentioned"] is False
+        assert entry["last_message"]["id"] == plain["id"]
+        # alice, who deleted nothing, still sees bob's counts unchanged for herself (she has read all).
+        assert (await conv.entry(a1))["unread"] == 0
+        # Deleting the rest of what is unread empties the badge and the unread-only list.
+        await conv.delete(b1, [plain["id"]])
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 0 and entry["mentioned"] is False
+        assert await conv.entry(b1, unread_only=True) is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_an_older_visible_mention_still_counts_when_a_newer_one_is_deleted(harness, users, kind):
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        conv = await open_conv(kind, users, a1, b1)
+        await conv.send(a1, "@bob first", mentions=[b])
+        second = await conv.send(a1, "@bob second", mentions=[b])
+        await conv.delete(b1, [second["id"]])
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 1 and entry["mentioned"] is True
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_recalled_mention_no_longer_mentions(harness, users, kind):
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        conv = await open_conv(kind, users, a1, b1)
+        first = await conv.send(a1, "@bob first", mentions=[b])
+        second = await conv.send(a1, "@bob second", mentions=[b])
+        # Recalling the newer mention leaves the older one, still unread.
+        out = await conv.recall(a1, second["id"])
+        assert out["message"]["mentions"] == []
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 2 and entry["mentioned"] is True
+        # Recalling the last one clears the flag; the placeholders still count as unread.
+        await conv.recall(a1, first["id"])
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 2 and entry["mentioned"] is False
+        hist = await conv.history(b1)
+        assert all(m["mentions"] == [] for m in hist["messages"] if m["id"] in (first["id"], second["id"]))
+        # A mention bob has read stays read: recalling a newer one does not bring it back.
+        kept = await conv.send(a1, "@bob kept", mentions=[b])
+        await conv.mark_read(b1, kept["seq"])
+        gone = await conv.send(a1, "@bob gone", mentions=[b])
+        assert (await conv.entry(b1))["mentioned"] is True
+        await conv.recall(a1, gone["id"])
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 1 and entry["mentioned"] is False
+
+
+@pytest.mark.parametrize("kind", ["group", "room"])
+async def test_recalled_mention_of_everyone_no_longer_mentions(harness, users, kind):
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        conv = await open_conv(kind, users, a1, b1)
+        older = await conv.send(a1, "@all first", mentions=[0])
+        newer = await conv.send(a1, "@all second", mentions=[0])
+        await conv.recall(a1, newer["id"])
+        assert (await conv.entry(b1))["mentioned"] is True
+        await conv.recall(a1, older["id"])
+        entry = await conv.entry(b1)
+        assert entry["unread"] == 2 and entry["mentioned"] is False
+        # A mention of bob alone, recalled while an @all is unread, leaves bob mentioned by the @all.
+        await conv.send(a1, "@all third", mentions=[0])
+        mine = await conv.send(a1, "@bob only", mentions=[users["bob"]])
+        await conv.recall(a1, mine["id"])
+        assert (await conv.entry(b1))["mentioned"] is True
+
+
 # --- a client_msg_id names one message in one conversation -----------------------------
 
 
@@ -235,3 +322,32 @@ async def test_edits_check_content_urls_too(harness, users):
             good = {**image, "thumb_url": FILE_KEY}
             out = await a1.request(f"chat_{kind}_edit", {**target, "msg_id": msg["id"], "content": good})
             assert out["message"]["content"] == good
+
+
+# --- messages recalled before migration 6 ----------------------------------------------
+
+
+def test_migration_erases_what_earlier_recalls_left(tmp_path):
+    """A database where a recall kept the edit history and mentions (as before migration 6)."""
+    from chatd.protocol import content as ct
+    from chatd.store import messages, schema
+
+    from .test_search_index import _dm
+
+    ctx, a, b, conv = _dm(tmp_path)
+    conn = ctx.conn
+
+    def mention(t: str, who: list[int]) -> int:
+        new = messages.NewMessage(sender_id=a, type="text", content=ct.dumps(ct.Text(text=t)), text=t, client_msg_id=None, quote_id=None, mentions=who)
+        return messages.insert(ctx, conv, new)
+
+    older = mention("@b first", [b])
+    newer = mention("@b second", [b])
+    conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, 0)", (newer["id"], ct.dumps(ct.Text(text="v1"))))
+    conn.execute("UPDATE messages SET content = NULL, recalled_at = 1 WHERE id = ?", (newer["id"],))  # the old recall
+    conn.execute("PRAGMA user_version = 5")
+    assert schema.migrate(conn) == 5
+    assert conn.execute("SELECT COUNT(*) FROM message_edits").fetchone()[0] == 0
+    assert conn.execute("SELECT mentions FROM messages WHERE id = ?", (newer["id"],)).fetchone()[0] is None
+    # b's newest unread mention is the one left.
+    assert conn.execute("SELECT mention_seq FROM members WHERE conv_id = ? AND user_id = ?", (conv, b)).fetchone()[0] == older["seq"]
