@@ -242,7 +242,7 @@ async def test_edit_keeps_history_and_is_pushed(harness, users):
             await b1.request("chat_dm_edit", {"peer": a, "msg_id": out["id"], "content": text("hijack")})
         assert exc.value.code == "forbidden"
         with pytest.raises(ClientError) as exc:
-            await a1.request("chat_dm_edit", {"peer": b, "msg_id": out["id"], "content": {"type": "image", "url": "u"}})
+            await a1.request("chat_dm_edit", {"peer": b, "msg_id": out["id"], "content": {"type": "image", "url": "https://x/u.png"}})
         assert exc.value.code == "not_editable"
         async with harness.client("carol") as c1:
             with pytest.raises(ClientError) as exc:

@@ -23,6 +23,9 @@ def new_message(limits: LimitsConfig, sender_id: int, content: Any, *, client_ms
     kind = content.__struct_config__.tag
     if kind not in ct.CLIENT_TYPES:
         raise ChatError("bad_request", f"clients cannot send {kind} messages", field="content.type")
+    bad_url = ct.bad_url_field(content)
+    if bad_url is not None:
+        raise ChatError("bad_request", "a URL must be http(s) with a host, or a chatd-file: key", field=bad_url)
     text = ct.searchable_text(content)
     if len(text) > limits.max_text_chars:
         raise ChatError("too_large", f"text is over {limits.max_text_chars} characters", field="content.text")

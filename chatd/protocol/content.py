@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Union
+from urllib.parse import urlsplit
 
 import msgspec
 from msgspec import Meta, Struct
@@ -131,6 +133,45 @@ def searchable_text(content: Content) -> str:
     elif isinstance(content, System):
         parts.append(content.text)
     return "\n".join(parts)
+
+
+# A file stored by chatd itself is named by its key, the SHA-256 of its bytes: chatd-file:<64
+# lowercase hex digits>. The form is reserved for uploads to chatd (which do not exist yet).
+FILE_KEY = re.compile(r"chatd-file:[0-9a-f]{64}")
+_URL_SCHEMES = ("http", "https")
+_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+
+
+def url_allowed(url: str) -> bool:
+    """An http(s) URL with a host, or a chatd file key. Nothing else (javascript:, data:, file:,
+    relative or scheme-relative URLs) may stand where a client will load or open a URL."""
+    if FILE_KEY.fullmatch(url):
+        return True
+    if _UNSAFE.search(url):  # URL parsers drop some of these; a stored URL must mean one thing
+        return False
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises on a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in _URL_SCHEMES and bool(parts.hostname)
+
+
+def bad_url_field(content: Content) -> str | None:
+    """The field of the first URL in a content that url_allowed refuses (as `content.url`), or None."""
+    if isinstance(content, (Image, File, Video, Audio, Sticker)):
+        if not url_allowed(content.url):
+            return "content.url"
+        for name in ("thumb_url", "cover_url"):
+            value = getattr(content, name, None)
+            if value is not None and not url_allowed(value):
+                return f"content.{name}"
+    elif isinstance(content, Buttons):
+        for i, row in enumerate(content.buttons):
+            for j, button in enumerate(row):
+                if button.action == "url" and not url_allowed(button.value):
+                    return f"content.buttons[{i}][{j}].value"
+    return None
 
 
 def preview_text(content: Content | None, limit: int = 100) -> str:

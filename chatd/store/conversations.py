@@ -86,17 +86,19 @@ def _entries(
     if known:
         lasts[known["id"]] = known
     extras = extra(conn, sorted({r[0] for r in rows})) if extra else {}
+    unseen = _unseen(conn, rows)
     out = []
     for r, last_id in zip(rows, last_ids):
         conv_id, last_seq, last_read = r[0], r[3], r[7]
+        hidden, mentioned = unseen.get((conv_id, r[1]), (0, False))
         entry = {
             "conv_id": conv_id,
             "name": r[2],
             "last_message": lasts.get(last_id) if last_id else None,
             "last_seq": last_seq,
             "last_read_seq": last_read,
-            "unread": max(0, last_seq - last_read),
-            "mentioned": max(r[8], r[6]) > last_read,
+            "unread": max(0, last_seq - last_read - hidden),
+            "mentioned": mentioned,
             "pinned": bool(r[9]),
             "muted": bool(r[10]),
             "role": r[11],
@@ -104,6 +106,35 @@ def _entries(
         }
         entry.update(extras.get(conv_id, {}))
         out.append(entry)
+    return out
+
+
+def _unseen(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[tuple[int, int], tuple[int, bool]]:
+    """Badges count only what the user can still see. For each (conversation, user) row with
+    unread messages: how many of those the user deleted for themselves, and whether one the user
+    can still see mentions them (or everyone). One query for all the rows. The stored mention
+    seqs are kept exact by insert and recall, so they are trusted unless the user deleted some
+    of their unread messages; only then are that conversation's unread mentions looked at."""
+    wanted = [(r[0], r[1], r[7], max(r[8], r[6])) for r in rows if r[3] > r[7]]
+    if not wanted:
+        return {}
+    out: dict[tuple[int, int], tuple[int, bool]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        values = ",".join(["(?, ?, ?, ?)"] * len(chunk))
+        sql = (
+            f"WITH p(conv_id, user_id, last_read, mention_upto) AS (VALUES {values}), "
+            "q AS (SELECT p.conv_id, p.user_id, p.last_read, p.mention_upto, COUNT(m.id) AS hidden FROM p "
+            "LEFT JOIN hidden_messages h ON h.user_id = p.user_id AND h.conv_id = p.conv_id "
+            "LEFT JOIN messages m ON m.id = h.message_id AND m.seq > p.last_read GROUP BY p.conv_id, p.user_id) "
+            "SELECT conv_id, user_id, hidden, CASE WHEN mention_upto <= last_read THEN 0 WHEN hidden = 0 THEN 1 "
+            "ELSE EXISTS (SELECT 1 FROM messages m WHERE m.conv_id = q.conv_id AND m.seq > q.last_read AND m.seq <= q.mention_upto "
+            "AND m.mentions IS NOT NULL AND m.sender_id != q.user_id "
+            "AND EXISTS (SELECT 1 FROM json_each(m.mentions) j WHERE j.value IN (0, q.user_id)) "
+            "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = q.user_id AND h.message_id = m.id)) END FROM q"
+        )
+        for conv_id, user_id, hidden, mentioned in conn.execute(sql, [v for row in chunk for v in row]):
+            out[(conv_id, user_id)] = (hidden, bool(mentioned))
     return out
 
 
@@ -145,8 +176,19 @@ def conversations(
     sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? WHERE m.user_id = ?"
     if unread_only:
         sql += " AND c.last_seq > m.last_read_seq"
-    sql += f" ORDER BY m.pinned DESC, {NEWEST_ACTIVITY} LIMIT ?"
-    return _entries(conn, conn.execute(sql, (kind, user_id, limit)).fetchall(), extra)
+    sql += f" ORDER BY m.pinned DESC, {NEWEST_ACTIVITY} LIMIT ? OFFSET ?"
+    out: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        rows = conn.execute(sql, (kind, user_id, limit, offset)).fetchall()
+        entries = _entries(conn, rows, extra)
+        if not unread_only:
+            return entries
+        # A conversation whose unread messages the user all deleted for themselves has none.
+        out += [e for e in entries if e["unread"]]
+        if len(rows) < limit or len(out) >= limit:
+            return out[:limit]
+        offset += len(rows)
 
 
 def views(

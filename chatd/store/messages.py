@@ -254,11 +254,41 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
                 raise ChatError("forbidden", "only the sender or an admin can recall a message")
             if window_ms == 0 or ctx.now - row[9] > window_ms:  # 0: never
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
+        # A recall erases every stored version: the current text from the index (edits kept the
+        # index to the current text), the content, the edit history; and its mentions.
         search.reindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]), "")
-        conn.execute("UPDATE messages SET content = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
+        conn.execute("UPDATE messages SET content = NULL, mentions = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
+        conn.execute("DELETE FROM message_edits WHERE message_id = ?", (msg_id,))
+        if row[8]:
+            _forget_mentions(conn, conv_id, row[2], _json_decode(row[8]))
     out = load(conn, msg_id)
     assert out is not None
     return out
+
+
+def _forget_mentions(conn: sqlite3.Connection, conv_id: int, seq: int, mentioned: list[int]) -> None:
+    """A recalled message at `seq` mentioned these users (0: everyone), and its mentions are gone:
+    where it was the newest mention, point members.mention_seq (conversations.all_mention_seq)
+    at the newest mention left that is still unread, or 0."""
+    for uid in set(mentioned):
+        if uid == 0:
+            conn.execute(
+                "UPDATE conversations SET all_mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
+                "AND m.seq > (SELECT MIN(last_read_seq) FROM members WHERE conv_id = ?1) AND m.mentions IS NOT NULL "
+                "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = 0) ORDER BY m.seq DESC LIMIT 1), 0) "
+                "WHERE id = ?1 AND all_mention_seq = ?2",
+                (conv_id, seq),
+            )
+        else:
+            conn.execute(
+                "UPDATE members SET mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
+                "AND m.seq > members.last_read_seq AND m.mentions IS NOT NULL AND m.sender_id != ?3 "
+                "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = ?3) "
+                "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3 AND h.message_id = m.id) "
+                "ORDER BY m.seq DESC LIMIT 1), 0) "
+                "WHERE conv_id = ?1 AND user_id = ?3 AND mention_seq = ?2",
+                (conv_id, seq, uid),
+            )
 
 
 def react(ctx: Any, conv_id: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:

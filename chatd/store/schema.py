@@ -181,6 +181,24 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO search_state (id, indexed_upto) SELECT 1, COALESCE(MAX(id), 0) FROM messages;
     """,
+    # 6: badges leave out what a user deleted for themselves (counted per user and conversation),
+    # and a recall erases the edit history and the mentions of the message. Messages recalled
+    # before this version lose theirs now, and the mention seqs that pointed at them move back
+    # to the newest unread mention left.
+    """
+    CREATE INDEX IF NOT EXISTS hidden_messages_conv ON hidden_messages(user_id, conv_id);
+    DELETE FROM message_edits WHERE message_id IN (SELECT id FROM messages WHERE recalled_at IS NOT NULL);
+    UPDATE messages SET mentions = NULL WHERE recalled_at IS NOT NULL AND mentions IS NOT NULL;
+    UPDATE members SET mention_seq = COALESCE((SELECT MAX(m.seq) FROM messages m, json_each(m.mentions) j
+        WHERE m.conv_id = members.conv_id AND m.seq > members.last_read_seq AND m.mentions IS NOT NULL
+        AND m.sender_id != members.user_id AND j.value = members.user_id), 0)
+        WHERE mention_seq > last_read_seq AND EXISTS (SELECT 1 FROM messages m
+        WHERE m.conv_id = members.conv_id AND m.seq = members.mention_seq AND m.recalled_at IS NOT NULL);
+    UPDATE conversations SET all_mention_seq = COALESCE((SELECT MAX(m.seq) FROM messages m, json_each(m.mentions) j
+        WHERE m.conv_id = conversations.id AND m.mentions IS NOT NULL AND j.value = 0), 0)
+        WHERE EXISTS (SELECT 1 FROM messages m
+        WHERE m.conv_id = conversations.id AND m.seq = conversations.all_mention_seq AND m.recalled_at IS NOT NULL);
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
