@@ -14,6 +14,7 @@ the header of clients/protocol.yaml. The output depends only on the YAML.
 from __future__ import annotations
 
 import argparse
+import json
 import keyword
 import re
 import sys
@@ -59,9 +60,9 @@ def _field_lines(fields: dict[str, dict[str, Any]], reg: Registry) -> list[str]:
         py_name = name + "_" if keyword.iskeyword(name) else name
         if spec.get("optional"):
             tp += " | UnsetType"
-            default = f" = msgspec.field(name={name!r}, default=UNSET)" if py_name != name else " = UNSET"
+            default = f" = msgspec.field(name={json.dumps(name)}, default=UNSET)" if py_name != name else " = UNSET"
         else:
-            default = f" = msgspec.field(name={name!r})" if py_name != name else ""
+            default = f" = msgspec.field(name={json.dumps(name)})" if py_name != name else ""
         doc = _text(spec.get("doc"))
         out.append(f"    {py_name}: {tp}{default}" + (f"  # {doc}" if doc else ""))
     return out or ["    pass"]
@@ -157,9 +158,9 @@ def render(reg: Registry = REGISTRY) -> str:
             what = "the `data` of a successful response" if kind == "request" else "the push's `data`"
             lines += _class(cls, f"`{cmd.wire}`: {what}.", cmd.response, reg)
     lines += ["", "", "RESPONSES: dict[str, type[Shape]] = {"]
-    lines += [f"    {wire!r}: {cls}," for wire, cls in responses]
+    lines += [f"    {json.dumps(wire)}: {cls}," for wire, cls in responses]
     lines += ["}", "", "PUSHES: dict[str, type[Shape]] = {"]
-    lines += [f"    {wire!r}: {cls}," for wire, cls in pushes]
+    lines += [f"    {json.dumps(wire)}: {cls}," for wire, cls in pushes]
     lines += ["}"]
     return "\n".join(lines) + "\n"
 
