@@ -49,20 +49,21 @@ class Client:
         try:
             while True:
                 raw = await self.ws.get_message()
-                frame = decode_json(raw) if isinstance(raw, str) else decode_mp(raw)
-                req_id = frame.get("id") if "ok" in frame else None
-                if req_id is not None and str(req_id) in self._waiting:
-                    self._waiting.pop(str(req_id)).send_nowait(frame)
-                elif "ok" in frame:
-                    self._pushes.append(frame)  # a response to nothing we wait for (e.g. bad_frame)
-                    self._wake()
-                else:
-                    self._pushes.append(frame)
-                    self._wake()
+                self._handle(decode_json(raw) if isinstance(raw, str) else decode_mp(raw))
         except ConnectionClosed as exc:
             self.closed = exc
             for send in self._waiting.values():
                 send.close()
+            self._wake()
+
+    def _handle(self, frame: dict[str, Any]) -> None:
+        """Route one received frame: a response to its waiting call, anything else to the pushes.
+        (The tests wrap this to check every frame against the registry.)"""
+        req_id = frame.get("id") if "ok" in frame else None
+        if req_id is not None and str(req_id) in self._waiting:
+            self._waiting.pop(str(req_id)).send_nowait(frame)
+        else:
+            self._pushes.append(frame)  # a push, or a response to nothing we wait for (e.g. bad_frame)
             self._wake()
 
     def _wake(self) -> None:

@@ -12,10 +12,13 @@ import trio
 from chatd.auth import hash_password
 from chatd.client import Client, connect
 from chatd.config import Config, load
+from chatd.protocol.wirecheck import check_frame
 from chatd.server import Server
 from chatd.store import users as users_store
 
 PASSWORD = "correct horse battery"
+WIRE_PROBLEMS = pytest.StashKey[list[str]]()
+_REPORTED = pytest.StashKey[int]()  # how many of them the test's call phase already reported
 _HASH = hash_password(PASSWORD)  # hashing is slow on purpose: do it once
 
 
@@ -82,3 +85,47 @@ async def users(harness: Harness) -> dict[str, int]:
 
 
 Predicate = Callable[[Any], bool]
+
+
+# -- every frame the test client receives is checked against the registry ------------------
+
+
+@pytest.fixture(autouse=True)
+def wire_check(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Run every frame chatd's client receives through chatd.protocol.wirecheck; the test fails
+    (see pytest_runtest_call below) when the server sent something the registry does not promise."""
+    problems: list[str] = []
+    request.node.stash[WIRE_PROBLEMS] = problems
+    handle = Client._handle
+
+    def checked(self: Client, frame: dict[str, Any]) -> None:
+        for problem in check_frame(frame):
+            if problem not in problems:
+                problems.append(problem)
+        handle(self, frame)
+
+    monkeypatch.setattr(Client, "_handle", checked)
+    yield problems
+    reported = request.node.stash.get(_REPORTED, 0)
+    if len(problems) > reported:  # frames that came while fixtures were torn down
+        pytest.fail(_wire_message(problems[reported:]), pytrace=False)
+
+
+def _wire_message(problems: list[str]) -> str:
+    return "frames the server sent do not match clients/protocol.yaml:\n  " + "\n  ".join(problems)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Any:
+    problems = item.stash.get(WIRE_PROBLEMS, [])
+    try:
+        result = yield
+    except BaseException as exc:
+        item.stash[_REPORTED] = len(problems)
+        if problems:
+            exc.add_note(_wire_message(problems))
+        raise
+    item.stash[_REPORTED] = len(problems)
+    if problems:
+        pytest.fail(_wire_message(problems), pytrace=False)
+    return result

@@ -77,8 +77,18 @@ def _request_table(fields: dict[str, dict[str, Any]], reg: Registry) -> list[str
     return _table(["field", "type", "required", "constraints", "description"], rows)
 
 
+def _sent_type(spec: dict[str, Any], reg: Registry) -> str:
+    """The type of a field the server sends, with whether it may be null or left out."""
+    out = _type(spec["type"], reg)
+    if spec.get("nullable"):
+        out += " or `null`"
+    if spec.get("optional"):
+        out += " (may be absent)"
+    return out
+
+
 def _fields_table(fields: dict[str, dict[str, Any]], reg: Registry) -> list[str]:
-    rows = [[f"`{name}`", _type(spec["type"], reg), _cell(spec.get("doc"))] for name, spec in fields.items()]
+    rows = [[f"`{name}`", _sent_type(spec, reg), _cell(spec.get("doc"))] for name, spec in fields.items()]
     return _table(["field", "type", "description"], rows)
 
 
@@ -104,7 +114,9 @@ def _intro(reg: Registry) -> list[str]:
         "",
         "A response echoes the request's `cmd` and `id`. Below, *request fields* describe "
         "the request's `data`, *response fields* the `data` of a successful response, "
-        "and *push fields* the `data` of a push.",
+        "and *push fields* the `data` of a push. A response or push field is always there and "
+        "never null unless its type says `or null` (it may be null) or *may be absent* "
+        "(it may be left out).",
         "",
     ]
 

@@ -1,0 +1,822 @@
+"""Typed wire shapes: generated from clients/protocol.yaml by `python -m chatd.protocol.structgen`. Do not edit by hand.
+
+One Struct per named type, per implemented request's response `data` (<name>Response)
+and per implemented push's `data` (<name>Push). Unknown fields are errors; a field may be
+null only where the registry says `nullable: true`, and absent (UNSET) only where it says
+`optional: true`.
+"""
+
+from typing import Any
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+from .content import Content
+
+
+class Shape(msgspec.Struct, forbid_unknown_fields=True):
+    """A strict wire object: every field declared, no others."""
+
+
+# -- shared types -----------------------------------------------------------------------------------
+
+
+class User(Shape, kw_only=True):
+    """A user as others see it."""
+
+    id: int
+    name: str  # Unique login name.
+    display_name: str
+    is_admin: bool
+
+
+class Message(Shape, kw_only=True):
+    """A stored message, as history and pushes carry it."""
+
+    id: int  # Global, time-ordered id (fits in 53 bits).
+    conv_id: int
+    seq: int  # Position in its conversation, from 1 without gaps.
+    sender_id: int
+    content: Content | None  # null when recalled.
+    client_msg_id: str | None  # The sender's id for idempotent resends, or null.
+    quote_id: int | None  # The quoted message's id, or null.
+    quote: Any  # A short view of the quoted message: {id, sender_id, type, text, recalled}.
+    mentions: list[int]  # Mentioned user ids; 0 means @all.
+    created_at: int  # Server time, ms since the epoch.
+    edited_at: int | None  # Time of the last edit, or null.
+    recalled_at: int | None  # Time of the recall, or null. A recalled message has no content.
+    reactions: Any  # List of {emoji, count, user_ids}.
+
+
+class Conversation(Shape, kw_only=True):
+    """One entry of a user's DM conversation list."""
+
+    conv_id: int
+    peer: User
+    peer_online: bool
+    last_message: Message | None  # The newest message not deleted for this user, or null.
+    last_seq: int
+    last_read_seq: int
+    unread: int  # Messages after last_read_seq.
+    mentioned: bool  # An unread message mentions this user.
+    pinned: bool
+    last_activity: int  # ms since the epoch.
+    name: str  # Always empty: a DM has no name (show the peer's `display_name`).
+    muted: bool  # Always false: DM notifications cannot be muted yet.
+    role: str  # Always member.
+
+
+class Group(Shape, kw_only=True):
+    """A group as its members see it. Its id is also its conversation id: `conv_id` in messages and pushes."""
+
+    group_id: int
+    name: str
+    avatar: str  # An image URL, or empty.
+    description: str
+    owner_id: int
+    created_by: int
+    member_count: int
+    join_by_id: bool  # Anyone may join with the group id (`chat_group_join`).
+    approval: bool  # Invitations by plain members and join requests wait for an owner or admin.
+    invite_code: str | None  # Joins the group with `chat_group_join`; null when off, and for non-members.
+    created_at: int
+    last_seq: int  # The group's newest seq.
+    role: str  # The asking user's role: owner, admin or member.
+
+
+class GroupMember(Shape, kw_only=True):
+    """One member of a group."""
+
+    user: User
+    role: str  # owner, admin or member.
+    muted: bool  # Muted by an owner or admin now: sends answer `muted`.
+    muted_until: int  # ms since the epoch; 0 when not muted.
+    joined_at: int
+
+
+class GroupRequest(Shape, kw_only=True):
+    """An invitation by a plain member, or a request to join, waiting for (or decided by) an owner or admin."""
+
+    request_id: int
+    group_id: int
+    user: User  # Who would join.
+    inviter_id: int  # Who invited them; 0 when the user asked to join.
+    kind: str  # invite or join.
+    status: str  # pending, approved, rejected, or cancelled (the group was left empty).
+    message: str
+    created_at: int
+    decided_by: int  # 0 while pending.
+    decided_at: int
+
+
+class GroupConversation(Shape, kw_only=True):
+    """One entry of a user's group conversation list."""
+
+    conv_id: int
+    group_id: int  # Equal to conv_id.
+    name: str
+    avatar: str
+    member_count: int
+    role: str  # The user's role: owner, admin or member.
+    last_message: Message | None  # The newest message not deleted for this user, or null.
+    last_seq: int
+    last_read_seq: int
+    unread: int  # Messages after last_read_seq.
+    mentioned: bool  # An unread message mentions this user, or everyone.
+    pinned: bool
+    muted: bool  # Notifications muted by this user (`chat_group_mute_set`); not a member mute.
+    last_activity: int  # ms since the epoch.
+
+
+class Room(Shape, kw_only=True):
+    """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
+
+    room_id: int
+    name: str
+    avatar: str  # An image URL, or empty.
+    description: str
+    owner_id: int  # The room's owner; they get the owner role back whenever they rejoin.
+    created_by: int
+    member_count: int  # Members: users who joined and have not exited or been kicked.
+    present_count: int  # Users in the room now: members with at least one connection that has joined it.
+    created_at: int
+    last_seq: int  # The room's newest seq.
+    role: str | None  # The asking user's role: owner, admin or member; null when not a member.
+
+
+class RoomMember(Shape, kw_only=True):
+    """A user who is in a room now."""
+
+    user: User
+    role: str  # owner, admin or member.
+    muted: bool  # Muted by the room's owner or admins now: sends answer `muted`.
+    muted_until: int  # ms since the epoch; 0 when not muted.
+    joined_at: int  # When the user became a member.
+    connections: int  # How many of the user's connections are in the room.
+
+
+class RoomConversation(Shape, kw_only=True):
+    """One entry of a user's room conversation list (the rooms the user is a member of)."""
+
+    conv_id: int
+    room_id: int  # Equal to conv_id.
+    name: str
+    avatar: str
+    member_count: int
+    present_count: int | UnsetType = UNSET  # Users in the room now (in `chat_room_conversations` only; absent from pushes).
+    role: str  # The user's role: owner, admin or member.
+    last_message: Message | None  # The newest message not deleted for this user, or null.
+    last_seq: int
+    last_read_seq: int
+    unread: int  # Messages after last_read_seq.
+    mentioned: bool  # An unread message mentions this user, or everyone.
+    pinned: bool
+    muted: bool  # Notifications muted by this user (`chat_room_mute_set`); not a member mute.
+    last_activity: int  # ms since the epoch.
+
+
+# -- responses --------------------------------------------------------------------------------------
+
+
+class LoginResponse(Shape, kw_only=True):
+    """`login`: the `data` of a successful response."""
+
+    user: User
+    session_id: str
+    token: str  # With username/password: a new token for later logins. With a token: the same token.
+    server_time: int
+    heartbeat_interval_s: float  # Send a frame (heartbeat) at least this often.
+    heartbeat_timeout_s: float  # The session ends after this long without a frame.
+
+
+class HeartbeatResponse(Shape, kw_only=True):
+    """`heartbeat`: the `data` of a successful response."""
+
+    server_time: int
+
+
+class PingResponse(Shape, kw_only=True):
+    """`ping`: the `data` of a successful response."""
+
+    pong: bool
+    server_time: int
+
+
+class ChatDMSendResponse(Shape, kw_only=True):
+    """`chat_dm_send`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int
+    seq: int
+    server_time: int  # The message's created_at.
+    duplicate: bool  # True when this was a resend of an already stored client_msg_id.
+    delivered: bool  # A device of the peer was connected and was sent the message (false for a duplicate: the first send told).
+    message: Message
+
+
+class ChatDMHistoryResponse(Shape, kw_only=True):
+    """`chat_dm_history`: the `data` of a successful response."""
+
+    conv_id: int  # 0 when the two users never exchanged a message.
+    messages: list[Message]
+    has_more: bool
+    last_seq: int  # The conversation's newest seq.
+    lastid: int  # Time paging: the id to pass as `lastid` for the next page.
+    begin: int
+    end: int
+    num: int
+
+
+class ChatDMSearchResponse(Shape, kw_only=True):
+    """`chat_dm_search`: the `data` of a successful response."""
+
+    results: list[Any]  # Each {message: Message, peer: int, snippet: str}.
+    has_more: bool
+
+
+class ChatDMConversationsResponse(Shape, kw_only=True):
+    """`chat_dm_conversations`: the `data` of a successful response."""
+
+    conversations: list[Conversation]
+
+
+class ChatDMMarkReadResponse(Shape, kw_only=True):
+    """`chat_dm_mark_read`: the `data` of a successful response."""
+
+    conv_id: int
+    last_read_seq: int
+
+
+class ChatDMPinSetResponse(Shape, kw_only=True):
+    """`chat_dm_pin_set`: the `data` of a successful response."""
+
+    conv_id: int
+    pinned: bool
+
+
+class ChatDMTypingResponse(Shape, kw_only=True):
+    """`chat_dm_typing`: the `data` of a successful response."""
+
+    sent: bool
+
+
+class ChatDMEditResponse(Shape, kw_only=True):
+    """`chat_dm_edit`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatDMRecallResponse(Shape, kw_only=True):
+    """`chat_dm_recall`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatDMDeleteResponse(Shape, kw_only=True):
+    """`chat_dm_delete`: the `data` of a successful response."""
+
+    deleted: list[int]
+
+
+class ChatDMReactResponse(Shape, kw_only=True):
+    """`chat_dm_react`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatMessageEditsResponse(Shape, kw_only=True):
+    """`chat_message_edits`: the `data` of a successful response."""
+
+    edits: list[Any]  # Each {edit_id, content, edited_at}: `content` is what the message said before the edit made at `edited_at`.
+    total: int
+
+
+class ChatRoomSendResponse(Shape, kw_only=True):
+    """`chat_room_send`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int  # Equal to room_id.
+    seq: int
+    server_time: int  # The message's created_at.
+    duplicate: bool  # True when this was a resend of an already stored client_msg_id.
+    message: Message
+
+
+class ChatRoomHistoryResponse(Shape, kw_only=True):
+    """`chat_room_history`: the `data` of a successful response."""
+
+    room_id: int
+    conv_id: int
+    messages: list[Message]
+    has_more: bool
+    last_seq: int  # The room's newest seq.
+    lastid: int  # Time paging: the id to pass as `lastid` for the next page.
+    begin: int
+    end: int
+    num: int
+
+
+class ChatRoomSearchResponse(Shape, kw_only=True):
+    """`chat_room_search`: the `data` of a successful response."""
+
+    results: list[Any]  # Each {message: Message, room_id: int, conv_id: int, snippet: str}.
+    has_more: bool
+
+
+class ChatRoomConversationsResponse(Shape, kw_only=True):
+    """`chat_room_conversations`: the `data` of a successful response."""
+
+    conversations: list[RoomConversation]
+
+
+class ChatRoomMarkReadResponse(Shape, kw_only=True):
+    """`chat_room_mark_read`: the `data` of a successful response."""
+
+    room_id: int
+    conv_id: int
+    last_read_seq: int
+
+
+class ChatRoomMuteSetResponse(Shape, kw_only=True):
+    """`chat_room_mute_set`: the `data` of a successful response."""
+
+    room_id: int
+    conv_id: int
+    muted: bool
+
+
+class ChatRoomPinSetResponse(Shape, kw_only=True):
+    """`chat_room_pin_set`: the `data` of a successful response."""
+
+    room_id: int
+    conv_id: int
+    pinned: bool
+
+
+class ChatRoomTypingResponse(Shape, kw_only=True):
+    """`chat_room_typing`: the `data` of a successful response."""
+
+    sent: bool
+
+
+class ChatRoomEditResponse(Shape, kw_only=True):
+    """`chat_room_edit`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatRoomRecallResponse(Shape, kw_only=True):
+    """`chat_room_recall`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatRoomDeleteResponse(Shape, kw_only=True):
+    """`chat_room_delete`: the `data` of a successful response."""
+
+    deleted: list[int]
+
+
+class ChatRoomReactResponse(Shape, kw_only=True):
+    """`chat_room_react`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatGroupSendResponse(Shape, kw_only=True):
+    """`chat_group_send`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int  # Equal to group_id.
+    seq: int
+    server_time: int  # The message's created_at.
+    duplicate: bool  # True when this was a resend of an already stored client_msg_id.
+    message: Message
+
+
+class ChatGroupJoinResponse(Shape, kw_only=True):
+    """`chat_group_join`: the `data` of a successful response."""
+
+    group_id: int
+    joined: bool
+    request: GroupRequest | None  # The pending request when approval is on, else null.
+
+
+class ChatGroupHistoryResponse(Shape, kw_only=True):
+    """`chat_group_history`: the `data` of a successful response."""
+
+    group_id: int
+    conv_id: int
+    messages: list[Message]
+    has_more: bool
+    last_seq: int  # The group's newest seq.
+    lastid: int  # Time paging: the id to pass as `lastid` for the next page.
+    begin: int
+    end: int
+    num: int
+
+
+class ChatGroupSearchResponse(Shape, kw_only=True):
+    """`chat_group_search`: the `data` of a successful response."""
+
+    results: list[Any]  # Each {message: Message, group_id: int, conv_id: int, snippet: str}.
+    has_more: bool
+
+
+class ChatGroupConversationsResponse(Shape, kw_only=True):
+    """`chat_group_conversations`: the `data` of a successful response."""
+
+    conversations: list[GroupConversation]
+
+
+class ChatGroupMarkReadResponse(Shape, kw_only=True):
+    """`chat_group_mark_read`: the `data` of a successful response."""
+
+    group_id: int
+    conv_id: int
+    last_read_seq: int
+
+
+class ChatGroupMuteSetResponse(Shape, kw_only=True):
+    """`chat_group_mute_set`: the `data` of a successful response."""
+
+    group_id: int
+    conv_id: int
+    muted: bool
+
+
+class ChatGroupPinSetResponse(Shape, kw_only=True):
+    """`chat_group_pin_set`: the `data` of a successful response."""
+
+    group_id: int
+    conv_id: int
+    pinned: bool
+
+
+class ChatGroupTypingResponse(Shape, kw_only=True):
+    """`chat_group_typing`: the `data` of a successful response."""
+
+    sent: bool
+
+
+class ChatGroupEditResponse(Shape, kw_only=True):
+    """`chat_group_edit`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatGroupRecallResponse(Shape, kw_only=True):
+    """`chat_group_recall`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatGroupDeleteResponse(Shape, kw_only=True):
+    """`chat_group_delete`: the `data` of a successful response."""
+
+    deleted: list[int]
+
+
+class ChatGroupReactResponse(Shape, kw_only=True):
+    """`chat_group_react`: the `data` of a successful response."""
+
+    message: Message
+
+
+class RoomJoinResponse(Shape, kw_only=True):
+    """`room_join`: the `data` of a successful response."""
+
+    room: Room
+    joined: bool  # True when the user became a member; false when they were one already.
+
+
+class RoomExitResponse(Shape, kw_only=True):
+    """`room_exit`: the `data` of a successful response."""
+
+    room_id: int
+
+
+class ChatRoomCreateResponse(Shape, kw_only=True):
+    """`chat_room_create`: the `data` of a successful response."""
+
+    room: Room
+
+
+class ChatRoomListResponse(Shape, kw_only=True):
+    """`chat_room_list`: the `data` of a successful response."""
+
+    rooms: list[Room]
+    total: int
+
+
+class ChatRoomUpdateResponse(Shape, kw_only=True):
+    """`chat_room_update`: the `data` of a successful response."""
+
+    room: Room
+
+
+class ChatRoomDisbandResponse(Shape, kw_only=True):
+    """`chat_room_disband`: the `data` of a successful response."""
+
+    room_id: int
+
+
+class GroupJoinResponse(Shape, kw_only=True):
+    """`group_join`: the `data` of a successful response."""
+
+    group_id: int
+    joined: bool
+    request: GroupRequest | None
+
+
+class GroupExitResponse(Shape, kw_only=True):
+    """`group_exit`: the `data` of a successful response."""
+
+    group_id: int
+
+
+class ChatRoomMembersResponse(Shape, kw_only=True):
+    """`chat_room_members`: the `data` of a successful response."""
+
+    room_id: int
+    members: list[RoomMember]
+    present_count: int  # Users in the room now.
+    member_count: int  # Members, present or not.
+    has_more: bool
+
+
+class ChatRoomMemberKickResponse(Shape, kw_only=True):
+    """`chat_room_member_kick`: the `data` of a successful response."""
+
+    room_id: int
+    user_id: int
+    banned_until: int  # ms since the epoch; 0 when rooms.kick_ban_s is 0.
+
+
+class ChatRoomMemberMuteSetResponse(Shape, kw_only=True):
+    """`chat_room_member_mute_set`: the `data` of a successful response."""
+
+    room_id: int
+    user_id: int
+    muted: bool
+    muted_until: int  # 0 when not muted.
+
+
+class ChatRoomMemberRoleSetResponse(Shape, kw_only=True):
+    """`chat_room_member_role_set`: the `data` of a successful response."""
+
+    room_id: int
+    user_id: int
+    role: str
+
+
+class ChatGroupCreateResponse(Shape, kw_only=True):
+    """`chat_group_create`: the `data` of a successful response."""
+
+    group: Group
+
+
+class ChatGroupUpdateResponse(Shape, kw_only=True):
+    """`chat_group_update`: the `data` of a successful response."""
+
+    group: Group
+
+
+class ChatGroupInviteResponse(Shape, kw_only=True):
+    """`chat_group_invite`: the `data` of a successful response."""
+
+    group_id: int
+    added: list[int]
+    pending: list[GroupRequest]
+    already: list[int]  # Members already.
+
+
+class ChatGroupInviteApprovalSetResponse(Shape, kw_only=True):
+    """`chat_group_invite_approval_set`: the `data` of a successful response."""
+
+    group_id: int
+    approval: bool
+
+
+class ChatGroupMembersResponse(Shape, kw_only=True):
+    """`chat_group_members`: the `data` of a successful response."""
+
+    members: list[GroupMember]
+    total: int
+    has_more: bool
+
+
+class ChatGroupMemberKickResponse(Shape, kw_only=True):
+    """`chat_group_member_kick`: the `data` of a successful response."""
+
+    group_id: int
+    user_id: int
+
+
+class ChatGroupMemberMuteSetResponse(Shape, kw_only=True):
+    """`chat_group_member_mute_set`: the `data` of a successful response."""
+
+    group_id: int
+    user_id: int
+    muted: bool
+    muted_until: int  # 0 when not muted.
+
+
+class ChatGroupListResponse(Shape, kw_only=True):
+    """`chat_group_list`: the `data` of a successful response."""
+
+    groups: list[Group]
+    total: int
+
+
+class ChatGroupLeaveResponse(Shape, kw_only=True):
+    """`chat_group_leave`: the `data` of a successful response."""
+
+    group_id: int
+
+
+class ChatGroupRequestsResponse(Shape, kw_only=True):
+    """`chat_group_requests`: the `data` of a successful response."""
+
+    requests: list[GroupRequest]
+    total: int
+
+
+class ChatGroupRequestDecideResponse(Shape, kw_only=True):
+    """`chat_group_request_decide`: the `data` of a successful response."""
+
+    request: GroupRequest
+
+
+class ChatGroupMemberRoleSetResponse(Shape, kw_only=True):
+    """`chat_group_member_role_set`: the `data` of a successful response."""
+
+    group_id: int
+    user_id: int
+    role: str
+
+
+# -- pushes -----------------------------------------------------------------------------------------
+
+
+class ChatMessagePush(Shape, kw_only=True):
+    """`chat_message`: the push's `data`."""
+
+    event: str
+    kind: str  # dm, group, room or channel.
+    conv_id: int
+    seq: int
+    peer: int | UnsetType = UNSET  # DMs only: the other user, from the receiving user's point of view.
+    message: Message | UnsetType = UNSET  # Absent for delete.
+    msg_ids: list[int] | UnsetType = UNSET  # delete only.
+
+
+class ChatDMConversationUpdatePush(Shape, kw_only=True):
+    """`chat_dm_conversation_update`: the push's `data`."""
+
+    conversation: Conversation
+
+
+class ChatDMReadReceiptPush(Shape, kw_only=True):
+    """`chat_dm_read_receipt`: the push's `data`."""
+
+    conv_id: int
+    peer: int  # The user who read.
+    seq: int
+
+
+class ChatDMDeliveryReceiptPush(Shape, kw_only=True):
+    """`chat_dm_delivery_receipt`: the push's `data`."""
+
+    conv_id: int
+    peer: int  # The user whose device received it.
+    seq: int
+
+
+class ChatTypingPush(Shape, kw_only=True):
+    """`chat_typing`: the push's `data`."""
+
+    kind: str
+    conv_id: int
+    user_id: int
+    typing: bool
+
+
+class ChatPresenceUpdatePush(Shape, kw_only=True):
+    """`chat_presence_update`: the push's `data`."""
+
+    user_id: int
+    online: bool
+    last_seen: int  # ms since the epoch.
+
+
+class ChatRoomConversationUpdatePush(Shape, kw_only=True):
+    """`chat_room_conversation_update`: the push's `data`."""
+
+    room_id: int
+    removed: bool  # The user is no longer a member.
+    conversation: RoomConversation | None  # null when removed.
+
+
+class ChatGroupConversationUpdatePush(Shape, kw_only=True):
+    """`chat_group_conversation_update`: the push's `data`."""
+
+    group_id: int
+    removed: bool  # The user is no longer a member.
+    conversation: GroupConversation | None  # null when removed.
+
+
+class ChatGroupRequestUpdatePush(Shape, kw_only=True):
+    """`chat_group_request_update`: the push's `data`."""
+
+    request: GroupRequest
+
+
+class ChatGroupReadReceiptPush(Shape, kw_only=True):
+    """`chat_group_read_receipt`: the push's `data`."""
+
+    group_id: int
+    conv_id: int
+    member_count: int
+    reads: list[Any]  # Each {msg_id, seq, read_count}, oldest first.
+
+
+RESPONSES: dict[str, type[Shape]] = {
+    "login": LoginResponse,
+    "heartbeat": HeartbeatResponse,
+    "ping": PingResponse,
+    "chat_dm_send": ChatDMSendResponse,
+    "chat_dm_history": ChatDMHistoryResponse,
+    "chat_dm_search": ChatDMSearchResponse,
+    "chat_dm_conversations": ChatDMConversationsResponse,
+    "chat_dm_mark_read": ChatDMMarkReadResponse,
+    "chat_dm_pin_set": ChatDMPinSetResponse,
+    "chat_dm_typing": ChatDMTypingResponse,
+    "chat_dm_edit": ChatDMEditResponse,
+    "chat_dm_recall": ChatDMRecallResponse,
+    "chat_dm_delete": ChatDMDeleteResponse,
+    "chat_dm_react": ChatDMReactResponse,
+    "chat_message_edits": ChatMessageEditsResponse,
+    "chat_room_send": ChatRoomSendResponse,
+    "chat_room_history": ChatRoomHistoryResponse,
+    "chat_room_search": ChatRoomSearchResponse,
+    "chat_room_conversations": ChatRoomConversationsResponse,
+    "chat_room_mark_read": ChatRoomMarkReadResponse,
+    "chat_room_mute_set": ChatRoomMuteSetResponse,
+    "chat_room_pin_set": ChatRoomPinSetResponse,
+    "chat_room_typing": ChatRoomTypingResponse,
+    "chat_room_edit": ChatRoomEditResponse,
+    "chat_room_recall": ChatRoomRecallResponse,
+    "chat_room_delete": ChatRoomDeleteResponse,
+    "chat_room_react": ChatRoomReactResponse,
+    "chat_group_send": ChatGroupSendResponse,
+    "chat_group_join": ChatGroupJoinResponse,
+    "chat_group_history": ChatGroupHistoryResponse,
+    "chat_group_search": ChatGroupSearchResponse,
+    "chat_group_conversations": ChatGroupConversationsResponse,
+    "chat_group_mark_read": ChatGroupMarkReadResponse,
+    "chat_group_mute_set": ChatGroupMuteSetResponse,
+    "chat_group_pin_set": ChatGroupPinSetResponse,
+    "chat_group_typing": ChatGroupTypingResponse,
+    "chat_group_edit": ChatGroupEditResponse,
+    "chat_group_recall": ChatGroupRecallResponse,
+    "chat_group_delete": ChatGroupDeleteResponse,
+    "chat_group_react": ChatGroupReactResponse,
+    "room_join": RoomJoinResponse,
+    "room_exit": RoomExitResponse,
+    "chat_room_create": ChatRoomCreateResponse,
+    "chat_room_list": ChatRoomListResponse,
+    "chat_room_update": ChatRoomUpdateResponse,
+    "chat_room_disband": ChatRoomDisbandResponse,
+    "group_join": GroupJoinResponse,
+    "group_exit": GroupExitResponse,
+    "chat_room_members": ChatRoomMembersResponse,
+    "chat_room_member_kick": ChatRoomMemberKickResponse,
+    "chat_room_member_mute_set": ChatRoomMemberMuteSetResponse,
+    "chat_room_member_role_set": ChatRoomMemberRoleSetResponse,
+    "chat_group_create": ChatGroupCreateResponse,
+    "chat_group_update": ChatGroupUpdateResponse,
+    "chat_group_invite": ChatGroupInviteResponse,
+    "chat_group_invite_approval_set": ChatGroupInviteApprovalSetResponse,
+    "chat_group_members": ChatGroupMembersResponse,
+    "chat_group_member_kick": ChatGroupMemberKickResponse,
+    "chat_group_member_mute_set": ChatGroupMemberMuteSetResponse,
+    "chat_group_list": ChatGroupListResponse,
+    "chat_group_leave": ChatGroupLeaveResponse,
+    "chat_group_requests": ChatGroupRequestsResponse,
+    "chat_group_request_decide": ChatGroupRequestDecideResponse,
+    "chat_group_member_role_set": ChatGroupMemberRoleSetResponse,
+}
+
+PUSHES: dict[str, type[Shape]] = {
+    "chat_message": ChatMessagePush,
+    "chat_dm_conversation_update": ChatDMConversationUpdatePush,
+    "chat_dm_read_receipt": ChatDMReadReceiptPush,
+    "chat_dm_delivery_receipt": ChatDMDeliveryReceiptPush,
+    "chat_typing": ChatTypingPush,
+    "chat_presence_update": ChatPresenceUpdatePush,
+    "chat_room_conversation_update": ChatRoomConversationUpdatePush,
+    "chat_group_conversation_update": ChatGroupConversationUpdatePush,
+    "chat_group_request_update": ChatGroupRequestUpdatePush,
+    "chat_group_read_receipt": ChatGroupReadReceiptPush,
+}
