@@ -57,8 +57,8 @@ class Conversation(Shape, kw_only=True):
     last_message: Message | None  # The newest message not deleted for this user, or null.
     last_seq: int
     last_read_seq: int
-    unread: int  # Messages after last_read_seq.
-    mentioned: bool  # An unread message mentions this user.
+    unread: int  # Messages after last_read_seq, leaving out those the user deleted for themselves (a recalled message still counts).
+    mentioned: bool  # An unread message the user has not deleted mentions this user (recalled messages mention nobody).
     pinned: bool
     last_activity: int  # ms since the epoch.
     name: str  # Always empty: a DM has no name (show the peer's `display_name`).
@@ -121,8 +121,8 @@ class GroupConversation(Shape, kw_only=True):
     last_message: Message | None  # The newest message not deleted for this user, or null.
     last_seq: int
     last_read_seq: int
-    unread: int  # Messages after last_read_seq.
-    mentioned: bool  # An unread message mentions this user, or everyone.
+    unread: int  # Messages after last_read_seq, leaving out those the user deleted for themselves (a recalled message still counts).
+    mentioned: bool  # An unread message the user has not deleted mentions this user, or everyone (recalled messages mention nobody).
     pinned: bool
     muted: bool  # Notifications muted by this user (`chat_group_mute_set`); not a member mute.
     last_activity: int  # ms since the epoch.
@@ -168,8 +168,8 @@ class RoomConversation(Shape, kw_only=True):
     last_message: Message | None  # The newest message not deleted for this user, or null.
     last_seq: int
     last_read_seq: int
-    unread: int  # Messages after last_read_seq.
-    mentioned: bool  # An unread message mentions this user, or everyone.
+    unread: int  # Messages after last_read_seq, leaving out those the user deleted for themselves (a recalled message still counts).
+    mentioned: bool  # An unread message the user has not deleted mentions this user, or everyone (recalled messages mention nobody).
     pinned: bool
     muted: bool  # Notifications muted by this user (`chat_room_mute_set`); not a member mute.
     last_activity: int  # ms since the epoch.
