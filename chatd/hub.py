@@ -90,14 +90,15 @@ class Hub:
     def reply(self, session: Session, body: Any, codec: int | None = None) -> None:
         session.conn.send_frame(self.frame(body, session.codec if codec is None else codec))
 
-    def push_sessions(self, sessions: Iterable[Session], cmd: str, data: Any) -> int:
-        """Send one push to the given sessions; encoded at most once per codec. Returns sockets written."""
+    def push_sessions(self, sessions: Iterable[Session], cmd: str, data: Any, exclude: Session | None = None) -> int:
+        """Send one push to the given sessions (but `exclude`); encoded at most once per codec.
+        Returns sockets written."""
         frames: list[bytes | None] = [None, None]
         body = push_body(cmd, data)
         n = 0
         for session in sessions:
             conn = session.conn
-            if conn.closing:
+            if conn.closing or session is exclude:
                 continue
             frame = frames[session.codec]
             if frame is None:
@@ -106,13 +107,13 @@ class Hub:
             n += 1
         return n
 
-    def push_users(self, user_ids: Iterable[int], cmd: str, data: Any, *, exclude: Session | None = None) -> set[int]:
-        """Push to every session of the given users (but `exclude`). Returns the users reached."""
+    def push_users(self, user_ids: Iterable[int], cmd: str, data: Any) -> set[int]:
+        """Push to every session of the given users. Returns the users reached."""
         reached: set[int] = set()
         targets: list[Session] = []
         for uid in user_ids:
             for session in self.by_user.get(uid, ()):
-                if session is not exclude and not session.conn.closing:
+                if not session.conn.closing:
                     targets.append(session)
                     reached.add(uid)
         if targets:

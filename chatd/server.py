@@ -120,6 +120,7 @@ class Server:
                     await self._wait_connections_gone()
                     serving.cancel_scope.cancel()
                 self.writer.close()
+            self.delivery.flush()
         finally:
             self.listener.stop()
             self.readers.close()
@@ -184,17 +185,22 @@ class Server:
             return
         call = Call(self.ctx, session, req.cmd, req.id, req.data, codec)
         try:
-            data = await HANDLERS[req.cmd](call)
-        except ChatError as err:
-            hub.reply(session, error_body(req.cmd, req.id, err), codec)
-            if err.code == "user_disabled" and session.user is not None:
-                session.conn.close(CLOSE_ACCOUNT, "account disabled")
-            return
-        except Exception:  # noqa: BLE001 - a bug fails this command only
-            log.exception("handler %s failed", req.cmd)
-            hub.reply(session, error_body(req.cmd, req.id, ChatError("internal", "the server failed on this command")), codec)
-            return
-        hub.reply(session, ok_body(req.cmd, req.id, data), codec)
+            try:
+                data = await HANDLERS[req.cmd](call)
+            except ChatError as err:
+                hub.reply(session, error_body(req.cmd, req.id, err), codec)
+                if err.code == "user_disabled" and session.user is not None:
+                    session.conn.close(CLOSE_ACCOUNT, "account disabled")
+                return
+            except Exception:  # noqa: BLE001 - a bug fails this command only
+                log.exception("handler %s failed", req.cmd)
+                hub.reply(session, error_body(req.cmd, req.id, ChatError("internal", "the server failed on this command")), codec)
+                return
+            hub.reply(session, ok_body(req.cmd, req.id, data), codec)
+        finally:
+            # The pushes of this request's write, when it was the only one in its batch: they
+            # follow its response (chatd.core.delivery).
+            self.delivery.flush()
         if call.effects:  # pushes of a request that wrote nothing (typing, a delivery receipt)
             self.delivery.apply(call.effects, session)
 

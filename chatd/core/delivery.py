@@ -39,6 +39,7 @@ class Delivery:
         self.hub = hub
         self.services = services
         self._load_now = load_members_now
+        self._handoff: list[tuple[Push, list[Session] | None, Session | None]] | None = None
 
     # -- the writer's hook -------------------------------------------------------------------
 
@@ -46,38 +47,64 @@ class Delivery:
         """Apply the batch's membership changes and work out who each push goes to, op by op in
         commit order; wake the submitters (their handlers answer: the acks); then write the pushes.
         `batch` holds the writer's ops: `.result`, `.error`, `.origin`, `.task` and `.done()`."""
-        planned: list[tuple[Push, list[Session], Session | None]] = []
+        self.flush()  # the previous batch's, if its submitter has not answered yet: order is kept
+        planned: list[tuple[Push, list[Session] | None, Session | None]] = []
+        submitters = 0
+        lone: Any = None
         for op in batch:
+            if op.task is not None:
+                submitters += 1
+                lone = op
             result = op.result
             if op.error is None and type(result) is Outcome and result.effects:
                 for effect in result.effects:
                     try:
                         if type(effect) is Push:
-                            planned.append((effect, self.sessions(effect.to), op.origin))
+                            planned.append((effect, self.sessions(effect.to, load=False), op.origin))
                         else:
                             self._change(effect, op.origin)
                     except Exception:  # noqa: BLE001 - the write is committed; one effect's bug must not stop the others
                         log.exception("applying %r failed", effect)
+        if submitters == 1 and planned and lone.origin is not None and all(sessions is not None for _, sessions, _ in planned):
+            # A lone request: its handler answers, then the server writes these (flush), so the
+            # ack goes first without this task waiting for it. A later batch flushes them first.
+            # (Not when a member list must be loaded: only this task may use the writer's connection.)
+            self._handoff = planned
+            for op in batch:
+                op.done()
+            return
+        # With several submitters, hold the cork while they answer and the pushes go out, so each
+        # connection gets what the batch wrote to it with one send().
         cork = self.hub.cork
-        hold = bool(planned) or sum(op.task is not None for op in batch) > 1
+        hold = submitters > 1
         if hold:
             cork.held = True
         try:
             for op in batch:
                 op.done()
-            if hold:
+            if planned:
                 # The submitters run in the next scheduler round, before or after this task (trio
                 # picks the order): after a second checkpoint every one of them has answered.
                 await trio.lowlevel.cancel_shielded_checkpoint()
                 await trio.lowlevel.cancel_shielded_checkpoint()
-            for push, sessions, origin in planned:
-                try:
-                    self._write(push, sessions, origin)
-                except Exception:  # noqa: BLE001
-                    log.exception("delivering %r failed", push)
+            self._write_all(planned)
         finally:
             if hold:
                 cork.release()
+
+    def flush(self) -> None:
+        """Write the pushes a lone request's batch left for after its response (the server calls
+        this once it has answered a request; the next batch, and shutdown, call it too)."""
+        planned, self._handoff = self._handoff, None
+        if planned:
+            self._write_all(planned)
+
+    def _write_all(self, planned: list[tuple[Push, list[Session] | None, Session | None]]) -> None:
+        for push, sessions, origin in planned:
+            try:
+                self._write(push, self.sessions(push.to) if sessions is None else sessions, origin)
+            except Exception:  # noqa: BLE001 - the write is committed; one push's bug must not stop the others
+                log.exception("delivering %r failed", push)
 
     # -- effects -----------------------------------------------------------------------------
 
@@ -86,7 +113,7 @@ class Delivery:
         for effect in effects:
             try:
                 if type(effect) is Push:
-                    self._write(effect, self.sessions(effect.to), origin)
+                    self._write(effect, self.sessions(effect.to), origin)  # type: ignore[arg-type]
                 else:
                     self._change(effect, origin)
             except Exception:  # noqa: BLE001 - one effect's bug must not stop the others
@@ -94,18 +121,22 @@ class Delivery:
 
     def _write(self, p: Push, sessions: list[Session], origin: Session | None) -> int:
         """Write one push to these connections (but origin or skip_user where the push says so)."""
-        skip = origin if p.skip_origin else None
-        targets = [s for s in sessions if s is not skip and s.user_id != p.skip_user] if (skip or p.skip_user) else sessions
+        if p.skip_user:
+            sessions = [s for s in sessions if s.user["id"] != p.skip_user]
         data = p.data.fn(self.services, self.hub, *p.data.args) if type(p.data) is Live else p.data
-        written = self.hub.push_sessions(targets, p.cmd, data)
+        written = self.hub.push_sessions(sessions, p.cmd, data, exclude=origin if p.skip_origin else None)
         if p.if_reached is not None and written:
-            self._write(p.if_reached, self.sessions(p.if_reached.to), origin)
+            self._write(p.if_reached, self.sessions(p.if_reached.to), origin)  # type: ignore[arg-type]
         return written
 
-    def sessions(self, to: Any) -> list[Session]:
+    def sessions(self, to: Any, load: bool = True) -> list[Session] | None:
+        """The connections of an audience now. A conversation the member cache does not hold is
+        loaded only with `load` (else None: after the acks, so an ack never waits for a load)."""
         hub = self.hub
         if type(to) is Members:
-            ids: Iterable[int] = self.services.members.get_now(to.conv_id, self._load_now)
+            ids: Iterable[int] | None = self.services.members.peek(to.conv_id) if not load else self.services.members.get_now(to.conv_id, self._load_now)
+            if ids is None:
+                return None
             if to.also:
                 ids = set(ids) | set(to.also)
             return hub.sessions_of_users(ids)

@@ -8,27 +8,25 @@ of a conversation can overtake an earlier one, and a member added in the same
 batch as a message gets that message exactly when it was committed after the
 join.
 
-This module imports neither trio nor sqlite3: effects are plain data.
+This module imports neither trio nor sqlite3: effects are plain data (named tuples,
+cheap to make: a message makes a few of them).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
 # --- audiences: who a push goes to ---------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Users:
+class Users(NamedTuple):
     """Every connection of these users."""
 
     ids: tuple[int, ...] | list[int] | set[int] | frozenset[int]
 
 
-@dataclass(frozen=True, slots=True)
-class Members:
+class Members(NamedTuple):
     """Every connection of every member of a conversation (from the member cache), and of `also`
     (users just removed, who learn why)."""
 
@@ -36,8 +34,7 @@ class Members:
     also: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Present:
+class Present(NamedTuple):
     """The connections present in a room now, and every connection of `also`."""
 
     room_id: int
@@ -47,8 +44,7 @@ class Present:
 Audience = Users | Members | Present
 
 
-@dataclass(frozen=True, slots=True)
-class Live:
+class Live(NamedTuple):
     """A payload with fields only memory knows at delivery time (who is online, who is in a
     room): fn(services, hub, *args) makes it then."""
 
@@ -56,55 +52,55 @@ class Live:
     args: tuple[Any, ...] = ()
 
 
-@dataclass(slots=True)
 class Push:
     """A push to an audience. `skip_origin`: not to the connection that made the request (it has
     the response). `skip_user`: to none of this user's connections. `if_reached`: pushed too, to
     its own audience, when this one was written to at least one connection."""
 
-    cmd: str
-    data: Any
-    to: Audience
-    skip_origin: bool = True
-    skip_user: int = 0
-    if_reached: Push | None = None
+    __slots__ = ("cmd", "data", "to", "skip_origin", "skip_user", "if_reached")
+
+    def __init__(self, cmd: str, data: Any, to: Audience, skip_origin: bool = True, skip_user: int = 0, if_reached: Push | None = None):
+        self.cmd = cmd
+        self.data = data
+        self.to = to
+        self.skip_origin = skip_origin
+        self.skip_user = skip_user
+        self.if_reached = if_reached
+
+    def __repr__(self) -> str:
+        return f"Push({self.cmd!r}, to={self.to!r})"
 
 
 # --- membership and state that lives in memory -----------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Joined:
+class Joined(NamedTuple):
     """Users became members of a conversation (the member cache follows)."""
 
     conv_id: int
     user_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Left:
+class Left(NamedTuple):
     """Users stopped being members (the member cache follows; their connections leave the room)."""
 
     conv_id: int
     user_ids: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Entered:
+class Entered(NamedTuple):
     """The requesting connection is now present in a room."""
 
     room_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class Emptied:
+class Emptied(NamedTuple):
     """Every connection leaves the room (it was disbanded)."""
 
     room_id: int
 
 
-@dataclass(frozen=True, slots=True)
-class ReadMoved:
+class ReadMoved(NamedTuple):
     """A member's read pointer moved forward from `old` to `new`, in a kind whose read receipts
     are aggregated (groups): the receipts service sends them."""
 
@@ -116,12 +112,14 @@ class ReadMoved:
 Effect = Push | Joined | Left | Entered | Emptied | ReadMoved
 
 
-@dataclass(slots=True)
 class Outcome:
     """An op's result (what the handler answers) and its effects, in the order they happen."""
 
-    result: Any = None
-    effects: list[Effect] = field(default_factory=list)
+    __slots__ = ("result", "effects")
+
+    def __init__(self, result: Any = None, effects: list[Effect] | None = None):
+        self.result = result
+        self.effects: list[Effect] = [] if effects is None else effects
 
     def push(self, cmd: str, data: Any, to: Audience, **kw: Any) -> Push:
         p = Push(cmd, data, to, **kw)

@@ -36,11 +36,10 @@ class Kind:
     prefix: str  # wire prefix of its verbs, e.g. chat_group_
     id_field: str  # the request field naming a conversation: group_id, room_id, or peer (a user id)
     policy: roles.Policy
-    store: ModuleType  # access(), views(), conversations(); for a DM also open_send()
+    store: ModuleType  # access(), open_send() (a DM's starts the DM), views(), conversations()
     update_cmd: str  # the conversation-update push
     fanout: str  # who hears messages: "members", "present" (connections in a room) or "pair" (a DM's two users)
     verbs: tuple[str, ...] = VERBS
-    create_on_send: bool = False  # the first message starts the conversation (store.open_send)
     echo_id: bool = True  # responses carry id_field as well as conv_id (a DM's carry conv_id only)
     read_receipts: str = ""  # "aggregated" (chat_group_read_receipt), "pair" (chat_dm_read_receipt and delivery receipts)
     live: Callable[[Services, Hub, dict[str, Any]], None] | None = None  # fills an entry's in-memory fields
@@ -103,7 +102,6 @@ DM = Kind(
     update_cmd="chat_dm_conversation_update",
     fanout="pair",
     verbs=tuple(v for v in VERBS if v != "mute_set"),
-    create_on_send=True,
     echo_id=False,
     read_receipts="pair",
     live=_peer_online,

@@ -53,27 +53,23 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
     """Store a message. A resend of a stored client_msg_id returns the original (duplicate), even
     if the sender may no longer send; the same client_msg_id elsewhere is a conflict."""
     conn, me = ctx.conn, new.sender_id
-    existing, disabled = conv_store.send_lookup(conn, me, new.client_msg_id)
-    if existing is not None:
-        acc = kind.store.access(conn, target, me, roles.READ, ctx.now, missing_ok=True)
-        if acc is None or existing["conv_id"] != acc.conv_id:
+    found = kind.store.open_send(ctx, target, me, new.client_msg_id)
+    if found.existing_id is not None:
+        existing = messages.load(conn, found.existing_id)
+        if existing is None or existing["conv_id"] != found.conv_id:
             raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
-        return Outcome((existing, True, acc))
-    if disabled:
-        raise ChatError("user_disabled", "your account is disabled")
-    created = False
-    if kind.create_on_send:
-        acc, created = kind.store.open_send(ctx, target, me)
-    else:
-        acc = _access(ctx, kind, target, me, roles.SEND)
-    may_all = None if roles.MENTION_ALL not in kind.policy.needs else roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
+        return Outcome((existing, True, found.conv_id))
+    acc = found.access
+    may_all = None
+    if roles.MENTION_ALL in kind.policy.needs:
+        may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
     msg = messages.insert(ctx, acc.conv_id, new)
-    out = Outcome((msg, False, acc))
+    out = Outcome((msg, False, acc.peer_id))
     theirs = kind.message(out, "new", msg, acc.peer_id, me)
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
         theirs.if_reached = Push("chat_dm_delivery_receipt", {"conv_id": acc.conv_id, "peer": acc.peer_id, "seq": msg["seq"]}, Users((me,)))
-    if created:  # a DM's first message starts both users' entries (with the peer's profile)
+    if found.created:  # a DM's first message starts both users' entries (with the peer's profile)
         kind.update(out, acc.conv_id, kind.store.views(conn, acc.conv_id, [me, acc.peer_id], known=msg))
     # Sending reads what came before it (not the message itself: that is no receipt).
     _read_moved(kind, out, acc, acc.last_read_seq, msg["seq"] - 1)
@@ -84,11 +80,12 @@ async def send(call: Call, kind: Kind) -> dict[str, Any]:
     d, ctx = call.data, call.ctx
     check_rate(call.session)
     new = new_message(ctx.cfg.limits, call.user_id, d.content, client_msg_id=d.client_msg_id, quote_id=d.quote_id, mentions=d.mentions)
-    msg, duplicate, acc = await call.write(op_send, kind, getattr(d, kind.id_field), new)
+    target = getattr(d, kind.id_field)
+    msg, duplicate, _ = await call.write(op_send, kind, target, new)
     out = {"id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "server_time": msg["created_at"], "duplicate": duplicate, "message": msg}
     if kind.read_receipts == "pair":
         # The push to the peer goes out right after this response: a peer online now is written it.
-        out["delivered"] = not duplicate and ctx.hub.reachable(acc.peer_id)
+        out["delivered"] = not duplicate and ctx.hub.reachable(target)
     return out
 
 

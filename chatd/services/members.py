@@ -61,6 +61,13 @@ class MemberCache:
                 self._ids.popitem(last=False)
             return ids
 
+    def peek(self, conv_id: int) -> set[int] | None:
+        """The member ids if cached (same contract as get()), else None; never loads."""
+        ids = self._ids.get(conv_id)
+        if ids is not None:
+            self._ids.move_to_end(conv_id)
+        return ids
+
     def get_now(self, conv_id: int, load: Callable[[int], list[int]]) -> set[int]:
         """The member ids now, loading them with `load(conv_id)` (a synchronous read, e.g. on the
         writer's connection between batches) when they are not cached. Same contract as get()."""

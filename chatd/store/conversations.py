@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..errors import ChatError
+from ..policy import roles
 from . import messages, search
 from .db import now_ms
 
@@ -266,15 +267,30 @@ def search_in(conn: sqlite3.Connection, me: int, kind: str, conv_id: int | None,
 
 # --- writing (inside writer ops) --------------------------------------------------------
 
+class SendTarget(NamedTuple):
+    """What a kind's open_send found: a message already stored with the send's client_msg_id (its
+    id, and the conversation the send names, to tell a resend from a conflict), or else the
+    checked access to the conversation, which the send may have just started (a DM)."""
+
+    existing_id: int | None
+    conv_id: int | None
+    access: Access | None
+    created: bool = False
+
+
 _SEND_LOOKUP = "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?)"
 
 
-def send_lookup(conn: sqlite3.Connection, sender_id: int, client_msg_id: str | None) -> tuple[dict[str, Any] | None, bool]:
-    """What a send checks before anything else, in one statement: the message already stored
-    with this client_msg_id (None), and whether the sender may send at all."""
-    existing_id, disabled = conn.execute(_SEND_LOOKUP, (sender_id, client_msg_id, sender_id)).fetchone()
-    existing = messages.load(conn, existing_id) if existing_id is not None else None
-    return existing, disabled is None or bool(disabled)
+def open_member_send(ctx: Any, access: Callable[..., Access], conv_id: int, sender_id: int, client_msg_id: str | None) -> SendTarget:
+    """open_send of a kind whose conversations exist before their first message (groups, rooms):
+    a resend is found first, even if the sender may no longer send; then the sender must be
+    enabled and pass the kind's access check for sending."""
+    existing_id, disabled = ctx.conn.execute(_SEND_LOOKUP, (sender_id, client_msg_id, sender_id)).fetchone()
+    if existing_id is not None:
+        return SendTarget(existing_id, conv_id, None)
+    if disabled is None or disabled:
+        raise ChatError("user_disabled", "your account is disabled")
+    return SendTarget(None, conv_id, access(ctx.conn, conv_id, sender_id, roles.SEND, ctx.now))
 
 
 def check_mentions(conn: sqlite3.Connection, acc: Access, mentions: list[int], may_mention_all: bool | None) -> None:

@@ -111,20 +111,34 @@ def access(
     return chat.Access(conv_id, user_id, "member", 0, last_read, peer_id)
 
 
-def open_send(ctx: Any, peer_id: int, sender_id: int) -> tuple[chat.Access, bool]:
-    """The DM to send a message in, started by its first message: (access, whether it was)."""
+_SEND = (
+    "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?), "
+    "u.id, u.disabled, c.id, m.last_read_seq FROM (SELECT 1) LEFT JOIN users u ON u.id = ? LEFT JOIN conversations c ON c.dm_key = ? "
+    "LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ?"
+)
+
+
+def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None) -> chat.SendTarget:
+    """Everything a DM send checks, in one statement (it runs for every message): a resend
+    first, then the sender, then the peer; the DM is started by its first message."""
     if peer_id == sender_id:
         raise ChatError("bad_request", "a direct message needs another user", field="peer")
-    row = ctx.conn.execute(_ACCESS, (dm_key(sender_id, peer_id), sender_id, peer_id)).fetchone()
-    if row is None:
+    key = dm_key(sender_id, peer_id)
+    existing_id, sender_disabled, peer, peer_disabled, conv_id, last_read = ctx.conn.execute(
+        _SEND, (sender_id, client_msg_id, sender_id, peer_id, key, sender_id)
+    ).fetchone()
+    if existing_id is not None:
+        return chat.SendTarget(existing_id, conv_id, None)
+    if sender_disabled is None or sender_disabled:
+        raise ChatError("user_disabled", "your account is disabled")
+    if peer is None:
         raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
-    disabled, conv_id, last_read = row
-    if disabled:
+    if peer_disabled:
         raise ChatError("forbidden", "this user's account is disabled", field="peer")
     created = conv_id is None
     if created:
         conv_id, last_read = create_conv(ctx, sender_id, peer_id), 0
-    return chat.Access(conv_id, sender_id, "member", 0, last_read, peer_id), created
+    return chat.SendTarget(None, conv_id, chat.Access(conv_id, sender_id, "member", 0, last_read, peer_id), created)
 
 
 def peer_of(conn: sqlite3.Connection, me: int, conv_ids: list[int]) -> dict[int, int]:
