@@ -22,17 +22,17 @@ from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .http.app import HttpApp
 from .http.bridge import HttpBridge
-from .hub import Hub
+from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
-from .session import Session, TokenBucket
+from .net.session import Session, TokenBucket
 from .store import conversations as conv_store
 from .store import schema
 from .store import users as users_store
 from .store.db import connect
 from .store.readers import Readers
 from .store.writer import Writer
-from .transport import TEXT, Connection, Listener
+from .net.transport import TEXT, Connection, Listener
 
 log = logging.getLogger("chatd.server")
 load_all()

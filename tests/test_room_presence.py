@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from chatd.hub import Hub
+from chatd.net.hub import Hub
 from chatd.services.room_presence import RoomPresence
-from chatd.session import Session, TokenBucket
+from chatd.net.session import Session, TokenBucket
 
 
 def session(hub: Hub, user_id: int) -> Session:

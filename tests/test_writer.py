@@ -11,7 +11,7 @@ from chatd.errors import ChatError
 from chatd.protocol import content as ct
 from chatd.store import dm, messages, schema, search
 from chatd.store import users as users_store
-from chatd.store import writer as writer_mod
+from chatd.store import checkpoints as checkpoints_mod
 from chatd.store.db import IdGen, connect, now_ms
 from chatd.store.writer import WriteCtx, Writer
 
@@ -20,12 +20,12 @@ async def test_inline_writer_checkpoints_the_wal(harness, users):
     writer = harness.server.writer
     assert writer.inline
     async with harness.client("alice") as a1:
-        for n in range(writer_mod.CHECKPOINT_BATCHES + 20):  # one at a time: each is its own batch
+        for n in range(checkpoints_mod.CHECKPOINT_BATCHES + 20):  # one at a time: each is its own batch
             await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": f"m{n}"}})
         with trio.fail_after(10):
-            while writer.checkpoints == 0:  # the checkpoint runs on the writer thread
+            while writer.checkpointer.checkpoints == 0:  # the checkpoint runs on the writer thread
                 await trio.sleep(0.005)
-    busy, wal_pages, copied = writer.last_checkpoint
+    busy, wal_pages, copied = writer.checkpointer.last
     assert busy == 0 and wal_pages > 0 and copied == wal_pages
 
 
@@ -37,7 +37,7 @@ async def test_full_durability_commits_on_the_writer_thread(harness, users):
         assert [m["seq"] for m in sent] == [1, 2, 3]
         page = await b1.request("chat_dm_history", {"peer": users["alice"]})
         assert [m["id"] for m in page["messages"]] == [m["id"] for m in sent]
-    assert harness.server.writer.checkpoints == 0  # SQLite checkpoints by itself in this mode
+    assert harness.server.writer.checkpointer.checkpoints == 0  # SQLite checkpoints by itself in this mode
 
 
 async def test_a_failing_op_fails_alone_in_its_batch(tmp_path):
@@ -91,9 +91,9 @@ async def test_search_index_follows_the_messages(harness, users):
     writer = harness.server.writer
     async with harness.client("alice") as a1:
         out = await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": "indexed soon"}})
-        assert writer.indexed_upto < out["id"]
+        assert writer.indexer.indexed_upto < out["id"]
         with trio.fail_after(5):
-            while writer.indexed_upto < out["id"]:
+            while writer.indexer.indexed_upto < out["id"]:
                 await trio.sleep(0.005)
 
 
@@ -115,7 +115,7 @@ async def test_writer_indexes_what_a_crash_left(tmp_path):
     async with trio.open_nursery() as nursery:
         await nursery.start(writer.run)
         with trio.fail_after(5):
-            while writer.indexed_upto < last:
+            while writer.indexer.indexed_upto < last:
                 await trio.sleep(0.005)
         writer.close()
     conn = connect(path)

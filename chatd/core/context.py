@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import Config
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..services import Services
     from ..store.readers import Readers
     from ..store.writer import Writer

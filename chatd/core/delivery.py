@@ -27,9 +27,9 @@ import trio
 from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..services import Services
-    from ..session import Session
+    from ..net.session import Session
 
 log = logging.getLogger("chatd.delivery")
 

@@ -23,7 +23,7 @@ from ..store import room as room_store
 from .effects import Live, Members, Outcome, Present, Push, Users
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..services import Services
 
 # The chat verbs; a kind has all or some of them (wire name: prefix + verb).

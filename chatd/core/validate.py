@@ -7,7 +7,7 @@ from typing import Any
 from ..config import LimitsConfig
 from ..errors import ChatError
 from ..protocol import content as ct
-from ..session import Session
+from ..net.session import Session
 from ..store.db import now_ms
 from ..store.messages import NewMessage
 

@@ -17,7 +17,7 @@ from ..core.effects import Audience, Effect, Outcome, Push
 
 if TYPE_CHECKING:
     from ..core.context import Context
-    from ..session import Session
+    from ..net.session import Session
 
 Handler = Callable[["Call"], Awaitable[Any]]
 HANDLERS: dict[str, Handler] = {}

@@ -27,7 +27,7 @@ from .room_presence import RoomPresence
 from .user_presence import UserPresence
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..store.readers import Readers
     from ..store.writer import Writer
 

@@ -18,7 +18,7 @@ from ..errors import CLOSE_ACCOUNT, ChatError
 from ..store import users as users_store
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..store.writer import Writer
 
 log = logging.getLogger("chatd.accounts")

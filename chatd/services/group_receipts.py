@@ -20,7 +20,7 @@ from ..errors import ChatError
 from ..store import group as group_store
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..store.readers import Readers
 
 log = logging.getLogger("chatd.group_receipts")

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..session import Session
+    from ..net.session import Session
 
 
 class RoomPresence:

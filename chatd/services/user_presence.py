@@ -9,7 +9,7 @@ from ..store import users as users_store
 from ..store.db import now_ms
 
 if TYPE_CHECKING:
-    from ..hub import Hub
+    from ..net.hub import Hub
     from ..store.readers import Readers
     from ..store.writer import Writer
 

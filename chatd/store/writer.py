@@ -11,8 +11,13 @@ Where a batch runs depends on the durability. With `normal` a commit only
 appends to the WAL file in the page cache, never waiting for the disk, so the
 batch runs on the trio thread: two thread wake-ups per batch cost more than
 the commit itself (docs/architecture.md). What does wait for the disk, the WAL
-checkpoint, runs on the writer's own thread with a second connection. With
+checkpoint, runs on the writer's own thread (chatd.store.checkpoints). With
 `full` every commit waits for fsync, so every batch runs on the writer's thread.
+
+After a commit the batch goes to `after_commit` (chatd.core.delivery), which
+wakes the submitters and delivers the effects their ops returned; the search
+index's schedule is chatd.store.indexer's. The writer itself only batches,
+commits and wakes.
 """
 
 from __future__ import annotations
@@ -28,15 +33,12 @@ import trio
 
 from ..errors import ChatError
 from . import search
+from .checkpoints import Checkpointer
 from .db import IdGen, connect, now_ms
+from .indexer import ALL, INDEX_BATCH, SearchIndexer
 
 log = logging.getLogger("chatd.writer")
 
-CHECKPOINT_BATCHES = 100  # inline mode: checkpoint after this many batches...
-CHECKPOINT_OPS = 1000  # ...or this many ops, whichever comes first
-INDEX_DELAY_S = 0.05  # a stored message waits at most this long for the search index...
-INDEX_BATCH = 2000  # ...which takes at most this many messages per transaction
-INDEX_RETRY_S = 5.0  # after an indexing op failed
 
 
 class WriteCtx:
@@ -85,17 +87,12 @@ class Writer:
         self.inline = durability != "full"
         self._send, self._recv = trio.open_memory_channel[_Op](queue_max)
         self._conn: sqlite3.Connection | None = None
-        self._checkpoint_conn: sqlite3.Connection | None = None
-        self._checkpointing = False
-        self._since_checkpoint = (0, 0)  # (batches, ops) committed since the last checkpoint started
-        self.checkpoints = 0
-        self.last_checkpoint: tuple[int, int, int] | None = None  # (busy, WAL pages, pages checkpointed)
+        self.checkpointer = Checkpointer(path, durability)  # used in inline mode only
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
-        self.indexed_upto = 0  # every message up to this id is in the search index (committed)
-        self._index_due: float | None = None  # trio time at which to index the messages waiting
+        self.indexer = SearchIndexer()
 
     async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed.
@@ -145,8 +142,9 @@ class Writer:
                         except (trio.WouldBlock, trio.EndOfChannel):
                             break
                     index_op = None
-                    if self._index_due is not None and trio.current_time() >= self._index_due:
-                        index_op = _Op(search.op_index_pending, (INDEX_BATCH,))
+                    due = self.indexer.op_if_due(trio.current_time())
+                    if due is not None:
+                        index_op = _Op(*due)
                         batch.append(index_op)  # committed with this batch: one commit for both
                     await self._execute(batch)
                     await self._wake(batch)
@@ -154,8 +152,8 @@ class Writer:
                         self._indexed(index_op)
                     self._schedule_index()
                 # Closed and drained: index what is left, so that a restart finds nothing to do.
-                if self._ctx is not None and self._ctx.ids.last > self.indexed_upto:
-                    await self._execute([_Op(search.op_index_pending, (1 << 62,))])
+                if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
+                    await self._execute([_Op(search.op_index_pending, (ALL,))])
         finally:
             self._fail_queued()
             with trio.CancelScope(shield=True):
@@ -168,8 +166,9 @@ class Writer:
         if self._ctx is None:
             return
         target = self._ctx.ids.last
-        while self.indexed_upto < target:
-            self._indexed_result(await self.submit(search.op_index_pending, INDEX_BATCH))
+        while self.indexer.indexed_upto < target:
+            result = await self.submit(search.op_index_pending, INDEX_BATCH)
+            self.indexer.committed(result, trio.current_time(), self._ctx.ids.last)
 
     async def _wake(self, batch: list[_Op]) -> None:
         if self.after_commit is not None:
@@ -186,13 +185,13 @@ class Writer:
 
     async def _next_op(self) -> _Op | None:
         """The next queued op, or None when the search index is due first."""
-        if self._index_due is None:
+        if self.indexer.due_at is None:
             return await self._recv.receive()
         try:  # under load there is one already: no cancel scope needed
             return self._recv.receive_nowait()
         except trio.WouldBlock:
             pass
-        with trio.move_on_at(self._index_due):
+        with trio.move_on_at(self.indexer.due_at):
             return await self._recv.receive()
         return None
 
@@ -200,7 +199,8 @@ class Writer:
         try:
             if self.inline:
                 self._run_batch(batch)
-                self._maybe_checkpoint(len(batch))
+                if self.checkpointer.due(len(batch)):
+                    self._jobs.put((self.checkpointer.run, self.checkpointer.finished))
             else:
                 # Shielded: a batch that started always finishes and wakes its submitters.
                 with trio.CancelScope(shield=True):
@@ -217,22 +217,15 @@ class Writer:
                 op.error = ChatError("unavailable", "the database cannot be written")
 
     def _schedule_index(self) -> None:
-        if self._index_due is None and self._ctx is not None and self._ctx.ids.last > self.indexed_upto:
-            self._index_due = trio.current_time() + INDEX_DELAY_S
+        if self._ctx is not None:
+            self.indexer.schedule(trio.current_time(), self._ctx.ids.last)
 
     def _indexed(self, op: _Op) -> None:
+        assert self._ctx is not None
         if op.error is None:
-            self._indexed_result(op.result)
-        else:  # not committed (logged): try again a little later
-            self._index_due = trio.current_time() + INDEX_RETRY_S
-
-    def _indexed_result(self, result: tuple[int, bool]) -> None:
-        upto, caught_up = result
-        self.indexed_upto = max(self.indexed_upto, upto)
-        if not caught_up:  # more than one op's worth was waiting: run again at once
-            self._index_due = trio.current_time()
-        elif self._ctx is not None and self._ctx.ids.last <= self.indexed_upto:
-            self._index_due = None
+            self.indexer.committed(op.result, trio.current_time(), self._ctx.ids.last)
+        else:
+            self.indexer.failed(trio.current_time())
 
     async def _in_thread(self, job: Callable[[], None]) -> None:
         """Run job on the writer thread and wait for it. One long-lived thread fed by a plain
@@ -265,33 +258,6 @@ class Writer:
                 except trio.RunFinishedError:
                     return
 
-    def _maybe_checkpoint(self, ops: int) -> None:
-        """After an inline batch: start a checkpoint on the writer thread once enough was written.
-
-        A batch of one message adds about 7 WAL pages; SQLite's own automatic
-        checkpoint (off on the inline connection) would run every 1,000 pages."""
-        batches, total = self._since_checkpoint
-        batches, total = batches + 1, total + ops
-        if self._checkpointing or (batches < CHECKPOINT_BATCHES and total < CHECKPOINT_OPS):
-            self._since_checkpoint = (batches, total)
-            return
-        self._since_checkpoint = (0, 0)
-        self._checkpointing = True
-        self._jobs.put((self._checkpoint, self._checkpoint_done))
-
-    def _checkpoint(self) -> None:
-        """Copy committed WAL pages into the database file (PASSIVE: never blocks the writer)."""
-        try:
-            if self._checkpoint_conn is None:
-                self._checkpoint_conn = connect(self.path, durability=self.durability)
-            self.last_checkpoint = self._checkpoint_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:
-            log.warning("WAL checkpoint failed (retried after the next writes): %s", exc)
-
-    def _checkpoint_done(self) -> None:
-        self._checkpointing = False
-        self.checkpoints += 1
-
     def _fail_queued(self) -> None:
         """If the writer is cancelled, nothing queued may wait forever: fail it, then refuse new ops."""
         while True:
@@ -307,7 +273,7 @@ class Writer:
         conn = connect(self.path, durability=self.durability, cache_mb=self.cache_mb)
         if self.inline:
             conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
-        self.indexed_upto = search.indexed_upto(conn)
+        self.indexer.opened(search.indexed_upto(conn))
         row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._ctx = WriteCtx(conn, IdGen(row[0]))
         self._conn = conn
@@ -320,9 +286,7 @@ class Writer:
                 pass
             self._conn.close()
             self._conn = None
-        if self._checkpoint_conn is not None:
-            self._checkpoint_conn.close()
-            self._checkpoint_conn = None
+        self.checkpointer.close()
 
     def _run_batch(self, batch: list[_Op]) -> None:
         conn = self._conn

@@ -32,7 +32,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from .errors import CLOSE_BACKLOG
+from ..errors import CLOSE_BACKLOG
 
 log = logging.getLogger("chatd.transport")
 _ws_log = logging.getLogger("chatd.ws")

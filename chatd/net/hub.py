@@ -9,8 +9,8 @@ from typing import Any
 
 import trio
 
-from .errors import CLOSE_AUTH, CLOSE_HEARTBEAT
-from .protocol.envelope import encode, push_body
+from ..errors import CLOSE_AUTH, CLOSE_HEARTBEAT
+from ..protocol.envelope import encode, push_body
 from .session import Session
 from .transport import BINARY, TEXT, Cork, ws_frame
 
