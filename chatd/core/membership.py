@@ -87,7 +87,7 @@ def op_update(ctx: Any, kind: Kind, actor: int, d: Any) -> Outcome:
     if d.name is not None and d.name != current["name"]:
         rows.rename(ctx.conn, conv_id, d.name)
         changes["name"] = d.name
-    changes.update(kind.store.apply_update(ctx.conn, conv_id, current, d))
+    changes.update(kind.store.apply_update(ctx.conn, conv_id, current, {f: getattr(d, f) for f in kind.store.UPDATABLE}))
     out = Outcome()
     if changes:
         (who,) = names(ctx, actor)

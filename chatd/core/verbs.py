@@ -96,7 +96,7 @@ def _history(conn: Any, kind: Kind, target: int, me: int, d: Any) -> dict[str, A
     acc = kind.store.access(conn, target, me, roles.READ, missing_ok=True)
     if acc is None:  # a DM with no message yet
         return {"conv_id": 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0, "peer_id": 0}
-    out = conv_store.history(conn, acc.conv_id, me, d)
+    out = conv_store.history(conn, acc.conv_id, me, conv_store.PageQuery.of(d))
     out["peer_id"] = acc.peer_id
     return out
 
@@ -117,7 +117,7 @@ def _search(conn: Any, kind: Kind, target: int | None, me: int, d: Any) -> dict[
     conv_id = None
     if target is not None:
         conv_id = kind.store.access(conn, target, me, roles.READ).conv_id
-    out = conv_store.search_in(conn, me, kind.name, conv_id, d)
+    out = conv_store.search_in(conn, me, kind.name, conv_id, d.query, d.before_id, d.limit)
     if kind.fanout == "pair":  # a DM result names the other user instead of the conversation
         peers = kind.store.peer_of(conn, me, sorted({r["conv_id"] for r in out["results"]}))
         out["results"] = [{"message": r["message"], "peer": peers.get(r["conv_id"], me), "snippet": r["snippet"]} for r in out["results"]]

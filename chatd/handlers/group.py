@@ -50,7 +50,8 @@ _STATUSES = frozenset({"pending", "approved", "rejected", "cancelled", "all"})
 async def requests(call: Call) -> dict[str, Any]:
     if call.data.status not in _STATUSES:
         raise ChatError("bad_request", "status is pending, approved, rejected, cancelled or all", field="status")
-    return await call.ctx.readers.read(group_store.list_requests, call.user_id, call.data)
+    d = call.data
+    return await call.ctx.readers.read(group_store.list_requests, call.user_id, d.group_id, d.status, d.limit, d.offset)
 
 
 @handler("chat_group_request_decide")

@@ -215,26 +215,44 @@ def views(
 # --- reading ----------------------------------------------------------------------------
 
 
-def page(conn: sqlite3.Connection, conv_id: int, me: int, d: Any) -> dict[str, Any]:
-    """One page of a conversation for a history request: by seq, or by time when any of
-    desc/num/begin/end/lastid is given. Returns messages, has_more, lastid, begin, end, num."""
+class PageQuery(NamedTuple):
+    """Which page of a conversation: by seq (before_seq, after_seq, limit), or by time when any of
+    desc, num, begin, end or lastid is given."""
+
+    limit: int = 50
+    before_seq: int | None = None
+    after_seq: int | None = None
+    desc: bool | None = None
+    num: int | None = None
+    begin: int | None = None
+    end: int | None = None
+    lastid: int | None = None
+
+    @classmethod
+    def of(cls, request: Any) -> PageQuery:
+        """From a history request (any Struct with these fields)."""
+        return cls(*(getattr(request, f) for f in cls._fields))
+
+
+def page(conn: sqlite3.Connection, conv_id: int, me: int, q: PageQuery) -> dict[str, Any]:
+    """One page of a conversation. Returns messages, has_more, lastid, begin, end, num."""
     out: dict[str, Any] = {"messages": [], "has_more": False, "lastid": 0, "begin": 0, "end": 0, "num": 0}
-    if any(v is not None for v in (d.desc, d.num, d.begin, d.end, d.lastid)):
-        desc = True if d.desc is None else d.desc
+    if any(v is not None for v in (q.desc, q.num, q.begin, q.end, q.lastid)):
+        desc = True if q.desc is None else q.desc
         msgs, more = messages.page_by_time(
-            conn, conv_id, me, desc=desc, num=d.num or d.limit, begin=d.begin or 0, end=d.end or 0, lastid=d.lastid or 0
+            conn, conv_id, me, desc=desc, num=q.num or q.limit, begin=q.begin or 0, end=q.end or 0, lastid=q.lastid or 0
         )
         times = [m["created_at"] for m in msgs]
         out.update(
             messages=msgs,
             has_more=more,
             num=len(msgs),
-            lastid=msgs[-1]["id"] if msgs else (d.lastid or 0),
-            begin=min(times) if times else (d.begin or 0),
-            end=max(times) if times else (d.end or 0),
+            lastid=msgs[-1]["id"] if msgs else (q.lastid or 0),
+            begin=min(times) if times else (q.begin or 0),
+            end=max(times) if times else (q.end or 0),
         )
     else:
-        msgs, more = messages.page_by_seq(conn, conv_id, me, before_seq=d.before_seq, after_seq=d.after_seq, limit=d.limit)
+        msgs, more = messages.page_by_seq(conn, conv_id, me, before_seq=q.before_seq, after_seq=q.after_seq, limit=q.limit)
         out.update(messages=msgs, has_more=more)
     return out
 
@@ -244,24 +262,22 @@ def last_seq(conn: sqlite3.Connection, conv_id: int) -> int:
     return int(seq)
 
 
-def history(conn: sqlite3.Connection, conv_id: int, me: int, d: Any) -> dict[str, Any]:
+def history(conn: sqlite3.Connection, conv_id: int, me: int, q: PageQuery) -> dict[str, Any]:
     """A page of a conversation the user may read (see page), with the conversation's newest seq."""
-    return {"conv_id": conv_id, "last_seq": last_seq(conn, conv_id), **page(conn, conv_id, me, d)}
+    return {"conv_id": conv_id, "last_seq": last_seq(conn, conv_id), **page(conn, conv_id, me, q)}
 
 
-def search_in(conn: sqlite3.Connection, me: int, kind: str, conv_id: int | None, d: Any) -> dict[str, Any]:
+def search_in(conn: sqlite3.Connection, me: int, kind: str, conv_id: int | None, query: str, before_id: int | None, limit: int) -> dict[str, Any]:
     """Full-text search over the user's conversations of `kind` (or one they may read), newest
     first. Each result is {message, conv_id, snippet}."""
-    match = search.build_query(d.query)
+    match = search.build_query(query)
     if match is None:
         return {"results": [], "has_more": False}
-    ids = search.search_ids(conn, me, match, kind=kind, conv_id=conv_id, before_id=d.before_id, limit=d.limit + 1)
-    has_more = len(ids) > d.limit
-    ids = ids[: d.limit]
+    ids = search.search_ids(conn, me, match, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit + 1)
+    has_more = len(ids) > limit
+    ids = ids[:limit]
     msgs = messages.load_many(conn, ids)
-    results = [
-        {"message": msgs[i], "conv_id": msgs[i]["conv_id"], "snippet": search.snippet(messages.text_of(msgs[i]), d.query)} for i in ids
-    ]
+    results = [{"message": msgs[i], "conv_id": msgs[i]["conv_id"], "snippet": search.snippet(messages.text_of(msgs[i]), query)} for i in ids]
     return {"results": results, "has_more": has_more}
 
 

@@ -179,18 +179,18 @@ def _requests(conn: sqlite3.Connection, where: str, args: list[Any], tail: str =
     return out
 
 
-def list_requests(conn: sqlite3.Connection, user_id: int, d: Any) -> dict[str, Any]:
-    """chat_group_requests: a group's requests (owner/admins), or without group_id the user's own."""
-    if d.group_id is not None:
-        access(conn, d.group_id, user_id, roles.VIEW_REQUESTS)
-        where, args = "r.conv_id = ?", [d.group_id]
+def list_requests(conn: sqlite3.Connection, user_id: int, group_id: int | None, status: str, limit: int, offset: int) -> dict[str, Any]:
+    """chat_group_requests: a group's requests (who may see them), or without group_id the user's own."""
+    if group_id is not None:
+        access(conn, group_id, user_id, roles.VIEW_REQUESTS)
+        where, args = "r.conv_id = ?", [group_id]
     else:
         where, args = "(r.user_id = ? OR r.inviter_id = ?)", [user_id, user_id]
-    if d.status != "all":
+    if status != "all":
         where += " AND r.status = ?"
-        args.append(d.status)
+        args.append(status)
     (total,) = conn.execute(f"SELECT COUNT(*) FROM group_requests r WHERE {where}", args).fetchone()
-    items = _requests(conn, where, [*args, d.limit, d.offset], "ORDER BY r.id DESC LIMIT ? OFFSET ?")
+    items = _requests(conn, where, [*args, limit, offset], "ORDER BY r.id DESC LIMIT ? OFFSET ?")
     return {"requests": items, "total": total}
 
 
@@ -205,17 +205,20 @@ def insert_row(conn: sqlite3.Connection, group_id: int, columns: dict[str, Any])
     )
 
 
-def apply_update(conn: sqlite3.Connection, group_id: int, current: dict[str, Any], d: Any) -> dict[str, Any]:
-    """chat_group_update's fields besides the name: the changes made, by wire name (a new or
+UPDATABLE = ("avatar", "description", "join_by_id", "invite_code")  # what chat_group_update changes besides the name
+
+
+def apply_update(conn: sqlite3.Connection, group_id: int, current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Set the UPDATABLE fields given (None: unchanged): the changes made, by wire name (a new or
     dropped invite code is reported as true or false, never the code itself)."""
     changes: dict[str, Any] = {}
     for key in ("avatar", "description", "join_by_id"):
-        value = getattr(d, key)
+        value = fields[key]
         if value is not None and value != current[key]:
             conn.execute(f"UPDATE groups SET {key} = ? WHERE conv_id = ?", (int(value) if key == "join_by_id" else value, group_id))
             changes[key] = value
-    if d.invite_code is not None:
-        code = secrets.token_urlsafe(9) if d.invite_code else None
+    if fields["invite_code"] is not None:
+        code = secrets.token_urlsafe(9) if fields["invite_code"] else None
         if code is not None or current["invite_code"] is not None:
             conn.execute("UPDATE groups SET invite_code = ? WHERE conv_id = ?", (code, group_id))
             changes["invite_code"] = code is not None

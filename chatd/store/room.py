@@ -80,8 +80,8 @@ def room_row(conn: sqlite3.Connection, room_id: int) -> tuple[Any, ...]:
 
 
 def room_view(row: tuple[Any, ...], role: str | None) -> dict[str, Any]:
-    """A Room as the wire carries it; `role` is the asking user's (None: not a member).
-    `present_count` is filled in by the handler, which knows who is in the room now."""
+    """A room's fields; `role` is the asking user's (None: not a member). Who is in the room
+    now (`present_count` on the wire) is known to memory only: the handler adds it."""
     return {
         "room_id": row[0],
         "name": row[1],
@@ -90,7 +90,6 @@ def room_view(row: tuple[Any, ...], role: str | None) -> dict[str, Any]:
         "owner_id": row[4],
         "created_by": row[5],
         "member_count": row[6],
-        "present_count": 0,
         "created_at": row[7],
         "last_seq": row[8],
         "role": role or None,
@@ -168,9 +167,12 @@ def insert_row(conn: sqlite3.Connection, room_id: int, columns: dict[str, Any]) 
     )
 
 
-def apply_update(conn: sqlite3.Connection, room_id: int, current: dict[str, Any], d: Any) -> dict[str, Any]:
-    """chat_room_update's fields besides the name: the changes made, by wire name."""
-    changes = {key: getattr(d, key) for key in ("avatar", "description") if getattr(d, key) is not None and getattr(d, key) != current[key]}
+UPDATABLE = ("avatar", "description")  # what chat_room_update changes besides the name
+
+
+def apply_update(conn: sqlite3.Connection, room_id: int, current: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """Set the UPDATABLE fields given (None: unchanged): the changes made, by wire name."""
+    changes = {key: value for key, value in fields.items() if value is not None and value != current[key]}
     for key, value in changes.items():
         conn.execute(f"UPDATE rooms SET {key} = ? WHERE conv_id = ?", (value, room_id))
     return changes
