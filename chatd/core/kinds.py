@@ -132,3 +132,4 @@ ROOM = Kind(
     leave_cmd="room_exit",
 )
 KINDS = (DM, GROUP, ROOM)
+MEMBER_KINDS = (GROUP, ROOM)  # kinds with roles and membership commands (chatd.core.membership)

@@ -61,6 +61,25 @@ class Call:
         self.effects.append(Push(cmd, data, to, **kw))
 
 
+KindVerb = Callable[["Call", Any], Awaitable[Any]]
+
+
+def register_for_kinds(kinds: Any, verbs: dict[str, KindVerb], has: Callable[[Any, str], bool] = lambda kind, verb: True) -> None:
+    """Register verb(call, kind) under kind.wire(name) for every kind (chatd.core.kinds) that has it."""
+
+    def bind(verb: KindVerb, kind: Any) -> Handler:
+        async def run(call: Call) -> Any:
+            return await verb(call, kind)
+
+        run.__name__ = f"{kind.name}_{verb.__name__}"
+        return run
+
+    for kind in kinds:
+        for name, verb in verbs.items():
+            if has(kind, name):
+                handler(kind.wire(name))(bind(verb, kind))
+
+
 def load_all() -> None:
     """Import every handler module of this package, which registers its handlers."""
     import importlib

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..core import verbs
 from ..core.kinds import KINDS, Kind
-from . import Call, handler
+from . import Call, register_for_kinds
 
 _VERBS: dict[str, Callable[[Call, Kind], Awaitable[dict[str, Any]]]] = {
     "send": verbs.send,
@@ -27,14 +27,4 @@ _VERBS: dict[str, Callable[[Call, Kind], Awaitable[dict[str, Any]]]] = {
 }
 
 
-def _bind(verb: Callable[[Call, Kind], Awaitable[dict[str, Any]]], kind: Kind) -> Callable[[Call], Awaitable[dict[str, Any]]]:
-    async def run(call: Call) -> dict[str, Any]:
-        return await verb(call, kind)
-
-    run.__name__ = f"{kind.name}_{verb.__name__}"
-    return run
-
-
-for _kind in KINDS:
-    for _verb in _kind.verbs:
-        handler(_kind.wire(_verb))(_bind(_VERBS[_verb], _kind))
+register_for_kinds(KINDS, _VERBS, lambda kind, verb: verb in kind.verbs)

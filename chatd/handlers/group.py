@@ -1,6 +1,7 @@
-"""Group management: create, update, invite, approval, requests, members, kick, mute, roles,
-list, join and leave (chat_group_* and group_join / group_exit). Each is one op of
-chatd.core.membership or chatd.core.group_ops; their pushes are its effects."""
+"""Group management: create, update, invite, approval, requests, members, list, join and leave
+(chat_group_* and group_join / group_exit). Each write is one op of chatd.core.membership or
+chatd.core.group_ops; their pushes are its effects. Kicks, member mutes and roles are
+registered for every kind with members by handlers/membership.py."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from typing import Any
 
 from ..core import group_ops, membership
 from ..core.kinds import GROUP
-from ..core.validate import mute_until
 from ..errors import ChatError
-from ..policy import roles
 from ..store import group as group_store
 from ..store.db import now_ms
 from . import Call, handler
@@ -64,26 +63,6 @@ async def request_decide(call: Call) -> dict[str, Any]:
 async def members(call: Call) -> dict[str, Any]:
     d = call.data
     return await call.ctx.readers.read(group_store.members_page, d.group_id, call.user_id, d.limit, d.offset, now_ms())
-
-
-@handler("chat_group_member_kick")
-async def kick(call: Call) -> dict[str, Any]:
-    d = call.data
-    return await call.write(membership.op_kick, GROUP, call.user_id, d.group_id, d.user_id)  # type: ignore[no-any-return]
-
-
-@handler("chat_group_member_mute_set")
-async def member_mute_set(call: Call) -> dict[str, Any]:
-    d = call.data
-    return await call.write(membership.op_mute_member, GROUP, call.user_id, d.group_id, d.user_id, mute_until(d))  # type: ignore[no-any-return]
-
-
-@handler("chat_group_member_role_set")
-async def role_set(call: Call) -> dict[str, Any]:
-    d = call.data
-    if not roles.valid_role(d.role):
-        raise ChatError("bad_request", "role is owner, admin or member", field="role")
-    return await call.write(membership.op_role_set, GROUP, call.user_id, d.group_id, d.user_id, d.role)  # type: ignore[no-any-return]
 
 
 @handler("chat_group_list")

@@ -1,6 +1,7 @@
-"""Rooms: create, list (discovery), update, disband, join and exit (room_join / room_exit),
-who is in a room now (chat_room_members), kick with a ban, member mutes and roles. Each write
-is one op of chatd.core.membership or chatd.core.room_ops; their pushes are its effects."""
+"""Rooms: create, list (discovery), update, disband, join and exit (room_join / room_exit), and
+who is in a room now (chat_room_members). Each write is one op of chatd.core.membership or
+chatd.core.room_ops; their pushes are its effects. Kicks (with a ban), member mutes and roles
+are registered for every kind with members by handlers/membership.py."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from typing import Any
 
 from ..core import membership, room_ops
 from ..core.kinds import ROOM
-from ..core.validate import mute_until
 from ..errors import ChatError
-from ..policy import roles
 from ..store import room as room_store
 from ..store.db import now_ms
 from . import Call, handler
@@ -77,24 +76,3 @@ async def members(call: Call) -> dict[str, Any]:
         "member_count": out["member_count"],
         "has_more": d.offset + len(page) < len(ids),
     }
-
-
-@handler("chat_room_member_kick")
-async def kick(call: Call) -> dict[str, Any]:
-    d = call.data
-    ban_ms = call.ctx.cfg.rooms.kick_ban_s * 1000
-    return await call.write(membership.op_kick, ROOM, call.user_id, d.room_id, d.user_id, ban_ms)  # type: ignore[no-any-return]
-
-
-@handler("chat_room_member_mute_set")
-async def member_mute_set(call: Call) -> dict[str, Any]:
-    d = call.data
-    return await call.write(membership.op_mute_member, ROOM, call.user_id, d.room_id, d.user_id, mute_until(d))  # type: ignore[no-any-return]
-
-
-@handler("chat_room_member_role_set")
-async def role_set(call: Call) -> dict[str, Any]:
-    d = call.data
-    if not roles.valid_role(d.role):
-        raise ChatError("bad_request", "role is owner, admin or member", field="role")
-    return await call.write(membership.op_role_set, ROOM, call.user_id, d.room_id, d.user_id, d.role)  # type: ignore[no-any-return]

@@ -9,13 +9,13 @@ tests/test_registry.py fails when the file and the registry disagree.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from . import generated
 from .registry import REGISTRY, Command, Registry
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -201,35 +201,8 @@ def render(reg: Registry = REGISTRY) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _shown(path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(Path.cwd())
-    except ValueError:
-        return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Generate docs/api.md from clients/protocol.yaml.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date; write nothing")
-    parser.add_argument("--output", type=Path, default=API_MD, help=f"the file to write or check (default {API_MD})")
-    args = parser.parse_args(argv)
-    text = render()
-    path: Path = args.output
-    shown = _shown(path)
-    current = path.read_text(encoding="utf-8") if path.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{shown} is stale: run `{COMMAND}`", file=sys.stderr)
-            return 1
-        print(f"{shown} is up to date")
-        return 0
-    if current == text:
-        print(f"{shown} is up to date")
-        return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"wrote {shown}")
-    return 0
+    return generated.main(argv, command=COMMAND, description="Generate docs/api.md from clients/protocol.yaml.", default=API_MD, render=render)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ the header of clients/protocol.yaml. The output depends only on the YAML.
 
 from __future__ import annotations
 
-import argparse
 import json
 import keyword
 import re
@@ -21,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from . import generated
 from .registry import REGISTRY, Command, Registry
 
 WIRE_PY = Path(__file__).resolve().with_name("wire.py")
@@ -165,34 +165,8 @@ def render(reg: Registry = REGISTRY) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _shown(path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(Path.cwd())
-    except ValueError:
-        return path
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog=COMMAND, description="Generate chatd/protocol/wire.py from clients/protocol.yaml.")
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date; write nothing")
-    parser.add_argument("--output", type=Path, default=WIRE_PY, help=f"the file to write or check (default {WIRE_PY})")
-    args = parser.parse_args(argv)
-    text = render()
-    path: Path = args.output
-    shown = _shown(path)
-    current = path.read_text(encoding="utf-8") if path.exists() else None
-    if args.check:
-        if current != text:
-            print(f"{shown} is stale: run `{COMMAND}`", file=sys.stderr)
-            return 1
-        print(f"{shown} is up to date")
-        return 0
-    if current == text:
-        print(f"{shown} is up to date")
-        return 0
-    path.write_text(text, encoding="utf-8", newline="\n")
-    print(f"wrote {shown}")
-    return 0
+    return generated.main(argv, command=COMMAND, description="Generate chatd/protocol/wire.py from clients/protocol.yaml.", default=WIRE_PY, render=render)
 
 
 if __name__ == "__main__":

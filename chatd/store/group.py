@@ -57,6 +57,7 @@ def open_send(ctx: Any, group_id: int, sender_id: int, client_msg_id: str | None
     """What a send checks: a resend, the sender, then access for sending (see chat.open_member_send)."""
     return chat.open_member_send(ctx, access, group_id, sender_id, client_msg_id)
 
+
 def group_row(conn: sqlite3.Connection, group_id: int) -> tuple[Any, ...]:
     """The group's row (see _GROUP_COLS); not_found when there is no such (live) group."""
     row = conn.execute(

@@ -63,6 +63,7 @@ def open_send(ctx: Any, room_id: int, sender_id: int, client_msg_id: str | None)
     """What a send checks: a resend, the sender, then access for sending (see chat.open_member_send)."""
     return chat.open_member_send(ctx, access, room_id, sender_id, client_msg_id)
 
+
 def _server_admin(conn: sqlite3.Connection, user_id: int) -> bool:
     row = conn.execute("SELECT is_admin FROM users WHERE id = ? AND disabled = 0", (user_id,)).fetchone()
     return bool(row and row[0])
