@@ -9,7 +9,6 @@ from typing import Any
 
 from ..core import membership, room_ops
 from ..core.kinds import ROOM
-from ..errors import ChatError
 from ..store import room as room_store
 from ..store.db import now_ms
 from . import Call, handler

@@ -16,8 +16,8 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import roles
 from . import conversations as chat
+from . import membership
 from .conversations import Access
-from .db import now_ms
 from .users import USER_COLS, public_user, user_row
 
 KIND = "group"
@@ -30,27 +30,11 @@ _GROUP_COLS = (
 
 # --- the access check -----------------------------------------------------------------
 
-_MEMBER_ROW = (
-    "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'group' "
-    "WHERE m.conv_id = ? AND m.user_id = ?"
-)
-
-
 def access(
     conn: sqlite3.Connection, group_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
 ) -> Access:
-    """The one check of every group command: loads the user's member row (one primary-key
-    lookup) and asks the group policy. Raises not_found (no such group), not_member, forbidden
-    or muted (with retry_after_ms)."""
-    row = conn.execute(_MEMBER_ROW, (group_id, user_id)).fetchone()
-    if row is None:
-        group_row(conn, group_id)
-        row = (None, 0, 0)
-    role, muted_until, last_read = row
-    roles.require(roles.GROUP, roles.Actor(user_id, role, False, muted_until), capability, now_ms() if now is None else now)
-    return Access(group_id, user_id, role, muted_until, last_read)
-
-
+    """The one check of every group command (chatd.store.membership.access with the group policy)."""
+    return membership.access(conn, roles.GROUP, group_id, user_id, capability, now, group_row)
 
 
 def open_send(ctx: Any, group_id: int, sender_id: int, client_msg_id: str | None) -> chat.SendTarget:

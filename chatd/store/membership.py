@@ -9,9 +9,44 @@ state. Everything here is SQL; who may do what is decided by the role policy
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import ChatError
+from ..policy import roles
+from .conversations import Access
+from .db import now_ms
+
+_MEMBER_ROW = (
+    "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? "
+    "WHERE m.conv_id = ? AND m.user_id = ?"
+)
+
+
+def access(
+    conn: sqlite3.Connection, policy: roles.Policy, conv_id: int, user_id: int, capability: str, now: int | None, exists: Callable[..., Any]
+) -> Access:
+    """The access check of a kind with members: loads the user's member row (one primary-key
+    lookup; `exists(conn, conv_id)` raises not_found when it has none because there is no such
+    conversation) and asks the kind's policy. Whether the user is a server admin is read only
+    where the policy lets one act and the row alone does not allow it. Raises not_found,
+    not_member, forbidden or muted (with retry_after_ms)."""
+    row = conn.execute(_MEMBER_ROW, (policy.kind, conv_id, user_id)).fetchone()
+    if row is None:
+        exists(conn, conv_id)
+        row = (None, 0, 0)
+    role, muted_until, last_read = row
+    now = now_ms() if now is None else now
+    actor = roles.Actor(user_id, role, False, muted_until)
+    if policy.server_admin_acts_as_owner and not roles.allowed(policy, actor, capability, now):
+        actor = actor._replace(server_admin=is_server_admin(conn, user_id))
+    roles.require(policy, actor, capability, now)
+    return Access(conv_id, user_id, role, muted_until, last_read, 0, actor.server_admin)
+
+
+def is_server_admin(conn: sqlite3.Connection, user_id: int) -> bool:
+    row = conn.execute("SELECT is_admin FROM users WHERE id = ? AND disabled = 0", (user_id,)).fetchone()
+    return bool(row and row[0])
 
 
 def display_names(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:

@@ -21,8 +21,8 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import roles
 from . import conversations as chat
+from . import membership
 from .conversations import Access
-from .db import now_ms
 from .users import USER_COLS, public_user, user_row
 
 KIND = "room"
@@ -32,41 +32,16 @@ _ROOM_COLS = "r.conv_id, c.name, r.avatar, r.description, r.owner_id, r.created_
 
 # --- the access check -----------------------------------------------------------------
 
-_MEMBER_ROW = (
-    "SELECT m.role, m.muted_until, m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = 'room' "
-    "WHERE m.conv_id = ? AND m.user_id = ?"
-)
-
-
 def access(
     conn: sqlite3.Connection, room_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
 ) -> Access:
-    """The one check of every room command: loads the user's member row and asks the room
-    policy; whether the user is a server admin (who acts as above the owner) is read only
-    when the row alone does not allow it. Raises not_found, not_member, forbidden or muted."""
-    row = conn.execute(_MEMBER_ROW, (room_id, user_id)).fetchone()
-    if row is None:
-        room_row(conn, room_id)
-        row = (None, 0, 0)
-    role, muted_until, last_read = row
-    now = now_ms() if now is None else now
-    actor = roles.Actor(user_id, role, False, muted_until)
-    if not roles.allowed(roles.ROOM, actor, capability, now):
-        actor = actor._replace(server_admin=_server_admin(conn, user_id))
-    roles.require(roles.ROOM, actor, capability, now)
-    return Access(room_id, user_id, role, muted_until, last_read, 0, actor.server_admin)
-
-
+    """The one check of every room command (chatd.store.membership.access with the room policy)."""
+    return membership.access(conn, roles.ROOM, room_id, user_id, capability, now, room_row)
 
 
 def open_send(ctx: Any, room_id: int, sender_id: int, client_msg_id: str | None) -> chat.SendTarget:
     """What a send checks: a resend, the sender, then access for sending (see chat.open_member_send)."""
     return chat.open_member_send(ctx, access, room_id, sender_id, client_msg_id)
-
-
-def _server_admin(conn: sqlite3.Connection, user_id: int) -> bool:
-    row = conn.execute("SELECT is_admin FROM users WHERE id = ? AND disabled = 0", (user_id,)).fetchone()
-    return bool(row and row[0])
 
 
 def room_row(conn: sqlite3.Connection, room_id: int) -> tuple[Any, ...]:
@@ -200,7 +175,7 @@ def sanctions(conn: sqlite3.Connection, room_id: int, user_id: int) -> tuple[int
 
 def may_create(conn: sqlite3.Connection, user_id: int, who_may: str) -> bool:
     """rooms.create: "everyone", or "admins" (server admins)."""
-    return who_may == "everyone" or _server_admin(conn, user_id)
+    return who_may == "everyone" or membership.is_server_admin(conn, user_id)
 
 
 def disband(ctx: Any, room_id: int) -> list[int]:
