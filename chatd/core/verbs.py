@@ -58,14 +58,14 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
         existing = messages.load(conn, found.existing_id)
         if existing is None or existing["conv_id"] != found.conv_id:
             raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
-        return Outcome((existing, True, found.conv_id))
+        return Outcome((existing, True))
     acc = found.access
     may_all = None
     if roles.MENTION_ALL in kind.policy.needs:
         may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
     msg = messages.insert(ctx, acc.conv_id, new)
-    out = Outcome((msg, False, acc.peer_id))
+    out = Outcome((msg, False))
     theirs = kind.message(out, "new", msg, acc.peer_id, me)
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
         theirs.if_reached = Push("chat_dm_delivery_receipt", {"conv_id": acc.conv_id, "peer": acc.peer_id, "seq": msg["seq"]}, Users((me,)))
@@ -81,7 +81,7 @@ async def send(call: Call, kind: Kind) -> dict[str, Any]:
     check_rate(call.session)
     new = new_message(ctx.cfg.limits, call.user_id, d.content, client_msg_id=d.client_msg_id, quote_id=d.quote_id, mentions=d.mentions)
     target = getattr(d, kind.id_field)
-    msg, duplicate, _ = await call.write(op_send, kind, target, new)
+    msg, duplicate = await call.write(op_send, kind, target, new)
     out = {"id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "server_time": msg["created_at"], "duplicate": duplicate, "message": msg}
     if kind.read_receipts == "pair":
         # The push to the peer goes out right after this response: a peer online now is written it.
