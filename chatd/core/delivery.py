@@ -3,17 +3,24 @@
 The writer hands each committed batch to `Delivery.after_commit`. First, op by
 op in commit order, it applies each effect that changes memory (member cache,
 room presence, read receipts) and works out the connections each push goes to,
-so a push reaches exactly who was a member when its op committed. Then it holds
-the hub's cork, wakes every submitter (their handlers answer: the acks), lets
-them run, and writes the pushes in the same order, each encoded once. The cork
-is released last, so a connection gets everything the batch wrote to it with
-one send(). Since the writer commits one batch at a time and delivers it before
-it takes the next, every push of a conversation leaves in seq order.
+so a push reaches exactly who was a member when its op committed. Then it
+wakes every submitter (their handlers answer: the acks) and writes the pushes
+in the same order, each encoded once:
+
+- a batch of one request leaves its pushes to the server, which writes them
+  right after that request's response (`flush`); the next batch flushes them
+  first if it commits before, so the order holds;
+- a batch of several waits two scheduler rounds for all of them to answer,
+  under the hub's cork, then writes the pushes and releases the cork, so a
+  connection gets everything the batch wrote to it with one send().
+
+Since the writer commits one batch at a time and delivers it before it takes
+the next, every push of a conversation leaves in seq order.
 
 An audience of all members is read from the member cache; a conversation the
 cache does not hold is loaded from the writer's own connection, which is idle
-between batches, so a delivery never waits for a reader thread and an ack
-never waits for a load.
+between batches, and only after the acks: a delivery never waits for a reader
+thread and an ack never waits for a load.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Pre
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
-    from ..services import Services
     from ..net.session import Session
+    from ..services import Services
 
 log = logging.getLogger("chatd.delivery")
 
