@@ -193,8 +193,9 @@ class Connection:
         log.info("closing %s: outgoing backlog passed %d bytes", self.peer, self.backlog_max)
         self.close(CLOSE_BACKLOG, "backlog overflow: reconnect and catch up by seq")
         # The close frame waits for room in the socket's buffer, which a slow reader frees
-        # slowly: it gets longer than the usual grace to read it.
-        if not self.closed:
+        # slowly: it gets longer than the usual grace to read it (the usual grace applies
+        # again once the close frame is out).
+        if not self.closed and self.backlog:
             self._close_deadline = trio.current_time() + SLOW_CLOSE_GRACE_S
             if self._scope is not None:
                 self._scope.deadline = self._close_deadline
@@ -224,6 +225,8 @@ class Connection:
                         break
                     self.backlog.popleft()
                     self.head_sent = 0
+                if self.closing and not self.backlog:
+                    self._close_sent()
             # Closing: either the grace period ran out with data still queued, or the
             # closing handshake finished while it was queued. Either way, close now.
             if self.closing and (self.backlog or self.proto.eof_sent):
@@ -241,6 +244,14 @@ class Connection:
         if self.proto.state is State.OPEN:
             self.proto.send_close(code, reason)
         self._write_proto_output()
+
+    def _close_sent(self) -> None:
+        """The close frame is out: from now on the peer has the usual grace to answer it."""
+        deadline = trio.current_time() + CLOSE_GRACE_S
+        if deadline < self._close_deadline:
+            self._close_deadline = deadline
+            if self._scope is not None:
+                self._scope.deadline = deadline
 
     def _start_closing(self) -> None:
         self.closing = True
