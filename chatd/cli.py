@@ -48,10 +48,13 @@ def _read_password(confirm: bool) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import trio
 
-    from .server import Server, info_line
+    from .server import Server, info_line, raise_fd_limit
 
     cfg = _config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    fd_limit = raise_fd_limit()
+    if fd_limit is not None:
+        logging.getLogger("chatd.server").info("open files limit: %d", fd_limit)
     server = Server(cfg)
 
     async def main() -> None:

@@ -31,6 +31,10 @@ class ServerConfig(Base):
     heartbeat_timeout_s: float = 90.0
     backlog_max_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 5.0
+    max_fragments: int = 64
+    max_connections_per_ip: int = 512
+    http_body_timeout_s: float = 30.0
+    http_keepalive_timeout_s: float = 30.0
 
 
 class StorageConfig(Base):
@@ -109,6 +113,9 @@ def _validate(cfg: Config) -> Config:
         "server.heartbeat_interval_s": cfg.server.heartbeat_interval_s,
         "server.heartbeat_timeout_s": cfg.server.heartbeat_timeout_s,
         "server.backlog_max_bytes": cfg.server.backlog_max_bytes,
+        "server.max_fragments": cfg.server.max_fragments,
+        "server.http_body_timeout_s": cfg.server.http_body_timeout_s,
+        "server.http_keepalive_timeout_s": cfg.server.http_keepalive_timeout_s,
         "storage.batch_max": cfg.storage.batch_max,
         "storage.queue_max": cfg.storage.queue_max,
         "storage.reader_threads": cfg.storage.reader_threads,
@@ -124,6 +131,8 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"{key}: must be greater than 0, got {value}")
     if cfg.server.heartbeat_timeout_s <= cfg.server.heartbeat_interval_s:
         raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
+    if cfg.server.max_connections_per_ip < 0:
+        raise ConfigError("server.max_connections_per_ip: must be 0 (no cap) or more")
     if cfg.rooms.kick_ban_s < 0:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.messages.recall_window_s < 0:

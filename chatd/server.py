@@ -49,6 +49,27 @@ def prepare_database(cfg: Config) -> tuple[int, int]:
         conn.close()
 
 
+def raise_fd_limit() -> int | None:
+    """Raise the soft limit on open descriptors to the hard limit, so the server runs out of
+    descriptors as late as the system allows. Returns the limit now in force (None: unknown)."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard == resource.RLIM_INFINITY or soft == resource.RLIM_INFINITY or soft < hard:
+            target = hard
+            if target == resource.RLIM_INFINITY:
+                target = 1 << 20  # an unlimited hard limit is refused as a soft one on some systems
+            if soft == resource.RLIM_INFINITY or soft < target:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ValueError, OSError) as exc:
+        log.warning("cannot raise the limit on open files: %s", exc)
+        return None
+
+
 class Server:
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -62,7 +83,7 @@ class Server:
             cache_mb=cfg.storage.cache_mb,
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
-        self.http = HttpBridge(HttpApp(self))
+        self.http = HttpBridge(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s)
         self.services = Services(self.hub, self.readers, self.writer)
         self.delivery = Delivery(self.hub, self.services, lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id))
         self.writer.after_commit = self.delivery.after_commit
@@ -97,6 +118,8 @@ class Server:
             backlog_max=s.backlog_max_bytes,
             head_timeout_s=s.login_timeout_s,
             cork=self.hub.cork,
+            max_fragments=s.max_fragments,
+            max_connections_per_ip=s.max_connections_per_ip,
         )
         try:
             async with trio.open_nursery() as root:

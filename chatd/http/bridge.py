@@ -4,18 +4,38 @@ chatd's listener reads each new connection's request head to route WebSocket
 upgrades on /ws to its own fast path; every other request is served by
 hypercorn's trio worker on the same socket, so one address serves both.
 This module is the only place that touches hypercorn's connection class.
+
+What chatd changes in it (docs/security-transport.part.md):
+
+- Deadlines on every read: the first request head is read by the listener
+  (server.login_timeout_s); the head of a later request on a kept-alive
+  connection must come within server.http_keepalive_timeout_s of the previous
+  response (hypercorn's keep-alive timeout); a request body must be complete
+  within server.http_body_timeout_s of its head, or the client gets 408 and
+  the connection is closed. (hypercorn's own read_timeout restarts at every
+  read, so one byte a second would keep a body open for ever.)
+- No HTTP/2 over cleartext: an `Upgrade: h2c` header is ignored (the request
+  is answered in HTTP/1.1) and the HTTP/2 preface `PRI *` is refused with 505.
+- A request with both Content-Length and Transfer-Encoding is refused with
+  400 and the connection closed (RFC 9112, section 6.1).
 """
 
 from __future__ import annotations
 
+from math import inf
 from typing import Any
 
+import h11
 import trio
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio.tcp_server import TCPServer
+from hypercorn.protocol import ProtocolWrapper
+from hypercorn.protocol.h11 import H11Protocol
+from hypercorn.trio.task_group import TaskGroup
+from hypercorn.trio.tcp_server import MAX_RECV, TCPServer
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
-from hypercorn.utils import wrap_app
+from hypercorn.utils import parse_socket_addr, wrap_app
+from hypercorn.events import Closed, RawData
 
 
 class PrefixedStream(trio.abc.HalfCloseableStream):
@@ -45,19 +65,97 @@ class PrefixedStream(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
 
+class _H11(H11Protocol):
+    """HTTP/1.1 only, and no request with two framings of its body."""
+
+    refused = False
+
+    async def _check_protocol(self, event: h11.Request) -> None:
+        names = {name.lower() for name, _ in event.headers}
+        if b"content-length" in names and b"transfer-encoding" in names:
+            await self._refuse(400)
+        elif event.method == b"PRI":
+            await self._refuse(505)
+        # An `Upgrade: h2c` header is ignored: the request is served in HTTP/1.1.
+
+    async def _refuse(self, status: int) -> None:
+        self.refused = True
+        await self._send_error_response(status)  # with connection: close
+        await self.send(Closed())
+
+    async def _create_stream(self, request: h11.Request) -> None:
+        if not self.refused:
+            await super()._create_stream(request)
+
+
+class _Protocol(ProtocolWrapper):
+    def __init__(self, app: Any, config: HypercornConfig, context: Any, task_group: Any, state: Any, ssl: bool, client: Any, server: Any, send: Any, alpn_protocol: str | None = None) -> None:
+        super().__init__(app, config, context, task_group, state, ssl, client, server, send, "http/1.1")
+        self.protocol = _H11(app, config, context, task_group, state, ssl, client, server, send)
+
+
+class _Server(TCPServer):
+    """hypercorn's trio connection, plaintext HTTP/1.1 only, with a deadline on request bodies."""
+
+    body_timeout_s = 30.0
+
+    async def run(self) -> None:
+        sock = self.stream.socket
+        try:
+            client = parse_socket_addr(sock.family, sock.getpeername())
+            server = parse_socket_addr(sock.family, sock.getsockname())
+            async with TaskGroup() as task_group:
+                self._task_group = task_group
+                self.protocol = _Protocol(self.app, self.config, self.context, task_group, ConnectionState(self.state), False, client, server, self.protocol_send)
+                await self.protocol.initiate()
+                await self.idle_task.restart(self._task_group, self._idle_timeout)
+                await self._read_data()
+        except OSError:
+            pass
+        finally:
+            await self._close()
+
+    async def _read_data(self) -> None:
+        h11_protocol = self.protocol.protocol
+        body_deadline = inf
+        while True:
+            if h11_protocol.connection.their_state is h11.SEND_BODY:
+                if body_deadline == inf:
+                    body_deadline = trio.current_time() + self.body_timeout_s
+            else:
+                body_deadline = inf
+            try:
+                with trio.fail_at(body_deadline):
+                    data = await self.stream.receive_some(MAX_RECV)
+            except trio.TooSlowError:
+                if h11_protocol.connection.our_state is h11.SEND_RESPONSE:
+                    with trio.CancelScope(shield=True):
+                        await h11_protocol._send_error_response(408)
+                break
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                break
+            else:
+                await self.protocol.handle(RawData(bytes(data)))
+                if data == b"":
+                    break
+        await self.protocol.handle(Closed())
+
+
 class HttpBridge:
-    def __init__(self, asgi_app: Any, *, max_body_bytes: int = 16 * 1024 * 1024):
+    def __init__(self, asgi_app: Any, *, max_body_bytes: int = 16 * 1024 * 1024, body_timeout_s: float = 30.0, keepalive_timeout_s: float = 30.0):
         self.config = HypercornConfig()
         self.config.accesslog = None
         self.config.errorlog = None
-        self.config.keep_alive_timeout = 30
+        self.config.keep_alive_timeout = keepalive_timeout_s
         self.config.graceful_timeout = 2
         self.config.wsgi_max_body_size = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self.app = wrap_app(asgi_app, max_body_bytes, "asgi")
         self.context = WorkerContext(None)
 
     async def serve(self, stream: trio.SocketStream, prefix: bytes) -> None:
-        server = TCPServer(self.app, self.config, self.context, ConnectionState({}), PrefixedStream(stream, prefix))
+        server = _Server(self.app, self.config, self.context, ConnectionState({}), PrefixedStream(stream, prefix))  # type: ignore[arg-type]
+        server.body_timeout_s = self.body_timeout_s
         await server.run()
 
     async def shutdown(self) -> None:

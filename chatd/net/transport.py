@@ -32,7 +32,7 @@ from websockets.http11 import Request
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from ..errors import CLOSE_BACKLOG
+from ..errors import CLOSE_BACKLOG, CLOSE_TOO_BIG
 
 log = logging.getLogger("chatd.transport")
 _ws_log = logging.getLogger("chatd.ws")
@@ -41,7 +41,9 @@ _ws_log.setLevel(logging.WARNING)
 WS_PATH = b"/ws"
 MAX_HEAD = 16384
 CLOSE_GRACE_S = 2.0
+SLOW_CLOSE_GRACE_S = 30.0  # for a slow consumer to read the rest of a frame and its 4008
 TEXT, BINARY = 1, 2
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 33\r\nconnection: close\r\n\r\nnot a valid WebSocket handshake.\n"
 _H1 = struct.Struct("!BB")
 _H2 = struct.Struct("!BBH")
 _H8 = struct.Struct("!BBQ")
@@ -55,6 +57,26 @@ def ws_frame(payload: bytes, opcode: int = TEXT) -> bytes:
     if n < 65536:
         return _H2.pack(0x80 | opcode, 126, n) + payload
     return _H8.pack(0x80 | opcode, 127, n) + payload
+
+
+def _rest_of_frame(buf: memoryview, sent: int) -> int:
+    """Bytes left of the frame that the first `sent` bytes of `buf` (which starts at a frame
+    boundary) end in: 0 when they end on a boundary. Server frames are unmasked."""
+    pos, end = 0, len(buf)
+    while pos < sent:
+        if end - pos < 2:
+            return end - sent
+        n = buf[pos + 1] & 0x7F
+        if n == 126:
+            hdr = 4
+            n = int.from_bytes(buf[pos + 2 : pos + 4], "big") if end - pos >= 4 else end
+        elif n == 127:
+            hdr = 10
+            n = int.from_bytes(buf[pos + 2 : pos + 10], "big") if end - pos >= 10 else end
+        else:
+            hdr = 2
+        pos += hdr + n
+    return min(pos, end) - sent if pos > sent else 0
 
 
 class Cork:
@@ -80,21 +102,26 @@ class Cork:
 class Connection:
     """One WebSocket connection: its socket, protocol state and outgoing backlog."""
 
-    __slots__ = ("sock", "proto", "pending", "backlog", "backlog_bytes", "backlog_max", "flushing", "closing", "closed", "session", "peer", "_spawn", "_cork", "_close_deadline", "_scope", "__weakref__")
+    __slots__ = ("sock", "proto", "pending", "backlog", "backlog_bytes", "backlog_max", "head_sent", "flushing", "closing", "closed", "session", "peer", "early", "max_fragments", "_spawn", "_cork", "_close_deadline", "_scope", "__weakref__")
 
-    def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str, cork: Cork):
+    def __init__(self, sock: socket.socket, proto: ServerProtocol, backlog_max: int, spawn: Callable[..., Any], peer: str, cork: Cork, max_fragments: int = 64):
         self.sock = sock
         self.proto = proto
         self.pending: bytes | list[bytes] | None = None  # frames held by the cork: one, or a list
         self._cork = cork
-        self.backlog: deque[memoryview] | None = None  # made when a send first blocks
+        # Made when a send first blocks. Every entry starts at a frame boundary; of the
+        # first, head_sent bytes are already on the wire.
+        self.backlog: deque[memoryview] | None = None
         self.backlog_bytes = 0
         self.backlog_max = backlog_max
+        self.head_sent = 0
         self.flushing = False
         self.closing = False
         self.closed = False
         self.session: Any = None
         self.peer = peer
+        self.early = b""  # bytes that came with the upgrade request, after its head
+        self.max_fragments = max_fragments
         self._spawn = spawn
         self._close_deadline = float("inf")
         self._scope: trio.CancelScope | None = None
@@ -139,13 +166,15 @@ class Connection:
             self.abort()
             return
         if sent < len(frame):
-            self._enqueue(memoryview(frame)[sent:])
+            self._enqueue(memoryview(frame), sent)
 
-    def _enqueue(self, view: memoryview) -> None:
+    def _enqueue(self, view: memoryview, sent: int = 0) -> None:
         if self.backlog is None:
             self.backlog = deque()
+        if not self.backlog:
+            self.head_sent = sent
         self.backlog.append(view)
-        self.backlog_bytes += len(view)
+        self.backlog_bytes += len(view) - sent
         if self.backlog_bytes > self.backlog_max and not self.closing:
             self._overflow()
             return
@@ -154,13 +183,22 @@ class Connection:
             self._spawn(self._flush)
 
     def _overflow(self) -> None:
-        """A consumer that cannot keep up: drop what it has not started reading and close it."""
+        """A consumer that cannot keep up: drop every frame it has not started receiving, so that
+        the close frame comes right after the frame on the wire, and close it."""
         assert self.backlog is not None
-        head = self.backlog[0]
-        self.backlog = deque([head])
-        self.backlog_bytes = len(head)
+        head, sent = self.backlog[0], self.head_sent
+        rest = _rest_of_frame(head, sent)
+        self.backlog = deque([head[: sent + rest]]) if rest else deque()
+        self.backlog_bytes = rest
         log.info("closing %s: outgoing backlog passed %d bytes", self.peer, self.backlog_max)
         self.close(CLOSE_BACKLOG, "backlog overflow: reconnect and catch up by seq")
+        # The close frame waits for room in the socket's buffer, which a slow reader frees
+        # slowly: it gets longer than the usual grace to read it (the usual grace applies
+        # again once the close frame is out).
+        if not self.closed and self.backlog:
+            self._close_deadline = trio.current_time() + SLOW_CLOSE_GRACE_S
+            if self._scope is not None:
+                self._scope.deadline = self._close_deadline
 
     async def _flush(self) -> None:
         try:
@@ -173,19 +211,22 @@ class Connection:
                 if trio.current_time() >= self._close_deadline:
                     break
                 while self.backlog:
-                    view = self.backlog[0]
+                    view, done = self.backlog[0], self.head_sent
                     try:
-                        sent = self.sock.send(view)
+                        sent = self.sock.send(view[done:] if done else view)
                     except BlockingIOError:
                         break
                     except OSError:
                         self.abort()
                         return
                     self.backlog_bytes -= sent
-                    if sent < len(view):
-                        self.backlog[0] = view[sent:]
+                    if done + sent < len(view):
+                        self.head_sent = done + sent
                         break
                     self.backlog.popleft()
+                    self.head_sent = 0
+                if self.closing and not self.backlog:
+                    self._close_sent()
             # Closing: either the grace period ran out with data still queued, or the
             # closing handshake finished while it was queued. Either way, close now.
             if self.closing and (self.backlog or self.proto.eof_sent):
@@ -203,6 +244,14 @@ class Connection:
         if self.proto.state is State.OPEN:
             self.proto.send_close(code, reason)
         self._write_proto_output()
+
+    def _close_sent(self) -> None:
+        """The close frame is out: from now on the peer has the usual grace to answer it."""
+        deadline = trio.current_time() + CLOSE_GRACE_S
+        if deadline < self._close_deadline:
+            self._close_deadline = deadline
+            if self._scope is not None:
+                self._scope.deadline = deadline
 
     def _start_closing(self) -> None:
         self.closing = True
@@ -230,33 +279,41 @@ class Connection:
         self.pending = None
         self.backlog = None
         self.backlog_bytes = 0
+        self.early = b""
         trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
 
     # -- reading -----------------------------------------------------------------------
 
     async def serve(self, on_message: Callable[[Connection, bytes, int], Awaitable[None]]) -> None:
-        """Read frames until the connection ends; each complete message goes to on_message(self, payload, opcode)."""
+        """Read frames until the connection ends; each complete message goes to on_message(self, payload, opcode).
+
+        A fragmented message is assembled in one buffer, bounded by the protocol's
+        max_size; it may have at most max_fragments fragments (empty ones count),
+        or the connection is closed with 1009."""
         proto = self.proto
-        fragments: list[bytes] = []
+        message = bytearray()
+        fragments = 0  # fragments of the message being assembled; 0 when none is
         opcode = TEXT
+        data, self.early = self.early, b""  # frames sent along with the upgrade request
         try:
             while not self.closed:
-                with trio.CancelScope(deadline=self._close_deadline) as self._scope:
-                    await trio.lowlevel.wait_readable(self.sock)
-                self._scope = None
-                if trio.current_time() >= self._close_deadline:
-                    break
-                try:
-                    data = self.sock.recv(65536)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    break
+                if not data:
+                    with trio.CancelScope(deadline=self._close_deadline) as self._scope:
+                        await trio.lowlevel.wait_readable(self.sock)
+                    self._scope = None
+                    if trio.current_time() >= self._close_deadline:
+                        break
+                    try:
+                        data = self.sock.recv(65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        proto.receive_eof()
                 if data:
                     proto.receive_data(data)
-                else:
-                    proto.receive_eof()
                 for event in proto.events_received():
                     if not isinstance(event, Frame) or self.closing:
                         continue
@@ -266,17 +323,25 @@ class Connection:
                         if event.fin:
                             await on_message(self, event.data, opcode)
                         else:
-                            fragments = [event.data]
+                            message[:] = event.data
+                            fragments = 1
                     elif op is Opcode.CONT:
-                        fragments.append(event.data)
+                        fragments += 1
+                        if fragments > self.max_fragments:
+                            log.info("closing %s: a message in more than %d fragments", self.peer, self.max_fragments)
+                            message = bytearray()
+                            self.close(CLOSE_TOO_BIG, f"a message may have at most {self.max_fragments} fragments")
+                            continue
+                        message += event.data
                         if event.fin:
-                            payload, fragments = b"".join(fragments), []
+                            payload, message, fragments = bytes(message), bytearray(), 0
                             await on_message(self, payload, opcode)
                 if proto.close_expected() and not self.closing:
                     self._start_closing()
                 self._write_proto_output()
                 if not data or proto.state is State.CLOSED:
                     break
+                data = b""
         except (trio.ClosedResourceError, OSError):
             pass
         finally:
@@ -300,6 +365,8 @@ class Listener:
         backlog_max: int,
         head_timeout_s: float,
         cork: Cork,
+        max_fragments: int = 64,
+        max_connections_per_ip: int = 0,
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
@@ -310,10 +377,14 @@ class Listener:
         self.max_frame_bytes = max_frame_bytes
         self.backlog_max = backlog_max
         self.head_timeout_s = head_timeout_s
+        self.max_fragments = max_fragments
+        self.max_per_ip = max_connections_per_ip
+        self.per_ip: dict[str, int] = {}  # open connections by client address
         self.cork = cork
         self.accepting = True
         self.nursery: trio.Nursery | None = None
         self._last_accept_warning = float("-inf")
+        self._last_cap_warning = float("-inf")
 
     def url(self, scheme: str) -> str:
         host, port = self.address
@@ -343,12 +414,36 @@ class Listener:
                         log.warning("accept failed (connections wait in the listen queue): %s", exc)
                     await trio.sleep(0.1)
                     continue
+                ip = addr[0]
+                if not self._admit(ip):
+                    client.close()  # over server.max_connections_per_ip: closed at once
+                    continue
                 client.setblocking(False)
                 if client.family in (socket.AF_INET, socket.AF_INET6):
                     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn_nursery.start_soon(self._route, client, f"{addr[0]}:{addr[1]}")
+                conn_nursery.start_soon(self._serve_client, client, ip, f"{ip}:{addr[1]}")
         finally:
             self.stop()
+
+    def _admit(self, ip: str) -> bool:
+        """Count a new connection from ip; False (and a rate-limited log line) when ip is at its cap."""
+        count = self.per_ip.get(ip, 0)
+        if self.max_per_ip and count >= self.max_per_ip:
+            now = trio.current_time()
+            if now - self._last_cap_warning > 10:
+                self._last_cap_warning = now
+                log.warning("refusing connections from %s: it has %d open (server.max_connections_per_ip)", ip, count)
+            return False
+        self.per_ip[ip] = count + 1
+        return True
+
+    async def _serve_client(self, client: socket.socket, ip: str, peer: str) -> None:
+        try:
+            await self._route(client, peer)
+        finally:
+            count = self.per_ip.pop(ip, 1) - 1
+            if count > 0:
+                self.per_ip[ip] = count
 
     def stop(self) -> None:
         if self.accepting or self.sock.fileno() >= 0:
@@ -360,9 +455,10 @@ class Listener:
             self.sock.close()
 
     async def _read_head(self, client: socket.socket) -> bytes:
+        """The request head and whatever came after it; stops at MAX_HEAD, EOF or the head deadline."""
         buf = b""
         with trio.move_on_after(self.head_timeout_s):
-            while b"\r\n\r\n" not in buf and len(buf) < MAX_HEAD:
+            while _head_end(buf) < 0 and len(buf) < MAX_HEAD:
                 await trio.lowlevel.wait_readable(client)
                 try:
                     chunk = client.recv(MAX_HEAD)
@@ -378,56 +474,127 @@ class Listener:
             head = await self._read_head(client)
         except OSError:
             head = b""
-        if b"\r\n\r\n" not in head:
-            trio.lowlevel.notify_closing(client)
-            client.close()
+        end = _head_end(head)
+        if end < 0:
+            if len(head) >= MAX_HEAD:
+                await _refuse(client, b"431 Request Header Fields Too Large")
+            else:
+                trio.lowlevel.notify_closing(client)
+                client.close()
             return
-        if not _is_websocket_upgrade(head):
+        if not _is_websocket_upgrade(head[:end]):
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(client))
             await self.on_http(stream, head)
             return
-        conn, accepted = self._handshake(client, head, peer)
+        conn, accepted = self._handshake(client, head, end, peer)
         # Nothing of the handshake (head, request, response) stays alive with the connection.
         del head
         if accepted:
             await self.on_websocket(conn)
         elif not conn.closed:
+            # Refused: the answer is on its way; end the write side once it is out, and
+            # read what the client still sends until it closes or the grace runs out.
             conn._start_closing()
+            if not conn.backlog:
+                try:
+                    client.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
             await conn.serve(_ignore)
 
-    def _handshake(self, client: socket.socket, head: bytes, peer: str) -> tuple[Connection, bool]:
+    def _handshake(self, client: socket.socket, head: bytes, end: int, peer: str) -> tuple[Connection, bool]:
         """Answer the opening handshake. A throwaway protocol object parses it, so the request and
         response it keeps are freed at once; the connection gets a fresh one in the OPEN state.
-        (A client may not send frames before it has the 101, so nothing past the head is kept.)"""
+        Bytes after the head (frames a client sent right behind its request) go to that one."""
         shake = ServerProtocol(max_size=self.max_frame_bytes, logger=_ws_log)
-        shake.receive_data(head[: head.index(b"\r\n\r\n") + 4])
+        shake.receive_data(_crlf(head[:end]))
         events = shake.events_received()
         if not events or not isinstance(events[0], Request):
-            conn = Connection(client, shake, self.backlog_max, self._spawn_flusher, peer, self.cork)
-            conn.abort()
+            # The parser rejected the request: send the answer it prepared (or a plain 400), then close.
+            conn = self._connection(client, shake, peer)
+            if not _send_prepared(conn, shake):
+                conn.send_frame(BAD_REQUEST)
             return conn, False
         response = shake.accept(events[0])
         shake.send_response(response)
         accepted = response.status_code == 101
         proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
-        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer, self.cork)
-        for chunk in shake.data_to_send():
-            if chunk:
-                conn.send_frame(chunk)
+        conn = self._connection(client, proto, peer)
+        _send_prepared(conn, shake)
+        if accepted:
+            conn.early = head[end:]
         return conn, accepted
+
+    def _connection(self, client: socket.socket, proto: ServerProtocol, peer: str) -> Connection:
+        return Connection(client, proto, self.backlog_max, self._spawn_flusher, peer, self.cork, self.max_fragments)
+
+
+def _send_prepared(conn: Connection, shake: ServerProtocol) -> bool:
+    """Write the handshake response the protocol prepared (its end of stream is left to the
+    caller); False when it prepared none."""
+    sent = False
+    for chunk in shake.data_to_send():
+        if chunk:
+            conn.send_frame(chunk)
+            sent = True
+    return sent
+
+
+async def _refuse(client: socket.socket, status: bytes) -> None:
+    """Answer a request that cannot be read with `status` and close: the answer is sent, the write
+    side shut, and what the client still sends is read briefly, so that the close does not turn
+    into a reset that could destroy the answer before the client has read it."""
+    response = b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    try:
+        with trio.move_on_after(CLOSE_GRACE_S):
+            while response:
+                try:
+                    response = response[client.send(response) :]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(client)
+            client.shutdown(socket.SHUT_WR)
+            drained = 0
+            while drained < 1 << 20:
+                await trio.lowlevel.wait_readable(client)
+                try:
+                    chunk = client.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    break
+                drained += len(chunk)
+    except OSError:
+        pass
+    finally:
+        trio.lowlevel.notify_closing(client)
+        client.close()
 
 
 async def _ignore(conn: Connection, payload: bytes, opcode: int) -> None:
     return None
 
 
+def _head_end(buf: bytes) -> int:
+    """Where the request head in buf ends (after its empty line), or -1. Lines may end in CRLF or a bare LF."""
+    i = buf.find(b"\n\r\n")
+    j = buf.find(b"\n\n")
+    if i >= 0 and (j < 0 or i < j):
+        return i + 3
+    return j + 2 if j >= 0 else -1
+
+
+def _crlf(head: bytes) -> bytes:
+    """The head with every line ending as CRLF."""
+    return head.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def _is_websocket_upgrade(head: bytes) -> bool:
-    line_end = head.find(b"\r\n")
-    parts = head[:line_end].split(b" ")
+    line_end = head.find(b"\n")
+    parts = head[:line_end].rstrip(b"\r").split(b" ")
     if len(parts) != 3 or parts[0] != b"GET":
         return False
     path = parts[1].split(b"?", 1)[0]
     if path != WS_PATH:
         return False
     lowered = head.lower()
-    return b"\r\nupgrade:" in lowered and b"websocket" in lowered
+    return b"\nupgrade:" in lowered and b"websocket" in lowered

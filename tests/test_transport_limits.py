@@ -1,0 +1,338 @@
+"""The transport's limits, over real sockets against the real server (docs/security-transport.part.md).
+
+Read deadlines on the HTTP side, the cap on connections per client address,
+descriptors running short, fragment counts, the slow consumer's 4008, and the
+small defects of the request head and the upgrade.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import os
+import resource
+import socket
+import struct
+
+import msgspec
+import pytest
+import trio
+
+from chatd.server import raise_fd_limit
+
+from .conftest import PASSWORD
+from .test_bad_input import RawSocket
+from .test_fanout import RawClient
+
+TEXT, CONT = 0x1, 0x0
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: chatd.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
+
+
+async def connect(harness) -> trio.SocketStream:
+    host, port = harness.server.listener.address
+    return await trio.open_tcp_stream(host, port)
+
+
+async def read_response(stream: trio.SocketStream) -> bytes:
+    """One whole response with a Content-Length body."""
+    buf = b""
+    with trio.fail_after(5):
+        while True:
+            head, sep, body = buf.partition(b"\r\n\r\n")
+            if sep:
+                length = [line.split(b":")[1] for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+                if len(body) >= int(length[0]):
+                    return buf
+            chunk = await stream.receive_some(65536)
+            assert chunk, buf
+            buf += chunk
+
+
+async def read_until_eof(stream: trio.SocketStream, timeout: float) -> bytes:
+    """Everything the server sends until it closes; fails if it does not close within timeout."""
+    buf = b""
+    with trio.fail_after(timeout):
+        while True:
+            try:
+                chunk = await stream.receive_some(65536)
+            except trio.BrokenResourceError:  # a reset: whatever came before it is what we got
+                return buf
+            if not chunk:
+                return buf
+            buf += chunk
+
+
+def masked(payload: bytes, opcode: int = TEXT, fin: bool = True) -> bytes:
+    n = len(payload)
+    b0 = (0x80 if fin else 0) | opcode
+    head = struct.pack("!BB", b0, 0x80 | n) if n < 126 else struct.pack("!BBH", b0, 0x80 | 126, n)
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def whole_frame(buf: bytes) -> bytes | None:
+    """The payload of the (unmasked, server) frame at the start of buf, once all of it is there."""
+    if len(buf) < 2:
+        return None
+    n, off = buf[1] & 0x7F, 2
+    if n == 126:
+        if len(buf) < 4:
+            return None
+        (n,) = struct.unpack("!H", buf[2:4])
+        off = 4
+    return buf[off : off + n] if len(buf) >= off + n else None
+
+
+# -- defect 2: deadlines on every read of the HTTP side; connections per address; descriptors --
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"http_body_timeout_s": 1.0}}])
+async def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_deadline(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n")
+        start = trio.current_time()
+        got = b""
+        with trio.fail_after(5):
+            while True:
+                try:
+                    await stream.send_all(b" ")
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    break
+                with trio.move_on_after(0.2):
+                    chunk = await stream.receive_some(65536)
+                    got += chunk
+                    if not chunk:
+                        break
+        assert trio.current_time() - start < 3
+        assert got.startswith(b"HTTP/1.1 408"), got
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"http_keepalive_timeout_s": 1.0}}])
+async def test_a_kept_alive_connection_must_send_its_next_head_in_time(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        first = await read_response(stream)
+        assert first.startswith(b"HTTP/1.1 200"), first
+        start = trio.current_time()
+        await stream.send_all(b"GET /heal")  # the next head, never finished
+        rest = await read_until_eof(stream, 5)
+        assert rest == b""
+        assert trio.current_time() - start < 3
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"max_connections_per_ip": 3}}])
+async def test_connections_past_the_per_address_cap_are_closed_at_once(harness, caplog):
+    held = [await connect(harness) for _ in range(3)]
+    for s in held:
+        await s.send_all(b"GET /healthz HTTP/1.1\r\nHost:")  # half-sent heads
+    with trio.fail_after(5):
+        while sum(harness.server.listener.per_ip.values()) < 3:
+            await trio.sleep(0.01)  # polling a condition under a deadline
+    extra = await connect(harness)
+    async with extra:
+        try:
+            await extra.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        except trio.BrokenResourceError:
+            pass
+        assert await read_until_eof(extra, 2) == b""
+    assert "max_connections_per_ip" in caplog.text
+    # One of the three ends: a new connection is served again.
+    await held.pop().aclose()
+    with trio.fail_after(5):
+        while sum(harness.server.listener.per_ip.values()) > 2:
+            await trio.sleep(0.01)  # polling a condition under a deadline
+    ok = await connect(harness)
+    async with ok:
+        await ok.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await read_until_eof(ok, 5)).startswith(b"HTTP/1.1 200")
+    for s in held:
+        await s.aclose()
+
+
+async def test_accept_survives_running_out_of_descriptors(harness, caplog):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("needs /proc/self/fd")
+    caplog.set_level(logging.WARNING, logger="chatd.transport")
+    host, port = harness.server.listener.address
+    clients: list[socket.socket] = []
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 16, hard))
+        # Without letting the server run, take every descriptor left with connections to it:
+        # they wait in its listen queue, and accept finds no descriptor for them.
+        while True:
+            try:
+                c = socket.socket()
+            except OSError:
+                break
+            clients.append(c)
+            c.setblocking(False)
+            c.connect_ex((host, port))
+        with trio.fail_after(5):
+            while "accept failed" not in caplog.text:
+                await trio.sleep(0.02)  # polling a condition under a deadline
+    finally:
+        for c in clients:
+            c.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    # Descriptors are back: the server answers again.
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await read_until_eof(stream, 5)).startswith(b"HTTP/1.1 200")
+
+
+def test_serve_raises_the_soft_descriptor_limit_to_the_hard_one():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        if soft == hard and hard > 64:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (64, hard))
+        now = raise_fd_limit()
+        want = hard if hard != resource.RLIM_INFINITY else 1 << 20
+        assert now == want == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+# -- defect 3: fragments ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"max_fragments": 8}}])
+async def test_fragments_are_counted_and_empty_ones_too(harness, users):
+    raw = await RawSocket.open(harness)
+    try:
+        await raw.login("alice")
+        # Exactly max_fragments, some of them empty: one message, answered.
+        ping = b'{"cmd": "ping", "id": "split", "data": {}}'
+        parts = [ping[:5], b"", ping[5:20], b"", b"", ping[20:], b"", b""]
+        assert len(parts) == 8
+        await raw.send(parts[0], TEXT, fin=False)
+        for i, part in enumerate(parts[1:], 1):
+            await raw.send(part, CONT, fin=i == len(parts) - 1)
+        op, payload = await raw.recv()
+        reply = msgspec.json.decode(payload)
+        assert reply["id"] == "split" and reply["ok"] is True, reply
+        # One empty fragment more than that: 1009.
+        await raw.send(b"{", TEXT, fin=False)
+        for _ in range(8):
+            await raw.send(b"", CONT, fin=False)
+        assert await raw.close_code() == 1009
+    finally:
+        await raw.aclose()
+
+
+# -- defect 7: the slow consumer's close code -----------------------------------------------
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+async def test_a_slow_consumer_that_reads_late_still_gets_4008(harness, users):
+    b = users["bob"]
+    hub = harness.server.hub
+    stalled = await RawClient.connect(harness.url)
+    await stalled.login("bob")
+    big = "x" * 8000
+    async with harness.client("alice") as a1:
+        for i in range(400):
+            await a1.request("chat_dm_send", {"peer": b, "content": {"type": "text", "text": f"{i} {big}"}})
+        with trio.fail_after(10):
+            while not any(s.conn.closing for s in hub.sessions_of(b)):
+                await trio.sleep(0.01)  # polling a condition under a deadline
+        # Longer than the grace of an ordinary close: the connection waits for its close frame to go out.
+        await trio.sleep(3)
+        with trio.fail_after(10):
+            assert await stalled.close_code() == 4008
+    stalled.sock.close()
+
+
+# -- defect 10: the head and the upgrade ----------------------------------------------------
+
+
+async def test_h2c_upgrade_is_answered_in_http_1_1(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\nConnection: close\r\n\r\n"
+        )
+        got = await read_until_eof(stream, 5)
+    assert got.startswith(b"HTTP/1.1 200"), got
+
+
+async def test_http2_preface_is_refused(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
+        got = await read_until_eof(stream, 5)
+    assert got.startswith(b"HTTP/1.1 505") or got.startswith(b"HTTP/1.1 400"), got
+
+
+@pytest.mark.parametrize("first", [True, False])
+async def test_content_length_with_transfer_encoding_is_refused_and_closed(harness, users, first):
+    body = json.dumps({"username": "alice", "password": PASSWORD}).encode()
+    smuggled = (
+        b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n" + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    )
+    stream = await connect(harness)
+    async with stream:
+        if not first:  # the second request on a kept-alive connection
+            await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert (await read_response(stream)).startswith(b"HTTP/1.1 200")
+        await stream.send_all(smuggled)
+        got = await read_until_eof(stream, 5)
+    assert got.startswith(b"HTTP/1.1 400"), got
+    assert got.count(b"HTTP/1.1") == 1, got
+
+
+async def test_a_head_over_16_kib_gets_431(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 17000 + b"\r\n\r\n")
+        got = await read_until_eof(stream, 5)
+    assert got.startswith(b"HTTP/1.1 431"), got
+
+
+async def test_bare_lf_line_ends_are_served_at_once(harness, users):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\nHost: x\nConnection: close\n\n")
+        got = await read_until_eof(stream, 2)
+    assert got.startswith(b"HTTP/1.1 200"), got
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(UPGRADE.replace(b"\r\n", b"\n"))
+        with trio.fail_after(2):
+            got = await stream.receive_some(65536)
+    assert got.startswith(b"HTTP/1.1 101"), got
+
+
+async def test_an_upgrade_the_parser_rejects_gets_its_400(harness):
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(UPGRADE.replace(b"Host: chatd.test\r\n", b"Host chatd.test\r\n"))
+        got = await read_until_eof(stream, 5)
+    assert got.startswith(b"HTTP/1.1 400"), got
+
+
+async def test_a_login_in_the_same_packet_as_the_upgrade_is_answered(harness, users):
+    key = base64.b64encode(os.urandom(16))
+    login = msgspec.json.encode({"cmd": "login", "id": "early", "data": {"username": "alice", "password": PASSWORD}})
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(UPGRADE.replace(b"dGhlIHNhbXBsZSBub25jZQ==", key) + masked(login))
+        buf = b""
+        with trio.fail_after(10):
+            while b"\r\n\r\n" not in buf:
+                buf += await stream.receive_some(65536)
+            head, _, buf = buf.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 101"), head
+            while (payload := whole_frame(buf)) is None:
+                buf += await stream.receive_some(65536)
+    reply = msgspec.json.decode(payload)
+    assert reply["id"] == "early" and reply["ok"] is True, reply
