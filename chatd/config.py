@@ -43,6 +43,7 @@ class StorageConfig(Base):
     cache_mb: int = 16
     dir_mode: str = "0700"
     file_mode: str = "0600"
+    write_probe_s: float = 5.0
 
 
 class LimitsConfig(Base):
@@ -124,6 +125,7 @@ def _validate(cfg: Config) -> Config:
         "storage.batch_max": cfg.storage.batch_max,
         "storage.queue_max": cfg.storage.queue_max,
         "storage.reader_threads": cfg.storage.reader_threads,
+        "storage.write_probe_s": cfg.storage.write_probe_s,
         "limits.send_rate_per_s": cfg.limits.send_rate_per_s,
         "limits.send_burst": cfg.limits.send_burst,
         "limits.max_text_chars": cfg.limits.max_text_chars,

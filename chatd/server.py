@@ -148,6 +148,7 @@ class Server:
                 await root.start(self.writer.run)
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
+                    serving.start_soon(self.writer.probe_loop, self.cfg.storage.write_probe_s)
                     await self.services.start(serving)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.
