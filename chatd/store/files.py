@@ -58,8 +58,8 @@ def make_data_dir(path: Path, dir_mode: int) -> None:
             extra = _extra_bits(path, dir_mode)
             if extra:
                 log.warning(
-                    "the data directory %s has mode %04o, which grants %04o beyond storage.dir_mode %04o; "
-                    "other local users may read the database (chmod %o %s)",
+                    "the data directory %s has mode %04o, which grants %04o beyond storage.dir_mode %04o: "
+                    "local users other than chatd's may reach the database; it is left as it is (chmod %o %s)",
                     path, os.stat(path).st_mode & 0o777, extra, dir_mode, dir_mode, path,
                 )
         else:
