@@ -113,9 +113,10 @@ async def test_the_lock_ends_with_the_server_however_it_ends(data):
 # -- 8: readiness, and an unwritable database refused at start --------------------------------
 
 
-async def test_readyz_answers_503_while_the_database_cannot_be_written(data):
+@pytest.mark.parametrize("durability", ["normal", "full"])  # batches on the event loop, or on the writer's thread
+async def test_readyz_answers_503_while_the_database_cannot_be_written(data, durability):
     seed(data, ("alice", True, False))
-    env = proc.clean_env(CHATD_STORAGE_WRITE_PROBE_S="0.1")
+    env = proc.clean_env(CHATD_STORAGE_WRITE_PROBE_S="0.1", CHATD_STORAGE_DURABILITY=durability)
     async with proc.serve(data, env=env) as served:
         status, body = await http(served.http_url + "/readyz")
         assert (status, body["status"]) == (200, "ready"), body
