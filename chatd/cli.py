@@ -10,6 +10,7 @@ from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load
+from .store.files import StartupError
 from .store.schema import SchemaTooNew
 
 
@@ -75,8 +76,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _startup_failure(exc: BaseException) -> BaseException | None:
-    """The address-in-use or too-new-database error inside what trio raised, if that is all it was."""
-    if isinstance(exc, (OSError, SchemaTooNew)):
+    """The address-in-use, data-directory or database error inside what trio raised, if that is all it was."""
+    if isinstance(exc, (OSError, SchemaTooNew, StartupError)):
         return exc
     if isinstance(exc, BaseExceptionGroup):
         leaves = [_startup_failure(e) for e in exc.exceptions]
@@ -92,7 +93,7 @@ def _db(args: argparse.Namespace) -> Any:
     cfg = _config(args)
     try:
         prepare_database(cfg)
-    except SchemaTooNew as exc:
+    except (SchemaTooNew, StartupError) as exc:
         print(f"chatd: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
     return connect(cfg.db_path)

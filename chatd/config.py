@@ -13,6 +13,8 @@ from typing import Any, Literal
 import msgspec
 import platformdirs
 
+from .store.files import parse_mode
+
 
 class ConfigError(Exception):
     """A bad configuration: the message names the key and why."""
@@ -43,6 +45,9 @@ class StorageConfig(Base):
     queue_max: int = 4096
     reader_threads: int = 4
     cache_mb: int = 16
+    dir_mode: str = "0700"
+    file_mode: str = "0600"
+    write_probe_s: float = 5.0
 
 
 class LimitsConfig(Base):
@@ -90,6 +95,14 @@ class Config(Base):
         return self.data_path / "chatd.sqlite3"
 
     @property
+    def dir_mode(self) -> int:
+        return parse_mode(self.storage.dir_mode)
+
+    @property
+    def file_mode(self) -> int:
+        return parse_mode(self.storage.file_mode)
+
+    @property
     def listen_host_port(self) -> tuple[str, int]:
         return parse_listen(self.server.listen)
 
@@ -119,6 +132,7 @@ def _validate(cfg: Config) -> Config:
         "storage.batch_max": cfg.storage.batch_max,
         "storage.queue_max": cfg.storage.queue_max,
         "storage.reader_threads": cfg.storage.reader_threads,
+        "storage.write_probe_s": cfg.storage.write_probe_s,
         "limits.send_rate_per_s": cfg.limits.send_rate_per_s,
         "limits.send_burst": cfg.limits.send_burst,
         "limits.max_text_chars": cfg.limits.max_text_chars,
@@ -133,6 +147,17 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
     if cfg.server.max_connections_per_ip < 0:
         raise ConfigError("server.max_connections_per_ip: must be 0 (no cap) or more")
+    for key in ("dir_mode", "file_mode"):
+        try:
+            mode = parse_mode(getattr(cfg.storage, key))
+        except ValueError as exc:
+            raise ConfigError(f"storage.{key}: {exc}") from None
+        if mode & ~0o777:
+            raise ConfigError(f"storage.{key}: only permission bits (0000 to 0777) are allowed, got {getattr(cfg.storage, key)!r}")
+    if parse_mode(cfg.storage.dir_mode) & 0o700 != 0o700:
+        raise ConfigError("storage.dir_mode: the owner needs read, write and search (07xx)")
+    if parse_mode(cfg.storage.file_mode) & 0o600 != 0o600:
+        raise ConfigError("storage.file_mode: the owner needs read and write (06xx)")
     if cfg.rooms.kick_ban_s < 0:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.messages.recall_window_s < 0:

@@ -30,6 +30,7 @@ from .store import conversations as conv_store
 from .store import schema
 from .store import users as users_store
 from .store.db import connect
+from .store.files import DataDirLock, StartupError, is_write_failure, make_data_dir, make_private_file, write_probe
 from .store.readers import Readers
 from .store.writer import Writer
 from .net.transport import TEXT, Connection, Listener
@@ -38,13 +39,36 @@ log = logging.getLogger("chatd.server")
 load_all()
 
 
-def prepare_database(cfg: Config) -> tuple[int, int]:
-    """Create the data directory and migrate the database. Returns (schema version before, users)."""
-    cfg.data_path.mkdir(parents=True, exist_ok=True)
-    conn = connect(cfg.db_path, durability=cfg.storage.durability)
+def prepare_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
+    """Create the data directory and migrate the database. Returns (schema version before, users).
+
+    The directory gets storage.dir_mode and a new database file storage.file_mode (SQLite
+    gives its -wal and -shm files the same mode). With check_write, one small write is
+    committed: a database that cannot be written is refused here, not at the first login.
+    Raises StartupError (or SchemaTooNew) with a message for the operator."""
+    make_data_dir(cfg.data_path, cfg.dir_mode)
+    return open_database(cfg, check_write=check_write)
+
+
+def open_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
+    path = cfg.db_path
+    if path.exists() and not path.is_file():
+        raise StartupError(f"the database {path} is not a file")
+    make_private_file(path, cfg.file_mode, what="database")
     try:
-        before = schema.migrate(conn)
-        return before, users_store.count_users(conn)
+        conn = connect(path, durability=cfg.storage.durability)
+    except sqlite3.Error as exc:
+        raise StartupError(f"cannot open the database {path}: {exc}") from None
+    try:
+        try:
+            before = schema.migrate(conn)
+            if check_write:
+                write_probe(conn)
+            return before, users_store.count_users(conn)
+        except sqlite3.Error as exc:
+            if is_write_failure(exc):
+                raise StartupError(f"the database {path} cannot be written: {exc}") from None
+            raise
     finally:
         conn.close()
 
@@ -70,6 +94,20 @@ def raise_fd_limit() -> int | None:
         return None
 
 
+def start_files(cfg: Config) -> tuple[DataDirLock, int]:
+    """For `chatd serve`: the data directory, its lock (one server per directory), a writable database.
+
+    Returns the lock, to hold for the server's life, and the number of users."""
+    make_data_dir(cfg.data_path, cfg.dir_mode)
+    lock = DataDirLock.acquire(cfg.data_path, cfg.file_mode)
+    try:
+        _, users = open_database(cfg, check_write=True)
+    except BaseException:
+        lock.release()
+        raise
+    return lock, users
+
+
 class Server:
     def __init__(self, cfg: Config):
         self.cfg = cfg
@@ -92,6 +130,7 @@ class Server:
         self.user_count = 0
         self._stop = trio.Event()
         self.started_at = 0.0
+        self.lock: DataDirLock | None = None
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -105,7 +144,13 @@ class Server:
 
     async def run(self, *, task_status: trio.TaskStatus[Server] = trio.TASK_STATUS_IGNORED) -> None:
         self.started_at = time.monotonic()
-        _, self.user_count = await trio.to_thread.run_sync(prepare_database, self.cfg)
+        self.lock, self.user_count = await trio.to_thread.run_sync(start_files, self.cfg)
+        try:
+            await self._run(task_status)
+        finally:
+            self.lock.release()
+
+    async def _run(self, task_status: trio.TaskStatus[Server]) -> None:
         await trio.to_thread.run_sync(self.readers.open)
         host, port = self.cfg.listen_host_port
         s = self.cfg.server
@@ -126,6 +171,7 @@ class Server:
                 await root.start(self.writer.run)
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
+                    serving.start_soon(self.writer.probe_loop, self.cfg.storage.write_probe_s)
                     await self.services.start(serving)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.

@@ -1,6 +1,7 @@
 """The HTTP side: an ASGI app served by hypercorn on the same address as the WebSocket.
 
-Routes: GET /healthz, POST /api/v1/auth/login. Errors use the protocol's error
+Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
+the database cannot be written, chatd.store.writer), POST /api/v1/auth/login. Errors use the protocol's error
 codes: {"error": {"code": ..., "message": ..., "field": ...}}.
 """
 
@@ -37,6 +38,7 @@ class HttpApp:
         self.server = server
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
+            ("GET", "/readyz"): self.readyz,
             ("POST", "/api/v1/auth/login"): self.login,
         }
 
@@ -81,6 +83,12 @@ class HttpApp:
 
     async def healthz(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
         return 200, {"status": "ok", "version": __version__}
+
+    async def readyz(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
+        problem = self.server.writer.health.problem(2 * self.server.cfg.storage.write_probe_s)
+        if problem is not None:
+            return 503, {"status": "unavailable", "version": __version__, **_error("unavailable", problem)}
+        return 200, {"status": "ready", "version": __version__}
 
     async def login(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
         raw = await _read_body(receive, MAX_JSON_BODY)

@@ -18,6 +18,13 @@ After a commit the batch goes to `after_commit` (chatd.core.delivery), which
 wakes the submitters and delivers the effects their ops returned; the search
 index's schedule is chatd.store.indexer's. The writer itself only batches,
 commits and wakes.
+
+Write health (`health`, for /readyz): every batch that tries to write records whether
+its commit reached the database; `probe_loop` commits a small write that changes
+nothing (chatd.store.files.probe_op) when nothing was written for a while or the last
+write failed, so that a failure shows, and so does the recovery, without any traffic.
+An op that fails because the database cannot be written (read-only, disk full, I/O
+error) fails with `unavailable`, not `internal`.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -35,6 +43,7 @@ from ..errors import ChatError
 from . import search
 from .checkpoints import Checkpointer
 from .db import IdGen, connect, now_ms
+from .files import is_write_failure, probe_op
 from .indexer import ALL, INDEX_BATCH, SearchIndexer
 
 log = logging.getLogger("chatd.writer")
@@ -74,6 +83,38 @@ class _Op:
             trio.lowlevel.reschedule(task)
 
 
+class WriteHealth:
+    """Whether the last write reached the database; times are time.monotonic()."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None  # why the last write failed; None once one succeeds
+        self.last_ok = time.monotonic()  # the last commit that wrote something
+        self.probe_since: float | None = None  # a probe is waiting for the writer since then
+
+    def ok(self) -> None:
+        if self.error is not None:
+            log.warning("the database can be written again")
+        self.error = None
+        self.last_ok = time.monotonic()
+
+    def failed(self, reason: str) -> None:
+        if self.error is None:
+            log.error("the database cannot be written: %s", reason)
+        self.error = reason
+
+    def problem(self, stuck_after_s: float) -> str | None:
+        """Why the server is not ready to write, or None."""
+        if self.error is not None:
+            return f"the database cannot be written: {self.error}"
+        if self.probe_since is not None and time.monotonic() - self.probe_since > stuck_after_s:
+            return f"a write has waited over {stuck_after_s:g} s for the writer"
+        return None
+
+
+def _probe(ctx: WriteCtx) -> None:
+    probe_op(ctx.conn)
+
+
 class Writer:
     def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
         self.path = path
@@ -93,6 +134,7 @@ class Writer:
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
         self.indexer = SearchIndexer()
+        self.health = WriteHealth()
 
     async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed.
@@ -160,6 +202,20 @@ class Writer:
                 await self._in_thread(self._close_conn)
             self._jobs.put(None)
 
+    async def probe_loop(self, interval_s: float) -> None:
+        """Every interval, unless something was written since the last one, commit a probe."""
+        while True:
+            await trio.sleep(interval_s)
+            if self.health.error is None and time.monotonic() - self.health.last_ok < interval_s:
+                continue
+            self.health.probe_since = time.monotonic()
+            try:
+                await self.submit(_probe)
+            except ChatError:
+                pass  # recorded by the batch
+            finally:
+                self.health.probe_since = None
+
     async def index_now(self) -> None:
         """Return once every message stored so far is in the search index (searches call this
         first, so that they find every message acknowledged before them)."""
@@ -207,6 +263,7 @@ class Writer:
                     await self._in_thread(lambda: self._run_batch(batch))
         except Exception:  # noqa: BLE001 - e.g. a ROLLBACK that fails: this batch fails, the writer goes on
             log.exception("a write batch failed")
+            self.health.failed("a write batch failed")
             if self._conn is not None and self._conn.in_transaction:
                 try:
                     self._conn.execute("ROLLBACK")
@@ -295,6 +352,7 @@ class Writer:
         ctx.now = now_ms()
         if not self._begin(batch):
             return
+        changes = conn.total_changes
         if not self._run_ops(batch, savepoints=False):
             # An op failed after writing: undo the whole batch and run it again, this time
             # with a savepoint per op so that the failing one is rolled back alone.
@@ -302,11 +360,13 @@ class Writer:
             self.reruns += 1
             if not self._begin(batch):
                 return
+            changes = conn.total_changes
             self._run_ops(batch, savepoints=True)
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("commit failed: %s", exc)
+            self.health.failed(str(exc))
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
@@ -315,6 +375,9 @@ class Writer:
                 if op.error is None:
                     op.result = None
                     op.error = ChatError("unavailable", "the database cannot be written")
+        else:
+            if conn.total_changes != changes:
+                self.health.ok()
         self.batches += 1
         self.ops += len(batch)
 
@@ -324,6 +387,7 @@ class Writer:
             self._conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             log.error("cannot begin a write transaction: %s", exc)
+            self.health.failed(str(exc))
             for op in batch:
                 op.error = ChatError("unavailable", "the database cannot be written")
             return False
@@ -352,7 +416,11 @@ class Writer:
                     conn.execute("RELEASE op")
                 elif conn.total_changes != changes:
                     return False
-                if not isinstance(exc, ChatError):
+                if is_write_failure(exc):
+                    log.error("write op %s failed: %s", getattr(op.fn, "__name__", op.fn), exc)
+                    self.health.failed(str(exc))
+                    exc = ChatError("unavailable", "the database cannot be written; nothing was stored")
+                elif not isinstance(exc, ChatError):
                     log.exception("write op %s failed", getattr(op.fn, "__name__", op.fn))
                     exc = ChatError("internal", "the server failed to store this; nothing was written")
                 op.error = exc
