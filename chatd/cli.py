@@ -54,13 +54,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = _config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     fd_limit = raise_fd_limit()
-    if fd_limit is not None:
-        logging.getLogger("chatd.server").info("open files limit: %d", fd_limit)
     server = Server(cfg)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
             await nursery.start(server.run_until_signal)
+            if fd_limit is not None:  # once started: a start that fails says one line only
+                logging.getLogger("chatd.server").info("open files limit: %d", fd_limit)
             for line in info_line(server):
                 print(line, flush=True)
 
