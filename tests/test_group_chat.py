@@ -4,6 +4,8 @@ react, and aggregated read receipts."""
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 import trio
 
@@ -242,13 +244,13 @@ async def test_read_receipts_are_aggregated(harness, users):
         m1 = await send(a1, gid, "please read")
         m2 = await send(a1, gid, "and this")
 
-        async def read(name: str) -> None:
-            async with harness.client(name) as c:
-                await c.request("chat_group_mark_read", {"group_id": gid})
-
-        async with trio.open_nursery() as nursery:
-            for name in names:
-                nursery.start_soon(read, name)
+        # Every reader is connected first (logins hash passwords, slowly on a busy machine),
+        # then all of them read at once.
+        async with contextlib.AsyncExitStack() as stack:
+            readers = [await stack.enter_async_context(harness.client(name)) for name in names]
+            async with trio.open_nursery() as nursery:
+                for c in readers:
+                    nursery.start_soon(c.request, "chat_group_mark_read", {"group_id": gid})
         receipts = []
         while True:
             push = await a1.next_push("chat_group_read_receipt", timeout=15)
