@@ -35,10 +35,11 @@ from . import wire
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
-# What the spawned server is told besides its defaults: the per-connection send
-# rate limit (50/s, burst 200) would otherwise be what A, B and C measure.
+# What the spawned server is told besides its defaults: the rate limits (sends per
+# connection, the user's write budget, frames per connection) would otherwise be
+# what A, B and C measure.
 BENCH_CONFIG = """\
-# Written by bench/: chatd's defaults, except the per-connection send rate limit.
+# Written by bench/: chatd's defaults, except the rate limits (sends, the write budget, frames).
 [server]
 listen = "127.0.0.1:0"
 data_dir = {data_dir}
@@ -49,6 +50,10 @@ durability = "normal"
 [limits]
 send_rate_per_s = 1000000.0
 send_burst = 1000000
+user_write_rate_per_s = 1000000.0
+user_write_burst = 1000000
+frames_per_s = 1000000.0
+frames_burst = 1000000
 """
 
 

@@ -56,6 +56,13 @@ class LimitsConfig(Base):
     max_text_chars: int = 16000
     max_content_bytes: int = 65536
     typing_interval_ms: int = 2000
+    user_write_rate_per_s: float = 50.0
+    user_write_burst: int = 300
+    frames_per_s: float = 200.0
+    frames_burst: int = 1000
+    max_edits_per_message: int = 50
+    max_edit_history_bytes: int = 262144
+    user_storage_bytes: int = 0
 
 
 class MessagesConfig(Base):
@@ -137,6 +144,12 @@ def _validate(cfg: Config) -> Config:
         "limits.send_burst": cfg.limits.send_burst,
         "limits.max_text_chars": cfg.limits.max_text_chars,
         "limits.max_content_bytes": cfg.limits.max_content_bytes,
+        "limits.user_write_rate_per_s": cfg.limits.user_write_rate_per_s,
+        "limits.user_write_burst": cfg.limits.user_write_burst,
+        "limits.frames_per_s": cfg.limits.frames_per_s,
+        "limits.frames_burst": cfg.limits.frames_burst,
+        "limits.max_edits_per_message": cfg.limits.max_edits_per_message,
+        "limits.max_edit_history_bytes": cfg.limits.max_edit_history_bytes,
         "auth.token_ttl_days": cfg.auth.token_ttl_days,
         "groups.max_members": cfg.groups.max_members,
     }
@@ -160,6 +173,8 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("storage.file_mode: the owner needs read and write (06xx)")
     if cfg.rooms.kick_ban_s < 0:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
+    if cfg.limits.user_storage_bytes < 0:
+        raise ConfigError("limits.user_storage_bytes: must be 0 (no quota) or more")
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     return cfg

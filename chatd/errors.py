@@ -21,6 +21,7 @@ CODES = frozenset(
         "not_member",
         "rate_limited",
         "too_large",
+        "quota_exceeded",
         "recall_window_passed",
         "not_editable",
         "conflict",

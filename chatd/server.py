@@ -25,7 +25,8 @@ from .http.bridge import HttpBridge
 from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
-from .net.session import Session, TokenBucket
+from .net.session import Session, TokenBucket, UserBuckets
+from .protocol.registry import REGISTRY
 from .store import conversations as conv_store
 from .store import schema
 from .store import users as users_store
@@ -37,6 +38,10 @@ from .net.transport import TEXT, Connection, Listener
 
 log = logging.getLogger("chatd.server")
 load_all()
+
+# What each request takes from the user's write budget (clients/protocol.yaml `cost:`; the
+# registry refuses an implemented request without one). Requests of cost 0 are left out.
+COSTS: dict[str, int] = {wire: c.cost for wire, c in REGISTRY.commands.items() if c.cost}
 
 
 def prepare_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
@@ -126,6 +131,8 @@ class Server:
         self.delivery = Delivery(self.hub, self.services, lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id))
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)
+        lim = cfg.limits
+        self.write_budget = UserBuckets(lim.user_write_rate_per_s, lim.user_write_burst)
         self.listener: Listener | None = None
         self.user_count = 0
         self._stop = trio.Event()
@@ -219,7 +226,7 @@ class Server:
 
     async def _serve_websocket(self, conn: Connection) -> None:
         lim = self.cfg.limits
-        session = Session(conn, TokenBucket(lim.send_rate_per_s, lim.send_burst))
+        session = Session(conn, TokenBucket(lim.send_rate_per_s, lim.send_burst), TokenBucket(lim.frames_per_s, lim.frames_burst))
         conn.session = session
         self.hub.pending.add(session)
         try:
@@ -236,23 +243,41 @@ class Server:
 
     async def _on_message(self, conn: Connection, payload: bytes, opcode: int) -> None:
         session: Session = conn.session
-        session.last_frame = time.monotonic()
+        session.last_frame = now = time.monotonic()
         codec = JSON if opcode == TEXT else MSGPACK
         hub = self.hub
+        # Every frame, of any command, takes one from the connection's frame budget.
+        frames_wait = session.frames.take(now) if session.frames is not None else 0
         try:
             req = self.codec.decode(payload, codec)
         except ChatError as err:
             hub.reply(session, error_body(getattr(err, "cmd", None), getattr(err, "req_id", None), err), codec)
+            await self._over_frame_budget(frames_wait)
             return
         except Exception:  # noqa: BLE001 - an undecodable frame fails alone
             log.exception("decoding a frame failed")
             hub.reply(session, error_body(None, None, ChatError("bad_frame", "the frame could not be decoded")), codec)
+            await self._over_frame_budget(frames_wait)
+            return
+        if frames_wait:
+            err = ChatError("rate_limited", "too many frames on this connection; slow down", retry_after_ms=frames_wait)
+            hub.reply(session, error_body(req.cmd, req.id, err), codec)
+            await self._over_frame_budget(frames_wait)
             return
         if session.user is None and req.cmd != "login":
             err = ChatError("not_logged_in", "log in first: the first frame must be login")
             hub.reply(session, error_body(req.cmd, req.id, err), codec)
             return
-        call = Call(self.ctx, session, req.cmd, req.id, req.data, codec)
+        cost = COSTS.get(req.cmd)
+        if cost and session.user is not None:
+            # The user's write budget, shared by all their connections, taken before the handler
+            # runs: a request over it does nothing.
+            wait_ms = self.write_budget.take(session.user_id, cost, now)
+            if wait_ms:
+                err = ChatError("rate_limited", "too many requests from this user; slow down", retry_after_ms=wait_ms)
+                hub.reply(session, error_body(req.cmd, req.id, err), codec)
+                return
+        call = Call(self.ctx, session, req.cmd, req.id, req.data, codec, cost or 0)
         try:
             try:
                 data = await HANDLERS[req.cmd](call)
@@ -272,6 +297,13 @@ class Server:
             self.delivery.flush()
         if call.effects:  # pushes of a request that wrote nothing (typing, a delivery receipt)
             self.delivery.apply(call.effects, session)
+
+    @staticmethod
+    async def _over_frame_budget(wait_ms: int) -> None:
+        """A connection over its frame budget is read no further until a frame is allowed again:
+        a flood then costs the server about one answer per allowed frame, not one per frame sent."""
+        if wait_ms:
+            await trio.sleep(wait_ms / 1000)
 
 
 def info_line(server: Server) -> list[str]:

@@ -373,6 +373,8 @@ def _valid(name: str, spec: dict[str, Any], ids: dict[str, int]) -> Any:
     raise AssertionError(f"the walk does not know the field type {t!r}: add it to WRONG and _valid")
 
 
+# Thousands of frames on one connection as fast as the server answers: past the default frame budget.
+@pytest.mark.parametrize("config_overrides", [{"limits": {"frames_burst": 1_000_000, "user_write_burst": 1_000_000}}])
 @pytest.mark.parametrize("msgpack", [False, True], ids=["json", "msgpack"])
 async def test_registry_walk_missing_and_mistyped_fields(harness, users, msgpack):
     assert {c.wire for c in WALKED} >= {"chat_dm_send", "chat_dm_history", "chat_dm_delete", "chat_message_edits"}

@@ -96,7 +96,7 @@ class RawClient:
         return op, payload
 
 
-@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000, "user_write_burst": 10000}}])
 async def test_stalled_reader_is_closed_4008_and_others_keep_receiving(harness, users):
     a, b = users["alice"], users["bob"]
     hub = harness.server.hub

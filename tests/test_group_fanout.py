@@ -10,7 +10,7 @@ from .test_fanout import RawClient
 from .test_group import create
 
 
-@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000, "user_write_burst": 10000}}])
 async def test_stalled_member_is_closed_and_others_keep_receiving(harness, users):
     b, c = users["bob"], users["carol"]
     hub = harness.server.hub
@@ -43,6 +43,7 @@ async def test_stalled_member_is_closed_and_others_keep_receiving(harness, users
     stalled.sock.close()
 
 
+@pytest.mark.parametrize("config_overrides", [{"limits": {"user_write_burst": 10000}}])  # 30 groups made and used at once
 async def test_a_member_who_joins_as_a_message_is_sent_gets_it_if_it_came_after(harness, users):
     """carol joins while bob sends, many times over. Whenever bob's message committed after her
     join (its seq is past the join's system message), her device gets it: the member cache

@@ -286,7 +286,7 @@ def url_contents(url: str) -> list[tuple[dict, str]]:
     ]
 
 
-@pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 10_000}}])
+@pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 10_000, "user_write_burst": 10_000}}])
 async def test_content_urls_must_be_http_or_chatd_file_keys(harness, users):
     a, b = users["alice"], users["bob"]
     async with harness.client("alice") as a1:
@@ -345,6 +345,8 @@ def test_migration_erases_what_earlier_recalls_left(tmp_path):
     newer = mention("@b second", [b])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, 0)", (newer["id"], ct.dumps(ct.Text(text="v1"))))
     conn.execute("UPDATE messages SET content = NULL, recalled_at = 1 WHERE id = ?", (newer["id"],))  # the old recall
+    conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")  # a later migration, run again below
+    conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
     conn.execute("PRAGMA user_version = 5")
     assert schema.migrate(conn) == 5
     assert conn.execute("SELECT COUNT(*) FROM message_edits").fetchone()[0] == 0

@@ -11,7 +11,7 @@ from .test_fanout import RawClient
 from .test_room import create, join
 
 
-@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000, "user_write_burst": 10000}}])
 async def test_stalled_connection_is_closed_and_leaves_the_room(harness, users):
     b, c = users["bob"], users["carol"]
     presence = harness.server.services.room_presence

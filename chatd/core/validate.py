@@ -40,6 +40,7 @@ def new_message(limits: LimitsConfig, sender_id: int, content: Any, *, client_ms
         client_msg_id=client_msg_id,
         quote_id=quote_id,
         mentions=sorted(set(mentions or ())),
+        quota=limits.user_storage_bytes,
     )
 
 

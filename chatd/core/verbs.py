@@ -197,9 +197,9 @@ async def typing(call: Call, kind: Kind) -> dict[str, Any]:
 # --- message changes ----------------------------------------------------------------------
 
 
-def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: messages.NewMessage) -> Outcome:
+def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: messages.NewMessage, max_edits: int, max_history_bytes: int) -> Outcome:
     acc = _access(ctx, kind, target, user_id, roles.READ)
-    msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new)
+    msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new, max_edits=max_edits, max_history_bytes=max_history_bytes)
     out = Outcome({"message": msg})
     kind.message(out, "edit", msg, acc.peer_id, user_id)
     return out
@@ -207,8 +207,11 @@ def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: m
 
 async def edit(call: Call, kind: Kind) -> dict[str, Any]:
     d = call.data
-    new = new_message(call.ctx.cfg.limits, call.user_id, d.content)
-    return await call.write(op_edit, kind, getattr(d, kind.id_field), call.user_id, d.msg_id, new)  # type: ignore[no-any-return]
+    limits = call.ctx.cfg.limits
+    new = new_message(limits, call.user_id, d.content)
+    return await call.write(  # type: ignore[no-any-return]
+        op_edit, kind, getattr(d, kind.id_field), call.user_id, d.msg_id, new, limits.max_edits_per_message, limits.max_edit_history_bytes
+    )
 
 
 def op_recall(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> Outcome:

@@ -35,15 +35,16 @@ def handler(wire: str) -> Callable[[Handler], Handler]:
 class Call:
     """One request being handled."""
 
-    __slots__ = ("ctx", "session", "data", "cmd", "id", "codec", "effects")
+    __slots__ = ("ctx", "session", "data", "cmd", "id", "codec", "cost", "effects")
 
-    def __init__(self, ctx: Context, session: Session, cmd: str, req_id: Any, data: Any, codec: int = 0):
+    def __init__(self, ctx: Context, session: Session, cmd: str, req_id: Any, data: Any, codec: int = 0, cost: int = 0):
         self.ctx = ctx
         self.session = session
         self.cmd = cmd
         self.id = req_id
         self.data = data
         self.codec = codec
+        self.cost = cost  # taken from the user's write budget before the handler ran (chatd.server)
         self.effects: list[Effect] = []  # applied after the response (chatd.server)
 
     @property
@@ -53,6 +54,10 @@ class Call:
     async def write(self, op: Callable[..., Outcome], *args: Any) -> Any:
         """Run a writer op for this request; returns its result once committed. Its effects
         are delivered after every ack of its batch, in commit order."""
+        if not self.cost:
+            # Every request that writes must take from the write budget (chatd.server): give it a
+            # `cost:` above 0 in clients/protocol.yaml.
+            raise AssertionError(f"{self.cmd} writes, but its cost in protocol.yaml is 0")
         out: Outcome = await self.ctx.writer.submit(op, *args, origin=self.session)
         return out.result
 

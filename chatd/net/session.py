@@ -1,4 +1,4 @@
-"""Per-connection session state and the send rate limiter. No I/O here."""
+"""Per-connection session state and the rate limiters (token buckets). No I/O here."""
 
 from __future__ import annotations
 
@@ -20,29 +20,61 @@ class TokenBucket:
         self.tokens = float(burst)
         self.stamp = time.monotonic() if now is None else now
 
-    def take(self, now: float | None = None) -> int:
-        """Take a token; returns 0 on success, else the milliseconds until one is available."""
+    def take(self, now: float | None = None, cost: float = 1) -> int:
+        """Take `cost` tokens (at most `burst`); returns 0 on success, else the milliseconds
+        until that many are available. A refused take takes nothing."""
         now = time.monotonic() if now is None else now
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        cost = min(cost, self.burst)  # a cost over the burst could never be paid: it takes a full bucket
+        if self.tokens >= cost:
+            self.tokens -= cost
             return 0
-        return max(1, int((1 - self.tokens) / self.rate * 1000 + 0.999))
+        return max(1, int((cost - self.tokens) / self.rate * 1000 + 0.999))
+
+    def full(self, now: float) -> bool:
+        return self.tokens + (now - self.stamp) * self.rate >= self.burst
+
+
+class UserBuckets:
+    """One TokenBucket per user, shared by all of the user's connections: the write budget.
+
+    A user's bucket is made on their first costly request; buckets that have filled up again
+    are forgotten (a new one starts full, so forgetting changes nothing) once there are many."""
+
+    __slots__ = ("rate", "burst", "buckets", "_prune_at")
+
+    def __init__(self, rate: float, burst: int):
+        self.rate = rate
+        self.burst = burst
+        self.buckets: dict[int, TokenBucket] = {}
+        self._prune_at = 1024
+
+    def take(self, user_id: int, cost: float, now: float | None = None) -> int:
+        """Take `cost` from the user's bucket; 0 on success, else milliseconds to wait."""
+        now = time.monotonic() if now is None else now
+        bucket = self.buckets.get(user_id)
+        if bucket is None:
+            if len(self.buckets) >= self._prune_at:
+                self.buckets = {u: b for u, b in self.buckets.items() if not b.full(now)}
+                self._prune_at = max(1024, 2 * len(self.buckets))
+            bucket = self.buckets[user_id] = TokenBucket(self.rate, self.burst, now)
+        return bucket.take(now, cost)
 
 
 class Session:
     """One logged-in (or logging-in) connection of a user."""
 
-    __slots__ = ("id", "conn", "user", "device", "codec", "bucket", "typing_at", "last_frame", "connected_at", "token", "__weakref__")
+    __slots__ = ("id", "conn", "user", "device", "codec", "bucket", "frames", "typing_at", "last_frame", "connected_at", "token", "__weakref__")
 
-    def __init__(self, conn: Any, bucket: TokenBucket):
+    def __init__(self, conn: Any, bucket: TokenBucket, frames: TokenBucket | None = None):
         self.id = f"s{next(_ids)}"
         self.conn = conn
         self.user: dict[str, Any] | None = None
         self.device = ""
         self.codec = 0
-        self.bucket = bucket
+        self.bucket = bucket  # this connection's sends (limits.send_rate_per_s, send_burst)
+        self.frames = frames  # every frame of this connection (limits.frames_per_s, frames_burst)
         self.typing_at: dict[int, float] = {}
         self.last_frame = self.connected_at = time.monotonic()
         self.token = ""

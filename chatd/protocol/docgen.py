@@ -118,6 +118,12 @@ def _intro(reg: Registry) -> list[str]:
         "never null unless its type says `or null` (it may be null) or *may be absent* "
         "(it may be left out).",
         "",
+        "Every request has a *cost*: what it takes from the user's write budget, which all of "
+        "the user's connections share (`limits.user_write_rate_per_s` units per second, bursts "
+        "of up to `limits.user_write_burst`). Requests that write nothing cost 0. A request over "
+        "the budget answers `rate_limited` with `retry_after_ms` and does nothing; see "
+        "[rate limits](protocol.md#rate-limits).",
+        "",
     ]
 
 
@@ -168,6 +174,7 @@ def _command(cmd: Command, reg: Registry) -> list[str]:
     if cmd.kind == "request":
         codes = ", ".join(f"`{code}`" for code in cmd.errors) or "none besides the general ones"
         out += [f"Errors: {codes} ([error codes](#error-codes)).", ""]
+        out += [f"Cost: {cmd.cost} (write budget).", ""]
     for key, example in cmd.example.items():
         out += [f"Example {key}:", "", "```json", _json(example), "```", ""]
     return out

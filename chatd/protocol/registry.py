@@ -35,6 +35,7 @@ class Command:
     errors: tuple[str, ...] = ()
     example: dict[str, Any] = field(default_factory=dict)
     struct: type | None = None
+    cost: int | None = None  # what the request takes from the user's write budget (requests only)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,23 @@ def _build_struct(name: str, fields: dict[str, dict[str, Any]]) -> type:
     return msgspec.defstruct(name, required + optional, forbid_unknown_fields=False, kw_only=True)
 
 
+def _cost(item: dict[str, Any]) -> int | None:
+    """`cost:` of a command: every implemented request must declare it (0 for one that writes
+    nothing), so no command that writes can be added without a place in the write budget."""
+    cost = item.get("cost")
+    if item["kind"] != "request":
+        if cost is not None:
+            raise ValueError(f"{item['wire']}: only requests have a cost in protocol.yaml")
+        return None
+    if cost is None:
+        if item.get("implemented"):
+            raise ValueError(f"{item['wire']}: an implemented request must declare `cost:` in protocol.yaml (0 when it writes nothing)")
+        return None
+    if type(cost) is not int or cost < 0:
+        raise ValueError(f"{item['wire']}: `cost:` must be an integer of 0 or more, got {cost!r}")
+    return cost
+
+
 def load_registry(path: str | Path | None = None) -> Registry:
     if path is None:
         raw = resources.files("chatd.protocol").joinpath("protocol.yaml").read_text(encoding="utf-8")
@@ -109,6 +127,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
         if wire in commands:
             raise ValueError(f"duplicate wire name {wire!r} in protocol.yaml")
         request = item.get("request") or {}
+        cost = _cost(item)
         struct = None
         if item["kind"] == "request" and item.get("implemented"):
             struct = _build_struct(item["name"] + "Request", request)
@@ -124,6 +143,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
             errors=tuple(item.get("errors") or ()),
             example=item.get("example") or {},
             struct=struct,
+            cost=cost,
         )
     return Registry(
         version=doc["version"],

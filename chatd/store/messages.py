@@ -29,6 +29,7 @@ class NewMessage(msgspec.Struct):
     client_msg_id: str | None
     quote_id: int | None
     mentions: list[int]
+    quota: int = 0  # limits.user_storage_bytes of the sender (0: none); see charge()
 
 
 def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -191,10 +192,35 @@ def conv_of(conn: sqlite3.Connection, msg_id: int) -> int | None:
 # --- writer ops (called from conversation-kind ops, inside the writer) -------------
 
 
+def charge(conn: sqlite3.Connection, user_id: int, nbytes: int, quota: int) -> None:
+    """Count `nbytes` more against the user's stored bytes; with a quota, refuse (before writing
+    anything) what would take them over it. Call it before the op's other writes."""
+    if quota:
+        cur = conn.execute(
+            "UPDATE users SET stored_bytes = stored_bytes + ?1 WHERE id = ?2 AND stored_bytes + ?1 <= ?3", (nbytes, user_id, quota)
+        )
+        if cur.rowcount == 0:
+            raise ChatError("quota_exceeded", f"this would take your stored messages over {quota} bytes; recall some to free space")
+    elif nbytes:
+        conn.execute("UPDATE users SET stored_bytes = stored_bytes + ? WHERE id = ?", (nbytes, user_id))
+
+
+def _release(conn: sqlite3.Connection, user_id: int, nbytes: int) -> None:
+    if nbytes:
+        conn.execute("UPDATE users SET stored_bytes = MAX(0, stored_bytes - ?) WHERE id = ?", (nbytes, user_id))
+
+
+def stored_bytes(conn: sqlite3.Connection, user_id: int) -> int:
+    row = conn.execute("SELECT stored_bytes FROM users WHERE id = ?", (user_id,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
     conn = ctx.conn
     if msg.quote_id is not None and conv_of(conn, msg.quote_id) != conv_id:
         raise ChatError("not_found", "the quoted message is not in this conversation", field="quote_id")
+    if msg.type != "system":  # server-made messages count against nobody's quota
+        charge(conn, msg.sender_id, len(msg.content), msg.quota)
     msg_id = ctx.ids.next(ctx.now)
     (seq,) = conn.execute(
         "UPDATE conversations SET last_seq = last_seq + 1, last_msg_id = ?, last_activity = ? WHERE id = ? RETURNING last_seq",
@@ -227,7 +253,13 @@ def _load_in(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> tuple[Any, 
     return row
 
 
-def edit(ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage) -> dict[str, Any]:
+def edit(
+    ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage, *, max_edits: int = 0, max_history_bytes: int = 0
+) -> dict[str, Any]:
+    """Replace a message's content, keeping the old one in its edit history. At most `max_edits`
+    edits per message (0: no limit); the history keeps its newest versions that fit in
+    `max_history_bytes` (0: no limit), the oldest dropped first. The sender is charged the new
+    content (the old one stays stored, in the history) and credited what is dropped."""
     conn = ctx.conn
     row = _load_in(conn, conv_id, msg_id)
     if row[3] != user_id:
@@ -236,13 +268,35 @@ def edit(ctx: Any, conv_id: int, user_id: int, msg_id: int, new: NewMessage) -> 
         raise ChatError("not_editable", "the message was recalled")
     if row[4] == "system" or row[4] != new.type:
         raise ChatError("not_editable", f"a {row[4]} message cannot become {new.type}", field="content.type")
+    if max_edits:
+        (count,) = conn.execute("SELECT edit_count FROM messages WHERE id = ?", (msg_id,)).fetchone()
+        if count >= max_edits:
+            raise ChatError("not_editable", f"a message can be edited at most {max_edits} times")
+    charge(conn, user_id, len(new.content), new.quota)
     old_text = indexed_text(row[4], row[5])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, ?)", (msg_id, row[5], ctx.now))
-    conn.execute("UPDATE messages SET content = ?, edited_at = ? WHERE id = ?", (new.content, ctx.now, msg_id))
+    conn.execute("UPDATE messages SET content = ?, edited_at = ?, edit_count = edit_count + 1 WHERE id = ?", (new.content, ctx.now, msg_id))
+    if max_history_bytes:
+        _release(conn, user_id, _trim_history(conn, msg_id, max_history_bytes))
     search.reindex(conn, msg_id, conv_id, old_text, new.text)
     out = load(conn, msg_id)
     assert out is not None
     return out
+
+
+def _trim_history(conn: sqlite3.Connection, msg_id: int, max_bytes: int) -> int:
+    """Drop the oldest versions of a message's edit history past `max_bytes`; returns the bytes dropped."""
+    kept, dropped, cut = 0, 0, None
+    for edit_id, nbytes in conn.execute("SELECT id, length(content) FROM message_edits WHERE message_id = ? ORDER BY id DESC", (msg_id,)):
+        if cut is None and kept + nbytes <= max_bytes:
+            kept += nbytes
+            continue
+        if cut is None:
+            cut = edit_id
+        dropped += nbytes
+    if cut is not None:
+        conn.execute("DELETE FROM message_edits WHERE message_id = ? AND id <= ?", (msg_id, cut))
+    return dropped
 
 
 def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool, window_ms: int) -> dict[str, Any]:
@@ -257,6 +311,9 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
         # A recall erases every stored version: the current text from the index (edits kept the
         # index to the current text), the content, the edit history; and its mentions.
         search.reindex(conn, msg_id, conv_id, indexed_text(row[4], row[5]), "")
+        if row[4] != "system":  # the sender gets back what the message and its history stored
+            (history,) = conn.execute("SELECT COALESCE(SUM(length(content)), 0) FROM message_edits WHERE message_id = ?", (msg_id,)).fetchone()
+            _release(conn, row[3], len(row[5]) + history)
         conn.execute("UPDATE messages SET content = NULL, mentions = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
         conn.execute("DELETE FROM message_edits WHERE message_id = ?", (msg_id,))
         if row[8]:

@@ -199,6 +199,27 @@ MIGRATIONS: list[str] = [
         WHERE EXISTS (SELECT 1 FROM messages m
         WHERE m.conv_id = conversations.id AND m.seq = conversations.all_mention_seq AND m.recalled_at IS NOT NULL);
     """,
+    # Storage limits: the bytes each user has stored (the content of the messages they sent and
+    # have not recalled, system messages left out, plus those messages' edit histories), kept up
+    # to date in the transaction of every send, edit and recall (limits.user_storage_bytes);
+    # and how many times each message was edited (limits.max_edits_per_message), which the
+    # history no longer tells once its oldest versions are dropped (limits.max_edit_history_bytes).
+    """
+    ALTER TABLE users ADD COLUMN stored_bytes INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN edit_count INTEGER NOT NULL DEFAULT 0;
+    UPDATE messages SET edit_count = (SELECT COUNT(*) FROM message_edits e WHERE e.message_id = messages.id)
+        WHERE edited_at IS NOT NULL;
+    CREATE TEMP TABLE stored_now (uid INTEGER PRIMARY KEY, bytes INTEGER NOT NULL);
+    INSERT INTO stored_now (uid, bytes) SELECT sender_id, SUM(bytes) FROM (
+        SELECT sender_id, length(content) AS bytes FROM messages WHERE type != 'system' AND content IS NOT NULL
+        UNION ALL
+        SELECT m.sender_id, length(e.content) FROM message_edits e JOIN messages m ON m.id = e.message_id
+        WHERE m.type != 'system'
+    ) GROUP BY sender_id;
+    UPDATE users SET stored_bytes = (SELECT bytes FROM stored_now WHERE uid = users.id)
+        WHERE id IN (SELECT uid FROM stored_now);
+    DROP TABLE stored_now;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
