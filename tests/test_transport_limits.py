@@ -230,7 +230,9 @@ async def test_fragments_are_counted_and_empty_ones_too(harness, users):
 # -- defect 7: the slow consumer's close code -----------------------------------------------
 
 
-@pytest.mark.parametrize("config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000}}])
+@pytest.mark.parametrize(
+    "config_overrides", [{"server": {"backlog_max_bytes": 256 * 1024}, "limits": {"send_burst": 10000, "user_write_burst": 10000}}]
+)
 async def test_a_slow_consumer_that_reads_late_still_gets_4008(harness, users):
     b = users["bob"]
     hub = harness.server.hub
