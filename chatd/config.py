@@ -31,6 +31,7 @@ class ServerConfig(Base):
     heartbeat_timeout_s: float = 90.0
     backlog_max_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 5.0
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
 
 
 class StorageConfig(Base):
@@ -55,6 +56,16 @@ class MessagesConfig(Base):
 
 class AuthConfig(Base):
     token_ttl_days: int = 30
+    reveal_disabled: bool = False
+    address_failures: int = 20
+    account_failures: int = 5
+    backoff_base_ms: int = 1000
+    backoff_max_ms: int = 300000
+    forget_failures_s: int = 900
+    throttle_max_keys: int = 100000
+    hash_slots: int = 2
+    hashes_per_address: int = 1
+    queue_per_address: int = 4
 
 
 class GroupsConfig(Base):
@@ -117,6 +128,15 @@ def _validate(cfg: Config) -> Config:
         "limits.max_text_chars": cfg.limits.max_text_chars,
         "limits.max_content_bytes": cfg.limits.max_content_bytes,
         "auth.token_ttl_days": cfg.auth.token_ttl_days,
+        "auth.address_failures": cfg.auth.address_failures,
+        "auth.account_failures": cfg.auth.account_failures,
+        "auth.backoff_base_ms": cfg.auth.backoff_base_ms,
+        "auth.backoff_max_ms": cfg.auth.backoff_max_ms,
+        "auth.forget_failures_s": cfg.auth.forget_failures_s,
+        "auth.throttle_max_keys": cfg.auth.throttle_max_keys,
+        "auth.hash_slots": cfg.auth.hash_slots,
+        "auth.hashes_per_address": cfg.auth.hashes_per_address,
+        "auth.queue_per_address": cfg.auth.queue_per_address,
         "groups.max_members": cfg.groups.max_members,
     }
     for key, value in positive.items():
@@ -124,6 +144,15 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"{key}: must be greater than 0, got {value}")
     if cfg.server.heartbeat_timeout_s <= cfg.server.heartbeat_interval_s:
         raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
+    if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
+        raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
+    if cfg.auth.queue_per_address < cfg.auth.hashes_per_address:
+        raise ConfigError("auth.queue_per_address: must be at least auth.hashes_per_address")
+    from .net.origin import normalize
+
+    for origin in cfg.server.allowed_origins:
+        if origin != "*" and normalize(origin) is None:
+            raise ConfigError(f"server.allowed_origins: {origin!r} is not an origin (write scheme://host[:port], or \"*\" for any)")
     if cfg.rooms.kick_ban_s < 0:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.messages.recall_window_s < 0:
@@ -155,8 +184,23 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
         struct = SECTIONS[section]
         if key not in struct.__struct_fields__:
             raise ConfigError(f"{name}: unknown key {section}.{key}")
+        if isinstance(getattr(struct(), key), list):
+            out.setdefault(section, {})[key] = _env_list(name, raw)
+            continue
         out.setdefault(section, {})[key] = raw
     return out
+
+
+def _env_list(name: str, raw: str) -> list[Any]:
+    """A list from the environment: a JSON array, or comma-separated values."""
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            value = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            raise ConfigError(f"{name}: expected a JSON array or comma-separated values") from None
+        return value if isinstance(value, list) else [value]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def load(
