@@ -63,7 +63,7 @@ class Server:
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.http = HttpBridge(HttpApp(self))
-        self.services = Services(self.hub, self.readers, self.writer)
+        self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
         self.delivery = Delivery(self.hub, self.services, lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id))
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)
@@ -97,6 +97,7 @@ class Server:
             backlog_max=s.backlog_max_bytes,
             head_timeout_s=s.login_timeout_s,
             cork=self.hub.cork,
+            allowed_origins=s.allowed_origins,
         )
         try:
             async with trio.open_nursery() as root:

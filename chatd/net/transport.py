@@ -33,6 +33,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from ..errors import CLOSE_BACKLOG
+from .origin import upgrade_allowed
 
 log = logging.getLogger("chatd.transport")
 _ws_log = logging.getLogger("chatd.ws")
@@ -300,6 +301,7 @@ class Listener:
         backlog_max: int,
         head_timeout_s: float,
         cork: Cork,
+        allowed_origins: list[str] | tuple[str, ...] = (),
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
@@ -311,6 +313,7 @@ class Listener:
         self.backlog_max = backlog_max
         self.head_timeout_s = head_timeout_s
         self.cork = cork
+        self.allowed_origins = allowed_origins
         self.accepting = True
         self.nursery: trio.Nursery | None = None
         self._last_accept_warning = float("-inf")
@@ -406,7 +409,7 @@ class Listener:
             conn = Connection(client, shake, self.backlog_max, self._spawn_flusher, peer, self.cork)
             conn.abort()
             return conn, False
-        response = shake.accept(events[0])
+        response = shake.accept(events[0]) if upgrade_allowed(events[0].headers, self.allowed_origins) else shake.reject(403, "Origin not allowed\n")
         shake.send_response(response)
         accepted = response.status_code == 101
         proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
