@@ -32,6 +32,7 @@ class ServerConfig(Base):
     backlog_max_bytes: int = 4 * 1024 * 1024
     shutdown_grace_s: float = 5.0
     allowed_origins: list[str] = msgspec.field(default_factory=list)
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
 
 class StorageConfig(Base):
@@ -64,8 +65,7 @@ class AuthConfig(Base):
     forget_failures_s: int = 900
     throttle_max_keys: int = 100000
     hash_slots: int = 2
-    hashes_per_address: int = 1
-    queue_per_address: int = 4
+    queue_per_address: int = 64
 
 
 class GroupsConfig(Base):
@@ -135,7 +135,6 @@ def _validate(cfg: Config) -> Config:
         "auth.forget_failures_s": cfg.auth.forget_failures_s,
         "auth.throttle_max_keys": cfg.auth.throttle_max_keys,
         "auth.hash_slots": cfg.auth.hash_slots,
-        "auth.hashes_per_address": cfg.auth.hashes_per_address,
         "auth.queue_per_address": cfg.auth.queue_per_address,
         "groups.max_members": cfg.groups.max_members,
     }
@@ -146,9 +145,14 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
     if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
         raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
-    if cfg.auth.queue_per_address < cfg.auth.hashes_per_address:
-        raise ConfigError("auth.queue_per_address: must be at least auth.hashes_per_address")
+    from .net.forwarded import parse_networks
     from .net.origin import normalize
+
+    for proxy in cfg.server.trusted_proxies:
+        try:
+            parse_networks([proxy])
+        except ValueError:
+            raise ConfigError(f"server.trusted_proxies: {proxy!r} is not an IP address or network") from None
 
     for origin in cfg.server.allowed_origins:
         if origin != "*" and normalize(origin) is None:

@@ -6,17 +6,20 @@ needs trio: the hashing slots.
 
 Hashing slots: at most `auth.hash_slots` password checks run at once on the
 whole server (argon2 is slow and takes memory on purpose). A flood must not be
-able to take them from everyone else, so each client address may have at most
-`auth.hashes_per_address` checks running; its further logins wait in its own
-line (first come, first served), and past `auth.queue_per_address` logins
-running or waiting, a login from that address answers `rate_limited` at once.
-The lines exist only while an address has logins in them.
+able to take them from everyone else, so logins wait for a slot in a fair
+queue: each client address has its own line (first come, first served), and a
+freed slot goes to the addresses in turn, one login each. An address alone may
+use every slot; an address with a hundred logins waiting gets no more turns
+than one with a single login. Past `auth.queue_per_address` logins running or
+waiting, a login from that address answers `rate_limited` at once. The lines
+exist only while an address has logins in them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -32,12 +35,44 @@ T = TypeVar("T")
 QUEUE_FULL_RETRY_MS = 1000
 
 
-class _Line:
-    __slots__ = ("semaphore", "count")
+class FairSlots:
+    """`slots` slots, handed out round-robin over keys, first come first served within a key."""
 
     def __init__(self, slots: int):
-        self.semaphore = trio.Semaphore(slots)
-        self.count = 0  # logins running or waiting
+        self.free = slots
+        self.waiting: OrderedDict[str, deque[trio.Event]] = OrderedDict()
+
+    async def acquire(self, key: str) -> None:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            await trio.lowlevel.checkpoint()
+            return
+        event = trio.Event()
+        self.waiting.setdefault(key, deque()).append(event)
+        try:
+            await event.wait()
+        except BaseException:
+            if event.is_set():
+                self.release()  # a slot was handed over: pass it on
+            else:
+                line = self.waiting[key]
+                line.remove(event)
+                if not line:
+                    del self.waiting[key]
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the next key in turn, or keep it free."""
+        if not self.waiting:
+            self.free += 1
+            return
+        key, line = next(iter(self.waiting.items()))
+        event = line.popleft()
+        if line:
+            self.waiting.move_to_end(key)
+        else:
+            del self.waiting[key]
+        event.set()
 
 
 class LoginGuard:
@@ -54,8 +89,8 @@ class LoginGuard:
                 max_keys=cfg.throttle_max_keys,
             )
         )
-        self.slots = trio.CapacityLimiter(cfg.hash_slots)
-        self.lines: dict[str, _Line] = {}
+        self.slots = FairSlots(cfg.hash_slots)
+        self.lines: dict[str, int] = {}  # address -> its logins running or waiting for a slot
         self.hashes = 0  # password checks run (for tests and diagnostics)
         self.refused = 0  # logins answered rate_limited
 
@@ -73,21 +108,25 @@ class LoginGuard:
         self.throttle.succeeded(address, account, self.clock())
 
     async def hash_check(self, address: str, account: str | None, fn: Callable[[], T]) -> T:
-        """Run the password check `fn` in a worker thread, in `address`'s line; the throttle is asked
-        again once it is this login's turn, so a login that waited while others failed spends nothing."""
-        line = self.lines.get(address)
-        if line is None:
-            line = self.lines[address] = _Line(self.cfg.hashes_per_address)
-        if line.count >= self.cfg.queue_per_address:
+        """Run the password check `fn` in a worker thread once `address` has a slot; the throttle
+        is asked again when it is this login's turn, so a login that waited while others failed
+        spends nothing."""
+        count = self.lines.get(address, 0)
+        if count >= self.cfg.queue_per_address:
             self.refused += 1
             raise ChatError("rate_limited", "too many logins at once from this address", retry_after_ms=QUEUE_FULL_RETRY_MS)
-        line.count += 1
+        self.lines[address] = count + 1
         try:
-            async with line.semaphore:
+            await self.slots.acquire(address)
+            try:
                 self.check(address, account)
                 self.hashes += 1
-                return await trio.to_thread.run_sync(fn, limiter=self.slots)
+                return await trio.to_thread.run_sync(fn)
+            finally:
+                self.slots.release()
         finally:
-            line.count -= 1
-            if line.count == 0:
+            left = self.lines[address] - 1
+            if left:
+                self.lines[address] = left
+            else:
                 del self.lines[address]
