@@ -98,6 +98,7 @@ class Server:
             head_timeout_s=s.login_timeout_s,
             cork=self.hub.cork,
             allowed_origins=s.allowed_origins,
+            trusted_proxies=s.trusted_proxies,
         )
         try:
             async with trio.open_nursery() as root:

@@ -54,3 +54,44 @@ def test_normalize():
     assert normalize("HTTPS://Chat.Example.com") == ("https", "chat.example.com", 443)
     assert normalize("http://h:81/") == ("http", "h", 81)
     assert normalize("null") is None and normalize("chat.example.com") is None
+
+
+# -- the client's address behind a trusted proxy (chatd.net.forwarded) -----------------------------
+
+from chatd.net.forwarded import client_ip, forwarded_peer, parse_networks  # noqa: E402
+
+PROXIES = parse_networks(["127.0.0.1", "10.0.0.0/8"])
+
+
+@pytest.mark.parametrize(
+    "peer, xff, networks, want",
+    [
+        ("127.0.0.1", ["203.0.113.5"], PROXIES, "203.0.113.5"),
+        ("127.0.0.1", ["198.51.100.1, 203.0.113.5"], PROXIES, "203.0.113.5"),  # a forged left part is ignored
+        ("127.0.0.1", ["203.0.113.5, 10.1.2.3"], PROXIES, "203.0.113.5"),  # through two trusted proxies
+        ("127.0.0.1", ["203.0.113.5", "10.1.2.3"], PROXIES, "203.0.113.5"),  # two headers
+        ("127.0.0.1", ["[2001:db8::1]:443"], PROXIES, "2001:db8::1"),
+        ("127.0.0.1", ["203.0.113.5:1234"], PROXIES, "203.0.113.5"),
+        ("127.0.0.1", ["garbage, 10.1.2.3"], PROXIES, "10.1.2.3"),
+        ("127.0.0.1", [], PROXIES, "127.0.0.1"),
+        ("192.0.2.9", ["203.0.113.5"], PROXIES, "192.0.2.9"),  # not a proxy: its header is not believed
+        ("127.0.0.1", ["203.0.113.5"], (), "127.0.0.1"),  # no proxies configured
+    ],
+)
+def test_client_ip(peer, xff, networks, want):
+    assert client_ip(peer, xff, networks) == want
+
+
+class Headers:
+    def __init__(self, **values: list[str]):
+        self.values = {k.lower().replace("_", "-"): v for k, v in values.items()}
+
+    def get_all(self, name: str) -> list[str]:
+        return self.values.get(name.lower(), [])
+
+
+def test_forwarded_peer():
+    assert forwarded_peer(Headers(x_forwarded_for=["203.0.113.5"]), "127.0.0.1:5555", PROXIES) == "203.0.113.5:0"
+    assert forwarded_peer(Headers(), "127.0.0.1:5555", PROXIES) == "127.0.0.1:5555"
+    assert forwarded_peer(Headers(x_forwarded_for=["203.0.113.5"]), "127.0.0.1:5555", ()) == "127.0.0.1:5555"
+    assert forwarded_peer(Headers(x_forwarded_for=["2001:db8::1"]), "::1:5555", parse_networks(["::1"])).rpartition(":")[0] == "2001:db8::1"

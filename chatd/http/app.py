@@ -20,6 +20,7 @@ import msgspec
 
 from .. import __version__, auth
 from ..errors import ChatError
+from ..net.forwarded import client_ip, parse_networks
 from ..net.origin import origin_allowed
 from ..store.users import public_user
 
@@ -62,6 +63,7 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=False):
 class HttpApp:
     def __init__(self, server: Server):
         self.server = server
+        self.trusted_proxies = parse_networks(server.cfg.server.trusted_proxies)
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("POST", "/api/v1/auth/login"): self.login,
@@ -129,7 +131,8 @@ class HttpApp:
         except msgspec.DecodeError as exc:
             raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
         client = scope.get("client")
-        address = client[0] if client else ""
+        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        address = client_ip(client[0] if client else "", forwarded, self.trusted_proxies)
         user, token = await auth.login(
             self.server.ctx, username=body.username, password=body.password, token=None, device=body.device, address=address, via="http"
         )

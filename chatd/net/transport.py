@@ -33,6 +33,7 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from ..errors import CLOSE_BACKLOG
+from .forwarded import forwarded_peer, parse_networks
 from .origin import upgrade_allowed
 
 log = logging.getLogger("chatd.transport")
@@ -302,6 +303,7 @@ class Listener:
         head_timeout_s: float,
         cork: Cork,
         allowed_origins: list[str] | tuple[str, ...] = (),
+        trusted_proxies: list[str] | tuple[str, ...] = (),
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
@@ -314,6 +316,7 @@ class Listener:
         self.head_timeout_s = head_timeout_s
         self.cork = cork
         self.allowed_origins = allowed_origins
+        self.trusted_proxies = parse_networks(trusted_proxies)
         self.accepting = True
         self.nursery: trio.Nursery | None = None
         self._last_accept_warning = float("-inf")
@@ -413,7 +416,7 @@ class Listener:
         shake.send_response(response)
         accepted = response.status_code == 101
         proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
-        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, peer, self.cork)
+        conn = Connection(client, proto, self.backlog_max, self._spawn_flusher, forwarded_peer(events[0].headers, peer, self.trusted_proxies), self.cork)
         for chunk in shake.data_to_send():
             if chunk:
                 conn.send_frame(chunk)
