@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from .errors import ChatError
+from .policy.login_throttle import account_key, address_key
 from .store import users as users_store
 
 if TYPE_CHECKING:
     from .core.context import Context
 
+log = logging.getLogger("chatd.auth")
 hasher = PasswordHasher()
-# Hashing is deliberately slow and takes memory: at most two at a time.
-_hash_limiter = trio.CapacityLimiter(2)
+# Hashing is deliberately slow and takes memory: the login guard's slots
+# (auth.hash_slots) bound how many run at once.
 _dummy_hash = ""
 
 
@@ -40,25 +42,62 @@ def _verify(stored: str, password: str) -> bool:
         return False
 
 
-async def login(ctx: Context, *, username: str | None, password: str | None, token: str | None, device: str) -> tuple[dict[str, Any], str]:
-    """Check credentials; returns (user, token). A password login issues a new token."""
+def _disabled(ctx: Context) -> ChatError:
+    if ctx.cfg.auth.reveal_disabled:
+        return ChatError("user_disabled", "this account is disabled")
+    return ChatError("auth_failed", "wrong username or password")
+
+
+def _name(value: str | None) -> str:
+    return repr((value or "")[:64])
+
+
+async def login(
+    ctx: Context, *, username: str | None, password: str | None, token: str | None, device: str, address: str = "", via: str = "ws"
+) -> tuple[dict[str, Any], str]:
+    """Check credentials; returns (user, token). A password login issues a new token.
+
+    `address` is the client's IP address: failed logins are counted per address and, for
+    password logins, per account (chatd.services.login_guard); while either must wait, the
+    login answers rate_limited with retry_after_ms before any password is checked.
+    A disabled account answers auth_failed, whatever the password, unless
+    `auth.reveal_disabled`. Every login that is checked is logged (never a password or token)."""
+    guard = ctx.services.login_guard
+    addr = address_key(address)
+    where = f"address={address or '?'} device={_name(device)} via={via}"
     if token:
+        guard.check(addr, None)
         user = await ctx.readers.read(users_store.token_user, token)
-        if user is None:
-            raise ChatError("auth_failed", "unknown or expired token", field="token")
-        if user["disabled"]:
-            raise ChatError("user_disabled", "this account is disabled")
+        if user is None or user["disabled"]:
+            guard.failed(addr, None)
+            log.warning("login failed: %s token %s", "disabled account's" if user else "unknown or expired", where)
+            if user is None:
+                raise ChatError("auth_failed", "unknown or expired token", field="token")
+            raise _disabled(ctx)
+        log.info("login: user=%s by token %s", _name(user["name"]), where)
         return user, token
     if not username or password is None:
         raise ChatError("bad_request", "give a token, or a username and a password", field="username" if not username else "password")
-    found = await ctx.readers.read(users_store.password_login_row, username)
-    ok = await trio.to_thread.run_sync(lambda: _verify(found[1] if found else _dummy(), password), limiter=_hash_limiter)
-    if not found or not ok:
+    account = account_key(username)
+    try:
+        guard.check(addr, account)
+        found = await ctx.readers.read(users_store.password_login_row, username)
+        ok = await guard.hash_check(addr, account, lambda: _verify(found[1] if found else _dummy(), password))
+    except ChatError as err:
+        if err.code == "rate_limited":
+            log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where)
+        raise
+    if not found or not ok or found[0]["disabled"]:
+        wait = guard.failed(addr, account)
+        reason = "no such user" if not found else "wrong password" if not ok else "account disabled"
+        log.warning("login failed (%s): user=%s %s%s", reason, _name(username), where, f"; must wait {wait} ms" if wait else "")
+        if found and ok:
+            raise _disabled(ctx)
         raise ChatError("auth_failed", "wrong username or password")
     user = found[0]
-    if user["disabled"]:
-        raise ChatError("user_disabled", "this account is disabled")
+    guard.succeeded(addr, account)
     new_token = secrets.token_urlsafe(32)
     ttl_ms = ctx.cfg.auth.token_ttl_days * 86_400_000
     await ctx.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)
+    log.info("login: user=%s by password %s", _name(user["name"]), where)
     return user, new_token

@@ -37,6 +37,8 @@ class ServerConfig(Base):
     max_connections_per_ip: int = 512
     http_body_timeout_s: float = 30.0
     http_keepalive_timeout_s: float = 30.0
+    allowed_origins: list[str] = msgspec.field(default_factory=list)
+    trusted_proxies: list[str] = msgspec.field(default_factory=list)
 
 
 class StorageConfig(Base):
@@ -71,6 +73,15 @@ class MessagesConfig(Base):
 
 class AuthConfig(Base):
     token_ttl_days: int = 30
+    reveal_disabled: bool = False
+    address_failures: int = 20
+    account_failures: int = 5
+    backoff_base_ms: int = 1000
+    backoff_max_ms: int = 300000
+    forget_failures_s: int = 900
+    throttle_max_keys: int = 100000
+    hash_slots: int = 2
+    queue_per_address: int = 64
 
 
 class GroupsConfig(Base):
@@ -151,6 +162,14 @@ def _validate(cfg: Config) -> Config:
         "limits.max_edits_per_message": cfg.limits.max_edits_per_message,
         "limits.max_edit_history_bytes": cfg.limits.max_edit_history_bytes,
         "auth.token_ttl_days": cfg.auth.token_ttl_days,
+        "auth.address_failures": cfg.auth.address_failures,
+        "auth.account_failures": cfg.auth.account_failures,
+        "auth.backoff_base_ms": cfg.auth.backoff_base_ms,
+        "auth.backoff_max_ms": cfg.auth.backoff_max_ms,
+        "auth.forget_failures_s": cfg.auth.forget_failures_s,
+        "auth.throttle_max_keys": cfg.auth.throttle_max_keys,
+        "auth.hash_slots": cfg.auth.hash_slots,
+        "auth.queue_per_address": cfg.auth.queue_per_address,
         "groups.max_members": cfg.groups.max_members,
     }
     for key, value in positive.items():
@@ -171,6 +190,20 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("storage.dir_mode: the owner needs read, write and search (07xx)")
     if parse_mode(cfg.storage.file_mode) & 0o600 != 0o600:
         raise ConfigError("storage.file_mode: the owner needs read and write (06xx)")
+    if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
+        raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
+    from .net.forwarded import parse_networks
+    from .net.origin import normalize
+
+    for proxy in cfg.server.trusted_proxies:
+        try:
+            parse_networks([proxy])
+        except ValueError:
+            raise ConfigError(f"server.trusted_proxies: {proxy!r} is not an IP address or network") from None
+
+    for origin in cfg.server.allowed_origins:
+        if origin != "*" and normalize(origin) is None:
+            raise ConfigError(f"server.allowed_origins: {origin!r} is not an origin (write scheme://host[:port], or \"*\" for any)")
     if cfg.rooms.kick_ban_s < 0:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.limits.user_storage_bytes < 0:
@@ -204,8 +237,23 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
         struct = SECTIONS[section]
         if key not in struct.__struct_fields__:
             raise ConfigError(f"{name}: unknown key {section}.{key}")
+        if isinstance(getattr(struct(), key), list):
+            out.setdefault(section, {})[key] = _env_list(name, raw)
+            continue
         out.setdefault(section, {})[key] = raw
     return out
+
+
+def _env_list(name: str, raw: str) -> list[Any]:
+    """A list from the environment: a JSON array, or comma-separated values."""
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            value = msgspec.json.decode(text)
+        except msgspec.DecodeError:
+            raise ConfigError(f"{name}: expected a JSON array or comma-separated values") from None
+        return value if isinstance(value, list) else [value]
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def load(

@@ -127,7 +127,7 @@ class Server:
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.http = HttpBridge(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s)
-        self.services = Services(self.hub, self.readers, self.writer)
+        self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
         self.delivery = Delivery(self.hub, self.services, lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id))
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)
@@ -172,6 +172,8 @@ class Server:
             cork=self.hub.cork,
             max_fragments=s.max_fragments,
             max_connections_per_ip=s.max_connections_per_ip,
+            allowed_origins=s.allowed_origins,
+            trusted_proxies=s.trusted_proxies,
         )
         try:
             async with trio.open_nursery() as root:

@@ -183,14 +183,32 @@ async def test_login_with_wrong_credentials_is_401(harness, users, username, pas
     assert error_code(resp) == "auth_failed"
 
 
-async def test_login_of_a_disabled_user_is_refused(harness, users):
+async def _disable(harness, name: str) -> None:
     def op(ctx: Any) -> None:
-        ctx.conn.execute("UPDATE users SET disabled = 1 WHERE name = 'carol'")
+        ctx.conn.execute("UPDATE users SET disabled = 1 WHERE name = ?", (name,))
 
     await harness.server.writer.submit(op)
+
+
+async def test_login_of_a_disabled_user_fails_like_a_wrong_password(harness, users):
+    """By default a disabled account answers auth_failed whatever the password, so a failed
+    login never tells an attacker that the password was right."""
+    await _disable(harness, "carol")
+    for password in (PASSWORD, "not the password"):
+        resp = await post_json(harness, "/api/v1/auth/login", {"username": "carol", "password": password})
+        assert resp.status == 401, resp
+        assert error_code(resp) == "auth_failed"
+
+
+@pytest.mark.parametrize("config_overrides", [{"auth": {"reveal_disabled": True}}])
+async def test_login_of_a_disabled_user_says_so_when_configured(harness, users):
+    await _disable(harness, "carol")
     resp = await post_json(harness, "/api/v1/auth/login", {"username": "carol", "password": PASSWORD})
     assert resp.status == 403, resp
     assert error_code(resp) == "user_disabled"
+    # Only to the right password.
+    resp = await post_json(harness, "/api/v1/auth/login", {"username": "carol", "password": "not the password"})
+    assert resp.status == 401 and error_code(resp) == "auth_failed", resp
 
 
 @pytest.mark.parametrize("body", [b"{", b"not json", b'{"username": "alice", "password": ', b"\xff\xfe"])

@@ -16,7 +16,8 @@ async def login(call: Call) -> dict[str, Any]:
     session, ctx, data = call.session, call.ctx, call.data
     if session.user is not None:
         raise ChatError("already_logged_in", "this connection is already logged in")
-    user, token = await auth.login(ctx, username=data.username, password=data.password, token=data.token, device=data.device)
+    address = session.conn.peer.rpartition(":")[0]  # peer is "host:port"
+    user, token = await auth.login(ctx, username=data.username, password=data.password, token=data.token, device=data.device, address=address, via="ws")
     if session.conn.closing:
         raise ChatError("unavailable", "the connection is closing")
     session.user = user

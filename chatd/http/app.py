@@ -1,8 +1,15 @@
 """The HTTP side: an ASGI app served by hypercorn on the same address as the WebSocket.
 
 Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
-the database cannot be written, chatd.store.writer), POST /api/v1/auth/login. Errors use the protocol's error
-codes: {"error": {"code": ..., "message": ..., "field": ...}}.
+the database cannot be written, chatd.store.writer), POST /api/v1/auth/login. Errors use the
+protocol's error codes: {"error": {"code": ..., "message": ..., "field": ...}} (and
+"retry_after_ms" with rate_limited, which is 429 with a Retry-After header).
+
+Routes that take a body take JSON only: another Content-Type, or none, is
+refused with 415 before the body is read (a web page can make a browser send
+text/plain, form or multipart bodies to any address without asking; JSON it
+cannot without the server's consent). A request whose Origin is foreign
+(chatd.net.origin, `server.allowed_origins`) is refused with 403.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ import msgspec
 
 from .. import __version__, auth
 from ..errors import ChatError
+from ..net.forwarded import client_ip, parse_networks
+from ..net.origin import origin_allowed
 from ..store.users import public_user
 
 if TYPE_CHECKING:
@@ -24,7 +33,26 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_JSON_BODY = 64 * 1024
-_STATUS = {"bad_request": 400, "bad_frame": 400, "auth_failed": 401, "user_disabled": 403, "forbidden": 403, "not_found": 404, "too_large": 413, "unavailable": 503}
+_STATUS = {
+    "bad_request": 400,
+    "bad_frame": 400,
+    "auth_failed": 401,
+    "user_disabled": 403,
+    "forbidden": 403,
+    "not_found": 404,
+    "too_large": 413,
+    "rate_limited": 429,
+    "unavailable": 503,
+}
+_JSON_ROUTES = {("POST", "/api/v1/auth/login")}
+
+
+class HttpError(ChatError):
+    """A ChatError with an HTTP status of its own (415 has no protocol error code)."""
+
+    def __init__(self, status: int, code: str, message: str):
+        super().__init__(code, message)
+        self.status = status
 
 
 class LoginBody(msgspec.Struct, forbid_unknown_fields=False):
@@ -36,6 +64,7 @@ class LoginBody(msgspec.Struct, forbid_unknown_fields=False):
 class HttpApp:
     def __init__(self, server: Server):
         self.server = server
+        self.trusted_proxies = parse_networks(server.cfg.server.trusted_proxies)
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
@@ -68,18 +97,29 @@ class HttpApp:
                 status, body = 404, _error("not_found", f"no route {path}")
         else:
             try:
+                self._check_request(scope, (method, path) in _JSON_ROUTES)
                 status, body = await route(scope, receive)
             except ChatError as err:
-                status, body = _STATUS.get(err.code, 400), _error(err.code, err.message, err.field)
+                status = err.status if isinstance(err, HttpError) else _STATUS.get(err.code, 400)
+                body = _error(err.code, err.message, err.field, err.retry_after_ms)
         payload = msgspec.json.encode(body)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"cache-control", b"no-store")],
-            }
-        )
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"cache-control", b"no-store")]
+        if status == 429:
+            retry_ms = body["error"].get("retry_after_ms") or 1000
+            headers.append((b"retry-after", str((retry_ms + 999) // 1000).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    def _check_request(self, scope: Scope, takes_json: bool) -> None:
+        origins = [v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"]
+        hosts = [v.decode("latin-1") for k, v in scope["headers"] if k == b"host"]
+        if not origin_allowed(origins, hosts[0] if len(hosts) == 1 else None, self.server.cfg.server.allowed_origins):
+            raise HttpError(403, "forbidden", "this Origin is not allowed (server.allowed_origins)")
+        if takes_json:
+            types = [v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"]
+            media = types[0].split(";", 1)[0].strip().lower() if len(types) == 1 else ""
+            if media != "application/json":
+                raise HttpError(415, "bad_request", "send the body as JSON, with Content-Type: application/json")
 
     async def healthz(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
         return 200, {"status": "ok", "version": __version__}
@@ -98,14 +138,21 @@ class HttpApp:
             raise ChatError("bad_request", str(exc)) from None
         except msgspec.DecodeError as exc:
             raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
-        user, token = await auth.login(self.server.ctx, username=body.username, password=body.password, token=None, device=body.device)
+        client = scope.get("client")
+        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        address = client_ip(client[0] if client else "", forwarded, self.trusted_proxies)
+        user, token = await auth.login(
+            self.server.ctx, username=body.username, password=body.password, token=None, device=body.device, address=address, via="http"
+        )
         return 200, {"token": token, "user": public_user(user)}
 
 
-def _error(code: str, message: str, field: str | None = None) -> dict[str, Any]:
+def _error(code: str, message: str, field: str | None = None, retry_after_ms: int | None = None) -> dict[str, Any]:
     err: dict[str, Any] = {"code": code, "message": message}
     if field:
         err["field"] = field
+    if retry_after_ms is not None:
+        err["retry_after_ms"] = retry_after_ms
     return {"error": err}
 
 

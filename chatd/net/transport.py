@@ -33,6 +33,8 @@ from websockets.protocol import State
 from websockets.server import ServerProtocol
 
 from ..errors import CLOSE_BACKLOG, CLOSE_TOO_BIG
+from .forwarded import forwarded_peer, parse_networks
+from .origin import upgrade_allowed
 
 log = logging.getLogger("chatd.transport")
 _ws_log = logging.getLogger("chatd.ws")
@@ -367,6 +369,8 @@ class Listener:
         cork: Cork,
         max_fragments: int = 64,
         max_connections_per_ip: int = 0,
+        allowed_origins: list[str] | tuple[str, ...] = (),
+        trusted_proxies: list[str] | tuple[str, ...] = (),
     ):
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.create_server((host, port), family=family, backlog=1024, reuse_port=False)
@@ -381,6 +385,8 @@ class Listener:
         self.max_per_ip = max_connections_per_ip
         self.per_ip: dict[str, int] = {}  # open connections by client address
         self.cork = cork
+        self.allowed_origins = allowed_origins
+        self.trusted_proxies = parse_networks(trusted_proxies)
         self.accepting = True
         self.nursery: trio.Nursery | None = None
         self._last_accept_warning = float("-inf")
@@ -515,11 +521,11 @@ class Listener:
             if not _send_prepared(conn, shake):
                 conn.send_frame(BAD_REQUEST)
             return conn, False
-        response = shake.accept(events[0])
+        response = shake.accept(events[0]) if upgrade_allowed(events[0].headers, self.allowed_origins) else shake.reject(403, "Origin not allowed\n")
         shake.send_response(response)
         accepted = response.status_code == 101
         proto = ServerProtocol(state=State.OPEN, max_size=self.max_frame_bytes, logger=_ws_log) if accepted else shake
-        conn = self._connection(client, proto, peer)
+        conn = self._connection(client, proto, forwarded_peer(events[0].headers, peer, self.trusted_proxies))
         _send_prepared(conn, shake)
         if accepted:
             conn.early = head[end:]

@@ -11,6 +11,8 @@ that ends. Handlers and the delivery pipeline reach them through
 | group_receipts   | groups whose read pointers moved                 | flushes receipts |              |
 | user_presence    | (nothing) tells DM peers who came and went       |                  |              |
 | disabled_watch   | (nothing) closes sessions of disabled accounts   | polls            |              |
+| login_guard      | failed logins per address and account; hashing  |                  |              |
+|                  | slots and each address's line for them           |                  |              |
 """
 
 from __future__ import annotations
@@ -22,23 +24,26 @@ import trio
 from ..store import conversations as conv_store
 from .accounts import DisabledWatch
 from .group_receipts import GroupReceipts
+from .login_guard import LoginGuard
 from .members import MemberCache
 from .room_presence import RoomPresence
 from .user_presence import UserPresence
 
 if TYPE_CHECKING:
+    from ..config import AuthConfig
     from ..net.hub import Hub
     from ..store.readers import Readers
     from ..store.writer import Writer
 
 
 class Services:
-    def __init__(self, hub: Hub, readers: Readers, writer: Writer):
+    def __init__(self, hub: Hub, readers: Readers, writer: Writer, auth_cfg: AuthConfig):
         self.members = MemberCache(readers, conv_store.member_ids)
         self.room_presence = RoomPresence()
         self.group_receipts = GroupReceipts(readers, hub)
         self.user_presence = UserPresence(readers, writer, hub)
         self.disabled_watch = DisabledWatch(writer, hub)
+        self.login_guard = LoginGuard(auth_cfg)
         hub.session_end_hooks.append(self.room_presence.session_ended)
 
     async def start(self, nursery: trio.Nursery) -> None:
