@@ -34,7 +34,8 @@ from .store.db import connect
 from .store.files import DataDirLock, StartupError, is_write_failure, make_data_dir, make_private_file, write_probe
 from .store.readers import Readers
 from .store.writer import Writer
-from .net.transport import TEXT, Connection, Listener
+from .net.connection import TEXT, Connection
+from .net.listener import Listener
 
 log = logging.getLogger("chatd.server")
 load_all()

@@ -10,7 +10,7 @@ import pytest
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from chatd.net.transport import Connection, Cork, ws_frame
+from chatd.net.connection import Connection, Cork, ws_frame
 
 
 def _pair(cork: Cork) -> tuple[Connection, socket.socket]:

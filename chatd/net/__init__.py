@@ -1,2 +1,3 @@
-"""The network side of the WebSocket: the listener and each connection's write path (transport),
-who is connected and fanout (hub), and per-connection state (session)."""
+"""The network side of the WebSocket: the listener (heads, routing, the upgrade), each
+connection's reader and write path, who is connected and fanout (hub), per-connection state
+(session), and who is asking (origin, forwarded)."""

@@ -12,7 +12,7 @@ import trio
 from ..errors import CLOSE_AUTH, CLOSE_HEARTBEAT
 from ..protocol.envelope import encode, push_body
 from .session import Session
-from .transport import BINARY, TEXT, Cork, ws_frame
+from .connection import BINARY, TEXT, Cork, ws_frame
 
 log = logging.getLogger("chatd.hub")
 _OPCODE = (TEXT, BINARY)
