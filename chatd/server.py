@@ -28,6 +28,7 @@ from .services import Services
 from .net.session import Session, TokenBucket, UserBuckets
 from .protocol.registry import REGISTRY
 from .store import conversations as conv_store
+from .store import messages as msg_store
 from .store import schema
 from .store import users as users_store
 from .store.db import connect
@@ -68,6 +69,9 @@ def open_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
     try:
         try:
             before = schema.migrate(conn)
+            if cfg.limits.user_storage_bytes:  # counted only while a quota is set: count afresh
+                with conn:
+                    msg_store.recount_stored(conn)
             if check_write:
                 write_probe(conn)
             return before, users_store.count_users(conn)

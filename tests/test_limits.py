@@ -17,6 +17,7 @@ from chatd.client import Client
 from chatd.net.session import TokenBucket, UserBuckets
 from chatd.protocol.registry import REGISTRY, load_registry
 
+from .conftest import Harness, make_config, start_server
 from .test_bad_input import check_error, still_up, text
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "clients" / "protocol.yaml"
@@ -35,17 +36,21 @@ async def db(harness: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
     return await trio.to_thread.run_sync(_db, harness, sql, *args)
 
 
+_ACTUAL = (
+    "SELECT COALESCE((SELECT SUM(length(content)) FROM messages WHERE sender_id = ?1 AND type != 'system' AND content IS NOT NULL), 0)"
+    " + COALESCE((SELECT SUM(length(e.content)) FROM message_edits e JOIN messages m ON m.id = e.message_id WHERE m.sender_id = ?1), 0)"
+)
+
+
+def _actual_bytes(conn: sqlite3.Connection, user_id: int) -> int:
+    """What the user's messages and edit histories hold."""
+    return int(conn.execute(_ACTUAL, (user_id,)).fetchone()[0])
+
+
 async def stored_bytes(harness: Any, user_id: int) -> tuple[int, int]:
-    """(the counter, the bytes it should count: what the user's messages and edit histories hold)."""
+    """(the counter, the bytes it should count)."""
     (counter,) = (await db(harness, "SELECT stored_bytes FROM users WHERE id = ?", user_id))[0]
-    (actual,) = (
-        await db(
-            harness,
-            "SELECT COALESCE((SELECT SUM(length(content)) FROM messages WHERE sender_id = ?1 AND type != 'system' AND content IS NOT NULL), 0)"
-            " + COALESCE((SELECT SUM(length(e.content)) FROM message_edits e JOIN messages m ON m.id = e.message_id WHERE m.sender_id = ?1), 0)",
-            user_id,
-        )
-    )[0]
+    (actual,) = (await db(harness, _ACTUAL, user_id))[0]
     return counter, actual
 
 
@@ -172,7 +177,7 @@ async def test_a_message_takes_at_most_max_edits(harness, users):
         await a1.request("chat_dm_edit", {"peer": b, "msg_id": other["id"], "content": text("w1")})
 
 
-@pytest.mark.parametrize("config_overrides", [{"limits": {"max_edit_history_bytes": 2500}}])
+@pytest.mark.parametrize("config_overrides", [{"limits": {"max_edit_history_bytes": 2500, "user_storage_bytes": 10**9}}])
 async def test_the_edit_history_keeps_its_newest_versions_within_the_cap(harness, users):
     a, b = users["alice"], users["bob"]
     pad = "p" * 1000  # each version is a little over 1000 bytes: two fit in 2500
@@ -226,17 +231,24 @@ async def test_the_storage_quota_refuses_sends_and_edits_and_a_recall_frees_spac
         assert (await stored_bytes(harness, a))[0] == (await stored_bytes(harness, a))[1]
 
 
-async def test_the_counter_follows_sends_edits_and_recalls_without_a_quota(harness, users):
-    a, b = users["alice"], users["bob"]
-    async with harness.client("alice") as a1:
-        m1 = await a1.request("chat_dm_send", {"peer": b, "content": text("hello")})
-        await a1.request("chat_dm_edit", {"peer": b, "msg_id": m1["id"], "content": text("hello there")})
-        m2 = await a1.request("chat_dm_send", {"peer": b, "content": text("bye")})
-        await a1.request("chat_dm_recall", {"peer": b, "msg_id": m1["id"]})
-        counter, actual = await stored_bytes(harness, a)
-        assert counter == actual > 0
-        await a1.request("chat_dm_recall", {"peer": b, "msg_id": m2["id"]})
-        assert await stored_bytes(harness, a) == (0, 0)
+async def test_without_a_quota_nothing_is_counted_and_a_quota_counts_afresh_at_start(tmp_path):
+    """Without a quota no send updates its sender's row; a server started with one counts what is stored."""
+    async with trio.open_nursery() as nursery:
+        first = Harness(await start_server(nursery, make_config(tmp_path)), nursery)
+        a, b = await first.add_user("alice"), await first.add_user("bob")
+        async with first.client("alice") as a1:
+            m1 = await a1.request("chat_dm_send", {"peer": b, "content": text("hello")})
+            await a1.request("chat_dm_edit", {"peer": b, "msg_id": m1["id"], "content": text("hello there")})
+            m2 = await a1.request("chat_dm_send", {"peer": b, "content": text("bye")})
+            await a1.request("chat_dm_send", {"peer": b, "content": text("and this")})
+            await a1.request("chat_dm_recall", {"peer": b, "msg_id": m2["id"]})
+        counter, actual = await stored_bytes(first, a)
+        assert counter == 0 and actual > 0
+        first.server.stop()
+    async with trio.open_nursery() as nursery:
+        again = Harness(await start_server(nursery, make_config(tmp_path, limits={"user_storage_bytes": 1_000_000})), nursery)
+        assert await stored_bytes(again, a) == (actual, actual)
+        again.server.stop()
 
 
 # -- the frame budget: pings and heartbeats count ------------------------------------------------
@@ -297,7 +309,7 @@ def test_the_migration_counts_each_users_stored_bytes_and_edits(tmp_path):
     send(a, "", kind="system")  # counts for nobody
     gone = send(a, "recalled")
     messages.recall(ctx, conv, a, gone, is_admin=True, window_ms=0)
-    want = {u: conn.execute("SELECT stored_bytes FROM users WHERE id = ?", (u,)).fetchone()[0] for u in (a, b)}
+    want = {u: _actual_bytes(conn, u) for u in (a, b)}
     assert want[a] > 0 and want[b] > 0
     # The same database as it was before the migration, then migrated.
     conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")
