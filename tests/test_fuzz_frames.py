@@ -16,9 +16,12 @@ direct message the values aim at; MessagePack as carol, who is in none of them).
   corrupted so the envelope may be unreadable), nothing else is answered;
 * the response is `ok`, or an error whose code is documented for the command (never `internal`),
   and it passes the registry's frame checker;
-* the connection stays open and a ping on it answers afterwards.
+* the connection stays open and a ping on it answers afterwards;
+* no `chatd` logger wrote at ERROR or above while the frame was handled.
 
-At the end a bystander connection's ping answers and no `chatd` logger wrote at ERROR or above.
+At the end a bystander connection's ping answers. The raw connections are `RawSocket`s from
+test_bad_input (frames that the client library cannot make: invalid UTF-8 in a text frame); their
+responses are put through the registry's frame checker here, as conftest does for the client.
 
 The example count is fixed and the generation derandomized so CI runs the same frames every time.
 For a longer run by hand set CHATD_FUZZ_EXAMPLES (default 150, per codec), e.g.
