@@ -126,8 +126,9 @@ async def run_sequence(tmp: str, seq_ops: list[Any]) -> None:
             connect(url) as b1,
         ):
             clients = {("alice", 0): a0, ("alice", 1): a1, ("bob", 0): b0, ("bob", 1): b1}
-            for (name, dev), c in clients.items():
-                await c.login(name, PASSWORD, device=f"{name}-{dev}")
+            async with trio.open_nursery() as logins:  # password checks are slow on purpose: in parallel
+                for (name, dev), c in clients.items():
+                    logins.start_soon(lambda c=c, n=name, d=dev: c.login(n, PASSWORD, device=f"{n}-{d}"))
             for c in clients.values():
                 c.clear_pushes()
             model = Model()
@@ -271,7 +272,7 @@ def events_of(client: Any) -> list[tuple[Any, ...]]:
 
 async def check(m: Model, clients: dict[tuple[str, int], Any], ids: dict[str, int], *, settle: bool) -> None:
     # Pushes: wait until each client has as many as it should, then compare them in order.
-    with trio.fail_after(10):
+    with trio.fail_after(5):
         for key, c in clients.items():
             while len(c.pending_pushes("chat_message")) < len(m.heard[key]):
                 await trio.sleep(0.002)
@@ -325,7 +326,7 @@ async def check(m: Model, clients: dict[tuple[str, int], Any], ids: dict[str, in
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(st.lists(ops, max_size=STEPS))
+@given(st.lists(ops, min_size=min(12, STEPS), max_size=STEPS))
 def test_dm_against_model(seq_ops: list[Any]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trio.run(run_sequence, tmp, seq_ops)
