@@ -20,7 +20,9 @@ leaving out what the user deleted, last_message the newest one the user can see)
 `chat_message_edits` (empty for a recalled message, one entry per edit otherwise), and the
 `chat_message` pushes each of the four clients got: exactly the events it should have heard,
 once each, in order (new messages to the other user's devices and the acting user's other
-device, never to the acting device, which gets the response).
+device, never to the acting device, which gets the response); and the chat_dm_read_receipt
+pushes each got: one for each forward move of the other user's read pointer, by a read mark
+or by a send (which reads what came before it).
 
 Bounded for CI (derandomized, 15 sequences of up to 25 steps). A longer run by hand:
 
@@ -85,6 +87,8 @@ class Model:
     read: dict[str, int] = field(default_factory=lambda: {u: 0 for u in USERS})
     # The chat_message events each client should have received, in order.
     heard: dict[tuple[str, int], list[tuple[Any, ...]]] = field(default_factory=lambda: {(u, d): [] for u in USERS for d in (0, 1)})
+    # The chat_dm_read_receipt seqs each client should have received, in order.
+    receipts: dict[tuple[str, int], list[int]] = field(default_factory=lambda: {(u, d): [] for u in USERS for d in (0, 1)})
     cmids: dict[str, int] = field(default_factory=dict)  # client_msg_id -> index in msgs
 
     def pick(self, i: int) -> Msg | None:
@@ -174,6 +178,9 @@ async def apply(op: Any, m: Model, clients: dict[tuple[str, int], Any], ids: dic
         m.msgs.append(Msg(out["id"], seq, user, t, cmid))
         if cmid:
             m.cmids[cmid] = len(m.msgs) - 1
+        if seq - 1 > m.read[user]:  # sending reads what came before: the peer's devices get a receipt
+            for d in (0, 1):
+                m.receipts[(other(user), d)].append(seq - 1)
         m.read[user] = seq
         m.tell(both, origin, ("new", seq))
     elif kind == "edit":
@@ -234,7 +241,11 @@ async def apply(op: Any, m: Model, clients: dict[tuple[str, int], Any], ids: dic
         data = {"peer": peer} if to is None else {"peer": peer, "seq": to}
         out = await c.request("chat_dm_mark_read", data)
         top = len(m.msgs)
-        m.read[user] = max(m.read[user], top if to is None else min(to, top))
+        old = m.read[user]
+        m.read[user] = max(old, top if to is None else min(to, top))
+        if m.read[user] > old:  # the peer's devices get a receipt
+            for d in (0, 1):
+                m.receipts[(other(user), d)].append(m.read[user])
         assert out["last_read_seq"] == m.read[user], (out, m.read)
 
 
@@ -278,6 +289,13 @@ async def check(m: Model, clients: dict[tuple[str, int], Any], ids: dict[str, in
                 await trio.sleep(0.002)
     for key, c in clients.items():
         assert events_of(c) == m.heard[key], (key, events_of(c), m.heard[key])
+    with trio.fail_after(5):
+        for key, c in clients.items():
+            while len(c.pending_pushes("chat_dm_read_receipt")) < len(m.receipts[key]):
+                await trio.sleep(0.002)
+    for key, c in clients.items():
+        got = [p["data"]["seq"] for p in c.pending_pushes("chat_dm_read_receipt")]
+        assert got == m.receipts[key], (key, got, m.receipts[key])
 
     for user in USERS:
         c = clients[(user, 0)]
