@@ -37,6 +37,7 @@ class ServerConfig(Base):
     max_connections_per_ip: int = 512
     http_body_timeout_s: float = 30.0
     http_keepalive_timeout_s: float = 30.0
+    http2: bool = False
     allowed_origins: list[str] = msgspec.field(default_factory=list)
     trusted_proxies: list[str] = msgspec.field(default_factory=list)
 

@@ -16,6 +16,8 @@ from chatd.protocol.wirecheck import check_frame
 from chatd.server import Server
 from chatd.store import users as users_store
 
+from tests import bystander  # absolute: tests/test_wire_shapes.py runs a copy of this file elsewhere
+
 PASSWORD = "correct horse battery"
 WIRE_PROBLEMS = pytest.StashKey[list[str]]()
 _REPORTED = pytest.StashKey[int]()  # how many of them the test's call phase already reported
@@ -129,3 +131,17 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
     if problems:
         pytest.fail(_wire_message(problems), pytrace=False)
     return result
+
+
+# -- what each attack cost a bystander (tests/bystander.py) -------------------------------------
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    bystander.set_current_test(item.nodeid)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if bystander.REPORT:
+        terminalreporter.section("a bystander's ping round trip during each attack")
+        for seen in bystander.REPORT:
+            terminalreporter.write_line(seen.line())

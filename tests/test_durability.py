@@ -1,13 +1,17 @@
 """Crash durability: SIGKILL `chatd serve` while clients send as fast as they can.
 
-An ack is a promise: the message was committed. After the crash and a restart on
-the same data directory, every acked message is there exactly once, sequence
-numbers per conversation run 1..N without gaps, the database passes its integrity
-check, and resending any client_msg_id (acked or not) never makes a second copy.
+An ack is a promise: the message was committed. The server is killed TRIALS times
+on one data directory (CHATD_KILL_TRIALS, 3 in CI), each time after a random number
+of acks, and restarted; each crash image passes SQLite's integrity check. Then every
+message acked in any trial is there exactly once, sequence numbers per conversation
+run 1..N without gaps, and resending any client_msg_id (acked or not) never makes a
+second copy.
 """
 
 from __future__ import annotations
 
+import os
+import random
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -26,17 +30,31 @@ USERS = ("alice", "bob", "carol")
 # (sender, peer): four connections, three conversations (alice-bob is written from both ends).
 SENDERS = (("alice", "bob"), ("bob", "alice"), ("carol", "alice"), ("carol", "bob"))
 TASKS_PER_CONNECTION = 2  # requests in flight per connection, each waiting for its own ack
-KILL_AFTER_ACKS = 400
-MAX_SENDS = 20_000  # a bound, should the kill never come
+TRIALS = int(os.environ.get("CHATD_KILL_TRIALS", "3"))
+KILL_AFTER_ACKS = (50, 600)  # each trial kills after a number of acks drawn from this range
+SEED = int(os.environ.get("CHATD_KILL_SEED", "0"))  # other kill points than CI's, by hand
+MAX_SENDS = 20_000  # a bound per trial, should the kill never come
 # No rate limit in the way of "as fast as they can".
-ENV = {"CHATD_LIMITS_SEND_RATE_PER_S": "1000000", "CHATD_LIMITS_SEND_BURST": "1000000"}
+ENV = {
+    "CHATD_LIMITS_SEND_RATE_PER_S": "1000000",
+    "CHATD_LIMITS_SEND_BURST": "1000000",
+    "CHATD_LIMITS_USER_WRITE_RATE_PER_S": "1000000",
+    "CHATD_LIMITS_USER_WRITE_BURST": "1000000",
+}
 
 
 class Record:
+    """What the clients sent and what was acked, over every trial."""
+
     def __init__(self) -> None:
         self.sent: dict[str, tuple[str, str]] = {}  # client_msg_id -> (sender, peer)
         self.acked: dict[str, dict[str, Any]] = {}  # client_msg_id -> {id, conv_id, seq, client_msg_id, sender}
+        self.trial = 0
+        self.kill_at = 0  # kill once this many messages are acked in all
         self.killed = False
+
+    def start_trial(self, trial: int, kill_after: int) -> None:
+        self.trial, self.kill_at, self.killed = trial, len(self.acked) + kill_after, False
 
 
 def text_of(cmid: str) -> str:
@@ -45,9 +63,9 @@ def text_of(cmid: str) -> str:
 
 async def sender(client: Client, name: str, peer: str, peer_id: int, task: int, record: Record, srv: proc.Served) -> None:
     n = 0
-    while len(record.sent) < MAX_SENDS:
+    while n < MAX_SENDS:
         n += 1
-        cmid = f"{name}>{peer}:{task}:{n}"
+        cmid = f"{record.trial}:{name}>{peer}:{task}:{n}"
         record.sent[cmid] = (name, peer)
         data = {"peer": peer_id, "content": {"type": "text", "text": text_of(cmid)}, "client_msg_id": cmid}
         try:
@@ -58,7 +76,7 @@ async def sender(client: Client, name: str, peer: str, peer_id: int, task: int, 
         out = frame["data"]
         assert out["duplicate"] is False and out["message"]["client_msg_id"] == cmid, out
         record.acked[cmid] = {"id": out["id"], "conv_id": out["conv_id"], "seq": out["seq"], "client_msg_id": cmid, "sender": name}
-        if len(record.acked) >= KILL_AFTER_ACKS and not record.killed:
+        if len(record.acked) >= record.kill_at and not record.killed:
             record.killed = True
             srv.kill()  # mid-stream: the other requests in flight get no answer
 
@@ -84,7 +102,7 @@ async def history(client: Client, peer_id: int) -> list[dict[str, Any]]:
     """A whole DM, paged by seq (at most 100 a page), oldest first."""
     out: list[dict[str, Any]] = []
     after = 0
-    for _ in range(MAX_SENDS // 100 + 10):
+    for _ in range(TRIALS * MAX_SENDS // 100 + 10):
         page = await client.request("chat_dm_history", {"peer": peer_id, "after_seq": after, "limit": 100})
         out.extend(page["messages"])
         if not page["messages"] or not page["has_more"]:
@@ -126,27 +144,30 @@ def check_database(path: Path) -> None:
 async def test_acked_messages_survive_sigkill_exactly_once(tmp_path, durability):
     data = tmp_path / "data"
     db_path = data / "chatd.sqlite3"
-    with trio.fail_after(90):
+    rng = random.Random(f"{SEED}:{durability}")
+    with trio.fail_after(60 + 30 * TRIALS):
         await proc.add_user(data, USERS[0], PW)
         async with trio.open_nursery() as nursery:
             for name in USERS[1:]:
                 nursery.start_soon(proc.add_user, data, name, PW)
 
-        # -- run, and crash ------------------------------------------------------------------
+        # -- run, and crash: TRIALS times on the same database -------------------------------
         record = Record()
         env = proc.clean_env(**ENV, CHATD_STORAGE_DURABILITY=durability)
-        async with proc.serve(data, env=env) as srv:
-            ids = {name: (await login_id(srv, name))["user"]["id"] for name in USERS}
-            await send_until_killed(srv, ids, record)
-            assert record.killed, "the server was never killed"
-            code = await srv.wait()
-            assert code < 0 or code == 137, f"expected death by SIGKILL, got exit {code}"
-        assert len(record.acked) >= KILL_AFTER_ACKS
+        for trial in range(TRIALS):
+            record.start_trial(trial, rng.randint(*KILL_AFTER_ACKS))
+            async with proc.serve(data, env=env) as srv:
+                ids = {name: (await login_id(srv, name))["user"]["id"] for name in USERS}
+                await send_until_killed(srv, ids, record)
+                assert record.killed, "the server was never killed"
+                code = await srv.wait()
+                assert code < 0 or code == 137, f"expected death by SIGKILL, got exit {code}"
+            assert len(record.acked) >= record.kill_at
+            # The crash image itself is a sound database.
+            check_database(db_path)
         unacked = [cmid for cmid in record.sent if cmid not in record.acked]
-        assert unacked, "nothing was in flight at the kill"
-
-        # The crash image itself is a sound database.
-        check_database(db_path)
+        assert unacked, "nothing was in flight at any kill"
+        print(f"{durability}: {TRIALS} kills, {len(record.acked)} acked, {len(unacked)} in flight at the kills")
 
         # -- restart: every ack is kept, once ---------------------------------------------------
         async with proc.serve(data, env=env) as srv:

@@ -49,6 +49,7 @@ from hypothesis import strategies as st
 from chatd.protocol.registry import REGISTRY
 from chatd.protocol.wirecheck import check_frame
 
+from .bystander import watching
 from .test_bad_input import BINARY, CLOSE, TEXT, UNIVERSAL, RawSocket, check_error
 
 EXAMPLES = int(os.environ.get("CHATD_FUZZ_EXAMPLES", "150"))
@@ -385,8 +386,9 @@ async def test_fuzzed_frames_get_one_documented_answer_and_break_nothing(harness
         (seed(int(SEED))(check) if SEED else check)()
 
     try:
-        for msgpack in (False, True):
-            await trio.to_thread.run_sync(run, msgpack)
+        async with watching(harness, "fuzzed frames on two connections"):
+            for msgpack in (False, True):
+                await trio.to_thread.run_sync(run, msgpack)
     finally:
         for conn in conns.values():
             await conn.raw.aclose()

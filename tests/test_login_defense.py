@@ -24,6 +24,7 @@ from trio_websocket import open_websocket_url
 
 from chatd.client import ClientError
 
+from .bystander import watching
 from .conftest import PASSWORD
 from .test_http import Http, error_code, post_json, request
 
@@ -133,7 +134,7 @@ async def test_a_flood_from_one_address_cannot_take_the_hashing_slots(harness, u
     stop = trio.Event()
     answers: list[int] = []
     peak = 0
-    async with trio.open_nursery() as nursery:
+    async with watching(harness, "8 connections guessing passwords"), trio.open_nursery() as nursery:
         for _ in range(8):
             nursery.start_soon(_flood, harness, "127.0.0.2", stop, answers)
         with trio.fail_after(60):
@@ -203,7 +204,9 @@ async def upgrade(harness, headers: dict[str, str]) -> int:
 
 @pytest.mark.parametrize("origin", ["http://evil.example", "null", "https://attacker.test:8443", "http://127.0.0.1:1"])
 async def test_upgrade_with_a_foreign_origin_is_403(harness, origin):
-    assert await upgrade(harness, {"Origin": origin}) == 403
+    async with watching(harness, f"20 upgrades from Origin {origin}"):
+        for _ in range(20):
+            assert await upgrade(harness, {"Origin": origin}) == 403
 
 
 async def test_upgrade_without_origin_or_from_the_same_host_is_accepted(harness):

@@ -21,6 +21,7 @@ import trio
 
 from chatd.server import raise_fd_limit
 
+from .bystander import watching
 from .conftest import PASSWORD
 from .test_bad_input import RawSocket
 from .test_fanout import RawClient
@@ -32,9 +33,9 @@ UPGRADE = (
 )
 
 
-async def connect(harness) -> trio.SocketStream:
+async def connect(harness, source: str | None = None) -> trio.SocketStream:
     host, port = harness.server.listener.address
-    return await trio.open_tcp_stream(host, port)
+    return await trio.open_tcp_stream(host, port, local_address=source)
 
 
 async def read_response(stream: trio.SocketStream) -> bytes:
@@ -93,7 +94,7 @@ def whole_frame(buf: bytes) -> bytes | None:
 @pytest.mark.parametrize("config_overrides", [{"server": {"http_body_timeout_s": 1.0}}])
 async def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_deadline(harness):
     stream = await connect(harness)
-    async with stream:
+    async with watching(harness, "a login body sent a byte at a time"), stream:
         await stream.send_all(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n")
         start = trio.current_time()
         got = b""
@@ -115,7 +116,7 @@ async def test_a_body_sent_a_byte_at_a_time_is_cut_off_at_the_body_deadline(harn
 @pytest.mark.parametrize("config_overrides", [{"server": {"http_keepalive_timeout_s": 1.0}}])
 async def test_a_kept_alive_connection_must_send_its_next_head_in_time(harness):
     stream = await connect(harness)
-    async with stream:
+    async with watching(harness, "a kept-alive head never finished"), stream:
         await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
         first = await read_response(stream)
         assert first.startswith(b"HTTP/1.1 200"), first
@@ -128,26 +129,31 @@ async def test_a_kept_alive_connection_must_send_its_next_head_in_time(harness):
 
 @pytest.mark.parametrize("config_overrides", [{"server": {"max_connections_per_ip": 3}}])
 async def test_connections_past_the_per_address_cap_are_closed_at_once(harness, caplog):
-    held = [await connect(harness) for _ in range(3)]
-    for s in held:
-        await s.send_all(b"GET /healthz HTTP/1.1\r\nHost:")  # half-sent heads
-    with trio.fail_after(5):
-        while sum(harness.server.listener.per_ip.values()) < 3:
-            await trio.sleep(0.01)  # polling a condition under a deadline
-    extra = await connect(harness)
-    async with extra:
-        try:
-            await extra.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        except trio.BrokenResourceError:
-            pass
-        assert await read_until_eof(extra, 2) == b""
+    """127.0.0.2 holds its three connections and is refused a fourth; the bystander, from
+    127.0.0.1, is another address and keeps being served."""
+    attacker = "127.0.0.2"
+    per_ip = harness.server.listener.per_ip
+    async with watching(harness, "an address holding its cap of connections"):
+        held = [await connect(harness, attacker) for _ in range(3)]
+        for s in held:
+            await s.send_all(b"GET /healthz HTTP/1.1\r\nHost:")  # half-sent heads
+        with trio.fail_after(5):
+            while per_ip.get(attacker, 0) < 3:
+                await trio.sleep(0.01)  # polling a condition under a deadline
+        extra = await connect(harness, attacker)
+        async with extra:
+            try:
+                await extra.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            except trio.BrokenResourceError:
+                pass
+            assert await read_until_eof(extra, 2) == b""
     assert "max_connections_per_ip" in caplog.text
     # One of the three ends: a new connection is served again.
     await held.pop().aclose()
     with trio.fail_after(5):
-        while sum(harness.server.listener.per_ip.values()) > 2:
+        while per_ip.get(attacker, 0) > 2:
             await trio.sleep(0.01)  # polling a condition under a deadline
-    ok = await connect(harness)
+    ok = await connect(harness, attacker)
     async with ok:
         await ok.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         assert (await read_until_eof(ok, 5)).startswith(b"HTTP/1.1 200")
@@ -162,6 +168,16 @@ async def test_accept_survives_running_out_of_descriptors(harness, caplog):
     caplog.set_level(logging.WARNING, logger="chatd.transport")
     host, port = harness.server.listener.address
     clients: list[socket.socket] = []
+    async with watching(harness, "every descriptor taken"):
+        await _take_every_descriptor(host, port, clients, soft, hard, caplog)
+    # Descriptors are back: the server answers again.
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await read_until_eof(stream, 5)).startswith(b"HTTP/1.1 200")
+
+
+async def _take_every_descriptor(host: str, port: int, clients: list[socket.socket], soft: int, hard: int, caplog) -> None:
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (len(os.listdir("/proc/self/fd")) + 16, hard))
         # Without letting the server run, take every descriptor left with connections to it:
@@ -181,11 +197,6 @@ async def test_accept_survives_running_out_of_descriptors(harness, caplog):
         for c in clients:
             c.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
-    # Descriptors are back: the server answers again.
-    stream = await connect(harness)
-    async with stream:
-        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        assert (await read_until_eof(stream, 5)).startswith(b"HTTP/1.1 200")
 
 
 def test_serve_raises_the_soft_descriptor_limit_to_the_hard_one():
@@ -227,6 +238,31 @@ async def test_fragments_are_counted_and_empty_ones_too(harness, users):
         await raw.aclose()
 
 
+async def test_a_fragment_flood_is_closed_with_1009_connection_after_connection(harness):
+    """10 connections at once, each 10 times over: a message begun and then only empty
+    continuation frames, before any login. Each is closed with 1009 at the fragment limit
+    (server.max_fragments, 64 by default), whatever the bytes it carried."""
+    limit = harness.server.cfg.server.max_fragments
+    closes: list[int] = []
+
+    async def flooder() -> None:
+        for _ in range(10):
+            raw = await RawSocket.open(harness)
+            try:
+                await raw.send(b"{", TEXT, fin=False)
+                for _ in range(limit):
+                    await raw.send(b"", CONT, fin=False)
+                closes.append(await raw.close_code())
+            finally:
+                await raw.aclose()
+
+    async with watching(harness, "10 connections of empty fragments"):
+        async with trio.open_nursery() as nursery:
+            for _ in range(10):
+                nursery.start_soon(flooder)
+    assert closes == [1009] * 100
+
+
 # -- defect 7: the slow consumer's close code -----------------------------------------------
 
 
@@ -239,7 +275,7 @@ async def test_a_slow_consumer_that_reads_late_still_gets_4008(harness, users):
     stalled = await RawClient.connect(harness.url)
     await stalled.login("bob")
     big = "x" * 8000
-    async with harness.client("alice") as a1:
+    async with watching(harness, "a slow consumer past its backlog"), harness.client("alice") as a1:
         for i in range(400):
             await a1.request("chat_dm_send", {"peer": b, "content": {"type": "text", "text": f"{i} {big}"}})
         with trio.fail_after(10):
@@ -272,6 +308,73 @@ async def test_http2_preface_is_refused(harness):
         await stream.send_all(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
         got = await read_until_eof(stream, 5)
     assert got.startswith(b"HTTP/1.1 505") or got.startswith(b"HTTP/1.1 400"), got
+
+
+async def h2_get(stream: trio.SocketStream, conn, path: str, stream_id: int | None) -> tuple[int, bytes]:
+    """GET path over HTTP/2 with the h2 library (hypercorn's own), or read the answer to the
+    request a h2c upgrade already made (stream 1); returns status and body."""
+    import h2.events
+
+    if stream_id is None:
+        stream_id = conn.get_next_available_stream_id()
+        conn.send_headers(stream_id, [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "x")], end_stream=True)
+    await stream.send_all(conn.data_to_send())
+    status, body = 0, b""
+    with trio.fail_after(5):
+        while True:
+            data = await stream.receive_some(65536)
+            assert data, "closed before the answer"
+            for event in conn.receive_data(data):
+                if isinstance(event, h2.events.ResponseReceived) and event.stream_id == stream_id:
+                    status = int(dict(event.headers)[b":status"])
+                elif isinstance(event, h2.events.DataReceived) and event.stream_id == stream_id:
+                    body += event.data
+                    conn.acknowledge_received_data(event.flow_controlled_length, stream_id)
+                elif isinstance(event, h2.events.StreamEnded) and event.stream_id == stream_id:
+                    return status, body
+            await stream.send_all(conn.data_to_send())
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"http2": True}}])
+async def test_with_http2_on_the_preface_and_the_h2c_upgrade_switch_to_http2(harness):
+    import h2.config
+    import h2.connection
+
+    # Prior knowledge: the connection opens with the preface.
+    stream = await connect(harness)
+    async with stream:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        status, body = await h2_get(stream, conn, "/healthz", None)
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    # Upgrade: the request is answered over HTTP/2 on stream 1, after the 101.
+    stream = await connect(harness)
+    async with stream:
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        settings = conn.initiate_upgrade_connection()
+        await stream.send_all(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            b"HTTP2-Settings: " + settings + b"\r\n\r\n"
+        )
+        head = b""
+        with trio.fail_after(5):
+            while b"\r\n\r\n" not in head:
+                head += await stream.receive_some(1)
+        assert head.startswith(b"HTTP/1.1 101"), head
+        status, body = await h2_get(stream, conn, "/healthz", 1)
+        assert status == 200 and json.loads(body)["status"] == "ok"
+    # An upgrade whose settings are not base64url: 400, and the server serves on.
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+            b"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAAB\r\n\r\n"
+        )
+        assert (await read_until_eof(stream, 5)).startswith(b"HTTP/1.1 400")
+    stream = await connect(harness)
+    async with stream:
+        await stream.send_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        assert (await read_until_eof(stream, 5)).startswith(b"HTTP/1.1 200")
 
 
 @pytest.mark.parametrize("first", [True, False])

@@ -14,14 +14,17 @@ What chatd changes in it (docs/security-transport.part.md):
   within server.http_body_timeout_s of its head, or the client gets 408 and
   the connection is closed. (hypercorn's own read_timeout restarts at every
   read, so one byte a second would keep a body open for ever.)
-- No HTTP/2 over cleartext: an `Upgrade: h2c` header is ignored (the request
-  is answered in HTTP/1.1) and the HTTP/2 preface `PRI *` is refused with 505.
+- No HTTP/2 over cleartext unless server.http2 is on: an `Upgrade: h2c` header
+  is ignored (the request is answered in HTTP/1.1) and the HTTP/2 preface
+  `PRI *` is refused with 505. With server.http2 on, both switch the connection
+  to hypercorn's HTTP/2 (whose streams have no body deadline of chatd's own).
 - A request with both Content-Length and Transfer-Encoding is refused with
   400 and the connection closed (RFC 9112, section 6.1).
 """
 
 from __future__ import annotations
 
+import base64
 from math import inf
 from typing import Any
 
@@ -65,18 +68,34 @@ class PrefixedStream(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
 
+def _decodes(settings: bytes) -> bool:
+    """Whether an HTTP2-Settings header is base64url as the h2 library reads it (else it raises)."""
+    try:
+        base64.urlsafe_b64decode(settings)
+    except ValueError:  # binascii.Error
+        return False
+    return True
+
+
 class _H11(H11Protocol):
-    """HTTP/1.1 only, and no request with two framings of its body."""
+    """HTTP/1.1 (HTTP/2 only when allowed), and no request with two framings of its body."""
 
     refused = False
+    http2 = False
 
     async def _check_protocol(self, event: h11.Request) -> None:
         names = {name.lower() for name, _ in event.headers}
         if b"content-length" in names and b"transfer-encoding" in names:
             await self._refuse(400)
+        elif self.http2:
+            settings = [value for name, value in event.headers if name.lower() == b"http2-settings"]
+            if settings and not _decodes(settings[0]):
+                await self._refuse(400)
+            else:
+                await super()._check_protocol(event)  # h2c upgrade or prior knowledge: raises to switch
         elif event.method == b"PRI":
             await self._refuse(505)
-        # An `Upgrade: h2c` header is ignored: the request is served in HTTP/1.1.
+        # Otherwise an `Upgrade: h2c` header is ignored: the request is served in HTTP/1.1.
 
     async def _refuse(self, status: int) -> None:
         self.refused = True
@@ -89,15 +108,17 @@ class _H11(H11Protocol):
 
 
 class _Protocol(ProtocolWrapper):
-    def __init__(self, app: Any, config: HypercornConfig, context: Any, task_group: Any, state: Any, ssl: bool, client: Any, server: Any, send: Any, alpn_protocol: str | None = None) -> None:
+    def __init__(self, app: Any, config: HypercornConfig, context: Any, task_group: Any, state: Any, ssl: bool, client: Any, server: Any, send: Any, http2: bool) -> None:
         super().__init__(app, config, context, task_group, state, ssl, client, server, send, "http/1.1")
         self.protocol = _H11(app, config, context, task_group, state, ssl, client, server, send)
+        self.protocol.http2 = http2
 
 
 class _Server(TCPServer):
     """hypercorn's trio connection, plaintext HTTP/1.1 only, with a deadline on request bodies."""
 
     body_timeout_s = 30.0
+    http2 = False
 
     async def run(self) -> None:
         sock = self.stream.socket
@@ -106,7 +127,7 @@ class _Server(TCPServer):
             server = parse_socket_addr(sock.family, sock.getsockname())
             async with TaskGroup() as task_group:
                 self._task_group = task_group
-                self.protocol = _Protocol(self.app, self.config, self.context, task_group, ConnectionState(self.state), False, client, server, self.protocol_send)
+                self.protocol = _Protocol(self.app, self.config, self.context, task_group, ConnectionState(self.state), False, client, server, self.protocol_send, self.http2)
                 await self.protocol.initiate()
                 await self.idle_task.restart(self._task_group, self._idle_timeout)
                 await self._read_data()
@@ -116,10 +137,10 @@ class _Server(TCPServer):
             await self._close()
 
     async def _read_data(self) -> None:
-        h11_protocol = self.protocol.protocol
         body_deadline = inf
         while True:
-            if h11_protocol.connection.their_state is h11.SEND_BODY:
+            h11_protocol = self.protocol.protocol  # until an HTTP/2 switch, when it is allowed
+            if isinstance(h11_protocol, _H11) and h11_protocol.connection.their_state is h11.SEND_BODY:
                 if body_deadline == inf:
                     body_deadline = trio.current_time() + self.body_timeout_s
             else:
@@ -128,7 +149,7 @@ class _Server(TCPServer):
                 with trio.fail_at(body_deadline):
                     data = await self.stream.receive_some(MAX_RECV)
             except trio.TooSlowError:
-                if h11_protocol.connection.our_state is h11.SEND_RESPONSE:
+                if isinstance(h11_protocol, _H11) and h11_protocol.connection.our_state is h11.SEND_RESPONSE:
                     with trio.CancelScope(shield=True):
                         await h11_protocol._send_error_response(408)
                 break
@@ -142,7 +163,9 @@ class _Server(TCPServer):
 
 
 class HttpBridge:
-    def __init__(self, asgi_app: Any, *, max_body_bytes: int = 16 * 1024 * 1024, body_timeout_s: float = 30.0, keepalive_timeout_s: float = 30.0):
+    def __init__(
+        self, asgi_app: Any, *, max_body_bytes: int = 16 * 1024 * 1024, body_timeout_s: float = 30.0, keepalive_timeout_s: float = 30.0, http2: bool = False
+    ):
         self.config = HypercornConfig()
         self.config.accesslog = None
         self.config.errorlog = None
@@ -150,12 +173,14 @@ class HttpBridge:
         self.config.graceful_timeout = 2
         self.config.wsgi_max_body_size = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        self.http2 = http2
         self.app = wrap_app(asgi_app, max_body_bytes, "asgi")
         self.context = WorkerContext(None)
 
     async def serve(self, stream: trio.SocketStream, prefix: bytes) -> None:
         server = _Server(self.app, self.config, self.context, ConnectionState({}), PrefixedStream(stream, prefix))  # type: ignore[arg-type]
         server.body_timeout_s = self.body_timeout_s
+        server.http2 = self.http2
         await server.run()
 
     async def shutdown(self) -> None:

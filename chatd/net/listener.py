@@ -122,6 +122,8 @@ class Listener:
     async def _serve_client(self, client: socket.socket, ip: str, peer: str) -> None:
         try:
             await self._route(client, peer)
+        except Exception:  # a bug in serving one connection ends that connection, never the server
+            log.exception("serving %s failed; its connection is closed", peer)
         finally:
             count = self.per_ip.pop(ip, 1) - 1
             if count > 0:
