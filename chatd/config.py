@@ -43,7 +43,7 @@ class ServerConfig(Base):
 
 
 class StorageConfig(Base):
-    durability: Literal["normal", "full"] = "normal"
+    durability: Literal["normal", "full"] = "full"
     batch_max: int = 512
     queue_max: int = 4096
     reader_threads: int = 4

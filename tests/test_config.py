@@ -94,7 +94,7 @@ def test_every_key_has_a_comment_with_its_unit():
 
 def test_precedence(tmp_path):
     path = write(tmp_path, '[server]\nlisten = "127.0.0.1:1001"\nmax_frame_bytes = 1000\n[storage]\nbatch_max = 7\n')
-    env = {"CHATD_SERVER_LISTEN": "127.0.0.1:1002", "CHATD_STORAGE_DURABILITY": "full"}
+    env = {"CHATD_SERVER_LISTEN": "127.0.0.1:1002", "CHATD_STORAGE_DURABILITY": "normal"}
     flags = {"server": {"listen": "127.0.0.1:1003"}}
 
     assert load(None, environ={}).server.listen == Config().server.listen
@@ -102,18 +102,18 @@ def test_precedence(tmp_path):
     from_file = load(path, environ={})
     assert from_file.server.listen == "127.0.0.1:1001"
     assert from_file.server.max_frame_bytes == 1000
-    assert from_file.storage.durability == "normal"
+    assert from_file.storage.durability == "full"
 
     from_env = load(path, environ=env)
     assert from_env.server.listen == "127.0.0.1:1002"
-    assert from_env.storage.durability == "full"
+    assert from_env.storage.durability == "normal"
     # A layer overrides key by key: the file's other keys in the same sections stay.
     assert from_env.server.max_frame_bytes == 1000
     assert from_env.storage.batch_max == 7
 
     from_flags = load(path, environ=env, flags=flags)
     assert from_flags.server.listen == "127.0.0.1:1003"
-    assert from_flags.storage.durability == "full"
+    assert from_flags.storage.durability == "normal"
     assert from_flags.server.max_frame_bytes == 1000
     # Everything not set anywhere keeps its default.
     assert from_flags.limits == Config().limits

@@ -1,11 +1,13 @@
 """Delivery: after a batch commits, ack its submitters, then write every op's pushes in commit order.
 
-The writer hands each committed batch to `Delivery.after_commit`. First, op by
-op in commit order, it applies each effect that changes memory (member cache,
+The writer hands each committed batch to `Delivery.on_commit` at once: op by op
+in commit order, it applies each effect that changes memory (member cache,
 room presence, read receipts) and works out the connections each push goes to,
-so a push reaches exactly who was a member when its op committed. Then it
-wakes every submitter (their handlers answer: the acks) and writes the pushes
-in the same order, each encoded once:
+so a push reaches exactly who was a member when its op committed. Once the
+batch is durable (at once with durability normal, after the sync of the WAL
+with full: chatd.store.walsync) the writer calls `after_commit`, which wakes
+every submitter (their handlers answer: the acks) and writes the pushes in the
+same order, each encoded once:
 
 - a batch of one request leaves its pushes to the server, which writes them
   right after that request's response (`flush`); the next batch flushes them
@@ -19,8 +21,10 @@ the next, every push of a conversation leaves in seq order.
 
 An audience of all members is read from the member cache; a conversation the
 cache does not hold is loaded from the writer's own connection, which is idle
-between batches, and only after the acks: a delivery never waits for a reader
-thread and an ack never waits for a load.
+between batches: a delivery never waits for a reader thread. With normal the
+load comes after the acks, so an ack never waits for it. With full it comes in
+on_commit, while the disk syncs: the next batch may commit before this one is
+delivered, and the list must be the one of this batch's commit.
 """
 
 from __future__ import annotations
@@ -42,36 +46,45 @@ log = logging.getLogger("chatd.delivery")
 
 
 class Delivery:
-    def __init__(self, hub: Hub, services: Services, load_members_now: Callable[[int], list[int]]):
+    def __init__(self, hub: Hub, services: Services, load_members_now: Callable[[int], list[int]], *, load_at_commit: bool = False):
         self.hub = hub
         self.services = services
         self._load_now = load_members_now
+        self._load_at_commit = load_at_commit  # durability full: see the module's docstring
         self._handoff: list[tuple[Push, list[Session] | None, Session | None]] | None = None
 
-    # -- the writer's hook -------------------------------------------------------------------
+    # -- the writer's hooks ------------------------------------------------------------------
 
-    async def after_commit(self, batch: list[Any]) -> None:
-        """Apply the batch's membership changes and work out who each push goes to, op by op in
-        commit order; wake the submitters (their handlers answer: the acks); then write the pushes.
-        `batch` holds the writer's ops: `.result`, `.error`, `.origin`, `.task` and `.done()`."""
-        self.flush()  # the previous batch's, if its submitter has not answered yet: order is kept
+    def on_commit(self, batch: list[Any]) -> list[tuple[Push, list[Session] | None, Session | None]]:
+        """Right after the commit: apply the batch's membership changes and work out who each
+        push goes to, op by op in commit order. `batch` holds the writer's ops: `.result`,
+        `.error`, `.origin`, `.task` and `.done()`."""
         planned: list[tuple[Push, list[Session] | None, Session | None]] = []
+        load = self._load_at_commit
+        for op in batch:
+            result = op.result
+            if op.error is None and type(result) is Outcome and result.effects:
+                for effect in result.effects:
+                    try:
+                        if type(effect) is Push:
+                            planned.append((effect, self.sessions(effect.to, load=load), op.origin))
+                        else:
+                            self._change(effect, op.origin)
+                    except Exception:  # noqa: BLE001 - the write is committed; one effect's bug must not stop the others
+                        log.exception("applying %r failed", effect)
+        return planned
+
+    async def after_commit(self, batch: list[Any], planned: list[tuple[Push, list[Session] | None, Session | None]] | None) -> None:
+        """Once the batch is durable: wake the submitters (their handlers answer: the acks); then
+        write the pushes on_commit planned (None: the batch never became durable, push nothing)."""
+        self.flush()  # the previous batch's, if its submitter has not answered yet: order is kept
+        planned = planned or []
         submitters = 0
         lone: Any = None
         for op in batch:
             if op.task is not None:
                 submitters += 1
                 lone = op
-            result = op.result
-            if op.error is None and type(result) is Outcome and result.effects:
-                for effect in result.effects:
-                    try:
-                        if type(effect) is Push:
-                            planned.append((effect, self.sessions(effect.to, load=False), op.origin))
-                        else:
-                            self._change(effect, op.origin)
-                    except Exception:  # noqa: BLE001 - the write is committed; one effect's bug must not stop the others
-                        log.exception("applying %r failed", effect)
         if submitters == 1 and planned and lone.origin is not None and all(sessions is not None for _, sessions, _ in planned):
             # A lone request: its handler answers, then the server writes these (flush), so the
             # ack goes first without this task waiting for it. A later batch flushes them first.

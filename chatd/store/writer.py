@@ -7,17 +7,19 @@ the others simply go on; if it did, the batch is rolled back and run again
 with a savepoint per op. The queue is bounded, so a flood
 of writes slows the submitters instead of growing memory.
 
-Where a batch runs depends on the durability. With `normal` a commit only
-appends to the WAL file in the page cache, never waiting for the disk, so the
-batch runs on the trio thread: two thread wake-ups per batch cost more than
-the commit itself (docs/architecture.md). What does wait for the disk, the WAL
-checkpoint, runs on the writer's own thread (chatd.store.checkpoints). With
-`full` every commit waits for fsync, so every batch runs on the writer's thread.
+Batches run on the trio thread: the connection runs with `synchronous = NORMAL`,
+so a commit only appends to the WAL file in the page cache, and two thread
+wake-ups per batch would cost more than the commit itself (docs/architecture.md).
+What waits for the disk runs on the writer's threads: WAL checkpoints
+(chatd.store.checkpoints) on one, and with durability `full` the sync of the WAL
+after each commit (chatd.store.walsync) on the other, while the next batch runs.
 
-After a commit the batch goes to `after_commit` (chatd.core.delivery), which
-wakes the submitters and delivers the effects their ops returned; the search
+Right after a commit, `on_commit` (chatd.core.delivery) applies the batch's
+effects on memory and works out who each push goes to, in commit order; then,
+with `normal` at once and with `full` once the batch is on disk, `after_commit`
+wakes the submitters and delivers the pushes, in commit order. The search
 index's schedule is chatd.store.indexer's. The writer itself only batches,
-commits and wakes.
+commits, syncs and wakes.
 
 Write health (`health`, for /readyz): every batch that tries to write records whether
 its commit reached the database; `probe_loop` commits a small write that changes
@@ -30,9 +32,8 @@ error) fails with `unavailable`, not `internal`.
 from __future__ import annotations
 
 import logging
-import queue
+import math
 import sqlite3
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,6 +46,8 @@ from .checkpoints import Checkpointer
 from .db import IdGen, connect, now_ms
 from .files import is_write_failure, probe_op
 from .indexer import ALL, INDEX_BATCH, SearchIndexer
+from .jobthread import JobThread
+from .walsync import WalSync
 
 log = logging.getLogger("chatd.writer")
 
@@ -119,16 +122,24 @@ class Writer:
     def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
         self.path = path
         self.cache_mb = cache_mb
-        # after_commit(batch): wakes the batch's submitters (op.done()) and delivers its effects
-        # (chatd.core.delivery); without it the submitters are simply woken.
-        self.after_commit: Callable[[list[_Op]], Awaitable[None]] | None = None
+        # on_commit(batch) -> plan: right after the commit, in commit order (chatd.core.delivery);
+        # after_commit(batch, plan): once the batch is durable, in commit order, wakes the batch's
+        # submitters (op.done()) and delivers its effects. Without them the submitters are woken.
+        self.on_commit: Callable[[list[_Op]], Any] | None = None
+        self.after_commit: Callable[[list[_Op], Any], Awaitable[None]] | None = None
         self.durability = durability
         self.batch_max = batch_max
-        # normal: batches run on the trio thread, checkpoints on the writer thread (see above).
-        self.inline = durability != "full"
         self._send, self._recv = trio.open_memory_channel[_Op](queue_max)
         self._conn: sqlite3.Connection | None = None
-        self.checkpointer = Checkpointer(path, durability)  # used in inline mode only
+        self.checkpointer = Checkpointer(path, durability)
+        self._thread = JobThread("chatd-writer")  # open, close, checkpoints
+        # durability full: committed batches wait here for the sync of the WAL (see walsync).
+        self.wal_sync = WalSync(path) if durability == "full" else None
+        self._sync_thread = JobThread("chatd-sync")
+        # Unbounded, so that a committed batch is handed over without a checkpoint where it could
+        # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
+        self._sync_send, self._sync_recv = trio.open_memory_channel[tuple[list[_Op], Any]](math.inf)
+        self.syncing = False  # a sync of the WAL is under way (for tests and stats)
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
@@ -163,44 +174,108 @@ class Writer:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run batches, one at a time, until close() and the queue is empty."""
-        self._token = trio.lowlevel.current_trio_token()
-        self._jobs: queue.SimpleQueue[tuple[Callable[[], None], Callable[[], None]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._thread_main, name="chatd-writer", daemon=True)
         self._thread.start()
-        await self._in_thread(self._open)
-        task_status.started()
-        self._schedule_index()  # messages a crash left unindexed
+        if self.wal_sync is not None:
+            self._sync_thread.start()
         try:
-            async with self._recv:
-                while True:
-                    try:
-                        first = await self._next_op()
-                    except trio.EndOfChannel:
-                        break
-                    batch = [] if first is None else [first]
-                    while len(batch) < self.batch_max:
-                        try:
-                            batch.append(self._recv.receive_nowait())
-                        except (trio.WouldBlock, trio.EndOfChannel):
-                            break
-                    index_op = None
-                    due = self.indexer.op_if_due(trio.current_time())
-                    if due is not None:
-                        index_op = _Op(*due)
-                        batch.append(index_op)  # committed with this batch: one commit for both
-                    await self._execute(batch)
-                    await self._wake(batch)
-                    if index_op is not None:
-                        self._indexed(index_op)
-                    self._schedule_index()
-                # Closed and drained: index what is left, so that a restart finds nothing to do.
-                if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
-                    await self._execute([_Op(search.op_index_pending, (ALL,))])
+            await self._thread.call(self._open)
+            task_status.started()
+            self._schedule_index()  # messages a crash left unindexed
+            async with trio.open_nursery() as nursery:
+                if self.wal_sync is not None:
+                    nursery.start_soon(self._sync_loop)
+                try:
+                    await self._batches()
+                finally:
+                    self._sync_send.close()  # the sync loop ends once it has woken what is queued
         finally:
             self._fail_queued()
             with trio.CancelScope(shield=True):
-                await self._in_thread(self._close_conn)
-            self._jobs.put(None)
+                await self._thread.call(self._close_conn)
+            self._thread.stop()
+            self._sync_thread.stop()
+
+    async def _batches(self) -> None:
+        async with self._recv:
+            while True:
+                try:
+                    first = await self._next_op()
+                except trio.EndOfChannel:
+                    break
+                batch = [] if first is None else [first]
+                while len(batch) < self.batch_max:
+                    try:
+                        batch.append(self._recv.receive_nowait())
+                    except (trio.WouldBlock, trio.EndOfChannel):
+                        break
+                index_op = None
+                due = self.indexer.op_if_due(trio.current_time())
+                if due is not None:
+                    index_op = _Op(*due)
+                    batch.append(index_op)  # committed with this batch: one commit for both
+                self._execute(batch)
+                if index_op is not None:
+                    self._indexed(index_op)
+                self._schedule_index()
+                plan = self._planned(batch)
+                if self.wal_sync is None:
+                    await self._wake(batch, plan)
+                else:
+                    self._sync_send.send_nowait((batch, plan))
+            # Closed and drained: index what is left, so that a restart finds nothing to do.
+            if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
+                self._execute([_Op(search.op_index_pending, (ALL,))])
+
+    async def _sync_loop(self) -> None:
+        """durability full: sync the WAL once for every batch committed so far, then wake them
+        in commit order. Batches committed meanwhile wait for the next sync."""
+        assert self.wal_sync is not None
+        waiting: list[tuple[list[_Op], Any]] = []  # synced, or being synced, and not yet woken
+        try:
+            await self._sync_batches(self.wal_sync, waiting)
+        finally:  # cancelled: no submitter may wait for ever
+            while True:
+                try:
+                    waiting.append(self._sync_recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            self._sync_recv.close()
+            for batch, _ in waiting:
+                for op in batch:
+                    if op.task is not None:
+                        op.result = None
+                        op.error = ChatError("unavailable", "the server is shutting down")
+                        op.done()
+
+    async def _sync_batches(self, wal_sync: WalSync, waiting: list[tuple[list[_Op], Any]]) -> None:
+        while True:
+            try:
+                waiting.append(await self._sync_recv.receive())
+            except trio.EndOfChannel:
+                return
+            while True:
+                try:
+                    waiting.append(self._sync_recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            self.syncing = True
+            try:
+                with trio.CancelScope(shield=True):  # committed batches are always woken
+                    await self._sync_thread.call(wal_sync.sync)
+            except OSError as exc:
+                log.error("syncing the WAL failed: %s", exc)
+                self.health.failed(f"syncing the WAL failed: {exc}")
+                for i, (batch, _) in enumerate(waiting):
+                    waiting[i] = (batch, None)  # nothing of it is acknowledged or pushed
+                    for op in batch:
+                        op.result = None
+                        op.error = ChatError("unavailable", "the database cannot be written")
+            finally:
+                self.syncing = False
+            while waiting:
+                batch, plan = waiting[0]
+                await self._wake(batch, plan)
+                waiting.pop(0)
 
     async def probe_loop(self, interval_s: float) -> None:
         """Every interval, unless something was written since the last one, commit a probe."""
@@ -226,16 +301,20 @@ class Writer:
             result = await self.submit(search.op_index_pending, INDEX_BATCH)
             self.indexer.committed(result, trio.current_time(), self._ctx.ids.last)
 
-    async def _wake(self, batch: list[_Op]) -> None:
+    def _planned(self, batch: list[_Op]) -> Any:
+        return None if self.on_commit is None else self.on_commit(batch)
+
+    async def _wake(self, batch: list[_Op], plan: Any) -> None:
         if self.after_commit is not None:
-            await self.after_commit(batch)
+            await self.after_commit(batch, plan)
         else:
             for op in batch:
                 op.done()
 
     def read_now(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """fn(conn, *args) on the writer's connection, now. Only between batches (after_commit),
-        when the connection is idle: a delivery that needs a list the member cache lacks."""
+        """fn(conn, *args) on the writer's connection, now. Only between batches (on_commit and
+        after_commit), when the connection is idle: a delivery that needs a list the member
+        cache lacks."""
         assert self._conn is not None
         return fn(self._conn, *args)
 
@@ -251,16 +330,11 @@ class Writer:
             return await self._recv.receive()
         return None
 
-    async def _execute(self, batch: list[_Op]) -> None:
+    def _execute(self, batch: list[_Op]) -> None:
         try:
-            if self.inline:
-                self._run_batch(batch)
-                if self.checkpointer.due(len(batch)):
-                    self._jobs.put((self.checkpointer.run, self.checkpointer.finished))
-            else:
-                # Shielded: a batch that started always finishes and wakes its submitters.
-                with trio.CancelScope(shield=True):
-                    await self._in_thread(lambda: self._run_batch(batch))
+            self._run_batch(batch)
+            if self.checkpointer.due(len(batch)):
+                self._thread.post(self.checkpointer.run, self.checkpointer.finished)
         except Exception:  # noqa: BLE001 - e.g. a ROLLBACK that fails: this batch fails, the writer goes on
             log.exception("a write batch failed")
             self.health.failed("a write batch failed")
@@ -284,37 +358,6 @@ class Writer:
         else:
             self.indexer.failed(trio.current_time())
 
-    async def _in_thread(self, job: Callable[[], None]) -> None:
-        """Run job on the writer thread and wait for it. One long-lived thread fed by a plain
-        queue costs about half of a trio.to_thread.run_sync hop per batch (docs/performance.md)."""
-        done = trio.Event()
-        failure: list[BaseException] = []
-
-        def wrapped() -> None:
-            try:
-                job()
-            except BaseException as exc:  # noqa: BLE001 - re-raised on the trio side
-                failure.append(exc)
-
-        self._jobs.put((wrapped, done.set))
-        await done.wait()
-        if failure:
-            raise failure[0]
-
-    def _thread_main(self) -> None:
-        while True:
-            item = self._jobs.get()
-            if item is None:
-                return
-            job, on_done = item
-            try:
-                job()
-            finally:
-                try:
-                    self._token.run_sync_soon(on_done)
-                except trio.RunFinishedError:
-                    return
-
     def _fail_queued(self) -> None:
         """If the writer is cancelled, nothing queued may wait forever: fail it, then refuse new ops."""
         while True:
@@ -327,9 +370,9 @@ class Writer:
         self._recv.close()
 
     def _open(self) -> None:
-        conn = connect(self.path, durability=self.durability, cache_mb=self.cache_mb)
-        if self.inline:
-            conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
+        # NORMAL whatever the durability: with "full" the writer syncs the WAL itself (walsync).
+        conn = connect(self.path, durability="normal", cache_mb=self.cache_mb)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
         self.indexer.opened(search.indexed_upto(conn))
         row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
         self._ctx = WriteCtx(conn, IdGen(row[0]))
@@ -344,6 +387,8 @@ class Writer:
             self._conn.close()
             self._conn = None
         self.checkpointer.close()
+        if self.wal_sync is not None:
+            self.wal_sync.close()
 
     def _run_batch(self, batch: list[_Op]) -> None:
         conn = self._conn
