@@ -27,6 +27,7 @@ from typing import Any
 from . import corpus, report
 from .stats import MachineMeter, machine_busy
 from .scenarios import ALIASES, ORDER, REGISTRY, Context, Result, Skip
+from .target import chatd_default_durability
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", metavar="DIR", help="sample each spawned server with py-spy while it runs; write stacks and a summary here")
     target = p.add_argument_group("the server")
     target.add_argument("--url", help="benchmark a running server at this ws:// URL instead of starting one")
+    target.add_argument("--durability", choices=("normal", "full"), help="storage.durability of the spawned servers (default: chatd's own default); with --url, what the running server uses, recorded only (default: unknown)")
     target.add_argument("--password", default=corpus.PASSWORD, help="password of the users bench1..benchN on a running server")
     target.add_argument("--url-users", type=int, default=400, help="how many users bench1..benchN exist on the running server (default 400)")
     target.add_argument("--server-pid", type=int, help="pid of the running server, for its CPU and memory (default: found from the port)")
@@ -140,19 +142,22 @@ def interference(res: Result) -> float | None:
 def run_one(ctx: Context, sid: str, log: Any) -> Result:
     args = ctx.args
     sc = REGISTRY[sid]
-    res = Result(sid, sc.title)
+    res = Result(sid, sid)
     ctx.current = sid
     machine_load = MachineMeter()
     machine_load.start()
     t = time.perf_counter()
     try:
+        res.params = {**sc.plan(ctx), "durability": ctx.durability}
+        res.title = sc.title(res.params)
         missing = ctx.missing_commands(sc.needs)
         if missing:
             raise Skip(sc.needs_note or f"needs {', '.join(missing)}")
         if args.wait_quiet > 0:
             res.machine_load["waited_for_quiet_s"] = wait_quiet(args.wait_quiet, log)
-        log(f"[{sid}] {sc.title}")
+        log(f"[{sid}] {res.title}")
         sc.run(ctx, res)
+        res.title = sc.title(res.params)  # the run may have scaled down (M's connections) or found the corpus's size
     except Skip as exc:
         res.status, res.note = "skipped", str(exc)
         log(f"[{sid}] skipped: {exc}")
@@ -164,27 +169,35 @@ def run_one(ctx: Context, sid: str, log: Any) -> Result:
         ctx.end_scenario()
     res.seconds = time.perf_counter() - t
     res.machine_load.update(machine_load.stop())
-    res.goals = [
-        {
-            "figure": g.figure,
-            "goal": g.text,
-            "op": g.op,
-            "target": g.target,
-            "value": res.figures.get(g.figure),
-            "met": g.check(res.figures.get(g.figure)) if res.status == "ok" else None,
-        }
-        for g in sc.goals
-    ]
+    res.goals = [g.verdict(res) for g in sc.goals]
     return res
+
+
+def target_info(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
+    """The server under test: how it ran, its durability, and the sync latency where its data lived."""
+    sync = ctx.sync_probe()
+    return {
+        "mode": "attached" if args.url else "spawned",
+        "url": args.url,
+        "durability": ctx.durability,
+        "chatd_default_durability": chatd_default_durability(),
+        "fdatasync_p50_ms": sync["fdatasync_p50_ms"] if sync else None,
+        "fdatasync_p99_ms": sync["fdatasync_p99_ms"] if sync else None,
+        "fdatasync": sync,
+    }
 
 
 def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
     if args.corpus is None:
         args.corpus = 20_000 if args.quick else 1_000_000
     ids = selected(args.scenarios)
-    ctx = Context(args, log=log)
+    args.durability = args.durability or ("unknown" if args.url else chatd_default_durability())
+    ctx = Context(args, args.durability, log=log)
     started = time.perf_counter()
     results: dict[str, Result] = {}
+    sync = ctx.sync_probe()
+    if sync:
+        log(f"fdatasync of 4 KiB in {sync['dir']} ({sync['filesystem']}): p50 {sync['fdatasync_p50_ms']} ms, p99 {sync['fdatasync_p99_ms']} ms")
     try:
         for sid in ids:
             res = run_one(ctx, sid, log)
@@ -213,11 +226,12 @@ def run(args: argparse.Namespace, log: Any = print) -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "chatd_version": version,
         "machine": machine(),
-        "target": {"mode": "attached" if args.url else "spawned", "url": args.url, "durability": None if args.url else "normal"},
+        "target": target_info(args, ctx),
         "params": params,
         "seconds": round(time.perf_counter() - started, 1),
         "generator_saturated_in": [sid for sid, r in results.items() if r.generator.get("saturated")],
-        "goals_missed": [f"{sid}: {g['goal']}" for sid, r in results.items() for g in r.goals if g["met"] is False],
+        "goals_missed": [f"{sid}: {g['goal']}" for sid, r in results.items() for g in r.goals if g["status"] == "missed"],
+        "goals_not_tested": [f"{sid}: {g['goal']} ({g['why']})" for sid, r in results.items() for g in r.goals if g["status"] == "not tested"],
         "scenarios": {sid: r.to_json() for sid, r in results.items()},
     }
     doc["_results"] = results  # for --plot; removed before writing

@@ -7,6 +7,7 @@ Without it, --plot says so and writes nothing.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ def _plt() -> Any:
         return None
     plt.rcParams.update({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
     return plt
+
+
+def _title(res: Any, what: str) -> str:
+    """The chart's title: what it shows, then the scenario's title (what ran, at the scale it ran)."""
+    return textwrap.fill(f"{res.id}: {what} — {res.title}", 90)
 
 
 def _pct(sorted_vals: list[float], p: float) -> float:
@@ -53,7 +59,7 @@ def latency_chart(plt: Any, res: Any, path: Path) -> bool:
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("latency (ms, log scale)")
     ax.set_ylabel("% of samples")
-    ax.set_title(f"{res.id}: latency distribution", fontsize=10)
+    ax.set_title(_title(res, "latency distribution"), fontsize=8)
     ax.legend(fontsize=7, loc="upper right")
     fig.tight_layout()
     fig.savefig(path)
@@ -79,7 +85,7 @@ def throughput_chart(plt: Any, res: Any, path: Path) -> bool:
         ax.plot(xs, ys, label=name.replace("_", " "), linewidth=1.4)
     ax.set_xlabel("seconds since start (warm-up included)")
     ax.set_ylabel("per second")
-    ax.set_title(f"{res.id}: throughput over time", fontsize=10)
+    ax.set_title(_title(res, "throughput over time"), fontsize=8)
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=7)
     fig.tight_layout()
@@ -101,7 +107,7 @@ def memory_chart(plt: Any, res: Any, path: Path) -> bool:
         ax.annotate(f"{r['kib_per_conn']} KiB/conn", (x, y), textcoords="offset points", xytext=(-30, 8), fontsize=7)
     ax.set_xlabel("idle authenticated connections")
     ax.set_ylabel("server RSS (MB)")
-    ax.set_title("M: server memory", fontsize=10)
+    ax.set_title(_title(res, "server memory"), fontsize=8)
     ax.set_ylim(bottom=0)
     fig.tight_layout()
     fig.savefig(path)
@@ -120,7 +126,7 @@ def startup_chart(plt: Any, res: Any, path: Path) -> bool:
         ax.barh(i, sorted(vals)[len(vals) // 2], alpha=0.3)
     ax.set_yticks(range(len(runs)), [names.get(k, k) for k in runs])
     ax.set_xlabel("seconds from spawn to the first accepted login")
-    ax.set_title("T: start-up", fontsize=10)
+    ax.set_title(_title(res, "start-up"), fontsize=8)
     ax.set_xlim(left=0)
     fig.tight_layout()
     fig.savefig(path)

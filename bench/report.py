@@ -26,20 +26,33 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def verdict(goal: dict[str, Any]) -> str:
+    """met, MISSED, or why the goal has no verdict ("not tested: 5 members < 20")."""
+    status = goal.get("status") or ("met" if goal["met"] else "missed" if goal["met"] is not None else "—")  # "status": since the JSON has it
+    if status == "missed":
+        return "MISSED"
+    if status == "met":
+        return "met"
+    return f"{status}: {goal['why']}" if goal.get("why") else status
+
+
 def rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(scenario, figure, value, goal, met) for every figure of every scenario."""
+    """(scenario, figure, value, goal, verdict) for every figure and goal of every scenario, after a row saying what ran."""
     out = []
     for sid, s in doc["scenarios"].items():
         if s["status"] != "ok":
             goals = "; ".join(g["goal"] for g in s.get("goals", []))
             out.append((sid, f"{s['status']}: {s['note']}", "", goals, ""))
             continue
-        goals = {g["figure"]: g for g in s["goals"]}
-        for name, value in s["figures"].items():
-            unit = s["units"].get(name, "")
-            g = goals.get(name)
-            met = "" if g is None else ("met" if g["met"] else "MISSED" if g["met"] is not None else "—")
-            out.append((sid, name, f"{_fmt(value)} {unit}".strip(), g["goal"] if g else "", met))
+        out.append((sid, "what ran", s["title"], "", ""))
+        goals: dict[str, list[dict[str, Any]]] = {}
+        for g in s["goals"]:
+            goals.setdefault(g["figure"], []).append(g)
+        for name in [*s["figures"], *(f for f in goals if f not in s["figures"])]:
+            raw = s["figures"].get(name)
+            value = "—" if raw is None else f"{_fmt(raw)} {s['units'].get(name, '')}".strip()
+            for g in goals.get(name) or [None]:
+                out.append((sid, name, value, g["goal"] if g else "", verdict(g) if g else ""))
         gen = s.get("generator") or {}
         if gen:
             share = gen.get("max_process_core_share")
@@ -81,10 +94,15 @@ def markdown_table(doc: dict[str, Any]) -> str:
 
 
 def header(doc: dict[str, Any]) -> str:
-    m = doc["machine"]
+    m, target = doc["machine"], doc["target"]
+    sync = ""
+    if target.get("fdatasync_p50_ms") is not None:
+        fs = (target.get("fdatasync") or {}).get("filesystem")
+        sync = f" — fdatasync p50 {target['fdatasync_p50_ms']} ms, p99 {target['fdatasync_p99_ms']} ms" + (f" ({fs})" if fs else "")
     return (
         f"chatd {doc['chatd_version']} — {doc['date']} — {m['cores']} cores ({m['cpu']}), "
-        f"Python {m['python']}, SQLite {m['sqlite']}, {doc['target']['mode']} server"
+        f"Python {m['python']}, SQLite {m['sqlite']}, {target['mode']} server, durability {target.get('durability') or 'unknown'}"
+        + sync
         + (" — quick scale" if doc["params"].get("quick") else "")
     )
 

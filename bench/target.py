@@ -1,7 +1,7 @@
 """The server under test: a `chatd serve` subprocess on a temporary data directory, or a running one.
 
 Spawned: the data directory gets a config file (the limits the benchmark needs,
-everything else at its default, durability "normal"), a database with the
+the durability the run asks for, everything else at its default), a database with the
 users a scenario asks for and a login token for each (written with chatd's own
 store functions before the server starts, so no scenario waits for password
 hashing), then `chatd serve --listen 127.0.0.1:0`; the printed ws:// URL is
@@ -35,17 +35,18 @@ from . import wire
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
-# What the spawned server is told besides its defaults: the rate limits (sends per
-# connection, the user's write budget, frames per connection) would otherwise be
-# what A, B and C measure.
+# What the spawned server is told besides its defaults: the durability of the run
+# (--durability; by default chatd's own), and the rate limits (sends per connection,
+# the user's write budget, frames per connection), which would otherwise be what A,
+# B and C measure.
 BENCH_CONFIG = """\
-# Written by bench/: chatd's defaults, except the rate limits (sends, the write budget, frames).
+# Written by bench/: chatd's defaults, except the durability and the rate limits (sends, the write budget, frames).
 [server]
 listen = "127.0.0.1:0"
 data_dir = {data_dir}
 
 [storage]
-durability = "normal"
+durability = {durability}
 
 [limits]
 send_rate_per_s = 1000000.0
@@ -55,6 +56,13 @@ user_write_burst = 1000000
 frames_per_s = 1000000.0
 frames_burst = 1000000
 """
+
+
+def chatd_default_durability() -> str:
+    """The storage.durability chatd ships as its default: what a run uses unless --durability says otherwise."""
+    from chatd.config import StorageConfig
+
+    return StorageConfig().durability
 
 
 def chatd_command() -> list[str]:
@@ -200,9 +208,10 @@ class SpawnedServer(Target):
 
     spawned = True
 
-    def __init__(self, users: int = 0, *, db_source: Path | None = None, workdir: Path | None = None, keep: bool = False):
+    def __init__(self, users: int = 0, *, db_source: Path | None = None, durability: str | None = None, workdir: Path | None = None, keep: bool = False):
         self.users = users
         self.db_source = db_source
+        self.durability = durability or chatd_default_durability()
         self.tmp = Path(tempfile.mkdtemp(prefix="chatd-bench-", dir=workdir))
         self.data_dir = self.tmp / "data"
         self.keep = keep
@@ -247,7 +256,7 @@ class SpawnedServer(Target):
             conn.execute("COMMIT")
         finally:
             conn.close()
-        (self.tmp / "chatd.toml").write_text(BENCH_CONFIG.format(data_dir=json.dumps(str(self.data_dir))))
+        (self.tmp / "chatd.toml").write_text(BENCH_CONFIG.format(data_dir=json.dumps(str(self.data_dir)), durability=json.dumps(self.durability)))
 
     def start(self, timeout: float = 60.0) -> float:
         """Start the server; returns the seconds from spawn to its printed URL."""

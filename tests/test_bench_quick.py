@@ -1,7 +1,9 @@
 """The benchmark suite keeps working: `python -m bench --quick` runs every scenario at a small scale.
 
-It asserts that every figure is there, never how fast anything is: speed is
-measured by bench/ itself (docs/performance.md), not by timed tests.
+It asserts that every figure is there, that titles and verdicts say what ran
+(a goal the small scale cannot test is "not tested", never met or missed) and
+that the durability is recorded, never how fast anything is: speed is measured
+by bench/ itself (docs/performance.md), not by timed tests.
 """
 
 from __future__ import annotations
@@ -10,25 +12,46 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.scenarios.base import Result
+from bench.scenarios.goals import Goal, at_least, durability
+from bench.target import SpawnedServer
+from chatd.config import StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups.
 RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "T"]
 ALL = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "T"]
+DEFAULT_DURABILITY = StorageConfig().durability
+OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
 
-def test_bench_quick_reports_every_figure(tmp_path: Path) -> None:
-    out = tmp_path / "bench.json"
+def run_bench(tmp: Path, *args: str) -> dict[str, Any]:
+    out = tmp / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "bench", "--quick", "--json", str(out), "--cache", str(tmp_path / "cache"), "--workdir", str(tmp_path)],
+        [sys.executable, "-m", "bench", "--quick", "--json", str(out), "--cache", str(tmp / "cache"), "--workdir", str(tmp), *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    doc = json.loads(out.read_text())
+    doc: dict[str, Any] = json.loads(out.read_text())
+    doc["_stdout"] = proc.stdout
+    return doc
 
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One `python -m bench --quick` run of every scenario, at chatd's default durability."""
+    return run_bench(tmp_path_factory.mktemp("bench"))
+
+
+def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
+    doc = quick
     assert doc["chatd_version"]
     assert doc["machine"]["cores"] >= 1 and doc["machine"]["python"]
     assert doc["params"]["quick"] is True
@@ -41,7 +64,7 @@ def test_bench_quick_reports_every_figure(tmp_path: Path) -> None:
             continue
         for goal in s["goals"]:
             assert isinstance(goal["value"], (int, float)), f"{sid}: {goal['figure']} = {goal['value']!r}"
-            assert goal["met"] in (True, False)
+            assert goal["status"] in ("met", "missed", "not tested"), f"{sid}: {goal}"
         assert all(v is not None for v in s["figures"].values()), f"{sid}: {s['figures']}"
     for sid in RUNNABLE:
         assert doc["scenarios"][sid]["status"] == "ok", sid
@@ -56,7 +79,7 @@ def test_bench_quick_reports_every_figure(tmp_path: Path) -> None:
         assert f["losses"] == 0 and f["duplicates"] == 0
 
     figures = {sid: s["figures"] for sid, s in doc["scenarios"].items()}
-    assert {"msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs"} <= set(figures["A"])
+    assert {"msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs", "ping_p50_ms", "fdatasync_p50_ms", "sync_limit_msgs_per_s"} <= set(figures["A"])
     assert {"acked_msgs_per_s", "deliveries_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs"} <= set(figures["B-dm"])
     for rate in ("r20", "r500"):
         assert {f"{rate}_p50_ms", f"{rate}_p99_ms", f"{rate}_losses", f"{rate}_duplicates"} <= set(figures["C"])
@@ -70,3 +93,113 @@ def test_bench_quick_reports_every_figure(tmp_path: Path) -> None:
     for sid in ("A", "B-dm", "C"):
         gen = doc["scenarios"][sid]["generator"]
         assert gen["cpu_s"] >= 0 and isinstance(gen["saturated"], bool), sid
+
+
+def test_bench_quick_titles_carry_the_scale_that_ran(quick: dict[str, Any]) -> None:
+    s = quick["scenarios"]
+    assert quick["params"]["corpus"] == 20_000
+    for sid, scen in s.items():
+        assert "1,000,000" not in scen["title"] and "1,000 " not in scen["title"], f"{sid}: {scen['title']}"
+        if scen["status"] == "ok":  # in the log as it starts, and in the table
+            assert f"[{sid}] {scen['title']}" in quick["_stdout"], sid
+            assert any(line.startswith(sid) and "what ran" in line and scen["title"] in line for line in quick["_stdout"].splitlines()), sid
+    assert "20 senders" in s["B-dm"]["title"]
+    assert "400 messages" in s["H"]["title"] and "20,000-message" in s["H"]["title"]
+    assert "20,000-message" in s["S"]["title"] and "20,000-message" in s["T"]["title"]
+    assert "300 connections" in s["M"]["title"]
+    if s["B-group"]["status"] == "ok":
+        assert "5 members" in s["B-group"]["title"]
+    if s["F"]["status"] == "ok":
+        assert "50 connected members" in s["F"]["title"] and "980 deliveries/s offered" in s["F"]["title"]
+
+
+def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) -> None:
+    goals = {(sid, g["goal"]): g for sid, s in quick["scenarios"].items() for g in s["goals"]}
+    for (sid, text), g in goals.items():
+        if g["status"] == "not tested":
+            assert g["met"] is None and g["why"], (sid, g)
+            assert f"{sid}: {text}" not in quick["goals_missed"]
+            assert any(line.startswith(f"{sid}: {text} (") for line in quick["goals_not_tested"])
+        else:
+            assert (f"{sid}: {text}" in quick["goals_missed"]) == (g["status"] == "missed"), (sid, g)
+    # What the quick scale cannot test: 20 DM senders, not 200; a 20,000-message corpus; 300 connections.
+    assert goals[("B-dm", "≥ 10,000 msgs/s")]["why"] == "20 senders < 200"
+    assert goals[("S", "p95 ≤ 20 ms (English)")]["why"] == "a 20,000-message corpus < 1,000,000"
+    assert goals[("T", "≤ 1 s on 1,000,000 messages")]["status"] == "not tested"
+    assert goals[("M", "≤ 12 KiB per idle connection")]["why"] == "300 connections < 10,000"
+    assert goals[("M", "≤ 45 MB idle")]["status"] in ("met", "missed")
+    if quick["scenarios"]["F"]["status"] == "ok":
+        assert goals[("F", "≥ 100,000 deliveries/s")]["why"] == "offered 980 deliveries/s < 100,000"
+    if quick["scenarios"]["B-group"]["status"] == "ok":
+        assert goals[("B-group", "≥ 100,000 deliveries/s")]["why"] == "5 members < 20"
+    (sync_goal,) = [g for (sid, text), g in goals.items() if sid == "A" and "sync limit" in text]
+    assert sync_goal["status"] in (("not tested",) if DEFAULT_DURABILITY == "normal" else ("met", "missed"))
+    assert "not tested: 20 senders < 200" in quick["_stdout"]
+
+
+def test_bench_quick_records_the_durability(quick: dict[str, Any]) -> None:
+    target = quick["target"]
+    assert target["durability"] == DEFAULT_DURABILITY == target["chatd_default_durability"]
+    assert target["fdatasync_p50_ms"] > 0 and target["fdatasync_p99_ms"] >= target["fdatasync_p50_ms"]
+    for sid, s in quick["scenarios"].items():
+        assert s["params"]["durability"] == DEFAULT_DURABILITY, sid
+    assert f"durability {DEFAULT_DURABILITY}" in quick["_stdout"]
+    assert f"fdatasync p50 {target['fdatasync_p50_ms']} ms" in quick["_stdout"]
+
+
+def test_bench_durability_flag_reaches_the_server(tmp_path: Path) -> None:
+    """--durability other than chatd's default: recorded, written into the spawned server's config, and A's sync-limit goal follows it."""
+    doc = run_bench(tmp_path, "--scenarios", "A", "--duration", "0.3", "--durability", OTHER_DURABILITY, "--keep")
+    assert doc["target"]["durability"] == OTHER_DURABILITY
+    assert doc["scenarios"]["A"]["params"]["durability"] == OTHER_DURABILITY
+    configs = list(tmp_path.glob("chatd-bench-*/chatd.toml"))
+    assert configs and all(load(c, environ={}).storage.durability == OTHER_DURABILITY for c in configs)
+    (sync_goal,) = [g for g in doc["scenarios"]["A"]["goals"] if "sync limit" in g["goal"]]
+    if OTHER_DURABILITY == "full":
+        assert sync_goal["status"] in ("met", "missed") and sync_goal["target"] > 0
+    else:
+        assert sync_goal["status"] == "not tested" and sync_goal["why"] == "durability normal, not full"
+
+
+# -- goals, without a server ---------------------------------------------------------------------
+
+
+def result(**params: Any) -> Result:
+    res = Result("X", "x")
+    res.params = {"durability": "full", **params}
+    return res
+
+
+def test_goal_verdicts() -> None:
+    scale = at_least("members", 20, "{} members")
+    goal = Goal("msgs_per_s", ">=", 5000, "≥ 5,000 msgs/s", needs=(scale,))
+    small, big = result(members=5), result(members=20)
+    for res in (small, big):
+        res.fig("msgs_per_s", 4000.0)
+    v = goal.verdict(small)
+    assert (v["met"], v["status"], v["why"], v["value"]) == (None, "not tested", "5 members < 20", 4000.0)
+    v = goal.verdict(big)
+    assert (v["met"], v["status"], v["why"]) == (False, "missed", None)
+    big.fig("msgs_per_s", 6000.0)
+    assert goal.verdict(big)["status"] == "met"
+
+    only_full = Goal("msgs_per_s", ">=", 1, "x", needs=(durability("full"), scale))
+    assert only_full.verdict(result(durability="normal", members=5))["why"] == "durability normal, not full; 5 members < 20"
+
+    computed = Goal("msgs_per_s", ">=", lambda r: r.figures["limit"] / 2, "within 2× of the limit")
+    big.fig("limit", 10000.0)
+    v = computed.verdict(big)
+    assert v["target"] == 5000 and v["status"] == "met" and v["goal"] == "within 2× of the limit (≥ 5,000)"
+    assert Goal("absent", "<=", 1, "x").verdict(big)["status"] == "not measured"
+    big.status = "skipped"
+    assert goal.verdict(big)["status"] == "not run" and goal.verdict(big)["met"] is None
+
+
+def test_spawned_server_config_carries_the_durability(tmp_path: Path) -> None:
+    for mode in ("normal", "full"):
+        srv = SpawnedServer(0, durability=mode, workdir=tmp_path)
+        try:
+            srv.prepare()
+            assert load(srv.tmp / "chatd.toml", environ={}).storage.durability == mode
+        finally:
+            srv.cleanup()

@@ -1,4 +1,4 @@
-"""What every scenario shares: its result, its goals, the run context and the registry."""
+"""What every scenario shares: its result, the run context and the registry (goals: goals.py)."""
 
 from __future__ import annotations
 
@@ -9,25 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import corpus, wire
+from .. import corpus, syncprobe, wire
 from ..target import AttachedServer, SpawnedServer, Target
+from .goals import Goal
 
 
 class Skip(Exception):
     """The scenario cannot run here; the message says why (shown in the table and the JSON)."""
-
-
-@dataclass(frozen=True)
-class Goal:
-    figure: str
-    op: str  # "<=" or ">="
-    target: float
-    text: str  # as the issue states it
-
-    def check(self, value: Any) -> bool | None:
-        if value is None:
-            return None
-        return value <= self.target if self.op == "<=" else value >= self.target
 
 
 @dataclass
@@ -76,10 +64,11 @@ class Result:
 @dataclass(frozen=True)
 class Scenario:
     id: str
-    title: str
+    title: Callable[[dict[str, Any]], str]  # what ran, from the params it ran with
     figures: str  # as in the issue's table
     goals: tuple[Goal, ...]
-    run: Callable[[Context, Result], None]
+    plan: Callable[[Context], dict[str, Any]]  # the params (scale) from the options, before it runs
+    run: Callable[[Context, Result], None]  # reads res.params; may refine them (what it found it could run)
     needs: tuple[str, ...] = ()  # wire commands the server must implement
     needs_note: str = ""
 
@@ -87,9 +76,18 @@ class Scenario:
 REGISTRY: dict[str, Scenario] = {}
 
 
-def scenario(id: str, title: str, figures: str, goals: tuple[Goal, ...] = (), needs: tuple[str, ...] = (), needs_note: str = "") -> Callable[[Callable[[Context, Result], None]], Callable[[Context, Result], None]]:
+def scenario(
+    id: str,
+    title: Callable[[dict[str, Any]], str],
+    figures: str,
+    *,
+    plan: Callable[[Context], dict[str, Any]],
+    goals: tuple[Goal, ...] = (),
+    needs: tuple[str, ...] = (),
+    needs_note: str = "",
+) -> Callable[[Callable[[Context, Result], None]], Callable[[Context, Result], None]]:
     def register(fn: Callable[[Context, Result], None]) -> Callable[[Context, Result], None]:
-        REGISTRY[id] = Scenario(id, title, figures, goals, fn, needs, needs_note)
+        REGISTRY[id] = Scenario(id, title, figures, goals, plan, fn, needs, needs_note)
         return fn
 
     return register
@@ -98,10 +96,12 @@ def scenario(id: str, title: str, figures: str, goals: tuple[Goal, ...] = (), ne
 class Context:
     """Options, scale and the servers a run uses."""
 
-    def __init__(self, args: Any, log: Callable[[str], None] = print):
+    def __init__(self, args: Any, durability: str, log: Callable[[str], None] = print):
         self.args = args
         self.quick: bool = args.quick
         self.url: str | None = args.url
+        self.durability = durability  # storage.durability of the servers it spawns ("unknown": an attached one)
+        self._sync: dict[str, Any] | None = None
         self.log = log
         self._attached: AttachedServer | None = None
         self._corpus: tuple[Path, dict[str, Any]] | None = None
@@ -140,13 +140,25 @@ class Context:
 
     # -- servers -----------------------------------------------------------------------------
 
+    def spawn(self, users: int, db_source: Path | None = None) -> SpawnedServer:
+        """A server to start, not yet prepared: users bench1..bench{users}, this run's durability."""
+        return SpawnedServer(users, db_source=db_source, durability=self.durability, workdir=self.workdir, keep=self.args.keep)
+
+    def sync_probe(self) -> dict[str, Any] | None:
+        """The latency of one fdatasync where the spawned servers keep their data (measured once); None with --url."""
+        if self.url:
+            return None
+        if self._sync is None:
+            self._sync = syncprobe.measure(self.workdir or syncprobe.default_dir())
+        return self._sync
+
     @contextlib.contextmanager
     def server(self, users: int) -> Iterator[Target]:
         """A fresh server with users bench1..bench{users}, or the running one (--url)."""
         if self.url:
             yield self.attached(users)
             return
-        srv = SpawnedServer(users, workdir=self.workdir, keep=self.args.keep)
+        srv = self.spawn(users)
         prof = None
         try:
             srv.prepare()
@@ -190,7 +202,7 @@ class Context:
             return self.attached()
         if self._corpus_server is None:
             path, meta = self.corpus()
-            srv = SpawnedServer(meta["users"], db_source=path, workdir=self.workdir, keep=self.args.keep)
+            srv = self.spawn(meta["users"], db_source=path)
             self.log(f"  starting a server on a copy of the {meta['messages']:,}-message corpus")
             srv.prepare()
             srv.start()

@@ -20,11 +20,13 @@ import msgspec
 from .. import wire
 from ..stats import Meter, ServerMeter, Timeline, generator_report, others_cores, summary_ms
 from ..target import raise_fd_limit
-from .base import Context, Goal, Result, scenario
+from .base import Context, Result, scenario
+from .goals import Goal, at_least, count, number, samples
 from .send import text_pool
 
 _encode = msgspec.json.Encoder().encode
 BUCKET_S = 0.1
+C_RECEIVERS = 10  # the receivers C's goals were set for
 
 
 class _Msg(msgspec.Struct):
@@ -305,21 +307,32 @@ class Fanout:
         }
 
 
+def plan_c(ctx: Context) -> dict[str, Any]:
+    return {
+        "receivers": ctx.args.c_receivers or C_RECEIVERS,
+        "rates_per_s": [float(r) for r in (ctx.args.c_rates or "20,500").split(",")],
+        "duration_s_per_rate": ctx.args.c_duration or ctx.scale(15.0, 1.0),
+        "receiver_user": "bench2",
+        "generator_processes": 1,
+    }
+
+
+C_SCALE = at_least("receivers", C_RECEIVERS, "{} receivers")
+
+
 @scenario(
     "C",
-    "10 receivers (devices of one DM peer), one sender at a fixed rate (20/s, then 500/s)",
+    lambda p: f"{count(p['receivers'], 'receiver')} (devices of one DM peer), one sender at a fixed rate ({', then '.join(number(r) + '/s' for r in p['rates_per_s'])}), {number(p['duration_s_per_rate'])} s each",
     "send→receive latency p50/p99 per delivery, losses, duplicates",
+    plan=plan_c,
     goals=(
-        Goal("r20_p50_ms", "<=", 1.0, "p50 ≤ 1 ms at 20/s"),
-        Goal("r20_p99_ms", "<=", 5.0, "p99 ≤ 5 ms at 20/s"),
-        Goal("r500_p99_ms", "<=", 20.0, "p99 ≤ 20 ms at 500/s"),
+        Goal("r20_p50_ms", "<=", 1.0, "p50 ≤ 1 ms at 20/s", needs=(C_SCALE,)),
+        Goal("r20_p99_ms", "<=", 5.0, "p99 ≤ 5 ms at 20/s", needs=(C_SCALE, samples("r20.delivery_ms", what="deliveries"))),
+        Goal("r500_p99_ms", "<=", 20.0, "p99 ≤ 20 ms at 500/s", needs=(C_SCALE, samples("r500.delivery_ms", what="deliveries"))),
     ),
 )
 def scenario_c(ctx: Context, res: Result) -> None:
-    receivers = ctx.args.c_receivers or 10
-    rates = [float(r) for r in (ctx.args.c_rates or "20,500").split(",")]
-    duration = ctx.args.c_duration or ctx.scale(15.0, 1.0)
-    res.params = {"receivers": receivers, "rates_per_s": rates, "duration_s_per_rate": duration, "receiver_user": "bench2", "generator_processes": 1}
+    receivers, rates, duration = res.params["receivers"], res.params["rates_per_s"], res.params["duration_s_per_rate"]
     texts = text_pool()
     with ctx.server(2) as target:
         logins = target.logins(["bench1"], device="sender") + target.logins(["bench2"] * receivers, device="receiver")

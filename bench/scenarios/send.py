@@ -1,6 +1,9 @@
 """A and B: senders that each send, wait for the ack, and send again (closed loop).
 
-A: one sender into a DM whose peer is connected.
+A: one sender into a DM whose peer is connected. Before its measured window it
+times sequential pings on its connection; with the latency of one fdatasync
+(bench/syncprobe.py) that gives the sync limit, the most a sequential sender can
+do when every ack waits for a sync (durability "full").
 B-dm: many senders, each into its own DM with a connected peer. The pairs can be
 spread over several generator processes (--procs), which start together at one
 monotonic instant; the figures count only what happens between the end of the
@@ -20,10 +23,13 @@ import msgspec
 from .. import corpus, wire
 from ..stats import Meter, ServerMeter, Timeline, generator_report, others_cores, summary_ms
 from ..target import raise_fd_limit
-from .base import Context, Goal, Result, scenario
+from .base import Context, Result, scenario
+from .goals import Goal, at_least, count, durability, number
 
 _encode = msgspec.json.Encoder().encode
 BUCKET_S = 0.1
+PINGS = 300  # A's sequential pings before its measured window
+SYNC_LIMIT_FACTOR = 1.3  # A's goal under durability "full": within 1.3x of the sync limit
 
 
 def _dm_request(rid: str, target_id: int, cmid: str, text: str) -> bytes:
@@ -133,8 +139,8 @@ class SendLoop:
         }
 
 
-def _run_load(loop: wire.Loop, url: str, logins: list[dict[str, Any]], kind: str, target_id: int | None, warmup: float, duration: float, prefix: str, ready: Any) -> dict[str, Any]:
-    """Open the connections, wait for ready() to give the start time t0, run the closed loop."""
+def _run_load(loop: wire.Loop, url: str, logins: list[dict[str, Any]], kind: str, target_id: int | None, warmup: float, duration: float, prefix: str, ready: Any, pings: int = 0) -> dict[str, Any]:
+    """Open the connections, time `pings` sequential pings on the first sender's, wait for ready() to give the start time t0, run the closed loop."""
     conns = wire.open_many(loop, url, logins, timeout=120)
     if kind == "dm":  # logins are sender, peer, sender, peer, ...
         senders = [(conns[i], conns[i + 1].user["id"]) for i in range(0, len(conns), 2)]  # type: ignore[index]
@@ -143,6 +149,7 @@ def _run_load(loop: wire.Loop, url: str, logins: list[dict[str, Any]], kind: str
         assert target_id is not None
         senders = [(c, target_id) for c in conns]
         receivers = conns
+    ping_latencies = [wire.call(loop, senders[0][0], "ping", {})[1] for _ in range(pings)]
     t0 = ready()
     measure_from, stop_at = t0 + warmup, t0 + warmup + duration
     sl = SendLoop(senders, receivers, t0=t0, measure_from=measure_from, stop_at=stop_at, prefix=prefix, kind=kind)
@@ -156,10 +163,11 @@ def _run_load(loop: wire.Loop, url: str, logins: list[dict[str, Any]], kind: str
     out = sl.report()
     out["meter"] = meter.to_json()
     out["closed"] = sum(1 for c in conns if c.state == "closed")
+    out["ping_latencies"] = ping_latencies
     return out
 
 
-def _worker(pipe: Any, url: str, logins: list[Any], kind: str, target_id: int | None, warmup: float, duration: float, prefix: str) -> None:
+def _worker(pipe: Any, url: str, logins: list[Any], kind: str, target_id: int | None, warmup: float, duration: float, prefix: str, pings: int) -> None:
     raise_fd_limit()
     loop = wire.Loop()
     try:
@@ -171,7 +179,7 @@ def _worker(pipe: Any, url: str, logins: list[Any], kind: str, target_id: int | 
             msg = pipe.recv()
             return float(msg[1])
 
-        pipe.send(("result", _run_load(loop, url, logins, kind, target_id, warmup, duration, prefix, ready)))
+        pipe.send(("result", _run_load(loop, url, logins, kind, target_id, warmup, duration, prefix, ready, pings)))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
         pipe.send(("error", repr(exc)))
     finally:
@@ -179,10 +187,11 @@ def _worker(pipe: Any, url: str, logins: list[Any], kind: str, target_id: int | 
         pipe.close()
 
 
-def run_send_load(target: Any, logins: list[Any], *, kind: str = "dm", target_id: int | None = None, procs: int, warmup: float, duration: float, prefix: str) -> dict[str, Any]:
+def run_send_load(target: Any, logins: list[Any], *, kind: str = "dm", target_id: int | None = None, procs: int, warmup: float, duration: float, prefix: str, pings: int = 0) -> dict[str, Any]:
     """Closed-loop load over `procs` processes (0: in this process). Returns merged figures.
 
-    kind "dm": logins are sender, peer, sender, peer, ...; kind "group": members of group target_id."""
+    kind "dm": logins are sender, peer, sender, peer, ...; kind "group": members of group target_id.
+    pings: sequential pings each process times on its first sender's connection before the load."""
     server = ServerMeter(target)
     parts: list[dict[str, Any]] = []
     if procs <= 0:
@@ -195,7 +204,7 @@ def run_send_load(target: Any, logins: list[Any], *, kind: str = "dm", target_id
                 loop.call_at(t0 + warmup + duration, server.stop)
                 return t0
 
-            parts.append(_run_load(loop, target.url, logins, kind, target_id, warmup, duration, prefix, ready))
+            parts.append(_run_load(loop, target.url, logins, kind, target_id, warmup, duration, prefix, ready, pings))
         finally:
             loop.close()
     else:
@@ -209,7 +218,7 @@ def run_send_load(target: Any, logins: list[Any], *, kind: str = "dm", target_id
         pipes, workers = [], []
         for chunk in chunks:
             parent, child = mpctx.Pipe()
-            p = mpctx.Process(target=_worker, args=(child, target.url, chunk, kind, target_id, warmup, duration, prefix), daemon=True)
+            p = mpctx.Process(target=_worker, args=(child, target.url, chunk, kind, target_id, warmup, duration, prefix, pings), daemon=True)
             p.start()
             child.close()
             pipes.append(parent)
@@ -253,6 +262,7 @@ def run_send_load(target: Any, logins: list[Any], *, kind: str = "dm", target_id
     acked = sum(p["acked"] for p in parts)
     return {
         "latencies": lat,
+        "ping_latencies": [x for p in parts for x in p["ping_latencies"]],
         "acked": acked,
         "delivered": sum(p["delivered"] for p in parts),
         "frames": sum(p["frames"] for p in parts),
@@ -299,33 +309,69 @@ def fill_result(res: Result, out: dict[str, Any], *, deliveries: bool) -> None:
         res.note = (res.note + "; " if res.note else "") + f"{out['closed']} connections were closed by the server"
 
 
+def closed_loop_plan(ctx: Context, senders: int, procs: int) -> dict[str, Any]:
+    """The scale of A and the B scenarios: senders, warm-up and measured seconds, generator processes."""
+    return {"senders": senders, "warmup_s": ctx.scale(1.0, 0.3), "duration_s": ctx.args.duration or ctx.scale(10.0, 1.0), "generator_processes": procs}
+
+
+def b_pairs(ctx: Context) -> int:
+    return ctx.args.b_pairs or ctx.scale(200, 20)
+
+
+def b_procs(ctx: Context) -> int:
+    return ctx.args.procs if ctx.args.procs is not None else ctx.scale(2, 1)
+
+
+def sync_limit_measured(res: Result) -> str | None:
+    """The sync-limit goal needs the fdatasync latency, measured only where spawned servers keep their data."""
+    return None if res.figures.get("sync_limit_msgs_per_s") is not None else "no sync limit (fdatasync is measured for spawned servers only)"
+
+
+def sync_limit_target(res: Result) -> float | None:
+    """A's target under durability "full": the sync limit divided by SYNC_LIMIT_FACTOR."""
+    limit = res.figures.get("sync_limit_msgs_per_s")
+    return None if limit is None else limit / SYNC_LIMIT_FACTOR
+
+
 @scenario(
     "A",
-    "one sender, sequential sends with acks (DM, peer connected)",
-    "msgs/s, ack latency p50/p99",
-    goals=(Goal("msgs_per_s", ">=", 3000, "≥ 3,000 msgs/s"), Goal("ack_p50_ms", "<=", 0.5, "p50 ≤ 0.5 ms")),
+    lambda p: f"one sender, sequential sends with acks (DM, peer connected), {number(p['duration_s'])} s measured",
+    "msgs/s, ack latency p50/p99, ping p50, sync limit",
+    plan=lambda ctx: {**closed_loop_plan(ctx, 1, 1), "pings": PINGS},
+    goals=(
+        Goal("msgs_per_s", ">=", 3000, "≥ 3,000 msgs/s"),
+        Goal("msgs_per_s", ">=", sync_limit_target, f"within {SYNC_LIMIT_FACTOR:g}× of the sync limit", needs=(durability("full"), sync_limit_measured)),
+        Goal("ack_p50_ms", "<=", 0.5, "p50 ≤ 0.5 ms"),
+    ),
 )
 def scenario_a(ctx: Context, res: Result) -> None:
-    warmup, duration = ctx.scale(1.0, 0.3), ctx.args.duration or ctx.scale(10.0, 1.0)
-    res.params = {"senders": 1, "warmup_s": warmup, "duration_s": duration, "generator_processes": 1}
+    p = res.params
     with ctx.server(2) as target:
         logins = target.logins(["bench1", "bench2"])
-        out = run_send_load(target, logins, procs=0, warmup=warmup, duration=duration, prefix="a")
+        out = run_send_load(target, logins, procs=0, warmup=p["warmup_s"], duration=p["duration_s"], prefix="a", pings=p["pings"])
     fill_result(res, out, deliveries=False)
+    # Under durability "full" every ack waits for a round trip and at least one sync.
+    ping = summary_ms(out["ping_latencies"])
+    sync = ctx.sync_probe()
+    sync_p50 = sync["fdatasync_p50_ms"] if sync else None
+    res.fig("ping_p50_ms", ping.get("p50"), "ms")
+    res.fig("fdatasync_p50_ms", sync_p50, "ms")
+    limit = None if sync_p50 is None or ping.get("p50") is None else round(1000 / (ping["p50"] + sync_p50), 1)
+    res.fig("sync_limit_msgs_per_s", limit, "msgs/s")
+    res.detail.update(ping_ms=ping, fdatasync=sync)
 
 
 @scenario(
     "B-dm",
-    "senders, each into its own DM with a connected peer",
+    lambda p: f"{count(p['senders'], 'sender')}, each into its own DM with a connected peer, {number(p['duration_s'])} s measured",
     "acked msgs/s, deliveries/s, ack latency p50/p99, server CPU-seconds per 1,000 messages",
-    goals=(Goal("acked_msgs_per_s", ">=", 10000, "≥ 10,000 msgs/s"),),
+    plan=lambda ctx: {**closed_loop_plan(ctx, b_pairs(ctx), b_procs(ctx)), "peers": b_pairs(ctx)},
+    goals=(Goal("acked_msgs_per_s", ">=", 10000, "≥ 10,000 msgs/s", needs=(at_least("senders", 200, "{} senders"),)),),
 )
 def scenario_b_dm(ctx: Context, res: Result) -> None:
-    pairs = ctx.args.b_pairs or ctx.scale(200, 20)
-    procs = ctx.args.procs if ctx.args.procs is not None else ctx.scale(2, 1)
-    warmup, duration = ctx.scale(1.0, 0.3), ctx.args.duration or ctx.scale(10.0, 1.0)
-    res.params = {"senders": pairs, "peers": pairs, "warmup_s": warmup, "duration_s": duration, "generator_processes": procs}
+    p = res.params
+    pairs = p["senders"]
     with ctx.server(2 * pairs) as target:
         logins = target.logins([f"bench{k}" for k in range(1, 2 * pairs + 1)])
-        out = run_send_load(target, logins, procs=procs, warmup=warmup, duration=duration, prefix="b")
+        out = run_send_load(target, logins, procs=p["generator_processes"], warmup=p["warmup_s"], duration=p["duration_s"], prefix="b")
     fill_result(res, out, deliveries=True)
