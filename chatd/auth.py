@@ -6,40 +6,28 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from . import passwords
 from .errors import ChatError
 from .policy.login_throttle import account_key, address_key
 from .store import users as users_store
 
 if TYPE_CHECKING:
+    from .config import AuthConfig
     from .core.context import Context
 
 log = logging.getLogger("chatd.auth")
-hasher = PasswordHasher()
-# Hashing is deliberately slow and takes memory: the login guard's slots
-# (auth.hash_slots) bound how many run at once.
-_dummy_hash = ""
+# Hashing (chatd.passwords) is deliberately slow and takes memory: the login
+# guard's slots (auth.hash_slots) bound how many checks run at once.
+hash_password = passwords.hash_password  # for callers that only make hashes (the CLI, tests, bench)
 
 
-def _dummy() -> str:
-    """A fixed hash to verify against when the user does not exist, so timing does not tell."""
-    global _dummy_hash
-    if not _dummy_hash:
-        _dummy_hash = hasher.hash("chatd-no-such-user")
-    return _dummy_hash
-
-
-def hash_password(password: str) -> str:
-    return hasher.hash(password)
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
+def _check(cfg: AuthConfig, found: tuple[dict[str, Any], str] | None, password: str) -> bool:
+    """Run in a hashing slot: whether the password is right. An unknown user's password is
+    checked against a fixed hash with the same parameters, so the answer takes as long."""
+    if found is None:
+        passwords.verify(cfg, passwords.dummy_hash(cfg), password)
         return False
+    return passwords.verify(cfg, found[1], password)
 
 
 def _disabled(ctx: Context) -> ChatError:
@@ -82,7 +70,7 @@ async def login(
     try:
         guard.check(addr, account)
         found = await ctx.readers.read(users_store.password_login_row, username)
-        ok = await guard.hash_check(addr, account, lambda: _verify(found[1] if found else _dummy(), password))
+        ok = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
     except ChatError as err:
         if err.code == "rate_limited":
             log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where)

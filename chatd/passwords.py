@@ -1,0 +1,58 @@
+"""Password hashing: argon2id with the parameters of the [auth] section of the configuration.
+
+`auth.hash_memory_kib`, `auth.hash_time_cost` and `auth.hash_parallelism` are
+argon2id's memory (KiB), passes and lanes. Every hash made here uses them: the
+CLI's `user add` and `user passwd`, and the fixed hash an unknown user's
+password is checked against (so a login for a name that does not exist costs
+the same as one for a name that does).
+
+A stored hash carries its own parameters, so it verifies whatever the
+configuration says now. Each check holds about `hash_memory_kib` of memory
+while it runs; the login guard's slots (`auth.hash_slots`) bound how many run
+at once.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from .config import AuthConfig
+
+_DUMMY_PASSWORD = "chatd-no-such-user"
+_DEFAULTS = AuthConfig()
+
+
+@lru_cache(maxsize=8)
+def _hasher(memory_kib: int, time_cost: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=Type.ID)
+
+
+def hasher(cfg: AuthConfig) -> PasswordHasher:
+    return _hasher(cfg.hash_memory_kib, cfg.hash_time_cost, cfg.hash_parallelism)
+
+
+def hash_password(password: str, cfg: AuthConfig | None = None) -> str:
+    """A new hash of `password` with the configured parameters (chatd's defaults if `cfg` is None)."""
+    return hasher(cfg or _DEFAULTS).hash(password)
+
+
+@lru_cache(maxsize=8)
+def _dummy(memory_kib: int, time_cost: int, parallelism: int) -> str:
+    return _hasher(memory_kib, time_cost, parallelism).hash(_DUMMY_PASSWORD)
+
+
+def dummy_hash(cfg: AuthConfig) -> str:
+    """A fixed hash with the configured parameters, to check a password against when the user does not exist."""
+    return _dummy(cfg.hash_memory_kib, cfg.hash_time_cost, cfg.hash_parallelism)
+
+
+def verify(cfg: AuthConfig, stored: str, password: str) -> bool:
+    """Whether `password` matches the stored hash (made with any parameters); False for a malformed hash."""
+    try:
+        return hasher(cfg).verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
