@@ -21,13 +21,15 @@ log = logging.getLogger("chatd.auth")
 hash_password = passwords.hash_password  # for callers that only make hashes (the CLI, tests, bench)
 
 
-def _check(cfg: AuthConfig, found: tuple[dict[str, Any], str] | None, password: str) -> bool:
-    """Run in a hashing slot: whether the password is right. An unknown user's password is
-    checked against a fixed hash with the same parameters, so the answer takes as long."""
+def _check(cfg: AuthConfig, found: tuple[dict[str, Any], str] | None, password: str) -> tuple[bool, str | None]:
+    """Run in a hashing slot: (whether the password is right, the upgraded hash to store or None).
+    An unknown user's password is checked against a fixed hash with the same parameters, so
+    the answer takes as long; a disabled account's hash is never upgraded."""
     if found is None:
         passwords.verify(cfg, passwords.dummy_hash(cfg), password)
-        return False
-    return passwords.verify(cfg, found[1], password)
+        return False, None
+    user, stored = found
+    return passwords.check(cfg, stored, password, upgrade=not user["disabled"])
 
 
 def _disabled(ctx: Context) -> ChatError:
@@ -70,7 +72,7 @@ async def login(
     try:
         guard.check(addr, account)
         found = await ctx.readers.read(users_store.password_login_row, username)
-        ok = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
+        ok, new_hash = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
     except ChatError as err:
         if err.code == "rate_limited":
             log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where)
@@ -84,6 +86,8 @@ async def login(
         raise ChatError("auth_failed", "wrong username or password")
     user = found[0]
     guard.succeeded(addr, account)
+    if new_hash is not None and await ctx.writer.submit(users_store.op_upgrade_password_hash, user["id"], found[1], new_hash):
+        log.info("login: user=%s: password hash upgraded to the configured parameters", _name(user["name"]))
     new_token = secrets.token_urlsafe(32)
     ttl_ms = ctx.cfg.auth.token_ttl_days * 86_400_000
     await ctx.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)

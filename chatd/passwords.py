@@ -2,14 +2,15 @@
 
 `auth.hash_memory_kib`, `auth.hash_time_cost` and `auth.hash_parallelism` are
 argon2id's memory (KiB), passes and lanes. Every hash made here uses them: the
-CLI's `user add` and `user passwd`, and the fixed hash an unknown user's
-password is checked against (so a login for a name that does not exist costs
-the same as one for a name that does).
+CLI's `user add` and `user passwd`, the server's upgrades of older hashes, and
+the fixed hash an unknown user's password is checked against (so a login for
+a name that does not exist costs the same as one for a name that does).
 
 A stored hash carries its own parameters, so it verifies whatever the
-configuration says now. Each check holds about `hash_memory_kib` of memory
-while it runs; the login guard's slots (`auth.hash_slots`) bound how many run
-at once.
+configuration says now; `check` also tells when it was made with other
+parameters than the configured ones, with a new hash of the password to store
+instead. Each check holds about `hash_memory_kib` of memory while it runs; the
+login guard's slots (`auth.hash_slots`) bound how many run at once.
 """
 
 from __future__ import annotations
@@ -56,3 +57,15 @@ def verify(cfg: AuthConfig, stored: str, password: str) -> bool:
     except (VerificationError, InvalidHashError):
         return False
 
+
+def check(cfg: AuthConfig, stored: str, password: str, *, upgrade: bool = True) -> tuple[bool, str | None]:
+    """(whether `password` matches `stored`, a new hash to store in its place or None).
+
+    The new hash is made only for a right password whose stored hash has other
+    parameters than the configured ones (and only if `upgrade`)."""
+    if not verify(cfg, stored, password):
+        return False, None
+    ph = hasher(cfg)
+    if upgrade and ph.check_needs_rehash(stored):
+        return True, ph.hash(password)
+    return True, None
