@@ -1,9 +1,9 @@
 """The scenarios of issue 4. Importing this package registers them, in the order of ORDER."""
 
-from . import fanout, groups, reads, resources, send  # noqa: F401 - registration
+from . import fanout, groups, logins, reads, resources, send  # noqa: F401 - registration
 from .base import REGISTRY, Context, Result, Scenario, Skip
 
-ORDER = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "T"]
+ORDER = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "L", "T"]
 ALIASES = {"B": ["B-dm", "B-group"]}
 
 __all__ = ["ALIASES", "ORDER", "REGISTRY", "Context", "Result", "Scenario", "Skip"]
