@@ -49,11 +49,13 @@ def _read_password(confirm: bool) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import trio
 
+    from .passwords import return_hash_memory
     from .server import Server, info_line, raise_fd_limit
 
     cfg = _config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     fd_limit = raise_fd_limit()
+    return_hash_memory()
     server = Server(cfg)
 
     async def main() -> None:

@@ -83,9 +83,9 @@ class AuthConfig(Base):
     throttle_max_keys: int = 100000
     hash_slots: int = 2
     queue_per_address: int = 64
-    hash_memory_kib: int = 65536
+    hash_memory_kib: int = 12288
     hash_time_cost: int = 3
-    hash_parallelism: int = 4
+    hash_parallelism: int = 1
 
 
 class GroupsConfig(Base):

@@ -15,6 +15,7 @@ login guard's slots (`auth.hash_slots`) bound how many run at once.
 
 from __future__ import annotations
 
+import ctypes
 from functools import lru_cache
 
 from argon2 import PasswordHasher, Type
@@ -24,6 +25,8 @@ from .config import AuthConfig
 
 _DUMMY_PASSWORD = "chatd-no-such-user"
 _DEFAULTS = AuthConfig()
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
+MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 @lru_cache(maxsize=8)
@@ -69,3 +72,22 @@ def check(cfg: AuthConfig, stored: str, password: str, *, upgrade: bool = True) 
     if upgrade and ph.check_needs_rehash(stored):
         return True, ph.hash(password)
     return True, None
+
+
+def return_hash_memory() -> bool:
+    """Have the C allocator give a hash's memory back to the system when the hash ends (glibc only;
+    False elsewhere). For `chatd serve`, once at start: it is a setting of the whole process.
+
+    glibc serves a large block (at first, one of 128 KiB or more) with a mapping of its own,
+    returned to the system on free, but each time it frees such a block it raises that threshold
+    to the block's size (up to 32 MiB). After the first hash, argon2's block (hash_memory_kib)
+    would then come from the heap of the thread that hashes, and stay resident there: every worker
+    thread that ever hashed (they also serve reads, so there are more of them than hashing slots)
+    would keep one block. Fixing the threshold at MMAP_THRESHOLD_BYTES (1 MiB) keeps the memory of
+    hashing at most auth.hash_slots blocks, and none between logins; mapping the block afresh
+    costs about 4 ms of CPU per hash of 12 MiB."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))

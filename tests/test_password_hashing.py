@@ -1,8 +1,9 @@
 """Password hashes with the configured argon2id parameters, over real sockets against the real server.
 
-- A user whose stored hash was made with other parameters (argon2's defaults) logs
-  in with the right password; the stored hash then has the configured parameters,
-  still verifies, and the user's tokens still work. The next login leaves it alone.
+- A user whose stored hash was made with other parameters (argon2's defaults, which
+  chatd used before the parameters were configurable) logs in with the right
+  password; the stored hash then has the configured parameters, still verifies,
+  and the user's tokens still work. The next login leaves it alone.
 - A wrong password, a disabled account and an unknown user never change a stored hash.
 - A password set while an upgrade was under way wins over the upgrade.
 """
@@ -51,7 +52,7 @@ def params(stored: str) -> tuple[int, int, int]:
     return p.memory_cost, p.time_cost, p.parallelism
 
 
-@pytest.mark.parametrize("config_overrides", [CUSTOM])
+@pytest.mark.parametrize("config_overrides", [{}, CUSTOM], ids=["defaults", "configured"])
 async def test_an_old_hash_is_upgraded_at_the_next_password_login(harness):
     old = OLD.hash(PASSWORD)
     assert params(old) != configured(harness)
