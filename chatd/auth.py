@@ -6,40 +6,30 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
+from . import passwords
 from .errors import ChatError
 from .policy.login_throttle import account_key, address_key
 from .store import users as users_store
 
 if TYPE_CHECKING:
+    from .config import AuthConfig
     from .core.context import Context
 
 log = logging.getLogger("chatd.auth")
-hasher = PasswordHasher()
-# Hashing is deliberately slow and takes memory: the login guard's slots
-# (auth.hash_slots) bound how many run at once.
-_dummy_hash = ""
+# Hashing (chatd.passwords) is deliberately slow and takes memory: the login
+# guard's slots (auth.hash_slots) bound how many checks run at once.
+hash_password = passwords.hash_password  # for callers that only make hashes (the CLI, tests, bench)
 
 
-def _dummy() -> str:
-    """A fixed hash to verify against when the user does not exist, so timing does not tell."""
-    global _dummy_hash
-    if not _dummy_hash:
-        _dummy_hash = hasher.hash("chatd-no-such-user")
-    return _dummy_hash
-
-
-def hash_password(password: str) -> str:
-    return hasher.hash(password)
-
-
-def _verify(stored: str, password: str) -> bool:
-    try:
-        return hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
+def _check(cfg: AuthConfig, found: tuple[dict[str, Any], str] | None, password: str) -> tuple[bool, str | None]:
+    """Run in a hashing slot: (whether the password is right, the upgraded hash to store or None).
+    An unknown user's password is checked against a fixed hash with the same parameters, so
+    the answer takes as long; a disabled account's hash is never upgraded."""
+    if found is None:
+        passwords.verify(cfg, passwords.dummy_hash(cfg), password)
+        return False, None
+    user, stored = found
+    return passwords.check(cfg, stored, password, upgrade=not user["disabled"])
 
 
 def _disabled(ctx: Context) -> ChatError:
@@ -82,7 +72,7 @@ async def login(
     try:
         guard.check(addr, account)
         found = await ctx.readers.read(users_store.password_login_row, username)
-        ok = await guard.hash_check(addr, account, lambda: _verify(found[1] if found else _dummy(), password))
+        ok, new_hash = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
     except ChatError as err:
         if err.code == "rate_limited":
             log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where)
@@ -96,6 +86,8 @@ async def login(
         raise ChatError("auth_failed", "wrong username or password")
     user = found[0]
     guard.succeeded(addr, account)
+    if new_hash is not None and await ctx.writer.submit(users_store.op_upgrade_password_hash, user["id"], found[1], new_hash):
+        log.info("login: user=%s: password hash upgraded to the configured parameters", _name(user["name"]))
     new_token = secrets.token_urlsafe(32)
     ttl_ms = ctx.cfg.auth.token_ttl_days * 86_400_000
     await ctx.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)

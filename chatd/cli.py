@@ -49,11 +49,13 @@ def _read_password(confirm: bool) -> str:
 def cmd_serve(args: argparse.Namespace) -> int:
     import trio
 
+    from .passwords import return_hash_memory
     from .server import Server, info_line, raise_fd_limit
 
     cfg = _config(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     fd_limit = raise_fd_limit()
+    return_hash_memory()
     server = Server(cfg)
 
     async def main() -> None:
@@ -86,11 +88,10 @@ def _startup_failure(exc: BaseException) -> BaseException | None:
     return None
 
 
-def _db(args: argparse.Namespace) -> Any:
+def _db(cfg: Config) -> Any:
     from .server import prepare_database
     from .store.db import connect
 
-    cfg = _config(args)
     try:
         prepare_database(cfg)
     except (SchemaTooNew, StartupError) as exc:
@@ -100,19 +101,20 @@ def _db(args: argparse.Namespace) -> Any:
 
 
 def cmd_user(args: argparse.Namespace) -> int:
-    from .auth import hash_password
     from .errors import ChatError
+    from .passwords import hash_password
     from .store import users
 
-    conn = _db(args)
+    cfg = _config(args)
+    conn = _db(cfg)
     try:
         if args.user_cmd == "add":
             password = _read_password(confirm=True)
-            uid = users.create_user(conn, args.name, hash_password(password), is_admin=args.admin, display_name=args.display_name)
+            uid = users.create_user(conn, args.name, hash_password(password, cfg.auth), is_admin=args.admin, display_name=args.display_name)
             print(f"created user {args.name} (id {uid}{', admin' if args.admin else ''})")
         elif args.user_cmd == "passwd":
             password = _read_password(confirm=True)
-            users.set_password(conn, args.name, hash_password(password))
+            users.set_password(conn, args.name, hash_password(password, cfg.auth))
             print(f"password of {args.name} changed; its sessions must log in again")
         elif args.user_cmd == "list":
             rows = users.list_users(conn)

@@ -83,6 +83,9 @@ class AuthConfig(Base):
     throttle_max_keys: int = 100000
     hash_slots: int = 2
     queue_per_address: int = 64
+    hash_memory_kib: int = 12288
+    hash_time_cost: int = 3
+    hash_parallelism: int = 1
 
 
 class GroupsConfig(Base):
@@ -171,6 +174,9 @@ def _validate(cfg: Config) -> Config:
         "auth.throttle_max_keys": cfg.auth.throttle_max_keys,
         "auth.hash_slots": cfg.auth.hash_slots,
         "auth.queue_per_address": cfg.auth.queue_per_address,
+        "auth.hash_memory_kib": cfg.auth.hash_memory_kib,
+        "auth.hash_time_cost": cfg.auth.hash_time_cost,
+        "auth.hash_parallelism": cfg.auth.hash_parallelism,
         "groups.max_members": cfg.groups.max_members,
     }
     for key, value in positive.items():
@@ -193,6 +199,7 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("storage.file_mode: the owner needs read and write (06xx)")
     if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
         raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
+    _validate_hashing(cfg.auth)
     from .net.forwarded import parse_networks
     from .net.origin import normalize
 
@@ -212,6 +219,25 @@ def _validate(cfg: Config) -> Config:
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     return cfg
+
+
+# argon2's own bounds: lanes below 2^24, memory below 2^32 KiB and at least 8 KiB per lane.
+MAX_HASH_PARALLELISM = 2**24 - 1
+MAX_HASH_MEMORY_KIB = 2**32 - 1
+MAX_HASH_TIME_COST = 2**32 - 1
+
+
+def _validate_hashing(auth: AuthConfig) -> None:
+    if auth.hash_parallelism > MAX_HASH_PARALLELISM:
+        raise ConfigError(f"auth.hash_parallelism: must be at most {MAX_HASH_PARALLELISM}, got {auth.hash_parallelism}")
+    if auth.hash_memory_kib > MAX_HASH_MEMORY_KIB:
+        raise ConfigError(f"auth.hash_memory_kib: must be below 4 TiB ({MAX_HASH_MEMORY_KIB} KiB), got {auth.hash_memory_kib}")
+    if auth.hash_time_cost > MAX_HASH_TIME_COST:
+        raise ConfigError(f"auth.hash_time_cost: must be at most {MAX_HASH_TIME_COST}, got {auth.hash_time_cost}")
+    if auth.hash_memory_kib < 8 * auth.hash_parallelism:
+        raise ConfigError(
+            f"auth.hash_memory_kib: argon2 needs at least 8 KiB per lane (8 * auth.hash_parallelism = {8 * auth.hash_parallelism}), got {auth.hash_memory_kib}"
+        )
 
 
 def _error_key(err: msgspec.ValidationError) -> str:

@@ -23,8 +23,8 @@ from chatd.config import StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups.
-RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "T"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "T"]
+RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "L", "T"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "L", "T"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -90,6 +90,7 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
         assert figures["S"][f"{cls}_hits"] > 0, f"search found nothing for the {cls} queries"
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
+    assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
     for sid in ("A", "B-dm", "C"):
         gen = doc["scenarios"][sid]["generator"]
         assert gen["cpu_s"] >= 0 and isinstance(gen["saturated"], bool), sid

@@ -13,11 +13,12 @@ from urllib.parse import urlsplit
 
 import pytest
 import trio
+from argon2 import extract_parameters
 from trio_websocket import ConnectionClosed
 
-from chatd.auth import hasher
+from chatd import passwords
 from chatd.client import ClientError, connect
-from chatd.config import load
+from chatd.config import AuthConfig, load
 from chatd.server import prepare_database
 from chatd.store import db, schema
 from chatd.store import users as users_store
@@ -45,10 +46,12 @@ def stored_hash(data: Path, name: str) -> str:
 
 
 def password_ok(data: Path, name: str, password: str) -> bool:
-    try:
-        return hasher.verify(stored_hash(data, name), password)
-    except Exception:  # noqa: BLE001 - any verification failure
-        return False
+    return passwords.verify(AuthConfig(), stored_hash(data, name), password)
+
+
+def hash_params(data: Path, name: str) -> tuple[int, int, int]:
+    p = extract_parameters(stored_hash(data, name))
+    return p.memory_cost, p.time_cost, p.parallelism
 
 
 def user_table(stdout: str) -> dict[str, dict[str, bool]]:
@@ -117,6 +120,25 @@ async def test_user_add_reads_the_password_from_stdin(data):
     res = await proc.run("user", "add", "bob", PW, "--data", str(data), input=PW + "\n")
     assert res.returncode == 2, res
     assert user_names(data) == ["alice"]
+
+
+async def test_user_add_and_passwd_hash_with_the_configured_parameters(data, tmp_path):
+    default = AuthConfig()
+    res = await proc.run("user", "add", "alice", "--data", str(data), input=PW + "\n")
+    assert res.returncode == 0, res
+    assert hash_params(data, "alice") == (default.hash_memory_kib, default.hash_time_cost, default.hash_parallelism)
+    config = tmp_path / "chatd.toml"
+    config.write_text("[auth]\nhash_memory_kib = 9216\nhash_time_cost = 4\nhash_parallelism = 1\n")
+    d = ["--data", str(data), "--config", str(config)]
+    add, passwd = await run_all((["user", "add", "bob", *d], PW + "\n"), (["user", "passwd", "alice", *d], PW2 + "\n"))
+    assert add.returncode == 0 and passwd.returncode == 0, (add, passwd)
+    assert hash_params(data, "bob") == hash_params(data, "alice") == (9216, 4, 1)
+    assert password_ok(data, "bob", PW) and password_ok(data, "alice", PW2)
+    # Nonsense parameters are refused before anything is written.
+    config.write_text("[auth]\nhash_memory_kib = 0\n")
+    res = await proc.run("user", "add", "carol", *d, input=PW + "\n")
+    assert res.returncode == 2 and "auth.hash_memory_kib" in res.stderr, res
+    assert user_names(data) == ["alice", "bob"]
 
 
 async def test_user_add_refuses_a_short_or_missing_password(data):

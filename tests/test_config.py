@@ -74,7 +74,7 @@ def _documented_keys(text: str) -> dict[tuple[str, str], str]:
 
 
 # The unit a key's name promises, and a word its comment must use for it.
-UNITS = {"_s": "second", "_ms": "millisecond", "_bytes": "byte", "_mb": "mib", "_days": "day"}
+UNITS = {"_s": "second", "_ms": "millisecond", "_bytes": "byte", "_mb": "mib", "_kib": "kib", "_days": "day"}
 
 
 def test_every_key_has_a_comment_with_its_unit():
@@ -200,6 +200,13 @@ def test_wrong_type_in_environment():
         ("[storage]\nreader_threads = -1\n", "storage.reader_threads"),
         ("[server]\nheartbeat_interval_s = 30.0\nheartbeat_timeout_s = 30.0\n", "server.heartbeat_timeout_s"),
         ("[messages]\nrecall_window_s = -1\n", "messages.recall_window_s"),
+        ("[auth]\nhash_memory_kib = 0\n", "auth.hash_memory_kib"),
+        ("[auth]\nhash_memory_kib = -12288\n", "auth.hash_memory_kib"),
+        ("[auth]\nhash_memory_kib = 4294967296\n", "auth.hash_memory_kib"),
+        ("[auth]\nhash_time_cost = 0\n", "auth.hash_time_cost"),
+        ("[auth]\nhash_parallelism = 0\n", "auth.hash_parallelism"),
+        ("[auth]\nhash_parallelism = 16777216\n", "auth.hash_parallelism"),
+        ("[auth]\nhash_parallelism = 4\nhash_memory_kib = 31\n", "auth.hash_memory_kib"),
     ],
 )
 def test_bad_value_in_file(tmp_path, text, key):

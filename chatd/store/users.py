@@ -109,6 +109,14 @@ def op_issue_token(ctx: Any, user_id: int, token: str, device: str, ttl_ms: int)
     ctx.conn.execute("DELETE FROM tokens WHERE user_id = ? AND expires_at <= ?", (user_id, ctx.now))
 
 
+def op_upgrade_password_hash(ctx: Any, user_id: int, old_hash: str, new_hash: str) -> bool:
+    """Writer op: replace the user's password hash by the same password's hash with the configured
+    parameters. Only while the stored hash is still `old_hash` (a password set meanwhile wins);
+    tokens are kept: the password has not changed. Returns whether it was replaced."""
+    cur = ctx.conn.execute("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash))
+    return cur.rowcount > 0
+
+
 def op_touch_last_seen(ctx: Any, user_id: int) -> None:
     ctx.conn.execute("UPDATE users SET last_seen = ? WHERE id = ?", (ctx.now, user_id))
 
