@@ -140,9 +140,9 @@ class Context:
 
     # -- servers -----------------------------------------------------------------------------
 
-    def spawn(self, users: int, db_source: Path | None = None) -> SpawnedServer:
-        """A server to start, not yet prepared: users bench1..bench{users}, this run's durability."""
-        return SpawnedServer(users, db_source=db_source, durability=self.durability, workdir=self.workdir, keep=self.args.keep)
+    def spawn(self, users: int, db_source: Path | None = None, durability: str | None = None) -> SpawnedServer:
+        """A server to start, not yet prepared: users bench1..bench{users}, this run's durability (or the one given)."""
+        return SpawnedServer(users, db_source=db_source, durability=durability or self.durability, workdir=self.workdir, keep=self.args.keep)
 
     def sync_probe(self) -> dict[str, Any] | None:
         """The latency of one fdatasync where the spawned servers keep their data (measured once); None with --url."""
@@ -153,12 +153,13 @@ class Context:
         return self._sync
 
     @contextlib.contextmanager
-    def server(self, users: int) -> Iterator[Target]:
-        """A fresh server with users bench1..bench{users}, or the running one (--url)."""
+    def server(self, users: int, durability: str | None = None) -> Iterator[Target]:
+        """A fresh server with users bench1..bench{users} (with this run's durability, or the one
+        given), or the running one (--url)."""
         if self.url:
             yield self.attached(users)
             return
-        srv = self.spawn(users)
+        srv = self.spawn(users, durability=durability)
         prof = None
         try:
             srv.prepare()
