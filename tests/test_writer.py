@@ -188,3 +188,35 @@ async def test_a_batch_that_breaks_the_transaction_fails_alone(tmp_path):
         assert [r[0] for r in conn.execute("SELECT name FROM users")] == ["y"]
     finally:
         conn.close()
+
+
+async def test_a_failed_sync_fails_its_writes_and_pushes_nothing(harness, users, monkeypatch):
+    """durability full: the disk refuses one fdatasync (an I/O error). The send it covered is
+    answered `unavailable` and pushed to nobody, and the database is reported unwritable; the
+    next sync succeeds, and resending the same client_msg_id is safe: the message is there once."""
+    writer = harness.server.writer
+    wal = writer.wal_sync
+    sync = wal.sync
+    failures = [OSError(5, "Input/output error")]
+
+    def failing_sync():
+        if failures:
+            raise failures.pop()
+        sync()
+
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        monkeypatch.setattr(wal, "sync", failing_sync)
+        data = {"peer": users["bob"], "content": {"type": "text", "text": "lost?"}, "client_msg_id": "c-1"}
+        frame = await a1.call("chat_dm_send", data)
+        assert frame["ok"] is False and frame["error"]["code"] == "unavailable", frame
+        assert writer.health.error is not None and "syncing the WAL failed" in writer.health.error
+        # Synced again: the resend gets the message, once (committed before the sync failed).
+        out = await a1.request("chat_dm_send", data)
+        page = await b1.request("chat_dm_history", {"peer": users["alice"]})
+        assert [m["client_msg_id"] for m in page["messages"]] == ["c-1"]
+        assert page["messages"][0]["id"] == out["id"]
+        assert out["duplicate"] is True  # it had been committed before the sync failed
+        # Neither answer pushed it: the failed one never became durable, the duplicate is not new.
+        assert (await b1.request("ping"))["pong"] is True  # a push to bob would have come first
+        assert b1.pending_pushes("chat_message") == []
+    assert writer.health.error is None  # the next commits cleared it

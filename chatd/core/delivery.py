@@ -74,11 +74,11 @@ class Delivery:
                         log.exception("applying %r failed", effect)
         return planned
 
-    async def after_commit(self, batch: list[Any], planned: list[tuple[Push, list[Session] | None, Session | None]] | None) -> None:
-        """Once the batch is durable: wake the submitters (their handlers answer: the acks); then
-        write the pushes on_commit planned (None: the batch never became durable, push nothing)."""
+    async def after_commit(self, batch: list[Any], planned: list[tuple[Push, list[Session] | None, Session | None]]) -> None:
+        """Once the batch is durable (or several batches synced together: their ops and plans
+        concatenated): wake the submitters (their handlers answer: the acks); then write the
+        pushes on_commit planned (none if the batch never became durable)."""
         self.flush()  # the previous batch's, if its submitter has not answered yet: order is kept
-        planned = planned or []
         submitters = 0
         lone: Any = None
         for op in batch:

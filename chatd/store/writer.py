@@ -122,11 +122,12 @@ class Writer:
     def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
         self.path = path
         self.cache_mb = cache_mb
-        # on_commit(batch) -> plan: right after the commit, in commit order (chatd.core.delivery);
-        # after_commit(batch, plan): once the batch is durable, in commit order, wakes the batch's
-        # submitters (op.done()) and delivers its effects. Without them the submitters are woken.
-        self.on_commit: Callable[[list[_Op]], Any] | None = None
-        self.after_commit: Callable[[list[_Op], Any], Awaitable[None]] | None = None
+        # on_commit(batch) -> plan, a list: right after the commit, in commit order
+        # (chatd.core.delivery); after_commit(ops, plan): once durable, in commit order, wakes the
+        # submitters (op.done()) and delivers the effects. Batches synced together are woken
+        # together: their ops and plans concatenated. Without hooks the submitters are woken.
+        self.on_commit: Callable[[list[_Op]], list[Any]] | None = None
+        self.after_commit: Callable[[list[_Op], list[Any]], Awaitable[None]] | None = None
         self.durability = durability
         self.batch_max = batch_max
         self._send, self._recv = trio.open_memory_channel[_Op](queue_max)
@@ -138,8 +139,8 @@ class Writer:
         self._sync_thread = JobThread("chatd-sync")
         # Unbounded, so that a committed batch is handed over without a checkpoint where it could
         # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
-        self._sync_send, self._sync_recv = trio.open_memory_channel[tuple[list[_Op], Any]](math.inf)
-        self.syncing = False  # a sync of the WAL is under way (for tests and stats)
+        self._sync_send, self._sync_recv = trio.open_memory_channel[tuple[list[_Op], list[Any]]](math.inf)
+        self.syncing = False  # a sync of the WAL is under way
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
@@ -230,7 +231,7 @@ class Writer:
         """durability full: sync the WAL once for every batch committed so far, then wake them
         in commit order. Batches committed meanwhile wait for the next sync."""
         assert self.wal_sync is not None
-        waiting: list[tuple[list[_Op], Any]] = []  # synced, or being synced, and not yet woken
+        waiting: list[tuple[list[_Op], list[Any]]] = []  # synced, or being synced, and not yet woken
         try:
             await self._sync_batches(self.wal_sync, waiting)
         finally:  # cancelled: no submitter may wait for ever
@@ -247,7 +248,8 @@ class Writer:
                         op.error = ChatError("unavailable", "the server is shutting down")
                         op.done()
 
-    async def _sync_batches(self, wal_sync: WalSync, waiting: list[tuple[list[_Op], Any]]) -> None:
+    async def _sync_batches(self, wal_sync: WalSync, waiting: list[tuple[list[_Op], list[Any]]]) -> None:
+        sync_failed = False
         while True:
             try:
                 waiting.append(await self._sync_recv.receive())
@@ -265,17 +267,22 @@ class Writer:
             except OSError as exc:
                 log.error("syncing the WAL failed: %s", exc)
                 self.health.failed(f"syncing the WAL failed: {exc}")
+                sync_failed = True
                 for i, (batch, _) in enumerate(waiting):
-                    waiting[i] = (batch, None)  # nothing of it is acknowledged or pushed
+                    waiting[i] = (batch, [])  # nothing of it is acknowledged or pushed
                     for op in batch:
                         op.result = None
                         op.error = ChatError("unavailable", "the database cannot be written")
+            else:
+                if sync_failed:  # the disk syncs again
+                    sync_failed = False
+                    self.health.ok()
             finally:
                 self.syncing = False
-            while waiting:
-                batch, plan = waiting[0]
-                await self._wake(batch, plan)
-                waiting.pop(0)
+            ops = [op for batch, _ in waiting for op in batch]
+            plan = [step for _, steps in waiting for step in steps]
+            await self._wake(ops, plan)
+            waiting.clear()
 
     async def probe_loop(self, interval_s: float) -> None:
         """Every interval, unless something was written since the last one, commit a probe."""
@@ -301,10 +308,10 @@ class Writer:
             result = await self.submit(search.op_index_pending, INDEX_BATCH)
             self.indexer.committed(result, trio.current_time(), self._ctx.ids.last)
 
-    def _planned(self, batch: list[_Op]) -> Any:
-        return None if self.on_commit is None else self.on_commit(batch)
+    def _planned(self, batch: list[_Op]) -> list[Any]:
+        return [] if self.on_commit is None else self.on_commit(batch)
 
-    async def _wake(self, batch: list[_Op], plan: Any) -> None:
+    async def _wake(self, batch: list[_Op], plan: list[Any]) -> None:
         if self.after_commit is not None:
             await self.after_commit(batch, plan)
         else:
