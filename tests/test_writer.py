@@ -36,7 +36,7 @@ async def test_no_submitter_is_woken_before_a_sync_that_began_after_its_commit(h
     stamped with the number of WAL syncs begun when its batch committed; when it is woken
     (and only then may its handler answer: the ack) a later sync must have returned."""
     writer = harness.server.writer
-    wal = writer.wal_sync
+    wal = writer.syncer.wal
     assert wal is not None and harness.server.cfg.storage.durability == "full"
     stamps: dict[int, int] = {}
     woken: list[tuple[int, int]] = []  # (syncs begun at the commit, syncs returned at the wake)
@@ -195,7 +195,7 @@ async def test_a_failed_sync_fails_its_writes_and_pushes_nothing(harness, users,
     answered `unavailable` and pushed to nobody, and the database is reported unwritable; the
     next sync succeeds, and resending the same client_msg_id is safe: the message is there once."""
     writer = harness.server.writer
-    wal = writer.wal_sync
+    wal = writer.syncer.wal
     sync = wal.sync
     failures = [OSError(5, "Input/output error")]
 

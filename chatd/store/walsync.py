@@ -17,8 +17,19 @@ survives power loss (SQLite does the same for a file it creates).
 
 from __future__ import annotations
 
+import logging
+import math
 import os
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+import trio
+
+from ..errors import ChatError
+from .jobthread import JobThread
+
+log = logging.getLogger("chatd.writer")
 _datasync = getattr(os, "fdatasync", os.fsync)
 
 
@@ -31,6 +42,7 @@ class WalSync:
         self._ino = 0
         self.started = 0  # syncs begun (one at a time: the writer waits for each)
         self.syncs = 0  # syncs that returned
+        self.seconds = 0.0  # time spent in them
 
     def sync(self) -> None:
         """Make every write to the WAL file so far durable (raises OSError if the disk fails)."""
@@ -41,7 +53,9 @@ class WalSync:
             self._fd = os.open(self.wal_path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             self._ino = os.fstat(self._fd).st_ino
             _sync_dir(os.path.dirname(os.path.abspath(self.wal_path)))
+        t0 = time.perf_counter()
         _datasync(self._fd)
+        self.seconds += time.perf_counter() - t0
         self.syncs += 1
 
     def close(self) -> None:
@@ -61,3 +75,95 @@ def _sync_dir(path: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+Wake = Callable[[list[Any], list[Any]], Awaitable[None]]
+
+
+class Syncer:
+    """The writer's side of durability "full": committed batches wait here for a sync of the WAL.
+
+    `committed(batch, plan)` hands over a batch right after its commit; the loop (`run`) takes
+    every batch handed over so far, has the sync thread sync the WAL once, then wakes them all
+    together with `wake(ops, plans)`, in commit order. Batches committed while a sync runs wait
+    for the next one. If the sync fails, every op it covered fails with `unavailable` and its
+    plan is dropped (nothing of it is pushed); `health` says so until a sync succeeds again."""
+
+    def __init__(self, db_path: str, wake: Wake, health: Any):
+        self.wal = WalSync(db_path)
+        self._wake = wake
+        self._health = health
+        self._thread = JobThread("chatd-sync")
+        # Unbounded, so that a committed batch is handed over without a checkpoint where it could
+        # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
+        self._send, self._recv = trio.open_memory_channel[tuple[list[Any], list[Any]]](math.inf)
+        self.syncing = False  # a sync of the WAL is under way
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def committed(self, batch: list[Any], plan: list[Any]) -> None:
+        self._send.send_nowait((batch, plan))
+
+    def close(self) -> None:
+        """No more batches: run() returns once it has woken those handed over."""
+        self._send.close()
+
+    def stop(self) -> None:
+        """After run() has returned: end the thread and close the WAL file."""
+        self._thread.stop()
+        self.wal.close()
+
+    async def run(self) -> None:
+        waiting: list[tuple[list[Any], list[Any]]] = []  # being synced, and not yet woken
+        try:
+            await self._loop(waiting)
+        finally:  # cancelled: no submitter may wait for ever
+            while True:
+                try:
+                    waiting.append(self._recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            self._recv.close()
+            for batch, _ in waiting:
+                for op in batch:
+                    if op.task is not None:
+                        op.result = None
+                        op.error = ChatError("unavailable", "the server is shutting down")
+                        op.done()
+
+    async def _loop(self, waiting: list[tuple[list[Any], list[Any]]]) -> None:
+        failed = False
+        while True:
+            try:
+                waiting.append(await self._recv.receive())
+            except trio.EndOfChannel:
+                return
+            while True:
+                try:
+                    waiting.append(self._recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            self.syncing = True
+            try:
+                with trio.CancelScope(shield=True):  # committed batches are always woken
+                    await self._thread.call(self.wal.sync)
+            except OSError as exc:
+                log.error("syncing the WAL failed: %s", exc)
+                self._health.failed(f"syncing the WAL failed: {exc}")
+                failed = True
+                for i, (batch, _) in enumerate(waiting):
+                    waiting[i] = (batch, [])  # nothing of it is acknowledged or pushed
+                    for op in batch:
+                        op.result = None
+                        op.error = ChatError("unavailable", "the database cannot be written")
+            else:
+                if failed:  # the disk syncs again
+                    failed = False
+                    self._health.ok()
+            finally:
+                self.syncing = False
+            ops = [op for batch, _ in waiting for op in batch]
+            plans = [step for _, steps in waiting for step in steps]
+            await self._wake(ops, plans)
+            waiting.clear()

@@ -32,7 +32,6 @@ error) fails with `unavailable`, not `internal`.
 from __future__ import annotations
 
 import logging
-import math
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
@@ -47,7 +46,7 @@ from .db import IdGen, connect, now_ms
 from .files import is_write_failure, probe_op
 from .indexer import ALL, INDEX_BATCH, SearchIndexer
 from .jobthread import JobThread
-from .walsync import WalSync
+from .walsync import Syncer
 
 log = logging.getLogger("chatd.writer")
 
@@ -134,19 +133,14 @@ class Writer:
         self._conn: sqlite3.Connection | None = None
         self.checkpointer = Checkpointer(path, durability)
         self._thread = JobThread("chatd-writer")  # open, close, checkpoints
+        self.health = WriteHealth()
         # durability full: committed batches wait here for the sync of the WAL (see walsync).
-        self.wal_sync = WalSync(path) if durability == "full" else None
-        self._sync_thread = JobThread("chatd-sync")
-        # Unbounded, so that a committed batch is handed over without a checkpoint where it could
-        # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
-        self._sync_send, self._sync_recv = trio.open_memory_channel[tuple[list[_Op], list[Any]]](math.inf)
-        self.syncing = False  # a sync of the WAL is under way
+        self.syncer = Syncer(path, self._wake, self.health) if durability == "full" else None
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
         self.indexer = SearchIndexer()
-        self.health = WriteHealth()
 
     async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
         """Run fn(ctx, *args) in the next transaction; return its result once committed.
@@ -176,25 +170,27 @@ class Writer:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Run batches, one at a time, until close() and the queue is empty."""
         self._thread.start()
-        if self.wal_sync is not None:
-            self._sync_thread.start()
+        if self.syncer is not None:
+            self.syncer.start()
         try:
             await self._thread.call(self._open)
             task_status.started()
             self._schedule_index()  # messages a crash left unindexed
             async with trio.open_nursery() as nursery:
-                if self.wal_sync is not None:
-                    nursery.start_soon(self._sync_loop)
+                if self.syncer is not None:
+                    nursery.start_soon(self.syncer.run)
                 try:
                     await self._batches()
                 finally:
-                    self._sync_send.close()  # the sync loop ends once it has woken what is queued
+                    if self.syncer is not None:
+                        self.syncer.close()  # its loop ends once it has woken what it holds
         finally:
             self._fail_queued()
             with trio.CancelScope(shield=True):
                 await self._thread.call(self._close_conn)
             self._thread.stop()
-            self._sync_thread.stop()
+            if self.syncer is not None:
+                self.syncer.stop()
 
     async def _batches(self) -> None:
         async with self._recv:
@@ -219,70 +215,13 @@ class Writer:
                     self._indexed(index_op)
                 self._schedule_index()
                 plan = self._planned(batch)
-                if self.wal_sync is None:
+                if self.syncer is None:
                     await self._wake(batch, plan)
                 else:
-                    self._sync_send.send_nowait((batch, plan))
+                    self.syncer.committed(batch, plan)
             # Closed and drained: index what is left, so that a restart finds nothing to do.
             if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
                 self._execute([_Op(search.op_index_pending, (ALL,))])
-
-    async def _sync_loop(self) -> None:
-        """durability full: sync the WAL once for every batch committed so far, then wake them
-        in commit order. Batches committed meanwhile wait for the next sync."""
-        assert self.wal_sync is not None
-        waiting: list[tuple[list[_Op], list[Any]]] = []  # synced, or being synced, and not yet woken
-        try:
-            await self._sync_batches(self.wal_sync, waiting)
-        finally:  # cancelled: no submitter may wait for ever
-            while True:
-                try:
-                    waiting.append(self._sync_recv.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-            self._sync_recv.close()
-            for batch, _ in waiting:
-                for op in batch:
-                    if op.task is not None:
-                        op.result = None
-                        op.error = ChatError("unavailable", "the server is shutting down")
-                        op.done()
-
-    async def _sync_batches(self, wal_sync: WalSync, waiting: list[tuple[list[_Op], list[Any]]]) -> None:
-        sync_failed = False
-        while True:
-            try:
-                waiting.append(await self._sync_recv.receive())
-            except trio.EndOfChannel:
-                return
-            while True:
-                try:
-                    waiting.append(self._sync_recv.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
-            self.syncing = True
-            try:
-                with trio.CancelScope(shield=True):  # committed batches are always woken
-                    await self._sync_thread.call(wal_sync.sync)
-            except OSError as exc:
-                log.error("syncing the WAL failed: %s", exc)
-                self.health.failed(f"syncing the WAL failed: {exc}")
-                sync_failed = True
-                for i, (batch, _) in enumerate(waiting):
-                    waiting[i] = (batch, [])  # nothing of it is acknowledged or pushed
-                    for op in batch:
-                        op.result = None
-                        op.error = ChatError("unavailable", "the database cannot be written")
-            else:
-                if sync_failed:  # the disk syncs again
-                    sync_failed = False
-                    self.health.ok()
-            finally:
-                self.syncing = False
-            ops = [op for batch, _ in waiting for op in batch]
-            plan = [step for _, steps in waiting for step in steps]
-            await self._wake(ops, plan)
-            waiting.clear()
 
     async def probe_loop(self, interval_s: float) -> None:
         """Every interval, unless something was written since the last one, commit a probe."""
@@ -394,8 +333,6 @@ class Writer:
             self._conn.close()
             self._conn = None
         self.checkpointer.close()
-        if self.wal_sync is not None:
-            self.wal_sync.close()
 
     def _run_batch(self, batch: list[_Op]) -> None:
         conn = self._conn
