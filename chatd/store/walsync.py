@@ -11,6 +11,14 @@ trio thread while the disk works, and one sync covers every batch committed
 before it began (group commit). Checkpoints are unchanged: with NORMAL, SQLite
 syncs the WAL before a checkpoint copies it and the database file after.
 
+When the writer has nothing else to do (no op queued, no batch waiting for a
+sync) and the disk has been fast (recent syncs under INLINE_BELOW_S), the sync
+runs on the trio thread itself: the two thread hand-offs cost about as much as
+a sync of a fast disk (measured: 0.08 ms to start the thread's sync and 0.10 ms
+to resume after it, around a 0.18 ms fdatasync), and with nothing else queued
+the event loop has little to do meanwhile. On a slower disk every sync goes to
+the thread, so the event loop never waits for it longer than INLINE_BELOW_S.
+
 The first sync of a WAL file also syncs its directory, so that the file itself
 survives power loss (SQLite does the same for a file it creates).
 """
@@ -31,6 +39,7 @@ from .jobthread import JobThread
 
 log = logging.getLogger("chatd.writer")
 _datasync = getattr(os, "fdatasync", os.fsync)
+INLINE_BELOW_S = 0.001  # an idle writer syncs on the trio thread while syncs take less than this
 
 
 class WalSync:
@@ -43,6 +52,7 @@ class WalSync:
         self.started = 0  # syncs begun (one at a time: the writer waits for each)
         self.syncs = 0  # syncs that returned
         self.seconds = 0.0  # time spent in them
+        self.recent_s = 0.0  # a moving average of the last syncs' time
 
     def sync(self) -> None:
         """Make every write to the WAL file so far durable (raises OSError if the disk fails)."""
@@ -55,7 +65,9 @@ class WalSync:
             _sync_dir(os.path.dirname(os.path.abspath(self.wal_path)))
         t0 = time.perf_counter()
         _datasync(self._fd)
-        self.seconds += time.perf_counter() - t0
+        took = time.perf_counter() - t0
+        self.seconds += took
+        self.recent_s += (took - self.recent_s) / 8
         self.syncs += 1
 
     def close(self) -> None:
@@ -98,11 +110,28 @@ class Syncer:
         # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
         self._send, self._recv = trio.open_memory_channel[tuple[list[Any], list[Any]]](math.inf)
         self.syncing = False  # a sync of the WAL is under way
+        self._held = 0  # batches handed to the loop and not yet woken
+        self._failed = False  # the last sync failed
+        self.inline = 0  # syncs run on the trio thread
 
     def start(self) -> None:
         self._thread.start()
 
-    def committed(self, batch: list[Any], plan: list[Any]) -> None:
+    async def committed(self, batch: list[Any], plan: list[Any], *, writer_idle: bool) -> None:
+        """A batch has committed. An idle writer on a fast disk syncs now, on the trio thread, and
+        wakes it; otherwise the batch waits in the loop for the next sync."""
+        if writer_idle and self._held == 0 and self.wal.recent_s < INLINE_BELOW_S:
+            self.inline += 1
+            waiting = [(batch, plan)]
+            try:
+                self.wal.sync()
+            except OSError as exc:
+                self._sync_failed(exc, waiting)
+            else:
+                self._synced()
+            await self._wake(batch, waiting[0][1])
+            return
+        self._held += 1
         self._send.send_nowait((batch, plan))
 
     def close(self) -> None:
@@ -133,7 +162,6 @@ class Syncer:
                         op.done()
 
     async def _loop(self, waiting: list[tuple[list[Any], list[Any]]]) -> None:
-        failed = False
         while True:
             try:
                 waiting.append(await self._recv.receive())
@@ -149,21 +177,28 @@ class Syncer:
                 with trio.CancelScope(shield=True):  # committed batches are always woken
                     await self._thread.call(self.wal.sync)
             except OSError as exc:
-                log.error("syncing the WAL failed: %s", exc)
-                self._health.failed(f"syncing the WAL failed: {exc}")
-                failed = True
-                for i, (batch, _) in enumerate(waiting):
-                    waiting[i] = (batch, [])  # nothing of it is acknowledged or pushed
-                    for op in batch:
-                        op.result = None
-                        op.error = ChatError("unavailable", "the database cannot be written")
+                self._sync_failed(exc, waiting)
             else:
-                if failed:  # the disk syncs again
-                    failed = False
-                    self._health.ok()
+                self._synced()
             finally:
                 self.syncing = False
             ops = [op for batch, _ in waiting for op in batch]
             plans = [step for _, steps in waiting for step in steps]
             await self._wake(ops, plans)
+            self._held -= len(waiting)
             waiting.clear()
+
+    def _synced(self) -> None:
+        if self._failed:  # the disk syncs again
+            self._failed = False
+            self._health.ok()
+
+    def _sync_failed(self, exc: OSError, waiting: list[tuple[list[Any], list[Any]]]) -> None:
+        log.error("syncing the WAL failed: %s", exc)
+        self._health.failed(f"syncing the WAL failed: {exc}")
+        self._failed = True
+        for i, (batch, _) in enumerate(waiting):
+            waiting[i] = (batch, [])  # nothing of it is acknowledged or pushed
+            for op in batch:
+                op.result = None
+                op.error = ChatError("unavailable", "the database cannot be written")

@@ -218,7 +218,7 @@ class Writer:
                 if self.syncer is None:
                     await self._wake(batch, plan)
                 else:
-                    self.syncer.committed(batch, plan)
+                    await self.syncer.committed(batch, plan, writer_idle=self._recv.statistics().current_buffer_used == 0)
             # Closed and drained: index what is left, so that a restart finds nothing to do.
             if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
                 self._execute([_Op(search.op_index_pending, (ALL,))])
