@@ -139,7 +139,8 @@ class Writer:
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
-        self.reruns = 0  # batches rolled back and run again because an op failed after writing
+        self.reruns = 0
+        self._batch_size = 1.0  # a moving average of the ops per batch  # batches rolled back and run again because an op failed after writing
         self.indexer = SearchIndexer()
 
     async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
@@ -218,7 +219,10 @@ class Writer:
                 if self.syncer is None:
                     await self._wake(batch, plan)
                 else:
-                    await self.syncer.committed(batch, plan, writer_idle=self._recv.statistics().current_buffer_used == 0)
+                    # One op at a time lately, and none queued: no other write to overlap the sync with.
+                    self._batch_size += (len(batch) - self._batch_size) / 8
+                    alone = self._batch_size < 1.5 and self._recv.statistics().current_buffer_used == 0
+                    await self.syncer.committed(batch, plan, writer_idle=alone)
             # Closed and drained: index what is left, so that a restart finds nothing to do.
             if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
                 self._execute([_Op(search.op_index_pending, (ALL,))])
