@@ -29,6 +29,8 @@ class ClientError(Exception):
         self.code: str = error.get("code", "")
         self.field: str | None = error.get("field")
         self.retry_after_ms: int | None = error.get("retry_after_ms")
+        self.missing: str | None = error.get("missing")
+        self.by: str | None = error.get("by")
 
 
 class Client:

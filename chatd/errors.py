@@ -37,13 +37,24 @@ CODES = frozenset(
 class ChatError(Exception):
     """A client's mistake or a refused operation, reported as one error frame."""
 
-    def __init__(self, code: str, message: str = "", *, field: str | None = None, retry_after_ms: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        message: str = "",
+        *,
+        field: str | None = None,
+        retry_after_ms: int | None = None,
+        missing: str | None = None,
+        by: str | None = None,
+    ):
         assert code in CODES, code
         super().__init__(message or code)
         self.code = code
         self.message = message or code.replace("_", " ")
         self.field = field
         self.retry_after_ms = retry_after_ms
+        self.missing = missing  # a refused permission: the capability lacking ("send")
+        self.by = by  # ... and where it was denied ("overwrite of role Muted on category Ops")
 
 
 # WebSocket close codes chatd uses (documented in docs/protocol.md).

@@ -120,6 +120,10 @@ def error_body(cmd: str | None, req_id: Any, err: ChatError) -> dict[str, Any]:
         error["field"] = err.field
     if err.retry_after_ms is not None:
         error["retry_after_ms"] = err.retry_after_ms
+    if err.missing is not None:
+        error["missing"] = err.missing
+    if err.by is not None:
+        error["by"] = err.by
     return {"cmd": cmd, "id": req_id, "ok": False, "error": error}
 
 

@@ -37,6 +37,8 @@ class _Error(msgspec.Struct, forbid_unknown_fields=True):
     message: str
     field: str | UnsetType = UNSET
     retry_after_ms: int | UnsetType = UNSET
+    missing: str | UnsetType = UNSET
+    by: str | UnsetType = UNSET
 
 
 class _Failed(msgspec.Struct, forbid_unknown_fields=True):
