@@ -71,7 +71,7 @@ EVERYONE_DEFAULT = Capability.VIEW_CHANNEL | Capability.SEND | Capability.READ_H
 # Every capability with the words a refusal uses for it ("you cannot {words} in ...").
 WORDS: Mapping[Capability, str] = MappingProxyType(
     {
-        Capability.VIEW_CHANNEL: "see",
+        Capability.VIEW_CHANNEL: "see messages",
         Capability.SEND: "send messages",
         Capability.READ_HISTORY: "read the history",
         Capability.MENTION_EVERYONE: "mention everyone",
