@@ -26,7 +26,7 @@ from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
 from .net.session import Session, TokenBucket, UserBuckets
-from .protocol.registry import REGISTRY
+from .protocol.requests import COSTS as REQUEST_COSTS
 from .store import conversations as conv_store
 from .store import messages as msg_store
 from .store import schema
@@ -43,7 +43,7 @@ load_all()
 
 # What each request takes from the user's write budget (clients/protocol.yaml `cost:`; the
 # registry refuses an implemented request without one). Requests of cost 0 are left out.
-COSTS: dict[str, int] = {wire: c.cost for wire, c in REGISTRY.commands.items() if c.cost}
+COSTS: dict[str, int] = {wire: cost for wire, cost in REQUEST_COSTS.items() if cost}
 
 
 def prepare_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
