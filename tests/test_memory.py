@@ -25,6 +25,8 @@ NOT_AT_START = (
     "h11",
     "h2",
     "wsproto",
+    "platformdirs",  # only for the default data directory, when server.data_dir is not set
+    "getpass",  # only to prompt for a password (chatd user add/passwd)
 )
 
 
