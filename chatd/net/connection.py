@@ -333,7 +333,9 @@ class Connection:
                 self._write_proto_output()
                 if not data or proto.state is State.CLOSED:
                     break
-                data = b""
+                # Nothing of this read is kept while waiting for the next: an idle connection
+                # holds no frame (docs/memory.md).
+                data, event = b"", None
         except (trio.ClosedResourceError, OSError):
             pass
         finally:
