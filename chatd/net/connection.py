@@ -345,9 +345,7 @@ class Connection:
                 self._write_proto_output()
                 if not data or proto.state is State.CLOSED:
                     break
-                # Nothing of this read is kept while waiting for the next: an idle connection
-                # holds no frame (docs/memory.md).
-                data, event = b"", None
+                data = b""
         except (trio.ClosedResourceError, OSError):
             pass
         finally:
