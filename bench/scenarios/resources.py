@@ -15,7 +15,7 @@ KIB_PER_MB = 1e6 / 1024  # figures in MB are 10^6 bytes
     "M",
     "memory: RSS idle after start, and per idle authenticated connection",
     "MB, KiB per connection",
-    goals=(Goal("idle_rss_mb", "<=", 45.0, "≤ 45 MB idle"), Goal("kib_per_conn", "<=", 12.0, "≤ 12 KiB per idle connection")),
+    goals=(Goal("idle_rss_mb", "<=", 32.0, "≤ 32 MB idle"), Goal("kib_per_conn", "<=", 8.0, "≤ 8 KiB per idle connection")),
 )
 def scenario_m(ctx: Context, res: Result) -> None:
     levels = sorted(int(x) for x in (ctx.args.m_levels or ctx.scale("1000,5000,10000", "100,300")).split(","))
