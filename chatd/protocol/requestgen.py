@@ -3,10 +3,10 @@
     python -m chatd.protocol.requestgen            rewrite chatd/protocol/requests.py
     python -m chatd.protocol.requestgen --check    exit 1 when chatd/protocol/requests.py is stale
 
-requests.py holds the payload Struct of every implemented request (`<name>Request`,
-the same fields, types, limits and defaults the registry builds from its `request:`
-fields), each request's `cost:`, and the names of the requests that are not
-implemented. The server imports it instead of reading clients/protocol.yaml: no YAML
+requests.py holds the payload Struct of every implemented request (`<name>Request`):
+the Struct the registry builds from the command's `request:` fields, written out as
+code, so its fields, types, limits and defaults are the registry's. Besides, each
+request's `cost:`, and the names of the requests that are not implemented. The server imports it instead of reading clients/protocol.yaml: no YAML
 parser and no parsed document stay in its memory, and starting takes no parsing.
 The output depends only on the YAML.
 """
@@ -15,70 +15,69 @@ from __future__ import annotations
 
 import json
 import keyword
-import re
 import sys
+import types
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
+
+import msgspec
 
 from . import generated
+from .content import Content
 from .registry import INT64, REGISTRY, Command, Registry
 
 REQUESTS_PY = Path(__file__).resolve().with_name("requests.py")
 COMMAND = "python -m chatd.protocol.requestgen"
-_SCALARS = {"int": "int", "float": "float", "str": "str", "bool": "bool", "any": "Any"}
-_NAMED = {"Content": "Content"}  # chatd.protocol.content, as registry._NAMED
-_META_KEYS = (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length"))
+_META_KEYS = ("gt", "ge", "lt", "le", "multiple_of", "pattern", "min_length", "max_length")
 
 
-def _type(spec: str) -> str:
-    """The Python text of a registry type (registry._parse_type)."""
-    spec = spec.strip()
-    m = re.fullmatch(r"list\[(.+)\]", spec)
-    if m:
-        item = _type(m.group(1))
-        return "list[Annotated[int, INT64]]" if item == "int" else f"list[{item}]"
-    if spec in _SCALARS:
-        return _SCALARS[spec]
-    if spec in _NAMED:
-        return _NAMED[spec]
-    raise ValueError(f"unknown type {spec!r} in protocol.yaml")
+def _meta(meta: msgspec.Meta) -> str:
+    if meta == msgspec.Meta(**INT64):
+        return "INT64"
+    args = ", ".join(f"{k}={getattr(meta, k)!r}" for k in _META_KEYS if getattr(meta, k) is not None)
+    return f"msgspec.Meta({args})"
 
 
-def _field_type(spec: dict[str, Any]) -> str:
-    """The Python text of a request field's type, limits included (registry._field_type)."""
-    tp = _type(spec["type"])
-    meta: dict[str, Any] = dict(INT64) if tp == "int" else {}
-    for key, meta_key in _META_KEYS:
-        if key in spec:
-            meta[meta_key] = spec[key]
-    if meta == INT64:
-        tp = "Annotated[int, INT64]"
-    elif meta:
-        tp = f"Annotated[{tp}, msgspec.Meta({', '.join(f'{k}={v!r}' for k, v in meta.items())})]"
-    return f"{tp} | None" if spec.get("optional") else tp
-
-
-def _default(spec: dict[str, Any]) -> str | None:
-    """The text after `=` of a field with a default, None for a required field (registry._build_struct)."""
-    if spec.get("optional"):
+def _type(tp: Any) -> str:
+    """The Python text of a type the registry built (registry._field_type)."""
+    if tp is type(None):
         return "None"
-    if "default" not in spec:
+    if tp is Any:
+        return "Any"
+    if tp == Content:
+        return "Content"
+    origin = get_origin(tp)
+    if origin is Annotated:
+        base, meta = get_args(tp)
+        return f"Annotated[{_type(base)}, {_meta(meta)}]"
+    if origin in (Union, types.UnionType):
+        return " | ".join(_type(arg) for arg in get_args(tp))
+    if origin is list:
+        return f"list[{_type(get_args(tp)[0])}]"
+    if isinstance(tp, type) and tp in (int, float, str, bool):
+        return tp.__name__
+    raise ValueError(f"no text for the type {tp!r}")
+
+
+def _default(field: msgspec.structs.FieldInfo) -> str | None:
+    """The text after `=` of a field with a default; None for a required field."""
+    if field.default_factory is not msgspec.NODEFAULT:
+        return f"msgspec.field(default_factory={field.default_factory.__name__})"
+    if field.default is msgspec.NODEFAULT:
         return None
-    value = spec["default"]
-    if isinstance(value, (list, dict)):
-        return f"msgspec.field(default_factory={type(value).__name__})"
-    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+    return json.dumps(field.default, ensure_ascii=False) if isinstance(field.default, str) else repr(field.default)
 
 
 def _class(cmd: Command) -> list[str]:
-    required, optional = [], []
-    for name, spec in cmd.request.items():
-        if keyword.iskeyword(name) or not name.isidentifier():
-            raise ValueError(f"{cmd.wire}: request field {name!r} is not a Python name")
-        default = _default(spec)
-        line = f"    {name}: {_field_type(spec)}" + (f" = {default}" if default is not None else "")
-        (required if default is None else optional).append(line)
-    return ["", "", f"class {cmd.name}Request(msgspec.Struct, kw_only=True):"] + (required + optional or ["    pass"])
+    """The class statement of the payload Struct the registry built for cmd (registry._build_struct)."""
+    assert cmd.struct is not None
+    lines = []
+    for field in msgspec.structs.fields(cmd.struct):
+        if keyword.iskeyword(field.name) or not field.name.isidentifier():
+            raise ValueError(f"{cmd.wire}: request field {field.name!r} is not a Python name")
+        default = _default(field)
+        lines.append(f"    {field.name}: {_type(field.type)}" + (f" = {default}" if default is not None else ""))
+    return ["", "", f"class {cmd.struct.__name__}(msgspec.Struct, kw_only=True):"] + (lines or ["    pass"])
 
 
 def implemented_requests(reg: Registry = REGISTRY) -> list[Command]:
@@ -88,6 +87,7 @@ def implemented_requests(reg: Registry = REGISTRY) -> list[Command]:
 def render(reg: Registry = REGISTRY) -> str:
     """The full text of chatd/protocol/requests.py."""
     commands = implemented_requests(reg)
+    body = [line for cmd in commands for line in _class(cmd)]
     lines = [
         f'"""Request payloads: generated from clients/protocol.yaml by `{COMMAND}`. Do not edit by hand.',
         "",
@@ -97,7 +97,7 @@ def render(reg: Registry = REGISTRY) -> str:
         "A request's fields that its Struct does not know are ignored.",
         '"""',
         "",
-        "from typing import Annotated",
+        "from typing import Annotated, Any" if any("Any" in line for line in body) else "from typing import Annotated",
         "",
         "import msgspec",
         "",
@@ -105,10 +105,9 @@ def render(reg: Registry = REGISTRY) -> str:
         "",
         f"INT64 = msgspec.Meta({', '.join(f'{k}={v!r}' for k, v in INT64.items())})",
     ]
-    for cmd in commands:
-        lines += _class(cmd)
+    lines += body
     lines += ["", "", "REQUESTS: dict[str, type[msgspec.Struct]] = {"]
-    lines += [f"    {json.dumps(c.wire)}: {c.name}Request," for c in commands]
+    lines += [f"    {json.dumps(c.wire)}: {c.struct.__name__}," for c in commands if c.struct is not None]
     lines += ["}", "", "COSTS: dict[str, int] = {"]
     lines += [f"    {json.dumps(c.wire)}: {c.cost}," for c in commands]
     lines += ["}", "", "UNIMPLEMENTED: frozenset[str] = frozenset("]
