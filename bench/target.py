@@ -36,14 +36,16 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # What the spawned server is told besides its defaults: the durability of the run
-# (--durability; by default chatd's own), and the rate limits (sends per connection,
-# the user's write budget, frames per connection), which would otherwise be what A,
-# B and C measure.
+# (--durability; by default chatd's own), the rate limits (sends per connection, the
+# user's write budget, frames per connection), which would otherwise be what A, B and
+# C measure, and the cap on connections per address, which would stop M at 512.
 BENCH_CONFIG = """\
-# Written by bench/: chatd's defaults, except the durability and the rate limits (sends, the write budget, frames).
+# Written by bench/: chatd's defaults, except the durability, the rate limits (sends, the write budget, frames)
+# and the cap on connections per address (every bench connection comes from 127.0.0.1).
 [server]
 listen = "127.0.0.1:0"
 data_dir = {data_dir}
+max_connections_per_ip = 0
 
 [storage]
 durability = {durability}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import sys
 from typing import Any
@@ -36,6 +35,8 @@ def _read_password(confirm: bool) -> str:
         line = sys.stdin.readline()
         password = line.rstrip("\r\n")
     else:
+        import getpass
+
         password = getpass.getpass("Password: ")
         if confirm and getpass.getpass("Repeat password: ") != password:
             print("chatd: the passwords differ", file=sys.stderr)

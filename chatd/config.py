@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
-import platformdirs
 
 from .store.files import parse_mode
 
@@ -110,6 +109,8 @@ class Config(Base):
     def data_path(self) -> Path:
         if self.server.data_dir:
             return Path(self.server.data_dir).expanduser()
+        import platformdirs  # only for the default directory: it brings tempfile, shutil and more
+
         return Path(platformdirs.user_data_dir("chatd", appauthor=False))
 
     @property

@@ -21,12 +21,12 @@ from .core.delivery import Delivery
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .http.app import HttpApp
-from .http.bridge import HttpBridge
+from .http.side import HttpSide
 from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
 from .net.session import Session, TokenBucket, UserBuckets
-from .protocol.registry import REGISTRY
+from .protocol.requests import COSTS as REQUEST_COSTS
 from .store import conversations as conv_store
 from .store import messages as msg_store
 from .store import schema
@@ -43,7 +43,7 @@ load_all()
 
 # What each request takes from the user's write budget (clients/protocol.yaml `cost:`; the
 # registry refuses an implemented request without one). Requests of cost 0 are left out.
-COSTS: dict[str, int] = {wire: c.cost for wire, c in REGISTRY.commands.items() if c.cost}
+COSTS: dict[str, int] = {wire: cost for wire, cost in REQUEST_COSTS.items() if cost}
 
 
 def prepare_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
@@ -131,7 +131,7 @@ class Server:
             cache_mb=cfg.storage.cache_mb,
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
-        self.http = HttpBridge(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
+        self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
         self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
         self.delivery = Delivery(
             self.hub,

@@ -19,6 +19,7 @@ import msgspec
 import pytest
 import trio
 
+from chatd.net.connection import CLOSE_GRACE_S
 from chatd.server import raise_fd_limit
 
 from .bystander import watching
@@ -286,6 +287,26 @@ async def test_a_slow_consumer_that_reads_late_still_gets_4008(harness, users):
         with trio.fail_after(10):
             assert await stalled.close_code() == 4008
     stalled.sock.close()
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"login_timeout_s": 0.3}}])
+async def test_a_peer_that_never_answers_the_close_is_cut_off_after_the_grace(harness):
+    """The server closes (4001: no login in time); the peer reads the close frame but never
+    answers it. The connection's close timer ends it CLOSE_GRACE_S later, not before."""
+    stream = await connect(harness)
+    await stream.send_all(UPGRADE)
+    buf = b""
+    with trio.fail_after(10):
+        while whole_frame(buf.partition(b"\r\n\r\n")[2]) is None:
+            chunk = await stream.receive_some(65536)
+            assert chunk, buf
+            buf += chunk
+    frame = buf.partition(b"\r\n\r\n")[2]
+    assert frame[0] == 0x88 and struct.unpack("!H", whole_frame(frame)[:2])[0] == 4001
+    sent = trio.current_time()
+    assert await read_until_eof(stream, CLOSE_GRACE_S + 5) == b""
+    assert trio.current_time() - sent >= CLOSE_GRACE_S - 0.5
+    await stream.aclose()
 
 
 # -- defect 10: the head and the upgrade ----------------------------------------------------

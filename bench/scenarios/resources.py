@@ -32,8 +32,8 @@ def fresh_start(res: Result) -> str | None:
     "MB, KiB per connection",
     plan=plan_m,
     goals=(
-        Goal("idle_rss_mb", "<=", 45.0, "≤ 45 MB idle", needs=(fresh_start,)),
-        Goal("kib_per_conn", "<=", 12.0, "≤ 12 KiB per idle connection", needs=(at_least("connections", M_CONNECTIONS, "{} connections"),)),
+        Goal("idle_rss_mb", "<=", 32.0, "≤ 32 MB idle", needs=(fresh_start,)),
+        Goal("kib_per_conn", "<=", 8.0, "≤ 8 KiB per idle connection", needs=(at_least("connections", M_CONNECTIONS, "{} connections"),)),
     ),
 )
 def scenario_m(ctx: Context, res: Result) -> None:

@@ -116,7 +116,7 @@ class Connection:
         self.max_fragments = max_fragments
         self._spawn = spawn
         self._close_deadline = float("inf")
-        self._scope: trio.CancelScope | None = None
+        self._scope: trio.CancelScope | None = None  # the close timer's, while it runs
 
     # -- the one write path ----------------------------------------------------------
 
@@ -248,8 +248,21 @@ class Connection:
     def _start_closing(self) -> None:
         self.closing = True
         self._close_deadline = trio.current_time() + CLOSE_GRACE_S
-        if self._scope is not None:
-            self._scope.deadline = self._close_deadline
+        self._spawn(self._close_timer)
+
+    async def _close_timer(self) -> None:
+        """Ends the connection at its close deadline, whatever the peer still owes.
+
+        Only a closing connection has one: the reader waits for data without a deadline
+        of its own, so an idle connection holds no cancel scope (docs/memory.md).
+        _close_sent and _overflow move the deadline; abort() ends the timer."""
+        try:
+            with trio.CancelScope(deadline=self._close_deadline) as self._scope:
+                if not self.closed:
+                    await trio.sleep_forever()
+        finally:
+            self._scope = None
+        self.abort()
 
     def _write_proto_output(self) -> None:
         for chunk in self.proto.data_to_send():
@@ -272,6 +285,8 @@ class Connection:
         self.backlog = None
         self.backlog_bytes = 0
         self.early = b""
+        if self._scope is not None:
+            self._scope.cancel()  # the close timer has nothing left to do
         trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
 
@@ -291,11 +306,8 @@ class Connection:
         try:
             while not self.closed:
                 if not data:
-                    with trio.CancelScope(deadline=self._close_deadline) as self._scope:
-                        await trio.lowlevel.wait_readable(self.sock)
-                    self._scope = None
-                    if trio.current_time() >= self._close_deadline:
-                        break
+                    # No deadline here: once closing, the close timer ends the connection.
+                    await trio.lowlevel.wait_readable(self.sock)
                     try:
                         data = self.sock.recv(65536)
                     except BlockingIOError:

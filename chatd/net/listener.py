@@ -24,6 +24,7 @@ from .origin import upgrade_allowed
 
 log = logging.getLogger("chatd.transport")
 
+TASK_NAME = "chatd.net.listener.Listener._serve_client"
 WS_PATH = b"/ws"
 MAX_HEAD = 16384
 BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\ncontent-length: 33\r\nconnection: close\r\n\r\nnot a valid WebSocket handshake.\n"
@@ -103,7 +104,8 @@ class Listener:
                 client.setblocking(False)
                 if client.family in (socket.AF_INET, socket.AF_INET6):
                     client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                conn_nursery.start_soon(self._serve_client, client, ip, f"{ip}:{addr[1]}")
+                # One name for every connection's task: trio would make a string for each.
+                conn_nursery.start_soon(self._serve_client, client, ip, f"{ip}:{addr[1]}", name=TASK_NAME)
         finally:
             self.stop()
 
@@ -121,7 +123,11 @@ class Listener:
 
     async def _serve_client(self, client: socket.socket, ip: str, peer: str) -> None:
         try:
-            await self._route(client, peer)
+            conn = await self._route(client, peer)
+            if conn is not None:
+                # Awaited here, not in _route, so that routing's frame is not kept for the
+                # connection's life (docs/memory.md).
+                await self.on_websocket(conn)
         except Exception:  # a bug in serving one connection ends that connection, never the server
             log.exception("serving %s failed; its connection is closed", peer)
         finally:
@@ -153,7 +159,9 @@ class Listener:
                 buf += chunk
         return buf
 
-    async def _route(self, client: socket.socket, peer: str) -> None:
+    async def _route(self, client: socket.socket, peer: str) -> Connection | None:
+        """Read the request head and answer it; returns the connection of an accepted WebSocket
+        upgrade, to serve, or None when this connection is done (HTTP, refused, unreadable)."""
         try:
             head = await self._read_head(client)
         except OSError:
@@ -165,17 +173,17 @@ class Listener:
             else:
                 trio.lowlevel.notify_closing(client)
                 client.close()
-            return
+            return None
         if not _is_websocket_upgrade(head[:end]):
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(client))
             await self.on_http(stream, head)
-            return
+            return None
         conn, accepted = self._handshake(client, head, end, peer)
         # Nothing of the handshake (head, request, response) stays alive with the connection.
         del head
         if accepted:
-            await self.on_websocket(conn)
-        elif not conn.closed:
+            return conn
+        if not conn.closed:
             # Refused: the answer is on its way; end the write side once it is out, and
             # read what the client still sends until it closes or the grace runs out.
             conn._start_closing()
@@ -185,6 +193,7 @@ class Listener:
                 except OSError:
                     pass
             await conn.serve(_ignore)
+        return None
 
     def _handshake(self, client: socket.socket, head: bytes, end: int, peer: str) -> tuple[Connection, bool]:
         """Answer the opening handshake. A throwaway protocol object parses it, so the request and

@@ -75,7 +75,7 @@ class Session:
         self.codec = 0
         self.bucket = bucket  # this connection's sends (limits.send_rate_per_s, send_burst)
         self.frames = frames  # every frame of this connection (limits.frames_per_s, frames_burst)
-        self.typing_at: dict[int, float] = {}
+        self.typing_at: dict[int, float] | None = None  # made at the first typing notice
         self.last_frame = self.connected_at = time.monotonic()
         self.token = ""
 
@@ -86,11 +86,14 @@ class Session:
 
     def typing_allowed(self, conv_id: int, interval_s: float, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        last = self.typing_at.get(conv_id)
+        typing_at = self.typing_at
+        if typing_at is None:
+            typing_at = self.typing_at = {}
+        last = typing_at.get(conv_id)
         if last is not None and now - last < interval_s:
             return False
-        self.typing_at[conv_id] = now
-        if len(self.typing_at) > 64:
+        typing_at[conv_id] = now
+        if len(typing_at) > 64:
             cutoff = now - interval_s
-            self.typing_at = {k: v for k, v in self.typing_at.items() if v >= cutoff}
+            self.typing_at = {k: v for k, v in typing_at.items() if v >= cutoff}
         return True

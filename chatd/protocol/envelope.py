@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from ..errors import ChatError
-from .registry import REGISTRY, Registry
+from .requests import REQUESTS, UNIMPLEMENTED
 
 JSON = 0
 MSGPACK = 1
@@ -47,14 +47,16 @@ class Request:
 
 
 class Codec:
-    """Decoders for every implemented request command, built once."""
+    """Decoders for every implemented request command, built once.
 
-    def __init__(self, registry: Registry = REGISTRY):
-        self.registry = registry
-        self._decoders: dict[str, tuple[Any, Any]] = {}
-        for wire, cmd in registry.commands.items():
-            if cmd.struct is not None:
-                self._decoders[wire] = (msgspec.json.Decoder(cmd.struct), msgspec.msgpack.Decoder(cmd.struct))
+    The payload Structs come from chatd/protocol/requests.py, generated from the registry
+    (chatd.protocol.requestgen), so serving never reads clients/protocol.yaml."""
+
+    def __init__(self, structs: dict[str, type[msgspec.Struct]] = REQUESTS, unimplemented: frozenset[str] = UNIMPLEMENTED):
+        self.unimplemented = unimplemented
+        self._decoders: dict[str, tuple[Any, Any]] = {
+            wire: (msgspec.json.Decoder(struct), msgspec.msgpack.Decoder(struct)) for wire, struct in structs.items()
+        }
 
     def decode(self, payload: bytes | str, codec: int) -> Request:
         """Decode a frame. Raises ChatError(bad_frame | unknown_command | not_implemented | bad_request);
@@ -73,8 +75,7 @@ class Codec:
         try:
             decoders = self._decoders.get(env.cmd)
             if decoders is None:
-                command = self.registry.commands.get(env.cmd)
-                if command is None or command.kind != "request":
+                if env.cmd not in self.unimplemented:
                     raise ChatError("unknown_command", f"no command named {env.cmd!r}", field="cmd")
                 raise ChatError("not_implemented", f"{env.cmd} is not implemented by this server yet")
             raw = bytes(env.data) or _EMPTY[codec]

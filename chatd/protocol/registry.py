@@ -1,8 +1,10 @@
 """The command registry, loaded from clients/protocol.yaml.
 
 The YAML file is the contract: each request command's payload Struct is built
-from its `request:` fields here, so the decoder, the handlers and the generated
-API reference all read the same definition.
+from its `request:` fields here, and the generated files (docs/api.md,
+chatd/protocol/wire.py, and chatd/protocol/requests.py, which the decoder uses)
+are written from this registry, so they all read the same definition. Serving
+does not import this module: it needs only requests.py.
 """
 
 from __future__ import annotations

@@ -220,6 +220,11 @@ MIGRATIONS: list[str] = [
         WHERE id IN (SELECT uid FROM stored_now);
     DROP TABLE stored_now;
     """,
+    # 8: the disabled accounts, for the watch that looks for them (users.op_disabled_if_changed):
+    # without an index it read every user row, which then stayed in the writer's page cache.
+    """
+    CREATE INDEX IF NOT EXISTS users_disabled ON users(id) WHERE disabled = 1;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

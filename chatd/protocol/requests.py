@@ -1,0 +1,601 @@
+"""Request payloads: generated from clients/protocol.yaml by `python -m chatd.protocol.requestgen`. Do not edit by hand.
+
+What the server needs of the registry while it runs: the payload Struct of every implemented
+request (REQUESTS), what each takes from the user's write budget (COSTS, `cost:`), and the
+requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknown_command`).
+A request's fields that its Struct does not know are ignored.
+"""
+
+from typing import Annotated
+
+import msgspec
+
+from .content import Content
+
+INT64 = msgspec.Meta(ge=-9223372036854775808, le=9223372036854775807)
+
+
+class LoginRequest(msgspec.Struct, kw_only=True):
+    token: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    username: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    password: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    device: Annotated[str, msgspec.Meta(max_length=64)] = ""
+
+
+class HeartbeatRequest(msgspec.Struct, kw_only=True):
+    pass
+
+
+class PingRequest(msgspec.Struct, kw_only=True):
+    pass
+
+
+class ChatDMSendRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    content: Content
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    quote_id: Annotated[int, INT64] | None = None
+    mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class ChatDMHistoryRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    desc: bool | None = None
+    num: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatDMSearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    peer: Annotated[int, INT64] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    before_id: Annotated[int, INT64] | None = None
+
+
+class ChatDMConversationsRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    unread_only: bool = False
+
+
+class ChatDMMarkReadRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatDMPinSetRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    pinned: bool
+
+
+class ChatDMTypingRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    typing: bool = True
+
+
+class ChatDMEditRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    content: Content
+
+
+class ChatDMRecallRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+
+
+class ChatDMDeleteRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ChatDMReactRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    remove: bool = False
+
+
+class ChatMessageEditsRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    content: Content
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    quote_id: Annotated[int, INT64] | None = None
+    mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class ChatRoomHistoryRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    desc: bool | None = None
+    num: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatRoomSearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    room_id: Annotated[int, INT64] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    before_id: Annotated[int, INT64] | None = None
+
+
+class ChatRoomConversationsRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    unread_only: bool = False
+
+
+class ChatRoomMarkReadRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatRoomMuteSetRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    muted: bool
+
+
+class ChatRoomPinSetRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    pinned: bool
+
+
+class ChatRoomTypingRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    typing: bool = True
+
+
+class ChatRoomEditRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    content: Content
+
+
+class ChatRoomRecallRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+
+
+class ChatRoomDeleteRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ChatRoomReactRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    remove: bool = False
+
+
+class ChatGroupSendRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    content: Content
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    quote_id: Annotated[int, INT64] | None = None
+    mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class ChatGroupJoinRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64] | None = None
+    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    message: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ChatGroupHistoryRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    desc: bool | None = None
+    num: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatGroupSearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    group_id: Annotated[int, INT64] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    before_id: Annotated[int, INT64] | None = None
+
+
+class ChatGroupConversationsRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    unread_only: bool = False
+
+
+class ChatGroupMarkReadRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatGroupMuteSetRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    muted: bool
+
+
+class ChatGroupPinSetRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    pinned: bool
+
+
+class ChatGroupTypingRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    typing: bool = True
+
+
+class ChatGroupEditRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    content: Content
+
+
+class ChatGroupRecallRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+
+
+class ChatGroupDeleteRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class ChatGroupReactRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    remove: bool = False
+
+
+class RoomJoinRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+
+
+class RoomExitRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+
+
+class ChatRoomCreateRequest(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    avatar: Annotated[str, msgspec.Meta(max_length=2048)] = ""
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+
+
+class ChatRoomListRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    mine: bool = False
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatRoomUpdateRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    avatar: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
+class ChatRoomDisbandRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+
+
+class GroupJoinRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64] | None = None
+    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    message: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class GroupExitRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+
+
+class ChatRoomMembersRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatRoomMemberKickRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+
+
+class ChatRoomMemberMuteSetRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    duration_ms: Annotated[int, msgspec.Meta(ge=0, le=31536000000)] | None = None
+    until: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatRoomMemberRoleSetRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    role: str
+
+
+class ChatGroupCreateRequest(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    avatar: Annotated[str, msgspec.Meta(max_length=2048)] = ""
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    members: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=10000)] = msgspec.field(default_factory=list)
+    join_by_id: bool = False
+    approval: bool = False
+
+
+class ChatGroupUpdateRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    avatar: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    join_by_id: bool | None = None
+    invite_code: bool | None = None
+
+
+class ChatGroupInviteRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    user_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
+    message: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class ChatGroupInviteApprovalSetRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    approval: bool
+
+
+class ChatGroupMembersRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatGroupMemberKickRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+
+
+class ChatGroupMemberMuteSetRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    duration_ms: Annotated[int, msgspec.Meta(ge=0, le=31536000000)] | None = None
+    until: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatGroupListRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatGroupLeaveRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+
+
+class ChatGroupRequestsRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64] | None = None
+    status: str = "pending"
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatGroupRequestDecideRequest(msgspec.Struct, kw_only=True):
+    request_id: Annotated[int, INT64]
+    approve: bool
+
+
+class ChatGroupMemberRoleSetRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    role: str
+
+
+REQUESTS: dict[str, type[msgspec.Struct]] = {
+    "login": LoginRequest,
+    "heartbeat": HeartbeatRequest,
+    "ping": PingRequest,
+    "chat_dm_send": ChatDMSendRequest,
+    "chat_dm_history": ChatDMHistoryRequest,
+    "chat_dm_search": ChatDMSearchRequest,
+    "chat_dm_conversations": ChatDMConversationsRequest,
+    "chat_dm_mark_read": ChatDMMarkReadRequest,
+    "chat_dm_pin_set": ChatDMPinSetRequest,
+    "chat_dm_typing": ChatDMTypingRequest,
+    "chat_dm_edit": ChatDMEditRequest,
+    "chat_dm_recall": ChatDMRecallRequest,
+    "chat_dm_delete": ChatDMDeleteRequest,
+    "chat_dm_react": ChatDMReactRequest,
+    "chat_message_edits": ChatMessageEditsRequest,
+    "chat_room_send": ChatRoomSendRequest,
+    "chat_room_history": ChatRoomHistoryRequest,
+    "chat_room_search": ChatRoomSearchRequest,
+    "chat_room_conversations": ChatRoomConversationsRequest,
+    "chat_room_mark_read": ChatRoomMarkReadRequest,
+    "chat_room_mute_set": ChatRoomMuteSetRequest,
+    "chat_room_pin_set": ChatRoomPinSetRequest,
+    "chat_room_typing": ChatRoomTypingRequest,
+    "chat_room_edit": ChatRoomEditRequest,
+    "chat_room_recall": ChatRoomRecallRequest,
+    "chat_room_delete": ChatRoomDeleteRequest,
+    "chat_room_react": ChatRoomReactRequest,
+    "chat_group_send": ChatGroupSendRequest,
+    "chat_group_join": ChatGroupJoinRequest,
+    "chat_group_history": ChatGroupHistoryRequest,
+    "chat_group_search": ChatGroupSearchRequest,
+    "chat_group_conversations": ChatGroupConversationsRequest,
+    "chat_group_mark_read": ChatGroupMarkReadRequest,
+    "chat_group_mute_set": ChatGroupMuteSetRequest,
+    "chat_group_pin_set": ChatGroupPinSetRequest,
+    "chat_group_typing": ChatGroupTypingRequest,
+    "chat_group_edit": ChatGroupEditRequest,
+    "chat_group_recall": ChatGroupRecallRequest,
+    "chat_group_delete": ChatGroupDeleteRequest,
+    "chat_group_react": ChatGroupReactRequest,
+    "room_join": RoomJoinRequest,
+    "room_exit": RoomExitRequest,
+    "chat_room_create": ChatRoomCreateRequest,
+    "chat_room_list": ChatRoomListRequest,
+    "chat_room_update": ChatRoomUpdateRequest,
+    "chat_room_disband": ChatRoomDisbandRequest,
+    "group_join": GroupJoinRequest,
+    "group_exit": GroupExitRequest,
+    "chat_room_members": ChatRoomMembersRequest,
+    "chat_room_member_kick": ChatRoomMemberKickRequest,
+    "chat_room_member_mute_set": ChatRoomMemberMuteSetRequest,
+    "chat_room_member_role_set": ChatRoomMemberRoleSetRequest,
+    "chat_group_create": ChatGroupCreateRequest,
+    "chat_group_update": ChatGroupUpdateRequest,
+    "chat_group_invite": ChatGroupInviteRequest,
+    "chat_group_invite_approval_set": ChatGroupInviteApprovalSetRequest,
+    "chat_group_members": ChatGroupMembersRequest,
+    "chat_group_member_kick": ChatGroupMemberKickRequest,
+    "chat_group_member_mute_set": ChatGroupMemberMuteSetRequest,
+    "chat_group_list": ChatGroupListRequest,
+    "chat_group_leave": ChatGroupLeaveRequest,
+    "chat_group_requests": ChatGroupRequestsRequest,
+    "chat_group_request_decide": ChatGroupRequestDecideRequest,
+    "chat_group_member_role_set": ChatGroupMemberRoleSetRequest,
+}
+
+COSTS: dict[str, int] = {
+    "login": 0,
+    "heartbeat": 0,
+    "ping": 0,
+    "chat_dm_send": 1,
+    "chat_dm_history": 0,
+    "chat_dm_search": 0,
+    "chat_dm_conversations": 0,
+    "chat_dm_mark_read": 1,
+    "chat_dm_pin_set": 1,
+    "chat_dm_typing": 1,
+    "chat_dm_edit": 1,
+    "chat_dm_recall": 1,
+    "chat_dm_delete": 1,
+    "chat_dm_react": 1,
+    "chat_message_edits": 0,
+    "chat_room_send": 1,
+    "chat_room_history": 0,
+    "chat_room_search": 0,
+    "chat_room_conversations": 0,
+    "chat_room_mark_read": 1,
+    "chat_room_mute_set": 1,
+    "chat_room_pin_set": 1,
+    "chat_room_typing": 1,
+    "chat_room_edit": 1,
+    "chat_room_recall": 1,
+    "chat_room_delete": 1,
+    "chat_room_react": 1,
+    "chat_group_send": 1,
+    "chat_group_join": 5,
+    "chat_group_history": 0,
+    "chat_group_search": 0,
+    "chat_group_conversations": 0,
+    "chat_group_mark_read": 1,
+    "chat_group_mute_set": 1,
+    "chat_group_pin_set": 1,
+    "chat_group_typing": 1,
+    "chat_group_edit": 1,
+    "chat_group_recall": 1,
+    "chat_group_delete": 1,
+    "chat_group_react": 1,
+    "room_join": 2,
+    "room_exit": 1,
+    "chat_room_create": 10,
+    "chat_room_list": 0,
+    "chat_room_update": 2,
+    "chat_room_disband": 5,
+    "group_join": 5,
+    "group_exit": 1,
+    "chat_room_members": 0,
+    "chat_room_member_kick": 2,
+    "chat_room_member_mute_set": 2,
+    "chat_room_member_role_set": 2,
+    "chat_group_create": 10,
+    "chat_group_update": 2,
+    "chat_group_invite": 5,
+    "chat_group_invite_approval_set": 2,
+    "chat_group_members": 0,
+    "chat_group_member_kick": 2,
+    "chat_group_member_mute_set": 2,
+    "chat_group_list": 0,
+    "chat_group_leave": 1,
+    "chat_group_requests": 0,
+    "chat_group_request_decide": 2,
+    "chat_group_member_role_set": 2,
+}
+
+UNIMPLEMENTED: frozenset[str] = frozenset(
+    {
+        "push_device_register",
+        "push_device_unregister",
+        "chat_dm_handover",
+        "chat_dm_release",
+        "rtc_call_invite",
+        "rtc_call_accept",
+        "rtc_call_reject",
+        "rtc_call_hangup",
+        "rtc_call_state",
+        "rtc_offer",
+        "rtc_answer",
+        "rtc_ice_candidate",
+        "rtc_multi_join",
+        "rtc_multi_signal",
+        "rtc_multi_leave",
+        "chat_friend_list",
+        "chat_friend_add",
+        "chat_friend_remove",
+        "chat_friend_remark_set",
+        "chat_friend_request_list",
+        "chat_friend_accept",
+        "chat_friend_reject",
+        "chat_block_add",
+        "chat_block_remove",
+        "chat_block_list",
+        "chat_dm_whitelist_add",
+        "chat_dm_whitelist_remove",
+        "chat_dm_whitelist_list",
+        "enterprise_department_create",
+        "enterprise_department_update",
+        "enterprise_department_delete",
+        "enterprise_department_list",
+        "enterprise_member_upsert",
+        "enterprise_member_remove",
+        "enterprise_member_list",
+        "enterprise_member_search",
+        "community_create",
+        "community_update",
+        "community_disband",
+        "community_join",
+        "community_leave",
+        "community_members",
+        "community_member_kick",
+        "community_member_mute_set",
+        "community_role_set",
+        "community_owner_transfer",
+        "community_discover",
+        "community_channel_create",
+        "community_channel_update",
+        "community_channel_delete",
+        "community_channel_list",
+        "community_category_create",
+        "community_category_update",
+        "community_category_delete",
+        "community_send",
+        "community_history",
+        "community_typing",
+        "community_mark_read",
+        "community_conversations",
+    }
+)
