@@ -138,6 +138,7 @@ class Server:
             self.services,
             lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id),
             load_at_commit=cfg.storage.durability == "full",
+            read_now=self.writer.read_now,
         )
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit

@@ -35,7 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users
+from ..store.community_cache import viewers
+from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -46,8 +47,17 @@ log = logging.getLogger("chatd.delivery")
 
 
 class Delivery:
-    def __init__(self, hub: Hub, services: Services, load_members_now: Callable[[int], list[int]], *, load_at_commit: bool = False):
+    def __init__(
+        self,
+        hub: Hub,
+        services: Services,
+        load_members_now: Callable[[int], list[int]],
+        *,
+        load_at_commit: bool = False,
+        read_now: Callable[..., Any] | None = None,
+    ):
         self.hub = hub
+        self._read_now = read_now  # fn(conn, *args) on the writer's connection (Writer.read_now)
         self.services = services
         self._load_now = load_members_now
         self._load_at_commit = load_at_commit  # durability full: see the module's docstring
@@ -162,6 +172,13 @@ class Delivery:
             return hub.sessions_of_users(ids)
         if type(to) is Users:
             return hub.sessions_of_users(to.ids)
+        if type(to) is Viewers:
+            # Always worked out right after the commit (whatever `load`), on the writer's
+            # connection: exactly the permissions of this commit decide, so from the commit that
+            # takes a member's VIEW_CHANNEL away they get nothing more of the channel.
+            assert self._read_now is not None
+            ids = self.services.members.get_now(to.conv_id, self._load_now)
+            return hub.sessions_of_users(self._read_now(viewers, to.conv_id, ids))
         if type(to) is Present:
             out = self.services.room_presence.sessions(to.room_id)
             if to.also:

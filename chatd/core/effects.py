@@ -41,7 +41,14 @@ class Present(NamedTuple):
     also: tuple[int, ...] = ()
 
 
-Audience = Users | Members | Present
+class Viewers(NamedTuple):
+    """Every connection of every member of a community channel who can see it, as the
+    community's permissions stand at the push's commit (chatd.store.community_cache)."""
+
+    conv_id: int
+
+
+Audience = Users | Members | Present | Viewers
 
 
 class Live(NamedTuple):

@@ -17,10 +17,11 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..policy import roles
+from ..store import channel as channel_store
 from ..store import dm as dm_store
 from ..store import group as group_store
 from ..store import room as room_store
-from .effects import Live, Members, Outcome, Present, Push, Users
+from .effects import Live, Members, Outcome, Present, Push, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -38,8 +39,13 @@ class Kind:
     policy: roles.Policy
     store: ModuleType  # access(), open_send() (a DM's starts the DM), views(), conversations()
     update_cmd: str  # the conversation-update push
-    fanout: str  # who hears messages: "members", "present" (connections in a room) or "pair" (a DM's two users)
+    # who hears messages: "members", "present" (connections in a room), "pair" (a DM's two
+    # users) or "viewers" (the members who can see a community channel)
+    fanout: str
     verbs: tuple[str, ...] = VERBS
+    message_cmd: str = "chat_message"  # the push of message events
+    typing_cmd: str = "chat_typing"  # the push of typing
+    history_capability: str = roles.READ  # what reading the history asks the store's access check for
     echo_id: bool = True  # responses carry id_field as well as conv_id (a DM's carry conv_id only)
     read_receipts: str = ""  # "aggregated" (chat_group_read_receipt), "pair" (chat_dm_read_receipt and delivery receipts)
     live: Callable[[Services, Hub, dict[str, Any]], None] | None = None  # fills an entry's in-memory fields
@@ -65,8 +71,10 @@ class Kind:
         if self.fanout == "pair":  # each side is told who the other is
             out.push("chat_message", {**payload, "peer": peer_id}, Users((me,)))
             return out.push("chat_message", {**payload, "peer": me}, Users((peer_id,)))
+        if self.fanout == "viewers":
+            return out.push(self.message_cmd, payload, Viewers(conv_id), skip_origin=skip_origin)
         to = Present(conv_id, also) if self.fanout == "present" else Members(conv_id, also)
-        return out.push("chat_message", payload, to, skip_origin=skip_origin)
+        return out.push(self.message_cmd, payload, to, skip_origin=skip_origin)
 
     def update(self, out: Outcome, conv_id: int, views: dict[int, dict[str, Any] | None]) -> None:
         """Each user's own conversation entry (None: no longer a member) to that user's devices."""
@@ -131,5 +139,20 @@ ROOM = Kind(
     bans=True,
     leave_cmd="room_exit",
 )
-KINDS = (DM, GROUP, ROOM)
+# A community channel: who may do what is the community's permission model
+# (chatd.store.channel asks it); this policy only says that nobody mentions everyone with 0.
+CHANNEL = Kind(
+    name="channel",
+    prefix="community_",
+    id_field="channel_id",
+    policy=roles.Policy("channel", "channel", {roles.READ: "member", roles.SEND: "member"}, False, "you are not in this community", "channel_id"),
+    store=channel_store,
+    update_cmd="community.conversation_update",
+    fanout="viewers",
+    verbs=("send", "history", "conversations", "mark_read", "typing"),
+    message_cmd="community.message",
+    typing_cmd="community.typing",
+    history_capability=channel_store.READ_HISTORY,
+)
+KINDS = (DM, GROUP, ROOM, CHANNEL)
 MEMBER_KINDS = (GROUP, ROOM)  # kinds with roles and membership commands (chatd.core.membership)

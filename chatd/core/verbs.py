@@ -93,7 +93,7 @@ async def send(call: Call, kind: Kind) -> dict[str, Any]:
 
 
 def _history(conn: Any, kind: Kind, target: int, me: int, d: Any) -> dict[str, Any]:
-    acc = kind.store.access(conn, target, me, roles.READ, missing_ok=True)
+    acc = kind.store.access(conn, target, me, kind.history_capability, missing_ok=True)
     if acc is None:  # a DM with no message yet
         return {"conv_id": 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0, "peer_id": 0}
     out = conv_store.history(conn, acc.conv_id, me, conv_store.PageQuery.of(d))
@@ -188,9 +188,11 @@ async def typing(call: Call, kind: Kind) -> dict[str, Any]:
         to: Any = Users((acc.peer_id,))
     elif kind.fanout == "present":
         to = Present(acc.conv_id)
+    elif kind.fanout == "viewers":  # read now: from the commit that takes VIEW away, nothing more
+        to = Users(await ctx.readers.read(kind.store.viewers, acc.conv_id, tuple(await ctx.services.members.get(acc.conv_id))))
     else:
         to = Users(tuple(await ctx.services.members.get(acc.conv_id)))
-    call.push("chat_typing", payload, to, skip_user=me)
+    call.push(kind.typing_cmd, payload, to, skip_user=me)
     return {"sent": True}
 
 

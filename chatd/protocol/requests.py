@@ -402,6 +402,69 @@ class ChatGroupMemberRoleSetRequest(msgspec.Struct, kw_only=True):
     role: str
 
 
+class CommunityCreateRequest(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    icon: Annotated[str, msgspec.Meta(max_length=2048)] = ""
+    public: bool = False
+    join_mode: str = "invite"
+
+
+class CommunityJoinRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64] | None = None
+    invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    message: Annotated[str, msgspec.Meta(max_length=500)] = ""
+
+
+class CommunityLeaveRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
+class CommunitySendRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    content: Content
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    quote_id: Annotated[int, INT64] | None = None
+    mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
+
+
+class CommunityHistoryRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    desc: bool | None = None
+    num: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class CommunityTypingRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    typing: bool = True
+
+
+class CommunityMarkReadRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class CommunityConversationsRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
+    unread_only: bool = False
+
+
+class CommunityOverwriteSetRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    place: str
+    place_id: Annotated[int, INT64]
+    target: str
+    target_id: Annotated[int, INT64]
+    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    deny: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+
+
 REQUESTS: dict[str, type[msgspec.Struct]] = {
     "login": LoginRequest,
     "heartbeat": HeartbeatRequest,
@@ -467,6 +530,15 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_requests": ChatGroupRequestsRequest,
     "chat_group_request_decide": ChatGroupRequestDecideRequest,
     "chat_group_member_role_set": ChatGroupMemberRoleSetRequest,
+    "community_create": CommunityCreateRequest,
+    "community_join": CommunityJoinRequest,
+    "community_leave": CommunityLeaveRequest,
+    "community_send": CommunitySendRequest,
+    "community_history": CommunityHistoryRequest,
+    "community_typing": CommunityTypingRequest,
+    "community_mark_read": CommunityMarkReadRequest,
+    "community_conversations": CommunityConversationsRequest,
+    "community_overwrite_set": CommunityOverwriteSetRequest,
 }
 
 COSTS: dict[str, int] = {
@@ -534,6 +606,15 @@ COSTS: dict[str, int] = {
     "chat_group_requests": 0,
     "chat_group_request_decide": 2,
     "chat_group_member_role_set": 2,
+    "community_create": 10,
+    "community_join": 5,
+    "community_leave": 2,
+    "community_send": 1,
+    "community_history": 0,
+    "community_typing": 1,
+    "community_mark_read": 1,
+    "community_conversations": 0,
+    "community_overwrite_set": 2,
 }
 
 UNIMPLEMENTED: frozenset[str] = frozenset(
@@ -574,11 +655,8 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "enterprise_member_remove",
         "enterprise_member_list",
         "enterprise_member_search",
-        "community_create",
         "community_update",
         "community_disband",
-        "community_join",
-        "community_leave",
         "community_members",
         "community_member_kick",
         "community_member_mute_set",
@@ -592,10 +670,5 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "community_category_create",
         "community_category_update",
         "community_category_delete",
-        "community_send",
-        "community_history",
-        "community_typing",
-        "community_mark_read",
-        "community_conversations",
     }
 )

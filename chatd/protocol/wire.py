@@ -128,6 +128,40 @@ class GroupConversation(Shape, kw_only=True):
     last_activity: int  # ms since the epoch.
 
 
+class Community(Shape, kw_only=True):
+    """A community: channels in categories, members with roles (`community_create`)."""
+
+    community_id: int
+    name: str
+    description: str
+    icon: str
+    owner_id: int
+    public: bool  # Listed by `community_discover`.
+    join_mode: str  # open (anyone joins by id), invite (by invite code only) or request (joining by id asks; an invite code joins).
+    member_count: int
+    created_at: int
+
+
+class CommunityConversation(Shape, kw_only=True):
+    """One entry of a user's channel list (`community_conversations`), with the badges of every conversation."""
+
+    conv_id: int
+    channel_id: int  # Equal to conv_id.
+    community_id: int
+    category_id: int | None
+    position: int
+    name: str
+    role: str  # Always member: roles are the community's (`community_members`).
+    last_message: Message | None  # The newest message not deleted for this user, or null.
+    last_seq: int
+    last_read_seq: int
+    unread: int
+    mentioned: bool
+    pinned: bool
+    muted: bool
+    last_activity: int  # ms since the epoch.
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -656,6 +690,86 @@ class ChatGroupMemberRoleSetResponse(Shape, kw_only=True):
     role: str
 
 
+class CommunityCreateResponse(Shape, kw_only=True):
+    """`community_create`: the `data` of a successful response."""
+
+    community: Community
+    category_id: int  # The first category.
+    channel_id: int  # The first channel, #general.
+
+
+class CommunityJoinResponse(Shape, kw_only=True):
+    """`community_join`: the `data` of a successful response."""
+
+    community_id: int
+    joined: bool
+    community: Community
+
+
+class CommunityLeaveResponse(Shape, kw_only=True):
+    """`community_leave`: the `data` of a successful response."""
+
+    community_id: int
+    left: bool
+
+
+class CommunitySendResponse(Shape, kw_only=True):
+    """`community_send`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int  # Equal to channel_id.
+    seq: int
+    server_time: int
+    duplicate: bool
+    message: Message
+
+
+class CommunityHistoryResponse(Shape, kw_only=True):
+    """`community_history`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    messages: list[Message]
+    has_more: bool
+    last_seq: int
+    lastid: int
+    begin: int
+    end: int
+    num: int
+
+
+class CommunityTypingResponse(Shape, kw_only=True):
+    """`community_typing`: the `data` of a successful response."""
+
+    sent: bool
+
+
+class CommunityMarkReadResponse(Shape, kw_only=True):
+    """`community_mark_read`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    last_read_seq: int
+
+
+class CommunityConversationsResponse(Shape, kw_only=True):
+    """`community_conversations`: the `data` of a successful response."""
+
+    conversations: list[CommunityConversation]
+
+
+class CommunityOverwriteSetResponse(Shape, kw_only=True):
+    """`community_overwrite_set`: the `data` of a successful response."""
+
+    community_id: int
+    place: str
+    place_id: int
+    target: str
+    target_id: int
+    allow: list[str]
+    deny: list[str]
+
+
 # -- pushes -----------------------------------------------------------------------------------------
 
 
@@ -741,6 +855,42 @@ class ChatGroupReadReceiptPush(Shape, kw_only=True):
     reads: list[Any]  # Each {msg_id, seq, read_count}, oldest first.
 
 
+class CommunityMessagePush(Shape, kw_only=True):
+    """`community.message`: the push's `data`."""
+
+    event: str
+    kind: str  # channel.
+    conv_id: int
+    seq: int
+    message: Message | UnsetType = UNSET
+    msg_ids: list[int] | UnsetType = UNSET
+
+
+class CommunityMemberChangedPush(Shape, kw_only=True):
+    """`community.member_changed`: the push's `data`."""
+
+    community_id: int
+    user_id: int
+    event: str  # joined or left.
+
+
+class CommunityTypingPushPush(Shape, kw_only=True):
+    """`community.typing`: the push's `data`."""
+
+    kind: str
+    conv_id: int
+    user_id: int
+    typing: bool
+
+
+class CommunityConversationUpdatePush(Shape, kw_only=True):
+    """`community.conversation_update`: the push's `data`."""
+
+    channel_id: int
+    removed: bool
+    conversation: CommunityConversation | None
+
+
 RESPONSES: dict[str, type[Shape]] = {
     "login": LoginResponse,
     "heartbeat": HeartbeatResponse,
@@ -806,6 +956,15 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_requests": ChatGroupRequestsResponse,
     "chat_group_request_decide": ChatGroupRequestDecideResponse,
     "chat_group_member_role_set": ChatGroupMemberRoleSetResponse,
+    "community_create": CommunityCreateResponse,
+    "community_join": CommunityJoinResponse,
+    "community_leave": CommunityLeaveResponse,
+    "community_send": CommunitySendResponse,
+    "community_history": CommunityHistoryResponse,
+    "community_typing": CommunityTypingResponse,
+    "community_mark_read": CommunityMarkReadResponse,
+    "community_conversations": CommunityConversationsResponse,
+    "community_overwrite_set": CommunityOverwriteSetResponse,
 }
 
 PUSHES: dict[str, type[Shape]] = {
@@ -819,4 +978,8 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
     "chat_group_request_update": ChatGroupRequestUpdatePush,
     "chat_group_read_receipt": ChatGroupReadReceiptPush,
+    "community.message": CommunityMessagePush,
+    "community.member_changed": CommunityMemberChangedPush,
+    "community.typing": CommunityTypingPushPush,
+    "community.conversation_update": CommunityConversationUpdatePush,
 }

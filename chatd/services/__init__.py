@@ -11,6 +11,9 @@ that ends. Handlers and the delivery pipeline reach them through
 | group_receipts   | groups whose read pointers moved                 | flushes receipts |              |
 | user_presence    | (nothing) tells DM peers who came and went       |                  |              |
 | disabled_watch   | (nothing) closes sessions of disabled accounts   | polls            |              |
+| communities      | each community's permission snapshot, per        |                  |              |
+|                  | version (chatd.store.community_cache: the store's |                  |              |
+|                  | access checks share it, so it lives there)       |                  |              |
 | login_guard      | failed logins per address and account; hashing  |                  |              |
 |                  | slots and each address's line for them           |                  |              |
 """
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from ..store import community_cache
 from ..store import conversations as conv_store
 from .accounts import DisabledWatch
 from .group_receipts import GroupReceipts
@@ -44,6 +48,7 @@ class Services:
         self.user_presence = UserPresence(readers, writer, hub)
         self.disabled_watch = DisabledWatch(writer, hub)
         self.login_guard = LoginGuard(auth_cfg)
+        self.communities = community_cache.CACHE
         hub.session_end_hooks.append(self.room_presence.session_ended)
 
     async def start(self, nursery: trio.Nursery) -> None:

@@ -225,6 +225,101 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS users_disabled ON users(id) WHERE disabled = 1;
     """,
+    # 9: communities. A channel is a conversation of kind 'channel' (its messages, read
+    # pointers and per-user flags as for every kind; every community member has a `members`
+    # row in every channel, and what they may see is the permission model's answer). Roles,
+    # categories, overwrites, invites and join requests are the community's own. `version`
+    # goes up with every change that can change a permission, so a cached evaluation is
+    # valid for exactly one (community, version); `nonce` tells one database's community 1
+    # from another's in a process-wide cache.
+    """
+    CREATE TABLE IF NOT EXISTS communities (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        icon TEXT NOT NULL DEFAULT '',
+        owner_id INTEGER NOT NULL,
+        everyone_role_id INTEGER NOT NULL DEFAULT 0,
+        public INTEGER NOT NULL DEFAULT 0,
+        join_mode TEXT NOT NULL DEFAULT 'invite' CHECK (join_mode IN ('open', 'invite', 'request')),
+        member_count INTEGER NOT NULL DEFAULT 0,
+        version INTEGER NOT NULL DEFAULT 1,
+        nonce INTEGER NOT NULL,
+        created_by INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS communities_public ON communities(public, member_count DESC, id);
+    CREATE TABLE IF NOT EXISTS community_roles (
+        id INTEGER PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,            -- @everyone 0, the others 1..n
+        allow INTEGER NOT NULL DEFAULT 0,     -- chatd.policy.community_perms.Capability bits
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS community_roles_community ON community_roles(community_id, position);
+    CREATE TABLE IF NOT EXISTS community_members (
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        timed_out_until INTEGER NOT NULL DEFAULT 0,
+        joined_at INTEGER NOT NULL,
+        PRIMARY KEY (community_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS community_members_user ON community_members(user_id, community_id);
+    CREATE TABLE IF NOT EXISTS community_member_roles (
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        role_id INTEGER NOT NULL REFERENCES community_roles(id) ON DELETE CASCADE,
+        PRIMARY KEY (community_id, user_id, role_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS community_member_roles_role ON community_member_roles(role_id);
+    CREATE TABLE IF NOT EXISTS community_categories (
+        id INTEGER PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS community_categories_community ON community_categories(community_id, position);
+    -- One row per channel (conversations.kind = 'channel', id = conv_id = channel id).
+    CREATE TABLE IF NOT EXISTS community_channels (
+        conv_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        category_id INTEGER REFERENCES community_categories(id) ON DELETE SET NULL,
+        position INTEGER NOT NULL,
+        topic TEXT NOT NULL DEFAULT '',
+        synced INTEGER NOT NULL DEFAULT 1     -- follows its category's overwrites, has none of its own
+    );
+    CREATE INDEX IF NOT EXISTS community_channels_community ON community_channels(community_id, category_id, position);
+    CREATE TABLE IF NOT EXISTS community_overwrites (
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        place TEXT NOT NULL CHECK (place IN ('category', 'channel')),
+        place_id INTEGER NOT NULL,
+        target TEXT NOT NULL CHECK (target IN ('role', 'member')),
+        target_id INTEGER NOT NULL,
+        allow INTEGER NOT NULL DEFAULT 0,
+        deny INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (place, place_id, target, target_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS community_overwrites_community ON community_overwrites(community_id);
+    CREATE TABLE IF NOT EXISTS community_invites (
+        code TEXT PRIMARY KEY,
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        created_by INTEGER NOT NULL,
+        uses INTEGER NOT NULL DEFAULT 0,
+        max_uses INTEGER NOT NULL DEFAULT 0,  -- 0: no limit
+        expires_at INTEGER NOT NULL DEFAULT 0, -- 0: never
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS community_invites_community ON community_invites(community_id);
+    CREATE TABLE IF NOT EXISTS community_requests (
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        message TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (community_id, user_id)
+    ) WITHOUT ROWID;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

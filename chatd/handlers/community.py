@@ -1,0 +1,35 @@
+"""Community commands: create, join, leave, permission overwrites. The chat verbs of
+channels (community_send, community_history, ...) are the engine's, registered in
+handlers/conversations.py from the CHANNEL kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import community_ops as ops
+from . import Call, handler
+
+
+@handler("community_create")
+async def community_create(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(ops.op_create, call.user_id, d.name, d.description, d.icon, d.public, d.join_mode)  # type: ignore[no-any-return]
+
+
+@handler("community_join")
+async def community_join(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(ops.op_join, call.user_id, d.community_id, d.invite_code, d.message)  # type: ignore[no-any-return]
+
+
+@handler("community_leave")
+async def community_leave(call: Call) -> dict[str, Any]:
+    return await call.write(ops.op_leave, call.user_id, call.data.community_id)  # type: ignore[no-any-return]
+
+
+@handler("community_overwrite_set")
+async def community_overwrite_set(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(  # type: ignore[no-any-return]
+        ops.op_overwrite_set, call.user_id, d.community_id, d.place, d.place_id, d.target, d.target_id, d.allow, d.deny
+    )
