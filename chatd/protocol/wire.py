@@ -162,6 +162,17 @@ class CommunityConversation(Shape, kw_only=True):
     last_activity: int  # ms since the epoch.
 
 
+class CommunityMember(Shape, kw_only=True):
+    """One member of a community (`community_members`)."""
+
+    user_id: int
+    name: str
+    display_name: str
+    role_ids: list[int]  # The member's roles besides @everyone, by id.
+    timed_out_until: int  # ms since the epoch; 0 when not timed out.
+    joined_at: int
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -698,6 +709,19 @@ class CommunityCreateResponse(Shape, kw_only=True):
     channel_id: int  # The first channel, #general.
 
 
+class CommunityUpdateResponse(Shape, kw_only=True):
+    """`community_update`: the `data` of a successful response."""
+
+    community: Community
+
+
+class CommunityDisbandResponse(Shape, kw_only=True):
+    """`community_disband`: the `data` of a successful response."""
+
+    community_id: int
+    disbanded: bool
+
+
 class CommunityJoinResponse(Shape, kw_only=True):
     """`community_join`: the `data` of a successful response."""
 
@@ -711,6 +735,46 @@ class CommunityLeaveResponse(Shape, kw_only=True):
 
     community_id: int
     left: bool
+
+
+class CommunityMembersResponse(Shape, kw_only=True):
+    """`community_members`: the `data` of a successful response."""
+
+    community_id: int
+    members: list[CommunityMember]
+    total: int
+    has_more: bool
+
+
+class CommunityMemberKickResponse(Shape, kw_only=True):
+    """`community_member_kick`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    kicked: bool
+
+
+class CommunityMemberMuteSetResponse(Shape, kw_only=True):
+    """`community_member_mute_set`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    timed_out_until: int  # ms since the epoch; 0 when not timed out.
+
+
+class CommunityOwnerTransferResponse(Shape, kw_only=True):
+    """`community_owner_transfer`: the `data` of a successful response."""
+
+    community_id: int
+    owner_id: int
+
+
+class CommunityDiscoverResponse(Shape, kw_only=True):
+    """`community_discover`: the `data` of a successful response."""
+
+    communities: list[Community]
+    total: int
+    has_more: bool
 
 
 class CommunitySendResponse(Shape, kw_only=True):
@@ -871,7 +935,7 @@ class CommunityMemberChangedPush(Shape, kw_only=True):
 
     community_id: int
     user_id: int
-    event: str  # joined or left.
+    event: str  # joined, left, kicked, timed_out, time_out_lifted, roles, owner (user_id the new owner) or disbanded (user_id the owner).
 
 
 class CommunityTypingPushPush(Shape, kw_only=True):
@@ -957,8 +1021,15 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_request_decide": ChatGroupRequestDecideResponse,
     "chat_group_member_role_set": ChatGroupMemberRoleSetResponse,
     "community_create": CommunityCreateResponse,
+    "community_update": CommunityUpdateResponse,
+    "community_disband": CommunityDisbandResponse,
     "community_join": CommunityJoinResponse,
     "community_leave": CommunityLeaveResponse,
+    "community_members": CommunityMembersResponse,
+    "community_member_kick": CommunityMemberKickResponse,
+    "community_member_mute_set": CommunityMemberMuteSetResponse,
+    "community_owner_transfer": CommunityOwnerTransferResponse,
+    "community_discover": CommunityDiscoverResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,

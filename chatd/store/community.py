@@ -277,3 +277,10 @@ def load_facts(conn: sqlite3.Connection, community_id: int) -> dict[str, Any] | 
         "member_roles": conn.execute("SELECT user_id, role_id FROM community_member_roles WHERE community_id = ?", args).fetchall(),
         "timeouts": conn.execute("SELECT user_id, timed_out_until FROM community_members WHERE community_id = ? AND timed_out_until > 0", args).fetchall(),
     }
+
+
+def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
+    """members_page for a member of the community; not_found for anyone else."""
+    if member_row(conn, community_id, user_id) is None:
+        raise ChatError("not_found", f"no community with id {community_id} that you are a member of", field="community_id")
+    return {"community_id": community_id, **members_page(conn, community_id, limit, offset, now)}
