@@ -1,12 +1,14 @@
 """Community commands on members and on the community itself: members, kick, time-out,
-owner transfer, disband, settings and discovery."""
+owner transfer, disband, settings and discovery; roles and who has them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core import community_members as ops
+from ..core import community_role_ops as role_ops
 from ..store import community as store
+from ..store import community_roles as roles_store
 from ..store.db import now_ms
 from . import Call, handler
 
@@ -51,3 +53,33 @@ async def community_update(call: Call) -> dict[str, Any]:
 async def community_discover(call: Call) -> dict[str, Any]:
     d = call.data
     return await call.ctx.readers.read(store.discover, d.query, d.limit, d.offset)  # type: ignore[no-any-return]
+
+
+@handler("community_role_set")
+async def community_role_set(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(role_ops.op_role_set, call.user_id, d.community_id, d.user_id, list(d.add), list(d.remove))  # type: ignore[no-any-return]
+
+
+@handler("community_role_list")
+async def community_role_list(call: Call) -> dict[str, Any]:
+    return await call.ctx.readers.read(roles_store.roles_for, call.data.community_id, call.user_id)  # type: ignore[no-any-return]
+
+
+@handler("community_role_create")
+async def community_role_create(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(role_ops.op_role_create, call.user_id, d.community_id, d.name, list(d.allow), d.position)  # type: ignore[no-any-return]
+
+
+@handler("community_role_update")
+async def community_role_update(call: Call) -> dict[str, Any]:
+    d = call.data
+    allow = None if d.allow is None else list(d.allow)
+    return await call.write(role_ops.op_role_update, call.user_id, d.community_id, d.role_id, d.name, allow, d.position)  # type: ignore[no-any-return]
+
+
+@handler("community_role_delete")
+async def community_role_delete(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(role_ops.op_role_delete, call.user_id, d.community_id, d.role_id)  # type: ignore[no-any-return]

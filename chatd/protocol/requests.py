@@ -450,6 +450,37 @@ class CommunityMemberMuteSetRequest(msgspec.Struct, kw_only=True):
     duration_ms: Annotated[int, msgspec.Meta(ge=0, le=2419200000)]
 
 
+class CommunityRoleSetRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    add: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    remove: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class CommunityRoleListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
+class CommunityRoleCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityRoleUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    allow: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityRoleDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_id: Annotated[int, INT64]
+
+
 class CommunityOwnerTransferRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
@@ -579,6 +610,11 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_members": CommunityMembersRequest,
     "community_member_kick": CommunityMemberKickRequest,
     "community_member_mute_set": CommunityMemberMuteSetRequest,
+    "community_role_set": CommunityRoleSetRequest,
+    "community_role_list": CommunityRoleListRequest,
+    "community_role_create": CommunityRoleCreateRequest,
+    "community_role_update": CommunityRoleUpdateRequest,
+    "community_role_delete": CommunityRoleDeleteRequest,
     "community_owner_transfer": CommunityOwnerTransferRequest,
     "community_discover": CommunityDiscoverRequest,
     "community_send": CommunitySendRequest,
@@ -662,6 +698,11 @@ COSTS: dict[str, int] = {
     "community_members": 0,
     "community_member_kick": 2,
     "community_member_mute_set": 2,
+    "community_role_set": 2,
+    "community_role_list": 0,
+    "community_role_create": 2,
+    "community_role_update": 2,
+    "community_role_delete": 2,
     "community_owner_transfer": 5,
     "community_discover": 0,
     "community_send": 1,
@@ -710,7 +751,6 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "enterprise_member_remove",
         "enterprise_member_list",
         "enterprise_member_search",
-        "community_role_set",
         "community_channel_create",
         "community_channel_update",
         "community_channel_delete",

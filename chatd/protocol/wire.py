@@ -173,6 +173,16 @@ class CommunityMember(Shape, kw_only=True):
     joined_at: int
 
 
+class CommunityRole(Shape, kw_only=True):
+    """A role of a community: a named set of capabilities with a position (@everyone 0, the others 1..n, higher above)."""
+
+    role_id: int
+    name: str
+    position: int
+    allow: list[str]  # Capability names: view_channel, send, read_history, mention_everyone, manage_messages, manage_channels, manage_roles, kick, mute, invite, manage_community, administrator.
+    member_count: int  # Members who have it (0 for @everyone, which every member has).
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -762,6 +772,43 @@ class CommunityMemberMuteSetResponse(Shape, kw_only=True):
     timed_out_until: int  # ms since the epoch; 0 when not timed out.
 
 
+class CommunityRoleSetResponse(Shape, kw_only=True):
+    """`community_role_set`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    role_ids: list[int]  # The member's roles now, @everyone left out.
+
+
+class CommunityRoleListResponse(Shape, kw_only=True):
+    """`community_role_list`: the `data` of a successful response."""
+
+    community_id: int
+    roles: list[CommunityRole]
+
+
+class CommunityRoleCreateResponse(Shape, kw_only=True):
+    """`community_role_create`: the `data` of a successful response."""
+
+    community_id: int
+    role: CommunityRole
+
+
+class CommunityRoleUpdateResponse(Shape, kw_only=True):
+    """`community_role_update`: the `data` of a successful response."""
+
+    community_id: int
+    role: CommunityRole
+
+
+class CommunityRoleDeleteResponse(Shape, kw_only=True):
+    """`community_role_delete`: the `data` of a successful response."""
+
+    community_id: int
+    role_id: int
+    deleted: bool
+
+
 class CommunityOwnerTransferResponse(Shape, kw_only=True):
     """`community_owner_transfer`: the `data` of a successful response."""
 
@@ -1028,6 +1075,11 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_members": CommunityMembersResponse,
     "community_member_kick": CommunityMemberKickResponse,
     "community_member_mute_set": CommunityMemberMuteSetResponse,
+    "community_role_set": CommunityRoleSetResponse,
+    "community_role_list": CommunityRoleListResponse,
+    "community_role_create": CommunityRoleCreateResponse,
+    "community_role_update": CommunityRoleUpdateResponse,
+    "community_role_delete": CommunityRoleDeleteResponse,
     "community_owner_transfer": CommunityOwnerTransferResponse,
     "community_discover": CommunityDiscoverResponse,
     "community_send": CommunitySendResponse,

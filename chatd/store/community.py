@@ -279,8 +279,13 @@ def load_facts(conn: sqlite3.Connection, community_id: int) -> dict[str, Any] | 
     }
 
 
-def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
-    """members_page for a member of the community; not_found for anyone else."""
+def require_member(conn: sqlite3.Connection, community_id: int, user_id: int) -> None:
+    """not_found unless the user is a member (a private community is not told apart from none)."""
     if member_row(conn, community_id, user_id) is None:
         raise ChatError("not_found", f"no community with id {community_id} that you are a member of", field="community_id")
+
+
+def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
+    """members_page for a member of the community; not_found for anyone else."""
+    require_member(conn, community_id, user_id)
     return {"community_id": community_id, **members_page(conn, community_id, limit, offset, now)}
