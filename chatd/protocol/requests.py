@@ -492,6 +492,51 @@ class CommunityDiscoverRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class CommunityChannelCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    category_id: Annotated[int, INT64] | None = None
+    topic: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityChannelUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    topic: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    category_id: Annotated[int, INT64] | None = None
+    position: Annotated[int, INT64] | None = None
+    synced: bool | None = None
+
+
+class CommunityChannelDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64]
+
+
+class CommunityChannelListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
+class CommunityCategoryCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityCategoryUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    category_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityCategoryDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    category_id: Annotated[int, INT64]
+
+
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     content: Content
@@ -617,6 +662,13 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_role_delete": CommunityRoleDeleteRequest,
     "community_owner_transfer": CommunityOwnerTransferRequest,
     "community_discover": CommunityDiscoverRequest,
+    "community_channel_create": CommunityChannelCreateRequest,
+    "community_channel_update": CommunityChannelUpdateRequest,
+    "community_channel_delete": CommunityChannelDeleteRequest,
+    "community_channel_list": CommunityChannelListRequest,
+    "community_category_create": CommunityCategoryCreateRequest,
+    "community_category_update": CommunityCategoryUpdateRequest,
+    "community_category_delete": CommunityCategoryDeleteRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
@@ -705,6 +757,13 @@ COSTS: dict[str, int] = {
     "community_role_delete": 2,
     "community_owner_transfer": 5,
     "community_discover": 0,
+    "community_channel_create": 5,
+    "community_channel_update": 2,
+    "community_channel_delete": 5,
+    "community_channel_list": 0,
+    "community_category_create": 2,
+    "community_category_update": 2,
+    "community_category_delete": 2,
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,
@@ -751,12 +810,5 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "enterprise_member_remove",
         "enterprise_member_list",
         "enterprise_member_search",
-        "community_channel_create",
-        "community_channel_update",
-        "community_channel_delete",
-        "community_channel_list",
-        "community_category_create",
-        "community_category_update",
-        "community_category_delete",
     }
 )

@@ -183,6 +183,35 @@ class CommunityRole(Shape, kw_only=True):
     member_count: int  # Members who have it (0 for @everyone, which every member has).
 
 
+class CommunityChannel(Shape, kw_only=True):
+    """A text channel of a community (`community_channel_list`); its id is its conversation's."""
+
+    channel_id: int
+    community_id: int
+    category_id: int | None
+    name: str
+    topic: str
+    position: int  # Among the channels of its category (or of none), from 0.
+    synced: bool  # Follows its category's overwrites live and has none of its own.
+
+
+class CommunityCategory(Shape, kw_only=True):
+    """A category of a community's channels, with the channels in it the asking member can see."""
+
+    category_id: int
+    name: str
+    position: int  # Among the community's categories, from 0.
+    channels: list[CommunityChannel]
+
+
+class CommunityCategoryInfo(Shape, kw_only=True):
+    """A category as a write answers it."""
+
+    category_id: int
+    name: str
+    position: int
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -824,6 +853,56 @@ class CommunityDiscoverResponse(Shape, kw_only=True):
     has_more: bool
 
 
+class CommunityChannelCreateResponse(Shape, kw_only=True):
+    """`community_channel_create`: the `data` of a successful response."""
+
+    channel: CommunityChannel
+
+
+class CommunityChannelUpdateResponse(Shape, kw_only=True):
+    """`community_channel_update`: the `data` of a successful response."""
+
+    channel: CommunityChannel
+
+
+class CommunityChannelDeleteResponse(Shape, kw_only=True):
+    """`community_channel_delete`: the `data` of a successful response."""
+
+    community_id: int
+    channel_id: int
+    deleted: bool
+
+
+class CommunityChannelListResponse(Shape, kw_only=True):
+    """`community_channel_list`: the `data` of a successful response."""
+
+    community_id: int
+    categories: list[CommunityCategory]
+    channels: list[CommunityChannel]  # Those without a category.
+
+
+class CommunityCategoryCreateResponse(Shape, kw_only=True):
+    """`community_category_create`: the `data` of a successful response."""
+
+    community_id: int
+    category: CommunityCategoryInfo
+
+
+class CommunityCategoryUpdateResponse(Shape, kw_only=True):
+    """`community_category_update`: the `data` of a successful response."""
+
+    community_id: int
+    category: CommunityCategoryInfo
+
+
+class CommunityCategoryDeleteResponse(Shape, kw_only=True):
+    """`community_category_delete`: the `data` of a successful response."""
+
+    community_id: int
+    category_id: int
+    deleted: bool
+
+
 class CommunitySendResponse(Shape, kw_only=True):
     """`community_send`: the `data` of a successful response."""
 
@@ -985,6 +1064,16 @@ class CommunityMemberChangedPush(Shape, kw_only=True):
     event: str  # joined, left, kicked, timed_out, time_out_lifted, roles, owner (user_id the new owner) or disbanded (user_id the owner).
 
 
+class CommunityChannelChangedPush(Shape, kw_only=True):
+    """`community.channel_changed`: the push's `data`."""
+
+    community_id: int
+    event: str  # created, updated, deleted, category_created, category_updated or category_deleted.
+    channel_id: int | None  # null for a category event.
+    category_id: int | None
+    channel: CommunityChannel | None  # The channel now (created, updated); null otherwise.
+
+
 class CommunityTypingPushPush(Shape, kw_only=True):
     """`community.typing`: the push's `data`."""
 
@@ -1082,6 +1171,13 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_role_delete": CommunityRoleDeleteResponse,
     "community_owner_transfer": CommunityOwnerTransferResponse,
     "community_discover": CommunityDiscoverResponse,
+    "community_channel_create": CommunityChannelCreateResponse,
+    "community_channel_update": CommunityChannelUpdateResponse,
+    "community_channel_delete": CommunityChannelDeleteResponse,
+    "community_channel_list": CommunityChannelListResponse,
+    "community_category_create": CommunityCategoryCreateResponse,
+    "community_category_update": CommunityCategoryUpdateResponse,
+    "community_category_delete": CommunityCategoryDeleteResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
@@ -1103,6 +1199,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_group_read_receipt": ChatGroupReadReceiptPush,
     "community.message": CommunityMessagePush,
     "community.member_changed": CommunityMemberChangedPush,
+    "community.channel_changed": CommunityChannelChangedPush,
     "community.typing": CommunityTypingPushPush,
     "community.conversation_update": CommunityConversationUpdatePush,
 }
