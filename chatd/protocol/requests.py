@@ -537,6 +537,18 @@ class CommunityCategoryDeleteRequest(msgspec.Struct, kw_only=True):
     category_id: Annotated[int, INT64]
 
 
+class CommunityInviteCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    max_uses: Annotated[int, msgspec.Meta(ge=0, le=100000)] = 0
+    expires_in_ms: Annotated[int, msgspec.Meta(ge=0, le=31536000000)] = 604800000
+
+
+class CommunityPermissionsRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64] | None = None
+
+
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     content: Content
@@ -669,6 +681,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_category_create": CommunityCategoryCreateRequest,
     "community_category_update": CommunityCategoryUpdateRequest,
     "community_category_delete": CommunityCategoryDeleteRequest,
+    "community_invite_create": CommunityInviteCreateRequest,
+    "community_permissions": CommunityPermissionsRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
@@ -764,6 +778,8 @@ COSTS: dict[str, int] = {
     "community_category_create": 2,
     "community_category_update": 2,
     "community_category_delete": 2,
+    "community_invite_create": 2,
+    "community_permissions": 0,
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,

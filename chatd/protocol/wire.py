@@ -212,6 +212,27 @@ class CommunityCategoryInfo(Shape, kw_only=True):
     position: int
 
 
+class CommunityInvite(Shape, kw_only=True):
+    """An invite code of a community (`community_invite_create`); `community_join` with it joins."""
+
+    code: str
+    community_id: int
+    created_by: int
+    uses: int
+    max_uses: int  # 0: no limit.
+    expires_at: int  # ms since the epoch; 0: never.
+    created_at: int
+
+
+class PermissionStep(Shape, kw_only=True):
+    """One step of a permission evaluation that changed the capabilities (`community_permissions`)."""
+
+    by: str  # What did it: "base: @everyone and role Mod", "overwrite of role Muted on category Ops", ...
+    added: list[str]
+    removed: list[str]
+    allow: list[str]  # The capabilities after this step.
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -903,6 +924,25 @@ class CommunityCategoryDeleteResponse(Shape, kw_only=True):
     deleted: bool
 
 
+class CommunityInviteCreateResponse(Shape, kw_only=True):
+    """`community_invite_create`: the `data` of a successful response."""
+
+    invite: CommunityInvite
+
+
+class CommunityPermissionsResponse(Shape, kw_only=True):
+    """`community_permissions`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    channel_id: int | None
+    place: str  # "channel #general" or "the community".
+    allow: list[str]
+    roles: list[str]  # The member's roles in the base, highest first.
+    trace: list[PermissionStep]
+    timed_out_until: int  # 0 when not timed out.
+
+
 class CommunitySendResponse(Shape, kw_only=True):
     """`community_send`: the `data` of a successful response."""
 
@@ -1178,6 +1218,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_category_create": CommunityCategoryCreateResponse,
     "community_category_update": CommunityCategoryUpdateResponse,
     "community_category_delete": CommunityCategoryDeleteResponse,
+    "community_invite_create": CommunityInviteCreateResponse,
+    "community_permissions": CommunityPermissionsResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,

@@ -289,3 +289,16 @@ def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit
     """members_page for a member of the community; not_found for anyone else."""
     require_member(conn, community_id, user_id)
     return {"community_id": community_id, **members_page(conn, community_id, limit, offset, now)}
+
+
+# --- invites ------------------------------------------------------------------------------
+
+
+def create_invite(ctx: Any, community_id: int, user_id: int, max_uses: int, expires_at: int) -> dict[str, Any]:
+    """A new invite code (random, URL-safe) joining the community (`community_join`)."""
+    code = secrets.token_urlsafe(9)
+    ctx.conn.execute(
+        "INSERT INTO community_invites (code, community_id, created_by, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (code, community_id, user_id, max_uses, expires_at, ctx.now),
+    )
+    return {"code": code, "community_id": community_id, "created_by": user_id, "uses": 0, "max_uses": max_uses, "expires_at": expires_at, "created_at": ctx.now}
