@@ -83,3 +83,25 @@ async def test_moving_a_higher_role_down_to_edit_it_fails_and_writes_nothing(har
         await fails(b1, "community_role_set", {"community_id": cid, "user_id": b, "add": [boss["role_id"]]}, "forbidden")
         await fails(b1, "community_role_delete", {"community_id": cid, "role_id": boss["role_id"]}, "forbidden")
         assert await _roles(a1, cid) == before
+
+
+async def test_reorder_moves_only_roles_below_ones_own(harness, users):
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        cid, cat, ch = await setup(a1, b1)
+        x = (await a1.request("community_role_create", {"community_id": cid, "name": "X"}))["role"]["role_id"]
+        y = (await a1.request("community_role_create", {"community_id": cid, "name": "Y", "position": 2}))["role"]["role_id"]
+        mod = (await a1.request("community_role_create", {"community_id": cid, "name": "Mod", "allow": ["manage_roles"], "position": 3}))["role"]["role_id"]
+        boss = (await a1.request("community_role_create", {"community_id": cid, "name": "Boss", "position": 4}))["role"]["role_id"]
+        await a1.request("community_role_set", {"community_id": cid, "user_id": b, "add": [mod]})
+        out = await b1.request("community_role_reorder", {"community_id": cid, "role_ids": [y, x, mod, boss]})
+        assert [r["name"] for r in out["roles"]] == ["Boss", "Mod", "X", "Y", "@everyone"]
+        before = (await a1.request("community_role_list", {"community_id": cid}))["roles"]
+        await fails(b1, "community_role_reorder", {"community_id": cid, "role_ids": [y, x, boss, mod]}, "forbidden")  # Boss down
+        await fails(b1, "community_role_reorder", {"community_id": cid, "role_ids": [y, mod, x, boss]}, "forbidden")  # X up to Mod's level
+        await fails(b1, "community_role_reorder", {"community_id": cid, "role_ids": [y, x, mod]}, "bad_request")
+        await fails(b1, "community_role_reorder", {"community_id": cid, "role_ids": [y, y, mod, boss]}, "bad_request")
+        await fails(b1, "community_role_reorder", {"community_id": cid, "role_ids": [y, x, mod, 99999]}, "not_found")
+        assert (await a1.request("community_role_list", {"community_id": cid}))["roles"] == before
+        out = await a1.request("community_role_reorder", {"community_id": cid, "role_ids": [boss, mod, x, y]})
+        assert [r["name"] for r in out["roles"]] == ["Y", "X", "Mod", "Boss", "@everyone"]

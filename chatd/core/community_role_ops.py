@@ -101,3 +101,20 @@ def op_role_set(ctx: Any, user_id: int, community_id: int, target_id: int, add: 
     out = Outcome({"community_id": community_id, "user_id": target_id, "role_ids": role_ids})
     member_changed(out, ctx, community_id, target_id, "roles")
     return out
+
+
+def op_role_reorder(ctx: Any, user_id: int, community_id: int, role_ids: list[int]) -> Outcome:
+    """Put the roles (@everyone left out) in the order given, lowest first: positions 1..n.
+    Every role that moves must be below the actor before and after (check_reorder)."""
+    snap = member_snapshot(ctx, community_id, user_id)
+    community = snap.community
+    for rid in role_ids:
+        _role(snap, rid)
+    positions = {rid: i + 1 for i, rid in enumerate(role_ids)}
+    if len(positions) != len(role_ids) or len(role_ids) != len(community.roles) - 1:
+        raise ChatError("bad_request", f"list each of the {len(community.roles) - 1} roles (@everyone left out) once", field="role_ids")
+    hierarchy.check_reorder(_actor(ctx, snap, user_id), community, positions)
+    moved = {rid: p for rid, p in positions.items() if community.roles[rid].position != p}
+    if moved:
+        roles_store.reorder(ctx.conn, community_id, moved)
+    return Outcome({"community_id": community_id, "roles": roles_store.roles(ctx.conn, community_id)})

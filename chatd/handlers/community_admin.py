@@ -83,3 +83,9 @@ async def community_role_update(call: Call) -> dict[str, Any]:
 async def community_role_delete(call: Call) -> dict[str, Any]:
     d = call.data
     return await call.write(role_ops.op_role_delete, call.user_id, d.community_id, d.role_id)  # type: ignore[no-any-return]
+
+
+@handler("community_role_reorder")
+async def community_role_reorder(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(role_ops.op_role_reorder, call.user_id, d.community_id, list(d.role_ids))  # type: ignore[no-any-return]

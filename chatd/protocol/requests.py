@@ -476,6 +476,11 @@ class CommunityRoleUpdateRequest(msgspec.Struct, kw_only=True):
     position: Annotated[int, INT64] | None = None
 
 
+class CommunityRoleReorderRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=250)]
+
+
 class CommunityRoleDeleteRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     role_id: Annotated[int, INT64]
@@ -671,6 +676,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_role_list": CommunityRoleListRequest,
     "community_role_create": CommunityRoleCreateRequest,
     "community_role_update": CommunityRoleUpdateRequest,
+    "community_role_reorder": CommunityRoleReorderRequest,
     "community_role_delete": CommunityRoleDeleteRequest,
     "community_owner_transfer": CommunityOwnerTransferRequest,
     "community_discover": CommunityDiscoverRequest,
@@ -768,6 +774,7 @@ COSTS: dict[str, int] = {
     "community_role_list": 0,
     "community_role_create": 2,
     "community_role_update": 2,
+    "community_role_reorder": 2,
     "community_role_delete": 2,
     "community_owner_transfer": 5,
     "community_discover": 0,

@@ -851,6 +851,13 @@ class CommunityRoleUpdateResponse(Shape, kw_only=True):
     role: CommunityRole
 
 
+class CommunityRoleReorderResponse(Shape, kw_only=True):
+    """`community_role_reorder`: the `data` of a successful response."""
+
+    community_id: int
+    roles: list[CommunityRole]
+
+
 class CommunityRoleDeleteResponse(Shape, kw_only=True):
     """`community_role_delete`: the `data` of a successful response."""
 
@@ -1208,6 +1215,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_role_list": CommunityRoleListResponse,
     "community_role_create": CommunityRoleCreateResponse,
     "community_role_update": CommunityRoleUpdateResponse,
+    "community_role_reorder": CommunityRoleReorderResponse,
     "community_role_delete": CommunityRoleDeleteResponse,
     "community_owner_transfer": CommunityOwnerTransferResponse,
     "community_discover": CommunityDiscoverResponse,

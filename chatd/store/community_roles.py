@@ -74,3 +74,9 @@ def roles_for(conn: sqlite3.Connection, community_id: int, user_id: int) -> dict
     """The role list for a member of the community; not_found for anyone else."""
     require_member(conn, community_id, user_id)
     return {"community_id": community_id, "roles": roles(conn, community_id)}
+
+
+def reorder(conn: sqlite3.Connection, community_id: int, positions: Mapping[int, int]) -> None:
+    """Set the positions given (role id -> position), checked by the policy beforehand."""
+    _positions(conn, positions)
+    bump(conn, community_id)
