@@ -84,7 +84,7 @@ async def test_time_out_expires_by_itself_and_zero_lifts_it(harness, users):
 
 
 async def test_owner_transfer_is_atomic_and_owner_only(harness, users):
-    a, b = users["alice"], users["bob"]
+    b = users["bob"]
     async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("bob") as b2, harness.client("carol") as c1:
         cid, cat, ch = await setup(a1, b1)
         await fails(b1, "community_owner_transfer", {"community_id": cid, "user_id": b}, "forbidden")

@@ -15,7 +15,6 @@ def _tree(listing: dict) -> tuple:
 
 
 async def test_channels_and_categories_on_two_devices(harness, users):
-    b = users["bob"]
     async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("bob") as b2:
         cid, cat, general = await setup(a1, b1)
         other, _, _ = await setup(a1, b1)
