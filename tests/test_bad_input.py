@@ -753,6 +753,8 @@ async def test_deeply_nested_frame_answers_bad_frame(harness, users, payload, op
     await _bad_frame_then_still_up(harness, payload, opcode)
 
 
+# Every walked command three times per id field: more frames than the default burst.
+@pytest.mark.parametrize("config_overrides", [{"limits": {"frames_burst": 1_000_000, "user_write_burst": 1_000_000}}])
 async def test_ids_beyond_64_bits_are_a_client_mistake(harness, users):
     b = users["bob"]
     async with harness.client("alice") as a:

@@ -167,6 +167,13 @@ def _valid(spec: dict[str, Any], msgpack: bool) -> st.SearchStrategy[Any]:
             st.builds(lambda n, v: [v] * n, st.sampled_from([0, hi, hi + 1]), _ints(spec, msgpack)),
             st.lists(_hostile(msgpack), max_size=3),
         )
+    if t == "list[str]":
+        hi = spec.get("max_length", 100)
+        return st.one_of(
+            st.lists(_strs({}), max_size=5),
+            st.builds(lambda n, v: [v] * n, st.sampled_from([0, hi, hi + 1]), st.sampled_from(["send", "kick"])),
+            st.lists(_hostile(msgpack), max_size=3),
+        )
     if t == "Content":
         return _content(msgpack)
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")
@@ -192,6 +199,9 @@ def _inbounds(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.floats(0, 1000)
     if t == "list[int]":
         return st.lists(st.sampled_from(ids), min_size=spec.get("min_length", 0), max_size=min(spec.get("max_length", 5), 5))
+    if t == "list[str]":
+        names = ["view_channel", "send", "read_history", "kick", "mute", "manage_roles", "administrator", "fly"]
+        return st.lists(st.sampled_from(names), max_size=min(spec.get("max_length", 5), 5))
     if t == "Content":
         return st.fixed_dictionaries({"type": st.sampled_from(["text", "markdown"]), "text": st.text(min_size=1, max_size=30)})
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")

@@ -1,12 +1,14 @@
-"""Community commands: create, join, leave, permission overwrites. The chat verbs of
-channels (community_send, community_history, ...) are the engine's, registered in
-handlers/conversations.py from the CHANNEL kind."""
+"""Community commands: create, join, leave, permission overwrites, invite codes and the
+permission view. The chat verbs of channels (community_send, community_history, ...) are
+the engine's, registered in handlers/conversations.py from the CHANNEL kind."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..core import community_ops as ops
+from ..core import community_perm_view as perm_view
+from ..store.db import now_ms
 from . import Call, handler
 
 
@@ -33,3 +35,15 @@ async def community_overwrite_set(call: Call) -> dict[str, Any]:
     return await call.write(  # type: ignore[no-any-return]
         ops.op_overwrite_set, call.user_id, d.community_id, d.place, d.place_id, d.target, d.target_id, d.allow, d.deny
     )
+
+
+@handler("community_invite_create")
+async def community_invite_create(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(perm_view.op_invite_create, call.user_id, d.community_id, d.max_uses, d.expires_in_ms)  # type: ignore[no-any-return]
+
+
+@handler("community_permissions")
+async def community_permissions(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.ctx.readers.read(perm_view.permissions, d.community_id, call.user_id, d.user_id, d.channel_id, now_ms())  # type: ignore[no-any-return]

@@ -410,6 +410,19 @@ class CommunityCreateRequest(msgspec.Struct, kw_only=True):
     join_mode: str = "invite"
 
 
+class CommunityUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+    icon: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    public: bool | None = None
+    join_mode: str | None = None
+
+
+class CommunityDisbandRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
 class CommunityJoinRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64] | None = None
     invite_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
@@ -418,6 +431,127 @@ class CommunityJoinRequest(msgspec.Struct, kw_only=True):
 
 class CommunityLeaveRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
+
+
+class CommunityMembersRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class CommunityMemberKickRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+
+
+class CommunityMemberMuteSetRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    duration_ms: Annotated[int, msgspec.Meta(ge=0, le=2419200000)]
+
+
+class CommunityRoleSetRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    add: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    remove: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+
+
+class CommunityRoleListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
+class CommunityRoleCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityRoleUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    allow: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityRoleReorderRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=250)]
+
+
+class CommunityRoleDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    role_id: Annotated[int, INT64]
+
+
+class CommunityOwnerTransferRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+
+
+class CommunityDiscoverRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class CommunityChannelCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    category_id: Annotated[int, INT64] | None = None
+    topic: Annotated[str, msgspec.Meta(max_length=1024)] = ""
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityChannelUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    topic: Annotated[str, msgspec.Meta(max_length=1024)] | None = None
+    category_id: Annotated[int, INT64] | None = None
+    position: Annotated[int, INT64] | None = None
+    synced: bool | None = None
+
+
+class CommunityChannelDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64]
+
+
+class CommunityChannelListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
+class CommunityCategoryCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityCategoryUpdateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    category_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    position: Annotated[int, INT64] | None = None
+
+
+class CommunityCategoryDeleteRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    category_id: Annotated[int, INT64]
+
+
+class CommunityInviteCreateRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    max_uses: Annotated[int, msgspec.Meta(ge=0, le=100000)] = 0
+    expires_in_ms: Annotated[int, msgspec.Meta(ge=0, le=31536000000)] = 604800000
+
+
+class CommunityPermissionsRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    channel_id: Annotated[int, INT64] | None = None
 
 
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
@@ -531,8 +665,30 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_request_decide": ChatGroupRequestDecideRequest,
     "chat_group_member_role_set": ChatGroupMemberRoleSetRequest,
     "community_create": CommunityCreateRequest,
+    "community_update": CommunityUpdateRequest,
+    "community_disband": CommunityDisbandRequest,
     "community_join": CommunityJoinRequest,
     "community_leave": CommunityLeaveRequest,
+    "community_members": CommunityMembersRequest,
+    "community_member_kick": CommunityMemberKickRequest,
+    "community_member_mute_set": CommunityMemberMuteSetRequest,
+    "community_role_set": CommunityRoleSetRequest,
+    "community_role_list": CommunityRoleListRequest,
+    "community_role_create": CommunityRoleCreateRequest,
+    "community_role_update": CommunityRoleUpdateRequest,
+    "community_role_reorder": CommunityRoleReorderRequest,
+    "community_role_delete": CommunityRoleDeleteRequest,
+    "community_owner_transfer": CommunityOwnerTransferRequest,
+    "community_discover": CommunityDiscoverRequest,
+    "community_channel_create": CommunityChannelCreateRequest,
+    "community_channel_update": CommunityChannelUpdateRequest,
+    "community_channel_delete": CommunityChannelDeleteRequest,
+    "community_channel_list": CommunityChannelListRequest,
+    "community_category_create": CommunityCategoryCreateRequest,
+    "community_category_update": CommunityCategoryUpdateRequest,
+    "community_category_delete": CommunityCategoryDeleteRequest,
+    "community_invite_create": CommunityInviteCreateRequest,
+    "community_permissions": CommunityPermissionsRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
@@ -607,8 +763,30 @@ COSTS: dict[str, int] = {
     "chat_group_request_decide": 2,
     "chat_group_member_role_set": 2,
     "community_create": 10,
+    "community_update": 2,
+    "community_disband": 10,
     "community_join": 5,
     "community_leave": 2,
+    "community_members": 0,
+    "community_member_kick": 2,
+    "community_member_mute_set": 2,
+    "community_role_set": 2,
+    "community_role_list": 0,
+    "community_role_create": 2,
+    "community_role_update": 2,
+    "community_role_reorder": 2,
+    "community_role_delete": 2,
+    "community_owner_transfer": 5,
+    "community_discover": 0,
+    "community_channel_create": 5,
+    "community_channel_update": 2,
+    "community_channel_delete": 5,
+    "community_channel_list": 0,
+    "community_category_create": 2,
+    "community_category_update": 2,
+    "community_category_delete": 2,
+    "community_invite_create": 2,
+    "community_permissions": 0,
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,
@@ -655,20 +833,5 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "enterprise_member_remove",
         "enterprise_member_list",
         "enterprise_member_search",
-        "community_update",
-        "community_disband",
-        "community_members",
-        "community_member_kick",
-        "community_member_mute_set",
-        "community_role_set",
-        "community_owner_transfer",
-        "community_discover",
-        "community_channel_create",
-        "community_channel_update",
-        "community_channel_delete",
-        "community_channel_list",
-        "community_category_create",
-        "community_category_update",
-        "community_category_delete",
     }
 )

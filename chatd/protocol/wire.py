@@ -162,6 +162,77 @@ class CommunityConversation(Shape, kw_only=True):
     last_activity: int  # ms since the epoch.
 
 
+class CommunityMember(Shape, kw_only=True):
+    """One member of a community (`community_members`)."""
+
+    user_id: int
+    name: str
+    display_name: str
+    role_ids: list[int]  # The member's roles besides @everyone, by id.
+    timed_out_until: int  # ms since the epoch; 0 when not timed out.
+    joined_at: int
+
+
+class CommunityRole(Shape, kw_only=True):
+    """A role of a community: a named set of capabilities with a position (@everyone 0, the others 1..n, higher above)."""
+
+    role_id: int
+    name: str
+    position: int
+    allow: list[str]  # Capability names: view_channel, send, read_history, mention_everyone, manage_messages, manage_channels, manage_roles, kick, mute, invite, manage_community, administrator.
+    member_count: int  # Members who have it (0 for @everyone, which every member has).
+
+
+class CommunityChannel(Shape, kw_only=True):
+    """A text channel of a community (`community_channel_list`); its id is its conversation's."""
+
+    channel_id: int
+    community_id: int
+    category_id: int | None
+    name: str
+    topic: str
+    position: int  # Among the channels of its category (or of none), from 0.
+    synced: bool  # Follows its category's overwrites live and has none of its own.
+
+
+class CommunityCategory(Shape, kw_only=True):
+    """A category of a community's channels, with the channels in it the asking member can see."""
+
+    category_id: int
+    name: str
+    position: int  # Among the community's categories, from 0.
+    channels: list[CommunityChannel]
+
+
+class CommunityCategoryInfo(Shape, kw_only=True):
+    """A category as a write answers it."""
+
+    category_id: int
+    name: str
+    position: int
+
+
+class CommunityInvite(Shape, kw_only=True):
+    """An invite code of a community (`community_invite_create`); `community_join` with it joins."""
+
+    code: str
+    community_id: int
+    created_by: int
+    uses: int
+    max_uses: int  # 0: no limit.
+    expires_at: int  # ms since the epoch; 0: never.
+    created_at: int
+
+
+class PermissionStep(Shape, kw_only=True):
+    """One step of a permission evaluation that changed the capabilities (`community_permissions`)."""
+
+    by: str  # What did it: "base: @everyone and role Mod", "overwrite of role Muted on category Ops", ...
+    added: list[str]
+    removed: list[str]
+    allow: list[str]  # The capabilities after this step.
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -698,6 +769,19 @@ class CommunityCreateResponse(Shape, kw_only=True):
     channel_id: int  # The first channel, #general.
 
 
+class CommunityUpdateResponse(Shape, kw_only=True):
+    """`community_update`: the `data` of a successful response."""
+
+    community: Community
+
+
+class CommunityDisbandResponse(Shape, kw_only=True):
+    """`community_disband`: the `data` of a successful response."""
+
+    community_id: int
+    disbanded: bool
+
+
 class CommunityJoinResponse(Shape, kw_only=True):
     """`community_join`: the `data` of a successful response."""
 
@@ -711,6 +795,159 @@ class CommunityLeaveResponse(Shape, kw_only=True):
 
     community_id: int
     left: bool
+
+
+class CommunityMembersResponse(Shape, kw_only=True):
+    """`community_members`: the `data` of a successful response."""
+
+    community_id: int
+    members: list[CommunityMember]
+    total: int
+    has_more: bool
+
+
+class CommunityMemberKickResponse(Shape, kw_only=True):
+    """`community_member_kick`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    kicked: bool
+
+
+class CommunityMemberMuteSetResponse(Shape, kw_only=True):
+    """`community_member_mute_set`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    timed_out_until: int  # ms since the epoch; 0 when not timed out.
+
+
+class CommunityRoleSetResponse(Shape, kw_only=True):
+    """`community_role_set`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    role_ids: list[int]  # The member's roles now, @everyone left out.
+
+
+class CommunityRoleListResponse(Shape, kw_only=True):
+    """`community_role_list`: the `data` of a successful response."""
+
+    community_id: int
+    roles: list[CommunityRole]
+
+
+class CommunityRoleCreateResponse(Shape, kw_only=True):
+    """`community_role_create`: the `data` of a successful response."""
+
+    community_id: int
+    role: CommunityRole
+
+
+class CommunityRoleUpdateResponse(Shape, kw_only=True):
+    """`community_role_update`: the `data` of a successful response."""
+
+    community_id: int
+    role: CommunityRole
+
+
+class CommunityRoleReorderResponse(Shape, kw_only=True):
+    """`community_role_reorder`: the `data` of a successful response."""
+
+    community_id: int
+    roles: list[CommunityRole]
+
+
+class CommunityRoleDeleteResponse(Shape, kw_only=True):
+    """`community_role_delete`: the `data` of a successful response."""
+
+    community_id: int
+    role_id: int
+    deleted: bool
+
+
+class CommunityOwnerTransferResponse(Shape, kw_only=True):
+    """`community_owner_transfer`: the `data` of a successful response."""
+
+    community_id: int
+    owner_id: int
+
+
+class CommunityDiscoverResponse(Shape, kw_only=True):
+    """`community_discover`: the `data` of a successful response."""
+
+    communities: list[Community]
+    total: int
+    has_more: bool
+
+
+class CommunityChannelCreateResponse(Shape, kw_only=True):
+    """`community_channel_create`: the `data` of a successful response."""
+
+    channel: CommunityChannel
+
+
+class CommunityChannelUpdateResponse(Shape, kw_only=True):
+    """`community_channel_update`: the `data` of a successful response."""
+
+    channel: CommunityChannel
+
+
+class CommunityChannelDeleteResponse(Shape, kw_only=True):
+    """`community_channel_delete`: the `data` of a successful response."""
+
+    community_id: int
+    channel_id: int
+    deleted: bool
+
+
+class CommunityChannelListResponse(Shape, kw_only=True):
+    """`community_channel_list`: the `data` of a successful response."""
+
+    community_id: int
+    categories: list[CommunityCategory]
+    channels: list[CommunityChannel]  # Those without a category.
+
+
+class CommunityCategoryCreateResponse(Shape, kw_only=True):
+    """`community_category_create`: the `data` of a successful response."""
+
+    community_id: int
+    category: CommunityCategoryInfo
+
+
+class CommunityCategoryUpdateResponse(Shape, kw_only=True):
+    """`community_category_update`: the `data` of a successful response."""
+
+    community_id: int
+    category: CommunityCategoryInfo
+
+
+class CommunityCategoryDeleteResponse(Shape, kw_only=True):
+    """`community_category_delete`: the `data` of a successful response."""
+
+    community_id: int
+    category_id: int
+    deleted: bool
+
+
+class CommunityInviteCreateResponse(Shape, kw_only=True):
+    """`community_invite_create`: the `data` of a successful response."""
+
+    invite: CommunityInvite
+
+
+class CommunityPermissionsResponse(Shape, kw_only=True):
+    """`community_permissions`: the `data` of a successful response."""
+
+    community_id: int
+    user_id: int
+    channel_id: int | None
+    place: str  # "channel #general" or "the community".
+    allow: list[str]
+    roles: list[str]  # The member's roles in the base, highest first.
+    trace: list[PermissionStep]
+    timed_out_until: int  # 0 when not timed out.
 
 
 class CommunitySendResponse(Shape, kw_only=True):
@@ -871,7 +1108,17 @@ class CommunityMemberChangedPush(Shape, kw_only=True):
 
     community_id: int
     user_id: int
-    event: str  # joined or left.
+    event: str  # joined, left, kicked, timed_out, time_out_lifted, roles, owner (user_id the new owner) or disbanded (user_id the owner).
+
+
+class CommunityChannelChangedPush(Shape, kw_only=True):
+    """`community.channel_changed`: the push's `data`."""
+
+    community_id: int
+    event: str  # created, updated, deleted, category_created, category_updated or category_deleted.
+    channel_id: int | None  # null for a category event.
+    category_id: int | None
+    channel: CommunityChannel | None  # The channel now (created, updated); null otherwise.
 
 
 class CommunityTypingPushPush(Shape, kw_only=True):
@@ -957,8 +1204,30 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_request_decide": ChatGroupRequestDecideResponse,
     "chat_group_member_role_set": ChatGroupMemberRoleSetResponse,
     "community_create": CommunityCreateResponse,
+    "community_update": CommunityUpdateResponse,
+    "community_disband": CommunityDisbandResponse,
     "community_join": CommunityJoinResponse,
     "community_leave": CommunityLeaveResponse,
+    "community_members": CommunityMembersResponse,
+    "community_member_kick": CommunityMemberKickResponse,
+    "community_member_mute_set": CommunityMemberMuteSetResponse,
+    "community_role_set": CommunityRoleSetResponse,
+    "community_role_list": CommunityRoleListResponse,
+    "community_role_create": CommunityRoleCreateResponse,
+    "community_role_update": CommunityRoleUpdateResponse,
+    "community_role_reorder": CommunityRoleReorderResponse,
+    "community_role_delete": CommunityRoleDeleteResponse,
+    "community_owner_transfer": CommunityOwnerTransferResponse,
+    "community_discover": CommunityDiscoverResponse,
+    "community_channel_create": CommunityChannelCreateResponse,
+    "community_channel_update": CommunityChannelUpdateResponse,
+    "community_channel_delete": CommunityChannelDeleteResponse,
+    "community_channel_list": CommunityChannelListResponse,
+    "community_category_create": CommunityCategoryCreateResponse,
+    "community_category_update": CommunityCategoryUpdateResponse,
+    "community_category_delete": CommunityCategoryDeleteResponse,
+    "community_invite_create": CommunityInviteCreateResponse,
+    "community_permissions": CommunityPermissionsResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
@@ -980,6 +1249,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_group_read_receipt": ChatGroupReadReceiptPush,
     "community.message": CommunityMessagePush,
     "community.member_changed": CommunityMemberChangedPush,
+    "community.channel_changed": CommunityChannelChangedPush,
     "community.typing": CommunityTypingPushPush,
     "community.conversation_update": CommunityConversationUpdatePush,
 }

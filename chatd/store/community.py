@@ -277,3 +277,28 @@ def load_facts(conn: sqlite3.Connection, community_id: int) -> dict[str, Any] | 
         "member_roles": conn.execute("SELECT user_id, role_id FROM community_member_roles WHERE community_id = ?", args).fetchall(),
         "timeouts": conn.execute("SELECT user_id, timed_out_until FROM community_members WHERE community_id = ? AND timed_out_until > 0", args).fetchall(),
     }
+
+
+def require_member(conn: sqlite3.Connection, community_id: int, user_id: int) -> None:
+    """not_found unless the user is a member (a private community is not told apart from none)."""
+    if member_row(conn, community_id, user_id) is None:
+        raise ChatError("not_found", f"no community with id {community_id} that you are a member of", field="community_id")
+
+
+def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
+    """members_page for a member of the community; not_found for anyone else."""
+    require_member(conn, community_id, user_id)
+    return {"community_id": community_id, **members_page(conn, community_id, limit, offset, now)}
+
+
+# --- invites ------------------------------------------------------------------------------
+
+
+def create_invite(ctx: Any, community_id: int, user_id: int, max_uses: int, expires_at: int) -> dict[str, Any]:
+    """A new invite code (random, URL-safe) joining the community (`community_join`)."""
+    code = secrets.token_urlsafe(9)
+    ctx.conn.execute(
+        "INSERT INTO community_invites (code, community_id, created_by, max_uses, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (code, community_id, user_id, max_uses, expires_at, ctx.now),
+    )
+    return {"code": code, "community_id": community_id, "created_by": user_id, "uses": 0, "max_uses": max_uses, "expires_at": expires_at, "created_at": ctx.now}

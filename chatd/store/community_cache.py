@@ -31,6 +31,7 @@ from ..policy.community_perms import (
     Role,
     Target,
     effective,
+    effective_in_category,
 )
 from . import community as store
 
@@ -81,6 +82,13 @@ class Snapshot:
         if seen is None:
             seen = self._views[key] = bool(effective(self.community, self.member(user_id), self.channels[channel_id], 0).bits & Capability.VIEW_CHANNEL)
         return seen
+
+    def can_view_category(self, user_id: int, category_id: int) -> bool:
+        """Whether the member sees the category itself (as a synced channel of it)."""
+        category = self.community.categories.get(category_id)
+        if category is None:
+            return False
+        return bool(effective_in_category(self.community, self.member(user_id), category, 0).bits & Capability.VIEW_CHANNEL)
 
     def viewers(self, channel_id: int, user_ids: Any) -> list[int]:
         """Those of `user_ids` (the channel's member rows) who can see it now."""
