@@ -15,6 +15,7 @@ from ..errors import ChatError
 from ..policy import community_roles as hierarchy
 from ..policy.community_perms import Overwrite, Target, from_names, names
 from ..store import community as store
+from ..store import community_requests as requests
 from ..store.community_cache import CACHE, Snapshot
 from .effects import Joined, Left, Outcome, Users
 
@@ -78,11 +79,7 @@ def op_join(ctx: Any, user_id: int, community_id: int | None, invite_code: str |
         return Outcome({"community_id": community_id, "joined": True, "community": info})
     if invite_code is None and info["join_mode"] != "open":
         if info["join_mode"] == "request":
-            ctx.conn.execute(
-                "INSERT INTO community_requests (community_id, user_id, message, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (community_id, user_id) DO UPDATE SET message = excluded.message",
-                (community_id, user_id, message, ctx.now),
-            )
+            requests.record(ctx, community_id, user_id, message)
             return Outcome({"community_id": community_id, "joined": False, "community": info})
         raise ChatError("forbidden", "this community is joined by invite code only", field="community_id")
     channels = store.add_member(ctx, community_id, user_id)

@@ -554,6 +554,18 @@ class CommunityPermissionsRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64] | None = None
 
 
+class CommunityRequestListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class CommunityRequestDecideRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    approve: bool
+
+
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     content: Content
@@ -689,6 +701,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_category_delete": CommunityCategoryDeleteRequest,
     "community_invite_create": CommunityInviteCreateRequest,
     "community_permissions": CommunityPermissionsRequest,
+    "community_request_list": CommunityRequestListRequest,
+    "community_request_decide": CommunityRequestDecideRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
@@ -787,6 +801,8 @@ COSTS: dict[str, int] = {
     "community_category_delete": 2,
     "community_invite_create": 2,
     "community_permissions": 0,
+    "community_request_list": 0,
+    "community_request_decide": 2,
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,

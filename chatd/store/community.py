@@ -138,7 +138,7 @@ def add_member(ctx: Any, community_id: int, user_id: int) -> list[int]:
         "FROM community_channels ch JOIN conversations c ON c.id = ch.conv_id WHERE ch.community_id = ?",
         (user_id, ctx.now, community_id),
     )
-    conn.execute("DELETE FROM community_requests WHERE community_id = ? AND user_id = ?", (community_id, user_id))
+    conn.execute("DELETE FROM community_join_requests WHERE community_id = ? AND user_id = ? AND status = 'pending'", (community_id, user_id))
     return channel_ids(conn, community_id)
 
 
