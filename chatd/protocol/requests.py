@@ -596,6 +596,16 @@ class CommunityMarkReadRequest(msgspec.Struct, kw_only=True):
     seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
 
 
+class CommunityMuteSetRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    muted: bool
+
+
+class CommunityPinSetRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    pinned: bool
+
+
 class CommunityConversationsRequest(msgspec.Struct, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 50
     unread_only: bool = False
@@ -707,6 +717,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
     "community_mark_read": CommunityMarkReadRequest,
+    "community_mute_set": CommunityMuteSetRequest,
+    "community_pin_set": CommunityPinSetRequest,
     "community_conversations": CommunityConversationsRequest,
     "community_overwrite_set": CommunityOverwriteSetRequest,
 }
@@ -807,6 +819,8 @@ COSTS: dict[str, int] = {
     "community_history": 0,
     "community_typing": 1,
     "community_mark_read": 1,
+    "community_mute_set": 1,
+    "community_pin_set": 1,
     "community_conversations": 0,
     "community_overwrite_set": 2,
 }

@@ -1018,6 +1018,22 @@ class CommunityMarkReadResponse(Shape, kw_only=True):
     last_read_seq: int
 
 
+class CommunityMuteSetResponse(Shape, kw_only=True):
+    """`community_mute_set`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    muted: bool
+
+
+class CommunityPinSetResponse(Shape, kw_only=True):
+    """`community_pin_set`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    pinned: bool
+
+
 class CommunityConversationsResponse(Shape, kw_only=True):
     """`community_conversations`: the `data` of a successful response."""
 
@@ -1271,6 +1287,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
     "community_mark_read": CommunityMarkReadResponse,
+    "community_mute_set": CommunityMuteSetResponse,
+    "community_pin_set": CommunityPinSetResponse,
     "community_conversations": CommunityConversationsResponse,
     "community_overwrite_set": CommunityOverwriteSetResponse,
 }
