@@ -52,6 +52,7 @@ async def test_every_admin_command_for_every_kind_of_actor(harness, users):
                 ("community_role_create", lambda ok: {"community_id": cid, "name": "r"}),
                 ("community_role_set", lambda ok: {"community_id": cid, "user_id": ids["w"], "add": []}),
                 ("community_invite_create", lambda ok: {"community_id": cid}),
+                ("community_request_list", lambda ok: {"community_id": cid}),
                 ("community_permissions", lambda ok: {"community_id": cid, "user_id": ids["w"], "channel_id": ch}),
             ]
             mismatches = []

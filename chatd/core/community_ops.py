@@ -15,6 +15,7 @@ from ..errors import ChatError
 from ..policy import community_roles as hierarchy
 from ..policy.community_perms import Overwrite, Target, from_names, names
 from ..store import community as store
+from ..store import community_requests as requests
 from ..store.community_cache import CACHE, Snapshot
 from .effects import Joined, Left, Outcome, Users
 
@@ -57,20 +58,11 @@ def op_create(ctx: Any, user_id: int, name: str, description: str, icon: str, pu
     return out
 
 
-def _by_invite(ctx: Any, code: str) -> int:
-    conn = ctx.conn
-    row = conn.execute("SELECT community_id, uses, max_uses, expires_at FROM community_invites WHERE code = ?", (code,)).fetchone()
-    if row is None or (row[2] and row[1] >= row[2]) or (row[3] and row[3] <= ctx.now):
-        raise ChatError("not_found", "no such invite code, or it has expired", field="invite_code")
-    conn.execute("UPDATE community_invites SET uses = uses + 1 WHERE code = ?", (code,))
-    return int(row[0])
-
-
 def op_join(ctx: Any, user_id: int, community_id: int | None, invite_code: str | None, message: str) -> Outcome:
     """Join an open community by id, any community by a valid invite code; a community joined
     by request records the request (joined false)."""
     if invite_code is not None:
-        community_id = _by_invite(ctx, invite_code)
+        community_id = store.use_invite(ctx, invite_code)
     elif community_id is None:
         raise ChatError("bad_request", "give community_id or invite_code", field="community_id")
     info = store.row(ctx.conn, community_id)
@@ -78,11 +70,7 @@ def op_join(ctx: Any, user_id: int, community_id: int | None, invite_code: str |
         return Outcome({"community_id": community_id, "joined": True, "community": info})
     if invite_code is None and info["join_mode"] != "open":
         if info["join_mode"] == "request":
-            ctx.conn.execute(
-                "INSERT INTO community_requests (community_id, user_id, message, created_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (community_id, user_id) DO UPDATE SET message = excluded.message",
-                (community_id, user_id, message, ctx.now),
-            )
+            requests.record(ctx, community_id, user_id, message)
             return Outcome({"community_id": community_id, "joined": False, "community": info})
         raise ChatError("forbidden", "this community is joined by invite code only", field="community_id")
     channels = store.add_member(ctx, community_id, user_id)

@@ -54,6 +54,9 @@ class Kind:
     owner_must_transfer: bool = False  # the owner leaves only after handing over (or as the last member)
     bans: bool = False  # a kick bars rejoining for a while; member mutes outlast leaving (store.sanction)
     leave_cmd: str = ""  # the request that leaves, named in errors
+    # Mentioning everyone (user id 0) is asked of the store's access check (roles.MENTION_ALL)
+    # instead of the role policy: a community channel's permissions decide it.
+    mention_all_by_access: bool = False
 
     def wire(self, verb: str) -> str:
         return self.prefix + verb
@@ -139,8 +142,8 @@ ROOM = Kind(
     bans=True,
     leave_cmd="room_exit",
 )
-# A community channel: who may do what is the community's permission model
-# (chatd.store.channel asks it); this policy only says that nobody mentions everyone with 0.
+# A community channel: who may do what, mentioning everyone included, is the community's
+# permission model (chatd.store.channel asks it); this policy is not asked beyond read and send.
 CHANNEL = Kind(
     name="channel",
     prefix="community_",
@@ -149,10 +152,11 @@ CHANNEL = Kind(
     store=channel_store,
     update_cmd="community.conversation_update",
     fanout="viewers",
-    verbs=("send", "history", "conversations", "mark_read", "typing"),
+    verbs=("send", "history", "conversations", "mark_read", "mute_set", "pin_set", "typing"),
     message_cmd="community.message",
     typing_cmd="community.typing",
     history_capability=channel_store.READ_HISTORY,
+    mention_all_by_access=True,
 )
 KINDS = (DM, GROUP, ROOM, CHANNEL)
 MEMBER_KINDS = (GROUP, ROOM)  # kinds with roles and membership commands (chatd.core.membership)

@@ -61,7 +61,11 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
         return Outcome((existing, True))
     acc = found.access
     may_all = None
-    if roles.MENTION_ALL in kind.policy.needs:
+    if kind.mention_all_by_access:  # forbidden, with what is missing and where, unless allowed
+        if 0 in new.mentions:
+            _access(ctx, kind, target, me, roles.MENTION_ALL)
+        may_all = True
+    elif roles.MENTION_ALL in kind.policy.needs:
         may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
     msg = messages.insert(ctx, acc.conv_id, new)

@@ -1,4 +1,4 @@
-"""Community commands: create, join, leave, permission overwrites, invite codes and the
+"""Community commands: create, join, join requests, leave, permission overwrites, invite codes and the
 permission view. The chat verbs of channels (community_send, community_history, ...) are
 the engine's, registered in handlers/conversations.py from the CHANNEL kind."""
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from ..core import community_ops as ops
 from ..core import community_perm_view as perm_view
+from ..core import community_requests as requests
 from ..store.db import now_ms
 from . import Call, handler
 
@@ -47,3 +48,15 @@ async def community_invite_create(call: Call) -> dict[str, Any]:
 async def community_permissions(call: Call) -> dict[str, Any]:
     d = call.data
     return await call.ctx.readers.read(perm_view.permissions, d.community_id, call.user_id, d.user_id, d.channel_id, now_ms())  # type: ignore[no-any-return]
+
+
+@handler("community_request_list")
+async def community_request_list(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.ctx.readers.read(requests.request_list, d.community_id, call.user_id, d.limit, d.offset, now_ms())  # type: ignore[no-any-return]
+
+
+@handler("community_request_decide")
+async def community_request_decide(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.write(requests.op_request_decide, call.user_id, d.community_id, d.user_id, d.approve)  # type: ignore[no-any-return]

@@ -554,6 +554,18 @@ class CommunityPermissionsRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64] | None = None
 
 
+class CommunityRequestListRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class CommunityRequestDecideRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+    user_id: Annotated[int, INT64]
+    approve: bool
+
+
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     content: Content
@@ -582,6 +594,16 @@ class CommunityTypingRequest(msgspec.Struct, kw_only=True):
 class CommunityMarkReadRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class CommunityMuteSetRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    muted: bool
+
+
+class CommunityPinSetRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    pinned: bool
 
 
 class CommunityConversationsRequest(msgspec.Struct, kw_only=True):
@@ -689,10 +711,14 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_category_delete": CommunityCategoryDeleteRequest,
     "community_invite_create": CommunityInviteCreateRequest,
     "community_permissions": CommunityPermissionsRequest,
+    "community_request_list": CommunityRequestListRequest,
+    "community_request_decide": CommunityRequestDecideRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
     "community_mark_read": CommunityMarkReadRequest,
+    "community_mute_set": CommunityMuteSetRequest,
+    "community_pin_set": CommunityPinSetRequest,
     "community_conversations": CommunityConversationsRequest,
     "community_overwrite_set": CommunityOverwriteSetRequest,
 }
@@ -787,10 +813,14 @@ COSTS: dict[str, int] = {
     "community_category_delete": 2,
     "community_invite_create": 2,
     "community_permissions": 0,
+    "community_request_list": 0,
+    "community_request_decide": 2,
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,
     "community_mark_read": 1,
+    "community_mute_set": 1,
+    "community_pin_set": 1,
     "community_conversations": 0,
     "community_overwrite_set": 2,
 }

@@ -224,6 +224,20 @@ class CommunityInvite(Shape, kw_only=True):
     created_at: int
 
 
+class CommunityJoinRequest(Shape, kw_only=True):
+    """A request to join a community whose join_mode is request (`community_join`), pending or decided."""
+
+    community_id: int
+    user_id: int
+    name: str
+    display_name: str
+    message: str
+    status: str  # pending, approved or refused.
+    created_at: int
+    decided_by: int  # 0 while pending.
+    decided_at: int  # 0 while pending.
+
+
 class PermissionStep(Shape, kw_only=True):
     """One step of a permission evaluation that changed the capabilities (`community_permissions`)."""
 
@@ -950,6 +964,21 @@ class CommunityPermissionsResponse(Shape, kw_only=True):
     timed_out_until: int  # 0 when not timed out.
 
 
+class CommunityRequestListResponse(Shape, kw_only=True):
+    """`community_request_list`: the `data` of a successful response."""
+
+    community_id: int
+    requests: list[CommunityJoinRequest]
+    total: int
+    has_more: bool
+
+
+class CommunityRequestDecideResponse(Shape, kw_only=True):
+    """`community_request_decide`: the `data` of a successful response."""
+
+    request: CommunityJoinRequest
+
+
 class CommunitySendResponse(Shape, kw_only=True):
     """`community_send`: the `data` of a successful response."""
 
@@ -987,6 +1016,22 @@ class CommunityMarkReadResponse(Shape, kw_only=True):
     channel_id: int
     conv_id: int
     last_read_seq: int
+
+
+class CommunityMuteSetResponse(Shape, kw_only=True):
+    """`community_mute_set`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    muted: bool
+
+
+class CommunityPinSetResponse(Shape, kw_only=True):
+    """`community_pin_set`: the `data` of a successful response."""
+
+    channel_id: int
+    conv_id: int
+    pinned: bool
 
 
 class CommunityConversationsResponse(Shape, kw_only=True):
@@ -1130,6 +1175,14 @@ class CommunityTypingPushPush(Shape, kw_only=True):
     typing: bool
 
 
+class CommunityRequestDecidedPush(Shape, kw_only=True):
+    """`community.request_decided`: the push's `data`."""
+
+    community_id: int
+    user_id: int
+    status: str  # approved or refused.
+
+
 class CommunityConversationUpdatePush(Shape, kw_only=True):
     """`community.conversation_update`: the push's `data`."""
 
@@ -1228,10 +1281,14 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_category_delete": CommunityCategoryDeleteResponse,
     "community_invite_create": CommunityInviteCreateResponse,
     "community_permissions": CommunityPermissionsResponse,
+    "community_request_list": CommunityRequestListResponse,
+    "community_request_decide": CommunityRequestDecideResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
     "community_mark_read": CommunityMarkReadResponse,
+    "community_mute_set": CommunityMuteSetResponse,
+    "community_pin_set": CommunityPinSetResponse,
     "community_conversations": CommunityConversationsResponse,
     "community_overwrite_set": CommunityOverwriteSetResponse,
 }
@@ -1251,5 +1308,6 @@ PUSHES: dict[str, type[Shape]] = {
     "community.member_changed": CommunityMemberChangedPush,
     "community.channel_changed": CommunityChannelChangedPush,
     "community.typing": CommunityTypingPushPush,
+    "community.request_decided": CommunityRequestDecidedPush,
     "community.conversation_update": CommunityConversationUpdatePush,
 }

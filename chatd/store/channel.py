@@ -23,7 +23,12 @@ from .db import now_ms
 KIND = "channel"
 # The capability names the chat verbs ask for (chatd.core.verbs) and the bits they need here.
 READ_HISTORY = "read_history"
-_NEEDS = {roles.READ: Capability.VIEW_CHANNEL, roles.SEND: Capability.SEND, READ_HISTORY: Capability.READ_HISTORY}
+_NEEDS = {
+    roles.READ: Capability.VIEW_CHANNEL,
+    roles.SEND: Capability.SEND,
+    READ_HISTORY: Capability.READ_HISTORY,
+    roles.MENTION_ALL: Capability.MENTION_EVERYONE,
+}
 
 __all__ = ["access", "open_send", "views", "conversations", "viewers", "READ_HISTORY"]
 

@@ -138,7 +138,7 @@ def add_member(ctx: Any, community_id: int, user_id: int) -> list[int]:
         "FROM community_channels ch JOIN conversations c ON c.id = ch.conv_id WHERE ch.community_id = ?",
         (user_id, ctx.now, community_id),
     )
-    conn.execute("DELETE FROM community_requests WHERE community_id = ? AND user_id = ?", (community_id, user_id))
+    conn.execute("DELETE FROM community_join_requests WHERE community_id = ? AND user_id = ? AND status = 'pending'", (community_id, user_id))
     return channel_ids(conn, community_id)
 
 
@@ -302,3 +302,14 @@ def create_invite(ctx: Any, community_id: int, user_id: int, max_uses: int, expi
         (code, community_id, user_id, max_uses, expires_at, ctx.now),
     )
     return {"code": code, "community_id": community_id, "created_by": user_id, "uses": 0, "max_uses": max_uses, "expires_at": expires_at, "created_at": ctx.now}
+
+
+def use_invite(ctx: Any, code: str) -> int:
+    """Count one use of a valid invite code; its community's id. not_found (field
+    invite_code) for an unknown, used-up or expired code."""
+    conn = ctx.conn
+    r = conn.execute("SELECT community_id, uses, max_uses, expires_at FROM community_invites WHERE code = ?", (code,)).fetchone()
+    if r is None or (r[2] and r[1] >= r[2]) or (r[3] and r[3] <= ctx.now):
+        raise ChatError("not_found", "no such invite code, or it has expired", field="invite_code")
+    conn.execute("UPDATE community_invites SET uses = uses + 1 WHERE code = ?", (code,))
+    return int(r[0])

@@ -320,6 +320,24 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (community_id, user_id)
     ) WITHOUT ROWID;
     """,
+    # 10: a join request is decided (approved or refused) and kept as such: the requests
+    # move to a table with their status (idempotent: run again, it moves nothing).
+    """
+    CREATE TABLE IF NOT EXISTS community_join_requests (
+        community_id INTEGER NOT NULL REFERENCES communities(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        message TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'approved', 'refused')),
+        decided_by INTEGER NOT NULL DEFAULT 0,
+        decided_at INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (community_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS community_join_requests_pending ON community_join_requests(community_id, status, created_at);
+    INSERT OR IGNORE INTO community_join_requests (community_id, user_id, message, created_at)
+        SELECT community_id, user_id, message, created_at FROM community_requests;
+    DROP TABLE IF EXISTS community_requests;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
