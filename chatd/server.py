@@ -27,7 +27,6 @@ from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
 from .net.session import Session, TokenBucket, UserBuckets
 from .protocol.requests import COSTS as REQUEST_COSTS
-from .store import conversations as conv_store
 from .store import messages as msg_store
 from .store import schema
 from .store import users as users_store
@@ -133,13 +132,7 @@ class Server:
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
         self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
-        self.delivery = Delivery(
-            self.hub,
-            self.services,
-            lambda conv_id: self.writer.read_now(conv_store.member_ids, conv_id),
-            load_at_commit=cfg.storage.durability == "full",
-            read_now=self.writer.read_now,
-        )
+        self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)

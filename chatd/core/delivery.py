@@ -16,8 +16,9 @@ same order, each encoded once:
   under the hub's cork, then writes the pushes and releases the cork, so a
   connection gets everything the batch wrote to it with one send().
 
-Since the writer commits one batch at a time and delivers it before it takes
-the next, every push of a conversation leaves in seq order.
+The writer delivers batches in the order they committed (with full, a batch
+waiting for its sync may be followed by later commits, but never overtaken by
+their deliveries), so every push of a conversation leaves in seq order.
 
 An audience of all members is read from the member cache; a conversation the
 cache does not hold is loaded from the writer's own connection, which is idle
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..store.community_cache import viewers
+from ..store.conversations import member_ids
 from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
@@ -47,19 +49,10 @@ log = logging.getLogger("chatd.delivery")
 
 
 class Delivery:
-    def __init__(
-        self,
-        hub: Hub,
-        services: Services,
-        load_members_now: Callable[[int], list[int]],
-        *,
-        load_at_commit: bool = False,
-        read_now: Callable[..., Any] | None = None,
-    ):
+    def __init__(self, hub: Hub, services: Services, read_now: Callable[..., Any], *, load_at_commit: bool = False):
         self.hub = hub
-        self._read_now = read_now  # fn(conn, *args) on the writer's connection (Writer.read_now)
         self.services = services
-        self._load_now = load_members_now
+        self._read_now = read_now  # fn(conn, *args) on the writer's connection (Writer.read_now)
         self._load_at_commit = load_at_commit  # durability full: see the module's docstring
         self._handoff: list[tuple[Push, list[Session] | None, Session | None]] | None = None
 
@@ -159,6 +152,10 @@ class Delivery:
             self._write(p.if_reached, self.sessions(p.if_reached.to), origin)  # type: ignore[arg-type]
         return written
 
+    def _load_now(self, conv_id: int) -> list[int]:
+        """A conversation's member ids, from the writer's connection (idle between batches)."""
+        return self._read_now(member_ids, conv_id)  # type: ignore[no-any-return]
+
     def sessions(self, to: Any, load: bool = True) -> list[Session] | None:
         """The connections of an audience now. A conversation the member cache does not hold is
         loaded only with `load` (else None: after the acks, so an ack never waits for a load)."""
@@ -176,7 +173,6 @@ class Delivery:
             # Always worked out right after the commit (whatever `load`), on the writer's
             # connection: exactly the permissions of this commit decide, so from the commit that
             # takes a member's VIEW_CHANNEL away they get nothing more of the channel.
-            assert self._read_now is not None
             ids = self.services.members.get_now(to.conv_id, self._load_now)
             return hub.sessions_of_users(self._read_now(viewers, to.conv_id, ids))
         if type(to) is Present:
