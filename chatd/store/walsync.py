@@ -51,7 +51,6 @@ class WalSync:
         self._ino = 0
         self.started = 0  # syncs begun (one at a time: the writer waits for each)
         self.syncs = 0  # syncs that returned
-        self.seconds = 0.0  # time spent in them
         self.recent_s = 0.0  # a moving average of the last syncs' time
 
     def sync(self) -> None:
@@ -66,7 +65,6 @@ class WalSync:
         t0 = time.perf_counter()
         _datasync(self._fd)
         took = time.perf_counter() - t0
-        self.seconds += took
         self.recent_s += (took - self.recent_s) / 8
         self.syncs += 1
 
@@ -109,10 +107,8 @@ class Syncer:
         # Unbounded, so that a committed batch is handed over without a checkpoint where it could
         # be cancelled; what waits here is bounded by the submitters, each waiting for its op.
         self._send, self._recv = trio.open_memory_channel[tuple[list[Any], list[Any]]](math.inf)
-        self.syncing = False  # a sync of the WAL is under way
         self._held = 0  # batches handed to the loop and not yet woken
         self._failed = False  # the last sync failed
-        self.inline = 0  # syncs run on the trio thread
 
     def start(self) -> None:
         self._thread.start()
@@ -121,7 +117,6 @@ class Syncer:
         """A batch has committed. An idle writer on a fast disk syncs now, on the trio thread, and
         wakes it; otherwise the batch waits in the loop for the next sync."""
         if writer_idle and self._held == 0 and self.wal.recent_s < INLINE_BELOW_S:
-            self.inline += 1
             waiting = [(batch, plan)]
             try:
                 self.wal.sync()
@@ -172,7 +167,6 @@ class Syncer:
                     waiting.append(self._recv.receive_nowait())
                 except (trio.WouldBlock, trio.EndOfChannel):
                     break
-            self.syncing = True
             try:
                 with trio.CancelScope(shield=True):  # committed batches are always woken
                     await self._thread.call(self.wal.sync)
@@ -180,8 +174,6 @@ class Syncer:
                 self._sync_failed(exc, waiting)
             else:
                 self._synced()
-            finally:
-                self.syncing = False
             ops = [op for batch, _ in waiting for op in batch]
             plans = [step for _, steps in waiting for step in steps]
             await self._wake(ops, plans)
