@@ -3,8 +3,8 @@ resync) and delete, each needing manage_channels where it acts (in the channel, 
 category, or in the community for a channel without a category or a new category).
 
 A new channel gives every member a row in it (Joined); a deleted one takes them (Left).
-Who hears `community.channel_changed` is chatd.core.community_pushes'. Every write bumps the
-community's version (chatd.store.community_channels).
+Who hears `community.channel_changed`, and what, is chatd.core.community_pushes' to say. Every
+write bumps the community's version (chatd.store.community_channels).
 """
 
 from __future__ import annotations
