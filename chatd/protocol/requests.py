@@ -106,6 +106,18 @@ class ChatMessageEditsRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class ChatMessageGetRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+
+
+class ChatMessageAroundRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+    before: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
+    after: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
+    include_anchor: bool = True
+    types: list[str] | None = None
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: Content
@@ -637,6 +649,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_dm_delete": ChatDMDeleteRequest,
     "chat_dm_react": ChatDMReactRequest,
     "chat_message_edits": ChatMessageEditsRequest,
+    "chat_message_get": ChatMessageGetRequest,
+    "chat_message_around": ChatMessageAroundRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -739,6 +753,8 @@ COSTS: dict[str, int] = {
     "chat_dm_delete": 1,
     "chat_dm_react": 1,
     "chat_message_edits": 0,
+    "chat_message_get": 0,
+    "chat_message_around": 0,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,

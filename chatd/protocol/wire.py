@@ -410,6 +410,25 @@ class ChatMessageEditsResponse(Shape, kw_only=True):
     total: int
 
 
+class ChatMessageGetResponse(Shape, kw_only=True):
+    """`chat_message_get`: the `data` of a successful response."""
+
+    message: Message
+    kind: str  # dm, group, room or channel.
+    conv_id: int
+
+
+class ChatMessageAroundResponse(Shape, kw_only=True):
+    """`chat_message_around`: the `data` of a successful response."""
+
+    conv_id: int
+    kind: str
+    anchor_seq: int
+    messages: list[Message]
+    has_more_before: bool
+    has_more_after: bool
+
+
 class ChatRoomSendResponse(Shape, kw_only=True):
     """`chat_room_send`: the `data` of a successful response."""
 
@@ -1223,6 +1242,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_dm_delete": ChatDMDeleteResponse,
     "chat_dm_react": ChatDMReactResponse,
     "chat_message_edits": ChatMessageEditsResponse,
+    "chat_message_get": ChatMessageGetResponse,
+    "chat_message_around": ChatMessageAroundResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,

@@ -167,17 +167,6 @@ def edits(conn: sqlite3.Connection, msg_id: int, limit: int, offset: int) -> tup
     return [{"edit_id": r[0], "content": _json_decode(r[1]), "edited_at": r[2]} for r in rows], total
 
 
-def edits_for(conn: sqlite3.Connection, user_id: int, msg_id: int, limit: int, offset: int) -> dict[str, Any]:
-    """chat_message_edits: the edit history of a message in one of the user's conversations."""
-    row = conn.execute(
-        "SELECT 1 FROM messages m JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ? WHERE m.id = ?", (user_id, msg_id)
-    ).fetchone()
-    if row is None:
-        raise ChatError("not_found", "no such message in your conversations", field="msg_id")
-    items, total = edits(conn, msg_id, limit, offset)
-    return {"edits": items, "total": total}
-
-
 def mentions_of(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> list[int]:
     """Who a message of this conversation mentions (0: @all); empty when there is no such message."""
     row = conn.execute("SELECT mentions FROM messages WHERE id = ? AND conv_id = ?", (msg_id, conv_id)).fetchone()

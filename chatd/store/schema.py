@@ -338,6 +338,11 @@ MIGRATIONS: list[str] = [
         SELECT community_id, user_id, message, created_at FROM community_requests;
     DROP TABLE IF EXISTS community_requests;
     """,
+    # 11: media messages (images, videos, files, audio) indexed by conversation, type and seq,
+    # for galleries (chat_message_around with types); text messages do not pay for it.
+    """
+    CREATE INDEX IF NOT EXISTS messages_media ON messages(conv_id, type, seq) WHERE type IN ('image', 'video', 'file', 'audio');
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
