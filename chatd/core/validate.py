@@ -7,6 +7,7 @@ from typing import Any
 from ..config import LimitsConfig
 from ..errors import ChatError
 from ..protocol import content as ct
+from ..protocol import rich
 from ..net.session import Session
 from ..store.db import now_ms
 from ..store.messages import NewMessage
@@ -26,6 +27,14 @@ def new_message(limits: LimitsConfig, sender_id: int, content: Any, *, client_ms
     bad_url = ct.bad_url_field(content)
     if bad_url is not None:
         raise ChatError("bad_request", "a URL must be http(s) with a host, or a chatd-file: key", field=bad_url)
+    if kind == "html":  # stored, and sent to every client, as sanitized
+        content.text = rich.clean_html(content.text)
+        if not rich.html_text(content.text).strip():
+            raise ChatError("bad_request", "the HTML has no text once sanitized", field="content.text")
+    elif kind == "markdown":
+        link = rich.bad_markdown_link(content.text)
+        if link is not None:
+            raise ChatError("bad_request", f"a link must be http(s) with a host, or mailto: (not {link[:40]!r})", field="content.text")
     text = ct.searchable_text(content)
     if len(text) > limits.max_text_chars:
         raise ChatError("too_large", f"text is over {limits.max_text_chars} characters", field="content.text")

@@ -67,6 +67,15 @@ class Sticker(_C, tag="sticker"):
     pack_id: str | None = None
 
 
+class Article(_C, tag="article"):
+    """A shared post or page: title, summary, cover and link."""
+
+    title: Annotated[str, Meta(min_length=1, max_length=200)]
+    url: Url
+    summary: Annotated[str, Meta(max_length=1000)] = ""
+    cover_url: str | None = None
+
+
 class FormField(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
     id: Annotated[str, Meta(min_length=1, max_length=64)]
     type: Literal["radio", "input", "switch", "textarea", "select"]
@@ -100,8 +109,8 @@ class System(_C, tag="system"):
     data: Any = None
 
 
-Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Form, Buttons, System]
-CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "form", "buttons"})
+Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons, System]
+CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "article", "form", "buttons"})
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Content).decode
@@ -118,8 +127,16 @@ def loads(raw: bytes | str) -> Content:
 def searchable_text(content: Content) -> str:
     """The words of a content that full-text search indexes."""
     parts: list[str] = []
-    if isinstance(content, (Text, Markdown, Html)):
+    if isinstance(content, Html):
+        from .rich import html_text  # (rich imports this module)
+
+        parts.append(html_text(content.text))
+    elif isinstance(content, (Text, Markdown)):
         parts.append(content.text)
+    elif isinstance(content, Article):
+        parts.append(content.title)
+        if content.summary:
+            parts.append(content.summary)
     elif isinstance(content, (File, Image)):
         if content.name:
             parts.append(content.name)
@@ -159,7 +176,7 @@ def url_allowed(url: str) -> bool:
 
 def bad_url_field(content: Content) -> str | None:
     """The field of the first URL in a content that url_allowed refuses (as `content.url`), or None."""
-    if isinstance(content, (Image, File, Video, Audio, Sticker)):
+    if isinstance(content, (Image, File, Video, Audio, Sticker, Article)):
         if not url_allowed(content.url):
             return "content.url"
         for name in ("thumb_url", "cover_url"):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlite3
 
+import msgspec
+
 MIGRATIONS: list[str] = [
     # 1: users, tokens, conversations, members, messages and what hangs off them.
     """
@@ -343,6 +345,21 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX IF NOT EXISTS messages_media ON messages(conv_id, type, seq) WHERE type IN ('image', 'video', 'file', 'audio');
     """,
+    # 12: HTML is sanitized before it is stored (chatd.protocol.rich), and searched by its words,
+    # not its markup: HTML stored before is sanitized too, edit histories included, and the
+    # indexed messages among it are taken out of the index with the text they were indexed
+    # with and put back with their words.
+    """
+    INSERT INTO messages_fts (messages_fts, rowid, text, conv)
+        SELECT 'delete', id, chatd_html_source(content), 'c' || conv_id FROM messages
+        WHERE type = 'html' AND content IS NOT NULL AND id <= (SELECT indexed_upto FROM search_state WHERE id = 1);
+    UPDATE messages SET content = chatd_clean_html(content) WHERE type = 'html' AND content IS NOT NULL;
+    INSERT INTO messages_fts (rowid, text, conv)
+        SELECT id, chatd_indexed(type, content), 'c' || conv_id FROM messages
+        WHERE type = 'html' AND content IS NOT NULL AND id <= (SELECT indexed_upto FROM search_state WHERE id = 1)
+        AND chatd_indexed(type, content) != '';
+    UPDATE message_edits SET content = chatd_clean_html(content) WHERE CAST(content AS TEXT) LIKE '%"type":"html"%';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
@@ -359,6 +376,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     conn.create_function(
         "chatd_indexed", 2, lambda t, c: search.segment(messages.indexed_text(t, c)), deterministic=True
     )
+    conn.create_function("chatd_html_source", 1, lambda c: search.segment(msgspec.json.decode(c)["text"]), deterministic=True)
+    conn.create_function("chatd_clean_html", 1, _clean_html_content, deterministic=True)
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version > LATEST:
         raise SchemaTooNew(
@@ -380,6 +399,17 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("ROLLBACK")
             raise
     return version
+
+
+def _clean_html_content(raw: bytes) -> bytes:
+    """A stored content, its HTML sanitized as new messages' are (migration 12)."""
+    from ..protocol import rich
+
+    content = msgspec.json.decode(raw)
+    if not isinstance(content, dict) or content.get("type") != "html":
+        return raw
+    content["text"] = rich.clean_html(content["text"]) or "<p></p>"
+    return msgspec.json.encode(content)
 
 
 def _split(script: str) -> list[str]:
