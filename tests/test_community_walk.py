@@ -1,65 +1,250 @@
-"""A permission walk over the community administration commands: each command against the
-owner, an administrator, a role holding the capability, a member without it, a timed-out
-member (holding it through a role) and a non-member, compared with what the policy says."""
+"""The permission walk of issue 11: every community request of the registry, run by each of six
+actors (the owner, an administrator, a member holding the capability through a role, a member
+without it, a timed-out member holding it through a role, a non-member), each answer compared
+with the policy table "Who may run each command" of docs/community-permissions.md, which this
+module parses. Zero mismatches.
+
+Every actor gets its own object where a command consumes one (a victim to kick, a request to
+decide, a role, channel or category to delete), so the answers do not depend on the order.
+The commands that end the actors' place in the community (leave, owner transfer, disband) run
+each in a world of their own, the owner last.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
 from chatd.client import ClientError
+from chatd.protocol.registry import REGISTRY
 
-from .test_community_chat import setup
+DOC = Path(__file__).resolve().parent.parent / "docs" / "community-permissions.md"
+SECTION = "## Who may run each command"
+# The table's columns of answers, and the actors of the walk in that order.
+COLUMNS = ("owner", "admin", "holder", "without", "timed out", "non-member")
+ACTORS = ("owner", "admin", "holder", "without", "timed_out", "outsider")
+# Every capability but administrator: the role through which the holder and the timed-out member hold what a row needs.
+STAFF = ["view_channel", "send", "read_history", "mention_everyone", "manage_messages", "manage_channels", "manage_roles",
+         "kick", "mute", "invite", "manage_community"]
+# Commands that end the actors' place in the community: a world each, the owner acting last.
+TERMINAL = ("community_leave", "community_owner_transfer", "community_disband")
 
-# actor -> the answer every command below gets from them.
-EXPECTED = {"owner": "ok", "admin": "ok", "staff": "ok", "member": "forbidden", "timed_out": "forbidden", "outsider": "not_found"}
-ORDER = ("member", "timed_out", "outsider", "owner", "admin", "staff")
+
+def _cells(line: str) -> list[str]:
+    return [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
 
 
-async def _answer(client, cmd: str, data: dict) -> str:
+def policy_table() -> dict[str, dict[str, str]]:
+    """command -> actor -> the expected answer ("ok" or an error code), from the docs table."""
+    text = DOC.read_text(encoding="utf-8")
+    assert SECTION in text, f"{DOC.name} has no section {SECTION!r}"
+    section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    lines = [line for line in section.splitlines() if line.startswith("|")]
+    header = _cells(lines[0])
+    assert header[0] == "command" and tuple(header[2:8]) == COLUMNS, header
+    table: dict[str, dict[str, str]] = {}
+    for line in lines[2:]:
+        cells = _cells(line)
+        assert cells[0] not in table, f"two rows for {cells[0]}"
+        table[cells[0]] = dict(zip(ACTORS, cells[2:8], strict=True))
+    return table
+
+
+def community_requests() -> set[str]:
+    return {c.wire for c in REGISTRY.commands.values() if c.kind == "request" and c.wire.startswith("community_")}
+
+
+def text(t: str) -> dict[str, str]:
+    return {"type": "text", "text": t}
+
+
+@dataclass
+class World:
+    """A community where each actor has its place: the owner, dave with role Admin
+    (administrator), erin and frank with role Staff (frank timed out for an hour), bob with
+    @everyone only, which holds view_channel only; the outsider is in none of it. #hidden is
+    seen by Staff alone; Low and Lower are roles below Staff with nothing in them."""
+
+    owner: Any
+    cid: int
+    cat: int
+    general: int
+    hidden: int = 0
+    low: int = 0
+    target: int = 0  # a member with @everyone only, acted on (time-out, roles, permissions, new owner)
+    victims: dict[str, int] = field(default_factory=dict)  # actor -> a member to kick
+    requesters: dict[str, int] = field(default_factory=dict)  # actor -> a user whose request to decide
+    made: int = 0
+
+    def fresh(self, what: str) -> str:
+        self.made += 1
+        return f"{what} {self.made}"
+
+
+async def build_world(clients: dict[str, Any], ids: dict[str, int], extra: dict[str, Any]) -> World:
+    """The community of the walk; `extra` holds the clients of the victims and requesters
+    (named k_<actor> and r_<actor>) and the target (t), who join as the world needs them."""
+    owner = clients["owner"]
+    made = await owner.request("community_create", {"name": "walk", "public": True, "join_mode": "open"})
+    w = World(owner, made["community"]["community_id"], made["category_id"], made["channel_id"])
+    cid = w.cid
+    joining = [clients[a] for a in ("admin", "holder", "without", "timed_out")] + [c for n, c in extra.items() if not n.startswith("r_")]
+    for c in joining:
+        await c.request("community_join", {"community_id": cid})
+    everyone = (await owner.request("community_role_list", {"community_id": cid}))["roles"][-1]["role_id"]
+    await owner.request("community_role_update", {"community_id": cid, "role_id": everyone, "allow": ["view_channel"]})
+
+    async def role(name: str, allow: list[str], position: int) -> int:
+        made = await owner.request("community_role_create", {"community_id": cid, "name": name, "allow": allow, "position": position})
+        return made["role"]["role_id"]  # type: ignore[no-any-return]
+
+    w.low = await role("Low", [], 1)
+    await role("Lower", [], 1)
+    staff = await role("Staff", STAFF, 3)
+    admin = await role("Admin", ["administrator"], 4)
+    for actor, rid in (("admin", admin), ("holder", staff), ("timed_out", staff)):
+        await owner.request("community_role_set", {"community_id": cid, "user_id": ids[actor], "add": [rid]})
+    w.hidden = (await owner.request("community_channel_create", {"community_id": cid, "name": "hidden"}))["channel"]["channel_id"]
+    for target_id, key in ((everyone, "deny"), (staff, "allow")):
+        await owner.request("community_overwrite_set", {
+            "community_id": cid, "place": "channel", "place_id": w.hidden, "target": "role", "target_id": target_id, key: ["view_channel"]})
+    await owner.request("community_member_mute_set", {"community_id": cid, "user_id": ids["timed_out"], "duration_ms": 3600_000})
+    w.target = ids["t"]
+    w.victims = {a: ids[f"k_{a}"] for a in ACTORS if f"k_{a}" in extra}
+    requesters = [a for a in ACTORS if f"r_{a}" in extra]
+    if requesters:
+        await owner.request("community_update", {"community_id": cid, "join_mode": "request"})
+        for a in requesters:
+            assert (await extra[f"r_{a}"].request("community_join", {"community_id": cid}))["joined"] is False
+            w.requesters[a] = ids[f"r_{a}"]
+    return w
+
+
+Data = Callable[[World, str], Awaitable[dict[str, Any]]]
+
+
+def plain(make: Callable[[World, str], dict[str, Any]]) -> Data:
+    async def data(w: World, actor: str) -> dict[str, Any]:
+        return make(w, actor)
+
+    return data
+
+
+async def _fresh_channel(w: World, actor: str) -> dict[str, Any]:
+    made = await w.owner.request("community_channel_create", {"community_id": w.cid, "name": w.fresh("doomed"), "category_id": w.cat})
+    return {"community_id": w.cid, "channel_id": made["channel"]["channel_id"]}
+
+
+async def _fresh_category(w: World, actor: str) -> dict[str, Any]:
+    made = await w.owner.request("community_category_create", {"community_id": w.cid, "name": w.fresh("doomed")})
+    return {"community_id": w.cid, "category_id": made["category"]["category_id"]}
+
+
+async def _fresh_role(w: World, actor: str) -> dict[str, Any]:
+    made = await w.owner.request("community_role_create", {"community_id": w.cid, "name": w.fresh("doomed")})
+    return {"community_id": w.cid, "role_id": made["role"]["role_id"]}
+
+
+async def _swap_lowest_roles(w: World, actor: str) -> dict[str, Any]:
+    roles = (await w.owner.request("community_role_list", {"community_id": w.cid}))["roles"]
+    lowest_first = [r["role_id"] for r in reversed(roles[:-1])]  # @everyone left out
+    lowest_first[0], lowest_first[1] = lowest_first[1], lowest_first[0]
+    return {"community_id": w.cid, "role_ids": lowest_first}
+
+
+# command -> the request data an actor sends (making, through the owner, what it consumes).
+COMMANDS: dict[str, Data] = {
+    "community_create": plain(lambda w, a: {"name": w.fresh("made by " + a)}),
+    "community_discover": plain(lambda w, a: {"query": "walk"}),
+    "community_join": plain(lambda w, a: {"community_id": w.cid}),
+    "community_conversations": plain(lambda w, a: {}),
+    "community_leave": plain(lambda w, a: {"community_id": w.cid}),
+    "community_members": plain(lambda w, a: {"community_id": w.cid}),
+    "community_role_list": plain(lambda w, a: {"community_id": w.cid}),
+    "community_channel_list": plain(lambda w, a: {"community_id": w.cid}),
+    "community_permissions": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target, "channel_id": w.general}),
+    "community_update": plain(lambda w, a: {"community_id": w.cid, "description": w.fresh("by " + a)}),
+    "community_disband": plain(lambda w, a: {"community_id": w.cid}),
+    "community_owner_transfer": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target}),
+    "community_member_kick": plain(lambda w, a: {"community_id": w.cid, "user_id": w.victims[a]}),
+    "community_member_mute_set": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target, "duration_ms": 60_000}),
+    "community_invite_create": plain(lambda w, a: {"community_id": w.cid}),
+    "community_request_list": plain(lambda w, a: {"community_id": w.cid}),
+    "community_request_decide": plain(lambda w, a: {"community_id": w.cid, "user_id": w.requesters[a], "approve": a != "owner"}),
+    "community_role_create": plain(lambda w, a: {"community_id": w.cid, "name": w.fresh("made by " + a)}),
+    "community_role_update": plain(lambda w, a: {"community_id": w.cid, "role_id": w.low, "name": w.fresh("renamed by " + a)}),
+    "community_role_delete": _fresh_role,
+    "community_role_reorder": _swap_lowest_roles,
+    "community_role_set": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target, "add": [w.low]}),
+    "community_overwrite_set": plain(lambda w, a: {
+        "community_id": w.cid, "place": "category", "place_id": w.cat, "target": "role", "target_id": w.low, "deny": ["send"]}),
+    "community_channel_create": plain(lambda w, a: {"community_id": w.cid, "name": w.fresh("by " + a), "category_id": w.cat}),
+    "community_channel_update": plain(lambda w, a: {"community_id": w.cid, "channel_id": w.general, "topic": w.fresh("by " + a)}),
+    "community_channel_delete": _fresh_channel,
+    "community_category_create": plain(lambda w, a: {"community_id": w.cid, "name": w.fresh("by " + a)}),
+    "community_category_update": plain(lambda w, a: {"community_id": w.cid, "category_id": w.cat, "name": w.fresh("by " + a)}),
+    "community_category_delete": _fresh_category,
+    "community_send": plain(lambda w, a: {"channel_id": w.general, "content": text("from " + a)}),
+    "community_typing": plain(lambda w, a: {"channel_id": w.general}),
+    "community_history": plain(lambda w, a: {"channel_id": w.general}),
+    "community_mark_read": plain(lambda w, a: {"channel_id": w.hidden}),
+    "community_mute_set": plain(lambda w, a: {"channel_id": w.hidden, "muted": True}),
+    "community_pin_set": plain(lambda w, a: {"channel_id": w.hidden, "pinned": True}),
+}
+
+
+def test_the_policy_table_names_every_community_request():
+    table = policy_table()
+    registry = community_requests()
+    assert sorted(registry - set(table)) == [], "community requests of the registry without a row"
+    assert sorted(set(table) - registry) == [], "rows naming no community request of the registry"
+    assert sorted(registry ^ set(COMMANDS)) == [], "the walk must know how to run every command"
+    codes = set(REGISTRY.errors) | {"ok"}
+    bad = [(cmd, actor, got) for cmd, row in table.items() for actor, got in row.items() if got not in codes]
+    assert bad == []
+
+
+@pytest.fixture
+def config_overrides() -> dict[str, dict[str, Any]]:
+    # The owner sets up four worlds at once: no write budget in the way.
+    return {"limits": {"user_write_burst": 1_000_000, "frames_burst": 1_000_000, "send_burst": 1_000_000}}
+
+
+async def _answer(client: Any, cmd: str, data: dict[str, Any]) -> tuple[str, str]:
     try:
         await client.request(cmd, data)
     except ClientError as e:
-        return e.code
-    return "ok"
+        return e.code, str(e)
+    return "ok", ""
 
 
-async def test_every_admin_command_for_every_kind_of_actor(harness, users):
-    names = ["dave", "erin", "frank", "gina", "v1", "v2", "v3", "w"]
-    ids = {n: await harness.add_user(n) for n in names}
-    async with harness.client("alice") as a1, harness.client("bob") as b1:
-        cid, cat, ch = await setup(a1, b1)  # bob: a plain member
-        clients = {"owner": a1, "member": b1}
-        async with harness.client("dave") as admin, harness.client("erin") as staff, harness.client("frank") as timed, \
-                harness.client("gina") as outsider, harness.client("v1") as v1, harness.client("v2") as v2, harness.client("v3") as v3, \
-                harness.client("w") as w:
-            for c in (admin, staff, timed, v1, v2, v3, w):
-                await c.request("community_join", {"community_id": cid})
-            caps = ["kick", "mute", "manage_community", "manage_channels", "manage_roles", "invite"]
-            staff_role = (await a1.request("community_role_create", {"community_id": cid, "name": "Staff", "allow": caps}))["role"]["role_id"]
-            admin_role = (await a1.request("community_role_create", {"community_id": cid, "name": "Admin", "allow": ["administrator"], "position": 2}))["role"]["role_id"]
-            everyone = (await a1.request("community_role_list", {"community_id": cid}))["roles"][-1]["role_id"]
-            await a1.request("community_role_update", {"community_id": cid, "role_id": everyone, "allow": ["view_channel", "send", "read_history"]})
-            await a1.request("community_role_set", {"community_id": cid, "user_id": ids["dave"], "add": [admin_role]})
-            for who in ("erin", "frank"):
-                await a1.request("community_role_set", {"community_id": cid, "user_id": ids[who], "add": [staff_role]})
-            await a1.request("community_member_mute_set", {"community_id": cid, "user_id": ids["frank"], "duration_ms": 3600_000})
-            clients.update(admin=admin, staff=staff, timed_out=timed, outsider=outsider)
-            victims = iter([ids["v1"], ids["v2"], ids["v3"]])
-            commands = [
-                ("community_member_kick", lambda ok: {"community_id": cid, "user_id": next(victims) if ok else ids["w"]}),
-                ("community_member_mute_set", lambda ok: {"community_id": cid, "user_id": ids["w"], "duration_ms": 1000}),
-                ("community_update", lambda ok: {"community_id": cid, "description": "d"}),
-                ("community_channel_create", lambda ok: {"community_id": cid, "name": "c", "category_id": cat}),
-                ("community_category_create", lambda ok: {"community_id": cid, "name": "k"}),
-                ("community_role_create", lambda ok: {"community_id": cid, "name": "r"}),
-                ("community_role_set", lambda ok: {"community_id": cid, "user_id": ids["w"], "add": []}),
-                ("community_invite_create", lambda ok: {"community_id": cid}),
-                ("community_request_list", lambda ok: {"community_id": cid}),
-                ("community_permissions", lambda ok: {"community_id": cid, "user_id": ids["w"], "channel_id": ch}),
-            ]
-            mismatches = []
-            for cmd, data in commands:
-                for actor in ORDER:
-                    expected = EXPECTED[actor]
-                    got = await _answer(clients[actor], cmd, data(expected == "ok"))  # a kick that succeeds takes a fresh victim
-                    if got != expected:
-                        mismatches.append(f"{cmd} by {actor}: {got}, expected {expected}")
-            assert mismatches == []
+async def test_every_community_command_for_every_kind_of_actor(harness):
+    table = policy_table()
+    names = {"owner": "alice", "admin": "dave", "holder": "erin", "without": "bob", "timed_out": "frank", "outsider": "gina"}
+    extra_names = ["t"] + [f"k_{a}" for a in ACTORS] + [f"r_{a}" for a in ACTORS]
+    ids = {actor: await harness.add_user(name) for actor, name in names.items()}
+    ids.update({n: await harness.add_user(n) for n in extra_names})
+    async with AsyncExitStack() as stack:
+        clients = {actor: await stack.enter_async_context(harness.client(name)) for actor, name in names.items()}
+        extra = {n: await stack.enter_async_context(harness.client(n)) for n in extra_names}
+        mismatches = []
+
+        async def walk(w: World, cmd: str, order: tuple[str, ...]) -> None:
+            for actor in order:
+                expected = table[cmd][actor]
+                got, why = await _answer(clients[actor], cmd, await COMMANDS[cmd](w, actor))
+                if got != expected:
+                    mismatches.append(f"{cmd} by {actor}: {got}, expected {expected} {why}")
+
+        main = await build_world(clients, ids, extra)
+        for cmd in sorted(set(COMMANDS) - set(TERMINAL)):
+            await walk(main, cmd, ACTORS)
+        for cmd in TERMINAL:
+            world = await build_world(clients, ids, {"t": extra["t"]})
+            await walk(world, cmd, ACTORS[1:] + ACTORS[:1])
+    assert mismatches == []
