@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from chatd.client import ClientError
+from chatd.protocol.registry import REGISTRY
 
 UNKNOWN = 999_999
 LONG = "x" * 10_000
@@ -105,6 +106,8 @@ async def state(w: World) -> list[Any]:
 
 async def check(w: World, cases: list[tuple[str, str, dict[str, Any], str]]) -> None:
     """Each case (who, command, data, code) answers code and leaves the state as it was."""
+    undocumented = [(cmd, code) for _, cmd, _, code in cases if code not in REGISTRY.commands[cmd].errors]
+    assert undocumented == [], "codes a command does not list under errors: in the registry"
     wrong = []
     before = await state(w)
     for who, cmd, data, code in cases:
