@@ -2,7 +2,8 @@
 actors (the owner, an administrator, a member holding the capability through a role, a member
 without it, a timed-out member holding it through a role, a non-member), each answer compared
 with the policy table "Who may run each command" of docs/community-permissions.md, which this
-module parses. Zero mismatches.
+module parses. Zero mismatches. The holder's role holds the one capability the row's `needs`
+names and nothing else, so a command that asked for more would show.
 
 Every actor gets its own object where a command consumes one (a victim to kick, a request to
 decide, a role, channel or category to delete), so the answers do not depend on the order.
@@ -12,6 +13,7 @@ each in a world of their own, the owner last.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -28,35 +30,58 @@ SECTION = "## Who may run each command"
 # The table's columns of answers, and the actors of the walk in that order.
 COLUMNS = ("owner", "admin", "holder", "without", "timed out", "non-member")
 ACTORS = ("owner", "admin", "holder", "without", "timed_out", "outsider")
-# Every capability but administrator: the role through which the holder and the timed-out member hold what a row needs.
+# Every capability but administrator: the role of the holder and the timed-out member where a
+# row needs no capability (anyone, any member, owner only).
 STAFF = ["view_channel", "send", "read_history", "mention_everyone", "manage_messages", "manage_channels", "manage_roles",
          "kick", "mute", "invite", "manage_community"]
 # Commands that end the actors' place in the community: a world each, the owner acting last.
 TERMINAL = ("community_leave", "community_owner_transfer", "community_disband")
 
 
+@dataclass(frozen=True)
+class Row:
+    needs: tuple[str, ...]  # the capabilities the `needs` cell names (either of them, if several)
+    expect: dict[str, str]  # actor -> "ok" or an error code
+
+
 def _cells(line: str) -> list[str]:
     return [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
 
 
-def policy_table() -> dict[str, dict[str, str]]:
-    """command -> actor -> the expected answer ("ok" or an error code), from the docs table."""
+def policy_table() -> dict[str, Row]:
+    """command -> its row of the docs table: what it needs, and each actor's expected answer."""
     text = DOC.read_text(encoding="utf-8")
     assert SECTION in text, f"{DOC.name} has no section {SECTION!r}"
     section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
     lines = [line for line in section.splitlines() if line.startswith("|")]
     header = _cells(lines[0])
-    assert header[0] == "command" and tuple(header[2:8]) == COLUMNS, header
-    table: dict[str, dict[str, str]] = {}
+    assert header[:2] == ["command", "needs"] and tuple(header[2:8]) == COLUMNS, header
+    table: dict[str, Row] = {}
     for line in lines[2:]:
         cells = _cells(line)
         assert cells[0] not in table, f"two rows for {cells[0]}"
-        table[cells[0]] = dict(zip(ACTORS, cells[2:8], strict=True))
+        needs = tuple(re.findall(r"`(\w+)`", line.split("|")[2]))
+        assert set(needs) <= set(STAFF), f"{cells[0]} needs {needs}: not capabilities"
+        table[cells[0]] = Row(needs, dict(zip(ACTORS, cells[2:8], strict=True)))
     return table
 
 
 def community_requests() -> set[str]:
     return {c.wire for c in REGISTRY.commands.values() if c.kind == "request" and c.wire.startswith("community_")}
+
+
+def performers(row: Row) -> list[tuple[str, str]]:
+    """(actor, user) for each call of a row: the holder and the timed-out member are h_<cap> and
+    to_<cap>, whose one role holds exactly that capability (one of each per capability a row
+    names as alternatives), or h_staff and to_staff where the row needs none."""
+    out = []
+    for actor in ACTORS:
+        if actor in ("holder", "timed_out"):
+            prefix = "h" if actor == "holder" else "to"
+            out += [(actor, f"{prefix}_{cap}") for cap in row.needs or ("staff",)]
+        else:
+            out.append((actor, actor))
+    return out
 
 
 def text(t: str) -> dict[str, str]:
@@ -65,10 +90,12 @@ def text(t: str) -> dict[str, str]:
 
 @dataclass
 class World:
-    """A community where each actor has its place: the owner, dave with role Admin
-    (administrator), erin and frank with role Staff (frank timed out for an hour), bob with
-    @everyone only, which holds view_channel only; the outsider is in none of it. #hidden is
-    seen by Staff alone; Low and Lower are roles below Staff with nothing in them."""
+    """A community where each actor has its place: the owner; admin with role Admin
+    (administrator, the highest); h_<cap> and to_<cap> with role "Has <cap>" holding that
+    capability alone (to_<cap> timed out for an hour), h_staff and to_staff with role Staff
+    (every capability but administrator); `without` with @everyone only, which holds
+    view_channel only; the outsider in none of it. #hidden (no category) is seen only by Staff
+    and "Has view_channel"; Low and Lower are the lowest roles, with nothing in them."""
 
     owner: Any
     cid: int
@@ -77,8 +104,8 @@ class World:
     hidden: int = 0
     low: int = 0
     target: int = 0  # a member with @everyone only, acted on (time-out, roles, permissions, new owner)
-    victims: dict[str, int] = field(default_factory=dict)  # actor -> a member to kick
-    requesters: dict[str, int] = field(default_factory=dict)  # actor -> a user whose request to decide
+    victims: dict[str, int] = field(default_factory=dict)  # acting user -> a member to kick
+    requesters: dict[str, int] = field(default_factory=dict)  # acting user -> a user whose request to decide
     made: int = 0
 
     def fresh(self, what: str) -> str:
@@ -86,16 +113,17 @@ class World:
         return f"{what} {self.made}"
 
 
-async def build_world(clients: dict[str, Any], ids: dict[str, int], extra: dict[str, Any]) -> World:
-    """The community of the walk; `extra` holds the clients of the victims and requesters
-    (named k_<actor> and r_<actor>) and the target (t), who join as the world needs them."""
+async def build_world(clients: dict[str, Any], ids: dict[str, int], caps: set[str], victims: list[str], requesters: list[str]) -> World:
+    """The community of the walk, with a "Has <cap>" role for each of `caps`, a member k_<user>
+    for each of `victims` and a pending request of r_<user> for each of `requesters`."""
     owner = clients["owner"]
     made = await owner.request("community_create", {"name": "walk", "public": True, "join_mode": "open"})
     w = World(owner, made["community"]["community_id"], made["category_id"], made["channel_id"])
     cid = w.cid
-    joining = [clients[a] for a in ("admin", "holder", "without", "timed_out")] + [c for n, c in extra.items() if not n.startswith("r_")]
-    for c in joining:
-        await c.request("community_join", {"community_id": cid})
+    holders = {cap: (f"h_{cap}", f"to_{cap}") for cap in [*sorted(caps), "staff"]}
+    joining = ["admin", "without", "t", *(u for pair in holders.values() for u in pair), *(f"k_{v}" for v in victims)]
+    for name in joining:
+        await clients[name].request("community_join", {"community_id": cid})
     everyone = (await owner.request("community_role_list", {"community_id": cid}))["roles"][-1]["role_id"]
     await owner.request("community_role_update", {"community_id": cid, "role_id": everyone, "allow": ["view_channel"]})
 
@@ -105,23 +133,25 @@ async def build_world(clients: dict[str, Any], ids: dict[str, int], extra: dict[
 
     w.low = await role("Low", [], 1)
     await role("Lower", [], 1)
-    staff = await role("Staff", STAFF, 3)
-    admin = await role("Admin", ["administrator"], 4)
-    for actor, rid in (("admin", admin), ("holder", staff), ("timed_out", staff)):
-        await owner.request("community_role_set", {"community_id": cid, "user_id": ids[actor], "add": [rid]})
+    roles = {cap: await role("Staff" if cap == "staff" else f"Has {cap}", STAFF if cap == "staff" else [cap], 3 + i) for i, cap in enumerate(holders)}
+    roles["administrator"] = await role("Admin", ["administrator"], 3 + len(holders))
+    for cap, users in [*holders.items(), ("administrator", ("admin",))]:
+        for name in users:
+            await owner.request("community_role_set", {"community_id": cid, "user_id": ids[name], "add": [roles[cap]]})
     w.hidden = (await owner.request("community_channel_create", {"community_id": cid, "name": "hidden"}))["channel"]["channel_id"]
-    for target_id, key in ((everyone, "deny"), (staff, "allow")):
+    seeing = [(everyone, "deny")] + [(roles[cap], "allow") for cap in ("staff", "view_channel") if cap in roles]
+    for target_id, key in seeing:
         await owner.request("community_overwrite_set", {
             "community_id": cid, "place": "channel", "place_id": w.hidden, "target": "role", "target_id": target_id, key: ["view_channel"]})
-    await owner.request("community_member_mute_set", {"community_id": cid, "user_id": ids["timed_out"], "duration_ms": 3600_000})
+    for _, timed in holders.values():
+        await owner.request("community_member_mute_set", {"community_id": cid, "user_id": ids[timed], "duration_ms": 3600_000})
     w.target = ids["t"]
-    w.victims = {a: ids[f"k_{a}"] for a in ACTORS if f"k_{a}" in extra}
-    requesters = [a for a in ACTORS if f"r_{a}" in extra]
+    w.victims = {v: ids[f"k_{v}"] for v in victims}
     if requesters:
         await owner.request("community_update", {"community_id": cid, "join_mode": "request"})
-        for a in requesters:
-            assert (await extra[f"r_{a}"].request("community_join", {"community_id": cid}))["joined"] is False
-            w.requesters[a] = ids[f"r_{a}"]
+        for r in requesters:
+            assert (await clients[f"r_{r}"].request("community_join", {"community_id": cid}))["joined"] is False
+            w.requesters[r] = ids[f"r_{r}"]
     return w
 
 
@@ -182,7 +212,7 @@ COMMANDS: dict[str, Data] = {
     "community_role_reorder": _swap_lowest_roles,
     "community_role_set": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target, "add": [w.low]}),
     "community_overwrite_set": plain(lambda w, a: {
-        "community_id": w.cid, "place": "category", "place_id": w.cat, "target": "role", "target_id": w.low, "deny": ["send"]}),
+        "community_id": w.cid, "place": "category", "place_id": w.cat, "target": "role", "target_id": w.low, "deny": ["view_channel"]}),
     "community_channel_create": plain(lambda w, a: {"community_id": w.cid, "name": w.fresh("by " + a), "category_id": w.cat}),
     "community_channel_update": plain(lambda w, a: {"community_id": w.cid, "channel_id": w.general, "topic": w.fresh("by " + a)}),
     "community_channel_delete": _fresh_channel,
@@ -205,7 +235,7 @@ def test_the_policy_table_names_every_community_request():
     assert sorted(set(table) - registry) == [], "rows naming no community request of the registry"
     assert sorted(registry ^ set(COMMANDS)) == [], "the walk must know how to run every command"
     # Every expected error is one the command documents under `errors:` in the registry.
-    undocumented = [(cmd, actor, got) for cmd, row in table.items() for actor, got in row.items()
+    undocumented = [(cmd, actor, got) for cmd, row in table.items() for actor, got in row.expect.items()
                     if got != "ok" and got not in REGISTRY.commands[cmd].errors]
     assert undocumented == []
 
@@ -226,26 +256,29 @@ async def _answer(client: Any, cmd: str, data: dict[str, Any]) -> tuple[str, str
 
 async def test_every_community_command_for_every_kind_of_actor(harness):
     table = policy_table()
-    names = {"owner": "alice", "admin": "dave", "holder": "erin", "without": "bob", "timed_out": "frank", "outsider": "gina"}
-    extra_names = ["t"] + [f"k_{a}" for a in ACTORS] + [f"r_{a}" for a in ACTORS]
-    ids = {actor: await harness.add_user(name) for actor, name in names.items()}
-    ids.update({n: await harness.add_user(n) for n in extra_names})
+    main = sorted(set(COMMANDS) - set(TERMINAL))
+    caps = {cap for cmd in main for cap in table[cmd].needs}
+    kickers = [user for _, user in performers(table["community_member_kick"])]
+    deciders = [user for _, user in performers(table["community_request_decide"])]
+    names = {"owner", "admin", "without", "outsider", "t"} | {f"{p}_{cap}" for cap in [*caps, "staff"] for p in ("h", "to")}
+    names |= {f"k_{u}" for u in kickers} | {f"r_{u}" for u in deciders}
+    ids = {name: await harness.add_user(name) for name in sorted(names)}
+    mismatches = []
     async with AsyncExitStack() as stack:
-        clients = {actor: await stack.enter_async_context(harness.client(name)) for actor, name in names.items()}
-        extra = {n: await stack.enter_async_context(harness.client(n)) for n in extra_names}
-        mismatches = []
+        clients = {name: await stack.enter_async_context(harness.client(name)) for name in sorted(names)}
 
-        async def walk(w: World, cmd: str, order: tuple[str, ...]) -> None:
-            for actor in order:
-                expected = table[cmd][actor]
-                got, why = await _answer(clients[actor], cmd, await COMMANDS[cmd](w, actor))
+        async def walk(w: World, cmd: str, calls: list[tuple[str, str]]) -> None:
+            for actor, user in calls:
+                expected = table[cmd].expect[actor]
+                got, why = await _answer(clients[user], cmd, await COMMANDS[cmd](w, user))
                 if got != expected:
-                    mismatches.append(f"{cmd} by {actor}: {got}, expected {expected} {why}")
+                    mismatches.append(f"{cmd} by {actor} ({user}): {got}, expected {expected} {why}")
 
-        main = await build_world(clients, ids, extra)
-        for cmd in sorted(set(COMMANDS) - set(TERMINAL)):
-            await walk(main, cmd, ACTORS)
+        world = await build_world(clients, ids, caps, kickers, deciders)
+        for cmd in main:
+            await walk(world, cmd, performers(table[cmd]))
         for cmd in TERMINAL:
-            world = await build_world(clients, ids, {"t": extra["t"]})
-            await walk(world, cmd, ACTORS[1:] + ACTORS[:1])
+            calls = performers(table[cmd])
+            world = await build_world(clients, ids, set(table[cmd].needs), [], [])
+            await walk(world, cmd, [c for c in calls if c[0] != "owner"] + [c for c in calls if c[0] == "owner"])
     assert mismatches == []
