@@ -282,3 +282,62 @@ async def test_every_community_command_for_every_kind_of_actor(harness):
             world = await build_world(clients, ids, set(table[cmd].needs), [], [])
             await walk(world, cmd, [c for c in calls if c[0] != "owner"] + [c for c in calls if c[0] == "owner"])
     assert mismatches == []
+
+
+# The capabilities an overwrite can carry (docs/community-permissions.md, Capabilities).
+CHANNEL_CAPS = ("view_channel", "send", "read_history", "mention_everyone", "manage_messages", "manage_channels", "manage_roles")
+
+
+def _in_place(row_needs_cell: str) -> bool:
+    return re.search(r"in the (channel|category)", row_needs_cell) is not None
+
+
+def needs_cells() -> dict[str, str]:
+    section = DOC.read_text(encoding="utf-8").split(SECTION, 1)[1].split("\n## ", 1)[0]
+    return {_cells(line)[0]: line.split("|")[2] for line in section.splitlines()[2:] if line.startswith("| `")}
+
+
+async def test_where_the_capability_is_held(harness):
+    """The `needs` column's where: for every row needing a capability an overwrite can carry,
+    a member given it only by an overwrite of their own (on the category the walk acts in, or
+    #hidden) gets what the holder gets if the row checks it in the channel or category, and
+    what a member without it gets if it is checked in the community; a member holding it
+    through a role but denied it by such an overwrite, the other way round."""
+    table, cells = policy_table(), needs_cells()
+    rows = {cmd: row for cmd, row in table.items() if cmd not in TERMINAL and len(row.needs) == 1 and row.needs[0] in CHANNEL_CAPS}
+    caps = {row.needs[0] for row in rows.values()}
+    names = {"owner", "admin", "without", "t"} | {f"{p}_{cap}" for cap in [*caps, "staff"] for p in ("h", "to", "ow", "dn")}
+    ids = {name: await harness.add_user(name) for name in sorted(names)}
+    mismatches = []
+    async with AsyncExitStack() as stack:
+        clients = {name: await stack.enter_async_context(harness.client(name)) for name in sorted(names)}
+        w = await build_world(clients, ids, caps, [], [])
+        cid, owner = w.cid, w.owner
+        # ow_<cap>: a role with nothing in it above Low (to rank above the roles acted on), and
+        # <cap> allowed to them alone; dn_<cap>: "Has <cap>", and <cap> denied to them alone.
+        plain = (await owner.request("community_role_create", {"community_id": cid, "name": "Plain", "position": 3}))["role"]["role_id"]
+        roles = {r["name"]: r["role_id"] for r in (await owner.request("community_role_list", {"community_id": cid}))["roles"]}
+
+        async def overwrite(place: str, place_id: int, user: str, key: str, cap: str) -> None:
+            await owner.request("community_overwrite_set", {
+                "community_id": cid, "place": place, "place_id": place_id, "target": "member", "target_id": ids[user], key: [cap]})
+
+        for cap in caps:
+            await clients[f"ow_{cap}"].request("community_join", {"community_id": cid})
+            await clients[f"dn_{cap}"].request("community_join", {"community_id": cid})
+            await owner.request("community_role_set", {"community_id": cid, "user_id": ids[f"ow_{cap}"], "add": [plain]})
+            await owner.request("community_role_set", {"community_id": cid, "user_id": ids[f"dn_{cap}"], "add": [roles[f"Has {cap}"]]})
+            for place, place_id in (("category", w.cat), ("channel", w.hidden)):
+                await overwrite(place, place_id, f"ow_{cap}", "allow", cap)
+                await overwrite(place, place_id, f"dn_{cap}", "deny", cap)
+        for cmd, row in sorted(rows.items()):
+            cap, there = row.needs[0], _in_place(cells[cmd])
+            for user, expected in ((f"ow_{cap}", row.expect["holder" if there else "without"]),
+                                   (f"dn_{cap}", row.expect["without" if there else "holder"])):
+                data = await COMMANDS[cmd](w, user)
+                if cmd == "community_category_delete":  # a fresh category: the overwrite goes on it
+                    await overwrite("category", data["category_id"], user, "allow" if user.startswith("ow") else "deny", cap)
+                got, why = await _answer(clients[user], cmd, data)
+                if got != expected:
+                    mismatches.append(f"{cmd} by {user}: {got}, expected {expected} {why}")
+    assert len(rows) >= 15 and mismatches == []
