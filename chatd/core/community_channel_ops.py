@@ -4,9 +4,8 @@ category, or in the community for a channel without a category or a new category
 resync removes the channel's overwrites, so it is also checked as an overwrite edit.
 
 A new channel gives every member a row in it (Joined); a deleted one takes them (Left).
-`community.channel_changed` goes to the members who can see the channel (as of the commit,
-a Viewers audience; for a deletion, those who could just before it); category changes go to every member. Every write
-bumps the community's version (chatd.store.community_channels).
+Who hears `community.channel_changed`, and what, is chatd.core.community_pushes' to say. Every
+write bumps the community's version (chatd.store.community_channels).
 """
 
 from __future__ import annotations
@@ -18,10 +17,9 @@ from ..policy import community_roles as hierarchy
 from ..policy.community_perms import Capability, Target, require
 from ..store import community as store
 from ..store import community_channels as chstore
+from . import community_pushes as pushes
 from .community_ops import member_snapshot
 from .effects import Joined, Left, Outcome, Users, Viewers
-
-PUSH = "community.channel_changed"
 
 
 def _manage(ctx: Any, snap: Any, user_id: int, place: Any = None) -> None:
@@ -42,11 +40,6 @@ def _category(ctx: Any, snap: Any, community_id: int, category_id: int) -> Any:
     return snap.community.categories[category_id]
 
 
-def _channel_push(out: Outcome, community_id: int, channel_id: int, event: str, row: dict[str, Any] | None, to: Users | Viewers) -> None:
-    data = {"community_id": community_id, "event": event, "channel_id": channel_id, "category_id": None if row is None else row["category_id"], "channel": row}
-    out.push(PUSH, data, to)
-
-
 def op_channel_create(ctx: Any, user_id: int, community_id: int, name: str, category_id: int | None, topic: str, position: int | None) -> Outcome:
     snap = member_snapshot(ctx, community_id, user_id)
     place = None if category_id is None else _category(ctx, snap, community_id, category_id)
@@ -57,7 +50,7 @@ def op_channel_create(ctx: Any, user_id: int, community_id: int, name: str, cate
     row = chstore.channel(ctx.conn, community_id, ch)
     out = Outcome({"channel": row})
     out.effects.append(Joined(ch, tuple(store.member_ids(ctx.conn, community_id))))
-    _channel_push(out, community_id, ch, "created", row, Viewers(ch))
+    pushes.channel(out, community_id, ch, "created", row, Viewers(ch))
     return out
 
 
@@ -70,10 +63,10 @@ def op_channel_update(ctx: Any, user_id: int, community_id: int, channel_id: int
         _manage(ctx, snap, user_id, _category(ctx, snap, community_id, category_id))  # may add channels there
     if synced and not before["synced"]:
         _may_drop_overwrites(ctx, snap, user_id, snap.channels[channel_id])
+    saw = pushes.viewers_now(ctx, snap, community_id, channel_id)
     chstore.update_channel(ctx.conn, before, name, topic, category_id, position, synced)
-    row = chstore.channel(ctx.conn, community_id, channel_id)
-    out = Outcome({"channel": row})
-    _channel_push(out, community_id, channel_id, "updated", row, Viewers(channel_id))
+    out = Outcome({})
+    out.result["channel"] = pushes.channel_seen_anew(out, ctx, community_id, channel_id, saw)  # a move or a resync may hide it
     return out
 
 
@@ -96,13 +89,8 @@ def op_channel_delete(ctx: Any, user_id: int, community_id: int, channel_id: int
     chstore.delete_channel(ctx.conn, before)
     out = Outcome({"community_id": community_id, "channel_id": channel_id, "deleted": True})
     out.effects.append(Left(channel_id, tuple(members)))
-    _channel_push(out, community_id, channel_id, "deleted", None, Users(tuple(saw)))
+    pushes.channel(out, community_id, channel_id, "deleted", None, Users(tuple(saw)))
     return out
-
-
-def _category_push(out: Outcome, ctx: Any, community_id: int, category_id: int, event: str) -> None:
-    data = {"community_id": community_id, "event": event, "channel_id": None, "category_id": category_id, "channel": None}
-    out.push(PUSH, data, Users(tuple(store.member_ids(ctx.conn, community_id))))
 
 
 def op_category_create(ctx: Any, user_id: int, community_id: int, name: str, position: int | None) -> Outcome:
@@ -113,7 +101,7 @@ def op_category_create(ctx: Any, user_id: int, community_id: int, name: str, pos
     cat = store.create_category(ctx, community_id, name, slot)
     store.bump(ctx.conn, community_id)
     out = Outcome({"community_id": community_id, "category": store.category_of(ctx.conn, community_id, cat)})
-    _category_push(out, ctx, community_id, cat, "category_created")
+    pushes.category(out, ctx, community_id, cat, "category_created")
     return out
 
 
@@ -124,7 +112,7 @@ def op_category_update(ctx: Any, user_id: int, community_id: int, category_id: i
     before = store.category_of(ctx.conn, community_id, category_id)
     chstore.update_category(ctx.conn, community_id, before, name, position)
     out = Outcome({"community_id": community_id, "category": store.category_of(ctx.conn, community_id, category_id)})
-    _category_push(out, ctx, community_id, category_id, "category_updated")
+    pushes.category(out, ctx, community_id, category_id, "category_updated")
     return out
 
 
@@ -135,5 +123,5 @@ def op_category_delete(ctx: Any, user_id: int, community_id: int, category_id: i
     _manage(ctx, snap, user_id, place)
     chstore.delete_category(ctx.conn, community_id, store.category_of(ctx.conn, community_id, category_id))
     out = Outcome({"community_id": community_id, "category_id": category_id, "deleted": True})
-    _category_push(out, ctx, community_id, category_id, "category_deleted")
+    pushes.category(out, ctx, community_id, category_id, "category_deleted")
     return out

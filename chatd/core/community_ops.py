@@ -13,10 +13,11 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import community_roles as hierarchy
-from ..policy.community_perms import Overwrite, Target, from_names, names
+from ..policy.community_perms import DECIDES_REQUESTS, Overwrite, Target, from_names, names
 from ..store import community as store
 from ..store import community_requests as requests
 from ..store.community_cache import CACHE, Snapshot
+from . import community_pushes as pushes
 from .effects import Joined, Left, Outcome, Users
 
 DEFAULT_CATEGORY = "Text Channels"
@@ -71,7 +72,10 @@ def op_join(ctx: Any, user_id: int, community_id: int | None, invite_code: str |
     if invite_code is None and info["join_mode"] != "open":
         if info["join_mode"] == "request":
             requests.record(ctx, community_id, user_id, message)
-            return Outcome({"community_id": community_id, "joined": False, "community": info})
+            out = Outcome({"community_id": community_id, "joined": False, "community": info})
+            may_decide = snapshot(ctx, community_id).holders(DECIDES_REQUESTS, store.member_ids(ctx.conn, community_id), ctx.now)
+            out.push("community.join_requested", {"community_id": community_id, "request": requests.one(ctx.conn, community_id, user_id)}, Users(tuple(may_decide)))
+            return out
         raise ChatError("forbidden", "this community is joined by invite code only", field="community_id")
     channels = store.add_member(ctx, community_id, user_id)
     out = Outcome({"community_id": community_id, "joined": True, "community": store.row(ctx.conn, community_id)})
@@ -132,8 +136,14 @@ def op_overwrite_set(
         return Outcome(_overwrite_view(community_id, place, place_id, target, target_id, allow_bits, deny_bits))
     actor = hierarchy.actor_at(community, snap.member(user_id), ctx.now, where)
     hierarchy.check_overwrite_edit(actor, community, before, after, member_target)
+    saw = pushes.viewers_now(ctx, snap, community_id, place_id) if place == "channel" else []
     store.set_overwrite(ctx.conn, community_id, place, place_id, target, target_id, int(allow_bits), int(deny_bits))
-    return Outcome(_overwrite_view(community_id, place, place_id, target, target_id, allow_bits, deny_bits))
+    out = Outcome(_overwrite_view(community_id, place, place_id, target, target_id, allow_bits, deny_bits))
+    if place == "channel":
+        pushes.channel_seen_anew(out, ctx, community_id, place_id, saw)
+    else:
+        pushes.category(out, ctx, community_id, place_id, "category_updated")
+    return out
 
 
 def _overwrite_view(community_id: int, place: str, place_id: int, target: str, target_id: int, allow: int, deny: int) -> dict[str, Any]:

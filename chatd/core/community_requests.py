@@ -3,8 +3,9 @@ decision (community_request_list, community_request_decide).
 
 Both need invite or manage_community in the community (a refusal names invite). Approving
 makes the user a member with @everyone, as joining does (every channel at once: Joined, and
-community.member_changed to every member); either way the requester's devices get
-community.request_decided.
+community.member_changed to every member); either way the requester's devices, and every
+member who may decide, get community.request_decided. A new request is pushed to those
+members (community.join_requested, from community_ops.op_join).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import community_roles as hierarchy
-from ..policy.community_perms import Capability, require
+from ..policy.community_perms import DECIDES_REQUESTS, Capability, require
 from ..store import community as store
 from ..store import community_requests as requests
 from ..store.community_cache import CACHE, Snapshot
@@ -24,7 +25,7 @@ from .effects import Joined, Outcome, Users
 
 def _may_decide(snap: Snapshot, user_id: int, now: int) -> None:
     decision = hierarchy.actor_at(snap.community, snap.member(user_id), now).decision
-    if not decision.bits & (Capability.INVITE | Capability.MANAGE_COMMUNITY):
+    if not decision.bits & DECIDES_REQUESTS:
         require(decision, Capability.INVITE)
 
 
@@ -54,5 +55,7 @@ def op_request_decide(ctx: Any, user_id: int, community_id: int, target_id: int,
         for ch in store.add_member(ctx, community_id, target_id):
             out.effects.append(Joined(ch, (target_id,)))
         member_changed(out, ctx, community_id, target_id, "joined")
-    out.push("community.request_decided", {"community_id": community_id, "user_id": target_id, "status": status}, Users((target_id,)))
+    deciders = CACHE.get(ctx.conn, community_id).holders(DECIDES_REQUESTS, store.member_ids(ctx.conn, community_id), ctx.now)  # type: ignore[union-attr]
+    out.push("community.request_decided", {"community_id": community_id, "user_id": target_id, "status": status},
+             Users(tuple(dict.fromkeys((target_id, *deciders)))))
     return out

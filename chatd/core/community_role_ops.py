@@ -5,7 +5,9 @@ Every check is the role hierarchy's (chatd.policy.community_roles): only roles s
 one's own highest, never a capability one does not hold, a role's current position and its
 new one both checked (so moving a higher role down and then editing it fails at the move).
 The positions a write leaves are the policy's positions_after_*; each write bumps the
-community's version (chatd.store.community_roles).
+community's version (chatd.store.community_roles). Every member hears community.role_changed
+of a role written (chatd.core.community_pushes), and community.member_changed of a member's
+roles changed.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ..policy import community_roles as hierarchy
 from ..policy.community_perms import Capability, Role, from_names
 from ..store import community as store
 from ..store import community_roles as roles_store
+from . import community_pushes as pushes
 from .community_ops import member_changed, member_snapshot
 from .effects import Outcome
 
@@ -49,7 +52,9 @@ def op_role_create(ctx: Any, user_id: int, community_id: int, name: str, allow: 
     at = 1 if position is None else position
     hierarchy.check_role_create(_actor(ctx, snap, user_id), community, Role(0, name, at, bits))
     role_id = roles_store.insert(ctx, community_id, name, at, int(bits), hierarchy.positions_after_insert(community, at))
-    return Outcome({"community_id": community_id, "role": roles_store.role(ctx.conn, role_id)})
+    out = Outcome({"community_id": community_id, "role": roles_store.role(ctx.conn, role_id)})
+    pushes.role(out, ctx, community_id, "created", role_id)
+    return out
 
 
 def op_role_update(
@@ -67,19 +72,20 @@ def op_role_update(
     hierarchy.check_role_edit(_actor(ctx, snap, user_id), community, before, after)
     positions = {} if role_id == community.everyone_id else hierarchy.positions_after_move(community, role_id, after.position)
     roles_store.update(ctx.conn, community_id, role_id, after.name, int(after.allow), positions)
-    return Outcome({"community_id": community_id, "role": roles_store.role(ctx.conn, role_id)})
+    out = Outcome({"community_id": community_id, "role": roles_store.role(ctx.conn, role_id)})
+    pushes.role(out, ctx, community_id, "updated", role_id)
+    return out
 
 
 def op_role_delete(ctx: Any, user_id: int, community_id: int, role_id: int) -> Outcome:
-    """Delete a role below one's own; its members are told their roles changed."""
+    """Delete a role below one's own (every member hears it: those who had it lose it)."""
     snap = member_snapshot(ctx, community_id, user_id)
     community = snap.community
     role = _role(snap, role_id)
     hierarchy.check_role_delete(_actor(ctx, snap, user_id), community, role)
-    had = roles_store.delete(ctx.conn, community_id, role_id, hierarchy.positions_after_delete(community, role_id))
+    roles_store.delete(ctx.conn, community_id, role_id, hierarchy.positions_after_delete(community, role_id))
     out = Outcome({"community_id": community_id, "role_id": role_id, "deleted": True})
-    for uid in had:
-        member_changed(out, ctx, community_id, uid, "roles")
+    pushes.role(out, ctx, community_id, "deleted", role_id)
     return out
 
 
@@ -115,6 +121,9 @@ def op_role_reorder(ctx: Any, user_id: int, community_id: int, role_ids: list[in
         raise ChatError("bad_request", f"list each of the {len(community.roles) - 1} roles (@everyone left out) once", field="role_ids")
     hierarchy.check_reorder(_actor(ctx, snap, user_id), community, positions)
     moved = {rid: p for rid, p in positions.items() if community.roles[rid].position != p}
+    out = Outcome({"community_id": community_id, "roles": roles_store.roles(ctx.conn, community_id)})
     if moved:
         roles_store.reorder(ctx.conn, community_id, moved)
-    return Outcome({"community_id": community_id, "roles": roles_store.roles(ctx.conn, community_id)})
+        out.result["roles"] = roles_store.roles(ctx.conn, community_id)
+        pushes.role(out, ctx, community_id, "reordered", None)
+    return out

@@ -65,6 +65,8 @@ COMMUNITY_CAPABILITIES = ALL & ~CHANNEL_CAPABILITIES
 _OVERWRITABLE = int(CHANNEL_CAPABILITIES)
 TIMED_OUT_KEEPS = Capability.VIEW_CHANNEL | Capability.READ_HISTORY
 _TIMED_OUT_KEEPS = int(TIMED_OUT_KEEPS)
+# Join requests are listed and decided with either of these (the refusal names INVITE).
+DECIDES_REQUESTS = Capability.INVITE | Capability.MANAGE_COMMUNITY
 # A new community's @everyone: members see channels, send, read the history and invite.
 EVERYONE_DEFAULT = Capability.VIEW_CHANNEL | Capability.SEND | Capability.READ_HISTORY | Capability.INVITE
 

@@ -1160,7 +1160,7 @@ class CommunityChannelChangedPush(Shape, kw_only=True):
     """`community.channel_changed`: the push's `data`."""
 
     community_id: int
-    event: str  # created, updated, deleted, category_created, category_updated or category_deleted.
+    event: str  # created, updated, deleted, hidden, category_created, category_updated or category_deleted.
     channel_id: int | None  # null for a category event.
     category_id: int | None
     channel: CommunityChannel | None  # The channel now (created, updated); null otherwise.
@@ -1181,6 +1181,22 @@ class CommunityRequestDecidedPush(Shape, kw_only=True):
     community_id: int
     user_id: int
     status: str  # approved or refused.
+
+
+class CommunityJoinRequestedPush(Shape, kw_only=True):
+    """`community.join_requested`: the push's `data`."""
+
+    community_id: int
+    request: CommunityJoinRequest
+
+
+class CommunityRoleChangedPush(Shape, kw_only=True):
+    """`community.role_changed`: the push's `data`."""
+
+    community_id: int
+    event: str  # created, updated, deleted or reordered.
+    role_id: int | None  # null for reordered.
+    role: CommunityRole | None  # The role now (created, updated); null otherwise.
 
 
 class CommunityConversationUpdatePush(Shape, kw_only=True):
@@ -1309,5 +1325,7 @@ PUSHES: dict[str, type[Shape]] = {
     "community.channel_changed": CommunityChannelChangedPush,
     "community.typing": CommunityTypingPushPush,
     "community.request_decided": CommunityRequestDecidedPush,
+    "community.join_requested": CommunityJoinRequestedPush,
+    "community.role_changed": CommunityRoleChangedPush,
     "community.conversation_update": CommunityConversationUpdatePush,
 }

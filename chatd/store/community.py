@@ -9,8 +9,10 @@ change a permission calls `bump`, which moves the community to a new version.
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import sqlite3
+import time
 from typing import Any
 
 from ..errors import ChatError
@@ -51,9 +53,16 @@ def version_of(conn: sqlite3.Connection, community_id: int) -> tuple[int, int] |
     return None if r is None else (int(r[0]), int(r[1]))
 
 
+# Versions are never used twice, not even one a rolled-back transaction set: the writer may
+# cache a snapshot of a version its open transaction made (chatd.store.community_cache), and a
+# later commit must not find that snapshot under its own version. Nanoseconds since the epoch
+# at start stay above every version an earlier run made.
+_FRESH = itertools.count(time.time_ns())
+
+
 def bump(conn: sqlite3.Connection, community_id: int) -> None:
     """A permission-relevant change: cached evaluations of the older version are stale."""
-    conn.execute("UPDATE communities SET version = version + 1 WHERE id = ?", (community_id,))
+    conn.execute("UPDATE communities SET version = MAX(version + 1, ?) WHERE id = ?", (next(_FRESH), community_id))
 
 
 def create(ctx: Any, owner_id: int, name: str, description: str, icon: str, public: bool, join_mode: str) -> int:

@@ -32,6 +32,7 @@ from ..policy.community_perms import (
     Target,
     effective,
     effective_in_category,
+    effective_in_community,
 )
 from . import community as store
 
@@ -95,6 +96,15 @@ class Snapshot:
         if channel_id not in self.channels:
             return []
         return [uid for uid in user_ids if self.can_view(uid, channel_id)]
+
+
+    def holders(self, bits: Capability, member_ids: list[int], now_ms: int) -> list[int]:
+        """Those of `member_ids` who hold any of `bits` in the community now. Only members with
+        a role (or the owner) can, unless @everyone gives one of them."""
+        c = self.community
+        if not c.roles[c.everyone_id].allow & (bits | Capability.ADMINISTRATOR):
+            member_ids = [uid for uid in member_ids if uid in self.members or uid == c.owner_id]
+        return [uid for uid in member_ids if effective_in_community(c, self.member(uid), now_ms).bits & bits]
 
 
 class CommunityCache:

@@ -49,16 +49,13 @@ def update(conn: sqlite3.Connection, community_id: int, role_id: int, name: str,
     bump(conn, community_id)
 
 
-def delete(conn: sqlite3.Connection, community_id: int, role_id: int, positions: Mapping[int, int]) -> list[int]:
-    """Delete a role, its assignments and its overwrites; the others moved to `positions`.
-    Returns the users who had it."""
-    had = [r[0] for r in conn.execute("SELECT user_id FROM community_member_roles WHERE role_id = ?", (role_id,))]
+def delete(conn: sqlite3.Connection, community_id: int, role_id: int, positions: Mapping[int, int]) -> None:
+    """Delete a role, its assignments and its overwrites; the others moved to `positions`."""
     conn.execute("DELETE FROM community_member_roles WHERE role_id = ?", (role_id,))
     conn.execute("DELETE FROM community_overwrites WHERE community_id = ? AND target = 'role' AND target_id = ?", (community_id, role_id))
     conn.execute("DELETE FROM community_roles WHERE id = ?", (role_id,))
     _positions(conn, positions)
     bump(conn, community_id)
-    return had
 
 
 def assign(conn: sqlite3.Connection, community_id: int, user_id: int, add: Iterable[int], remove: Iterable[int]) -> list[int]:
