@@ -104,3 +104,28 @@ async def test_synced_channels_follow_their_category_live(harness, users):
         await a1.request("community_overwrite_set", {"community_id": cid, "place": "category", "place_id": staff,
                                                      "target": "role", "target_id": everyone})
         assert _tree(await b1.request("community_channel_list", {"community_id": cid})) == ([("Text Channels", ["general"]), ("Staff", ["desk"])], [])
+
+
+async def test_resyncing_a_channel_is_an_overwrite_edit(harness, users):
+    """synced true drops the channel's own overwrites, so it is checked as removing each of them
+    (manage_roles in the channel, the hierarchy, only changes one holds): manage_channels alone
+    neither lifts a deny set on oneself nor opens a private channel."""
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        cid, cat, general = await setup(a1, b1)
+        chan = (await a1.request("community_role_create", {"community_id": cid, "name": "Channels", "allow": ["manage_channels"]}))["role"]["role_id"]
+        await a1.request("community_role_set", {"community_id": cid, "user_id": b, "add": [chan]})
+        await a1.request("community_overwrite_set", {"community_id": cid, "place": "channel", "place_id": general,
+                                                     "target": "member", "target_id": b, "deny": ["send"]})
+        err = await fails(b1, "community_channel_update", {"community_id": cid, "channel_id": general, "synced": True}, "forbidden")
+        assert err.missing == "manage_roles"
+        listed = (await b1.request("community_channel_list", {"community_id": cid}))["categories"][0]["channels"]
+        assert [ch["synced"] for ch in listed] == [False]
+        await fails(b1, "community_send", {"channel_id": general, "content": text("x")}, "forbidden")
+        # With manage_roles too, he still cannot lift a deny of send he does not hold there.
+        await a1.request("community_role_update", {"community_id": cid, "role_id": chan, "allow": ["manage_channels", "manage_roles"]})
+        err = await fails(b1, "community_channel_update", {"community_id": cid, "channel_id": general, "synced": True}, "forbidden")
+        assert err.missing == "send"
+        # The owner may; the channel follows its category again.
+        assert (await a1.request("community_channel_update", {"community_id": cid, "channel_id": general, "synced": True}))["channel"]["synced"] is True
+        await b1.request("community_send", {"channel_id": general, "content": text("x")})

@@ -1,6 +1,7 @@
 """Community writer ops on channels and categories: create, update (rename, topic, move,
 resync) and delete, each needing manage_channels where it acts (in the channel, in the
-category, or in the community for a channel without a category or a new category).
+category, or in the community for a channel without a category or a new category); a
+resync removes the channel's overwrites, so it is also checked as an overwrite edit.
 
 A new channel gives every member a row in it (Joined); a deleted one takes them (Left).
 Who hears `community.channel_changed`, and what, is chatd.core.community_pushes' to say. Every
@@ -13,7 +14,7 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import community_roles as hierarchy
-from ..policy.community_perms import Capability, require
+from ..policy.community_perms import Capability, Target, require
 from ..store import community as store
 from ..store import community_channels as chstore
 from . import community_pushes as pushes
@@ -60,11 +61,23 @@ def op_channel_update(ctx: Any, user_id: int, community_id: int, channel_id: int
     _manage(ctx, snap, user_id, snap.channels[channel_id])
     if category_id is not None and category_id != before["category_id"]:
         _manage(ctx, snap, user_id, _category(ctx, snap, community_id, category_id))  # may add channels there
+    if synced and not before["synced"]:
+        _may_drop_overwrites(ctx, snap, user_id, snap.channels[channel_id])
     saw = pushes.viewers_now(ctx, snap, community_id, channel_id)
     chstore.update_channel(ctx.conn, before, name, topic, category_id, position, synced)
     out = Outcome({})
     out.result["channel"] = pushes.channel_seen_anew(out, ctx, community_id, channel_id, saw)  # a move or a resync may hide it
     return out
+
+
+def _may_drop_overwrites(ctx: Any, snap: Any, user_id: int, channel: Any) -> None:
+    """synced true removes the channel's own overwrites: each removal is checked as removing it
+    with community_overwrite_set would be (manage_roles in the channel, the hierarchy, and only
+    changes the actor holds), so manage_channels alone cannot lift a deny or open a channel."""
+    actor = hierarchy.actor_at(snap.community, snap.member(user_id), ctx.now, channel)
+    for ow in channel.overwrites:
+        target = snap.member(ow.target_id) if ow.target is Target.MEMBER else None
+        hierarchy.check_overwrite_edit(actor, snap.community, ow, None, target)
 
 
 def op_channel_delete(ctx: Any, user_id: int, community_id: int, channel_id: int) -> Outcome:

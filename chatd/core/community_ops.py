@@ -113,7 +113,9 @@ def op_overwrite_set(
     except ValueError as e:
         raise ChatError("bad_request", str(e), field="allow") from None
     if place == "channel":
-        where = snap.channels.get(place_id)
+        # A channel the actor cannot see answers as one that does not exist (not a forbidden
+        # naming it), as every other channel command does.
+        where = snap.channels.get(place_id) if place_id in snap.channels and snap.can_view(user_id, place_id) else None
         existing = where.overwrites if where is not None else ()
     else:
         where = community.categories.get(place_id)  # type: ignore[assignment]
