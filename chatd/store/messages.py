@@ -221,7 +221,8 @@ def _release(conn: sqlite3.Connection, user_id: int, nbytes: int) -> None:
         conn.execute("UPDATE users SET stored_bytes = MAX(0, stored_bytes - ?) WHERE id = ?", (nbytes, user_id))
 
 
-def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
+def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Store a message; its mentions of the users in `quiet` notify nobody (they blocked the sender)."""
     conn = ctx.conn
     if msg.quote_id is not None and conv_of(conn, msg.quote_id) != conv_id:
         raise ChatError("not_found", "the quoted message is not in this conversation", field="quote_id")
@@ -243,7 +244,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
     for uid in msg.mentions:
         if uid == 0:
             conn.execute("UPDATE conversations SET all_mention_seq = ? WHERE id = ?", (seq, conv_id))
-        elif uid != msg.sender_id:
+        elif uid != msg.sender_id and uid not in quiet:
             conn.execute("UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, uid))
     row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None)
     out = _wire(row)
