@@ -155,6 +155,11 @@ async def test_the_blocker_hears_no_typing_presence_or_dms_and_mentions_do_not_n
             entry = lambda convs: next(x for x in convs["conversations"] if x["conv_id"] == gid)  # noqa: E731
             assert entry(await b1.request("chat_group_conversations", {}))["mentioned"] is False
             assert entry(await a1.request("chat_group_conversations", {}))["mentioned"] is True
+            # alice's mention of bob notifies him; recalled, it leaves carol's mention before it quiet.
+            sent = await a1.request("chat_group_send", {"group_id": gid, "content": text("@bob"), "mentions": [b]})
+            assert entry(await b1.request("chat_group_conversations", {}))["mentioned"] is True
+            await a1.request("chat_group_recall", {"group_id": gid, "msg_id": sent["id"]})
+            assert entry(await b1.request("chat_group_conversations", {}))["mentioned"] is False
             assert not b1.pending_pushes("chat_typing")
         # carol left: alice (her DM peer) hears it, bob does not.
         await a1.next_push("chat_presence_update", where=lambda d: d["user_id"] == c and d["online"] is False)

@@ -347,6 +347,7 @@ def _forget_mentions(conn: sqlite3.Connection, conv_id: int, seq: int, mentioned
             conn.execute(
                 "UPDATE members SET mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
                 "AND m.seq > members.last_read_seq AND m.mentions IS NOT NULL AND m.sender_id != ?3 "
+                "AND m.sender_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?3) "
                 "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = ?3) "
                 "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3 AND h.message_id = m.id) "
                 "ORDER BY m.seq DESC LIMIT 1), 0) "
