@@ -204,3 +204,70 @@ async def test_block_and_whitelist_lists_and_bad_input(harness, users):
         assert (await a2.next_push("chat_dm_privacy_update"))["data"] == {"policy": "friends", "friend_requests": True}
     assert await _count(harness, "dm_whitelist") == 0
     assert await _count(harness, "blocks") == 1
+
+
+# Every implemented request that names another user, and why it passes the social gate or not.
+# A new request naming a user fails the test below until it is placed here.
+GATED = {"chat_dm_send", "chat_dm_edit", "chat_dm_react", "chat_group_invite", "chat_group_create", "chat_friend_add"}
+NOT_REACHING = {
+    "chat_dm_history": "reads", "chat_dm_search": "reads", "chat_dm_mark_read": "the reader's own pointer",
+    "chat_dm_pin_set": "the user's own entry", "chat_dm_recall": "takes content away",
+    "chat_dm_delete": "for the user only",
+    "chat_dm_typing": "not refused, but not delivered to a peer who blocked the typist (tested above)",
+    "chat_friend_remove": "ends a tie", "chat_friend_remark_set": "private to its owner",
+    "chat_friend_accept": "answers the other's own request", "chat_friend_reject": "answers the other's own request",
+    "chat_block_add": "the blocker's own list", "chat_block_remove": "the blocker's own list",
+    "chat_dm_whitelist_add": "the owner's own list", "chat_dm_whitelist_remove": "the owner's own list",
+    "chat_room_member_kick": "moderation in a shared room", "chat_room_member_mute_set": "moderation in a shared room",
+    "chat_room_member_role_set": "moderation in a shared room",
+    "chat_group_member_kick": "moderation in a shared group", "chat_group_member_mute_set": "moderation in a shared group",
+    "chat_group_member_role_set": "moderation in a shared group",
+    "community_member_kick": "moderation in a shared community", "community_member_mute_set": "moderation in a shared community",
+    "community_role_set": "moderation in a shared community", "community_owner_transfer": "to a member of a shared community",
+    "community_permissions": "reads", "community_request_decide": "answers the user's own request",
+    "community_overwrite_set": "a permission setting",
+}
+
+
+def test_every_request_naming_a_user_is_gated_or_placed():
+    from chatd.protocol.registry import REGISTRY
+
+    naming = {
+        c.wire
+        for c in REGISTRY.commands.values()
+        if c.kind == "request" and c.implemented and set(c.request) & {"peer", "user_id", "user_ids", "members", "target_id"}
+    }
+    assert naming == GATED | set(NOT_REACHING), sorted(naming ^ (GATED | set(NOT_REACHING)))
+    for wire in GATED:
+        assert "privacy_restricted" in REGISTRY.commands[wire].errors, wire
+    for wire in NOT_REACHING:
+        assert "privacy_restricted" not in REGISTRY.commands[wire].errors, wire
+
+
+async def test_walk_the_gated_paths_over_the_wire(harness, users):
+    """Each request of GATED, refused for a block and for a privacy setting alike."""
+    b, c = users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        # An old DM of each with bob (bob never answered alice; he answered carol, then blocked her).
+        old_a = (await a1.request("chat_dm_send", {"peer": b, "content": text("old")}))["id"]
+        old_c = (await c1.request("chat_dm_send", {"peer": b, "content": text("old")}))["id"]
+        await b1.request("chat_dm_send", {"peer": c, "content": text("answer")})
+        await b1.request("chat_block_add", {"user_id": c})
+        await b1.request("chat_dm_privacy_set", {"policy": "whitelist", "friend_requests": False})
+        for client, old in ((c1, old_c), (a1, old_a)):
+            gid = (await client.request("chat_group_create", {"name": "g"}))["group"]["group_id"]
+            walk = {
+                "chat_dm_send": {"peer": b, "content": text("x")},
+                "chat_group_invite": {"group_id": gid, "user_ids": [b]},
+                "chat_group_create": {"name": "g2", "members": [b]},
+                "chat_friend_add": {"user_id": b},
+            }
+            for cmd, data in walk.items():
+                await fails(client, cmd, data, "privacy_restricted")
+            if client is c1:  # edits and reactions: only a block refuses them
+                await fails(c1, "chat_dm_edit", {"peer": b, "msg_id": old, "content": text("y")}, "privacy_restricted")
+                await fails(c1, "chat_dm_react", {"peer": b, "msg_id": old, "emoji": "👍"}, "privacy_restricted")
+            else:
+                await a1.request("chat_dm_edit", {"peer": b, "msg_id": old, "content": text("y")})
+                await a1.request("chat_dm_react", {"peer": b, "msg_id": old, "emoji": "👍"})
+        assert set(walk) | {"chat_dm_edit", "chat_dm_react"} == GATED
