@@ -140,6 +140,10 @@ async def test_remarks_are_their_owners(harness, users):
         await a1.request("chat_dm_send", {"peer": b, "content": {"type": "text", "text": "hi"}})
         assert (await a1.request("chat_dm_conversations", {}))["conversations"][0]["peer_remark"] == "老王"
         assert (await b1.request("chat_dm_conversations", {}))["conversations"][0]["peer_remark"] == ""
+        found = (await a1.request("chat_dm_search", {"query": "hi"}))["results"]
+        assert [(r["peer"], r["peer_remark"]) for r in found] == [(b, "老王")]
+        found = (await b1.request("chat_dm_search", {"query": "hi"}))["results"]
+        assert [(r["peer"], r["peer_remark"]) for r in found] == [(a, "")]
         # A remark of 10,000 characters is refused and nothing is written.
         await fails(a1, "chat_friend_remark_set", {"user_id": b, "remark": "x" * 10_000}, "bad_request")
         assert (await a1.request("chat_friend_list", {}))["friends"][0]["remark"] == "老王"
@@ -165,3 +169,20 @@ async def test_bad_input_writes_nothing(harness, users):
         await fails(a1, "chat_friend_remark_set", {"user_id": a, "remark": "x"}, "bad_request")
     for table in ("friend_requests", "friendships", "friend_request_sends"):
         assert await _count(harness, table) == 0, table
+
+
+async def test_friends_hear_presence(harness, users):
+    a, b = users["alice"], users["bob"]
+    async with harness.client("alice") as a1:
+        async with harness.client("bob") as b1:
+            await a1.request("chat_friend_add", {"user_id": b})
+            await b1.request("chat_friend_accept", {"user_id": a})
+        # No DM between them: alice hears bob come and go as his friend.
+        push = await a1.next_push("chat_presence_update", where=lambda d: d["user_id"] == b and not d["online"])
+        async with harness.client("bob"):
+            push = await a1.next_push("chat_presence_update", where=lambda d: d["user_id"] == b and d["online"])
+            assert push["data"]["online"] is True
+            listed = await a1.request("chat_friend_list", {})
+            assert listed["friends"][0]["online"] is True
+        await a1.next_push("chat_presence_update", where=lambda d: d["user_id"] == b and not d["online"])
+        assert (await a1.request("chat_friend_list", {}))["friends"][0]["online"] is False

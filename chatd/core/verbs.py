@@ -17,6 +17,7 @@ from ..errors import ChatError
 from ..policy import roles
 from ..store import conversations as conv_store
 from ..store import messages
+from ..store import social as social_store
 from .effects import Outcome, Present, Push, ReadMoved, Users
 from . import social_gate
 from .kinds import Kind
@@ -129,7 +130,11 @@ def _search(conn: Any, kind: Kind, target: int | None, me: int, d: Any) -> dict[
     out = conv_store.search_in(conn, me, kind.name, conv_id, d.query, d.before_id, d.limit)
     if kind.fanout == "pair":  # a DM result names the other user instead of the conversation
         peers = kind.store.peer_of(conn, me, sorted({r["conv_id"] for r in out["results"]}))
-        out["results"] = [{"message": r["message"], "peer": peers.get(r["conv_id"], me), "snippet": r["snippet"]} for r in out["results"]]
+        remarks = social_store.remarks(conn, me, list(peers.values()))  # the searcher's own names for them
+        out["results"] = [
+            {"message": r["message"], "peer": (p := peers.get(r["conv_id"], me)), "peer_remark": remarks.get(p, ""), "snippet": r["snippet"]}
+            for r in out["results"]
+        ]
     else:
         for r in out["results"]:
             r[kind.id_field] = r["conv_id"]

@@ -378,7 +378,7 @@ class ChatDMHistoryResponse(Shape, kw_only=True):
 class ChatDMSearchResponse(Shape, kw_only=True):
     """`chat_dm_search`: the `data` of a successful response."""
 
-    results: list[Any]  # Each {message: Message, peer: int, snippet: str}.
+    results: list[Any]  # Each {message: Message, peer: int, peer_remark: str, snippet: str}; peer_remark is the searcher's own remark for the peer (`chat_friend_remark_set`), or empty.
     has_more: bool
 
 
