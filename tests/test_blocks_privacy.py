@@ -49,8 +49,10 @@ async def test_walk_every_path_for_a_block_and_for_each_policy(harness, users):
         await refused(c1, b, gid2)
         err = await fails(c1, "chat_friend_add", {"user_id": b}, "privacy_restricted")
         assert err.field == "user_id"
-        # bob is told he blocked carol when he tries.
-        await fails(b1, "chat_dm_send", {"peer": c, "content": text("x")}, "forbidden")
+        # bob is told he blocked carol when he tries, on every path.
+        gb = (await b1.request("chat_group_create", {"name": "bob's"}))["group"]["group_id"]
+        await refused(b1, c, gb, "forbidden")
+        await fails(b1, "chat_friend_add", {"user_id": c}, "forbidden")
         await b1.request("chat_block_remove", {"user_id": c})
         await c1.request("chat_dm_send", {"peer": b, "content": text("again")})
 
