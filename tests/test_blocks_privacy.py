@@ -273,3 +273,34 @@ async def test_walk_the_gated_paths_over_the_wire(harness, users):
                 await a1.request("chat_dm_edit", {"peer": b, "msg_id": old, "content": text("y")})
                 await a1.request("chat_dm_react", {"peer": b, "msg_id": old, "emoji": "👍"})
         assert set(walk) | {"chat_dm_edit", "chat_dm_react"} == GATED
+
+
+async def test_an_at_all_by_a_blocked_user_does_not_notify_the_blocker(harness, users):
+    a, b, c = users["alice"], users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        gid = (await c1.request("chat_group_create", {"name": "carol's", "members": [a, b]}))["group"]["group_id"]
+        await c1.request("chat_group_member_role_set", {"group_id": gid, "user_id": a, "role": "admin"})
+        await b1.request("chat_block_add", {"user_id": c})
+
+        async def mentioned(client) -> bool:
+            convs = (await client.request("chat_group_conversations", {}))["conversations"]
+            return next(x for x in convs if x["conv_id"] == gid)["mentioned"]
+
+        sent = await c1.request("chat_group_send", {"group_id": gid, "content": text("@all"), "mentions": [0]})
+        await b1.next_push("chat_message", where=lambda d: d["seq"] == sent["seq"])  # the message itself still reaches bob
+        assert await mentioned(a1) is True
+        assert await mentioned(b1) is False
+        # Marked member by member, it is taken back member by member when recalled.
+        other = await c1.request("chat_group_send", {"group_id": gid, "content": text("@all 2"), "mentions": [0]})
+        await c1.request("chat_group_recall", {"group_id": gid, "msg_id": other["id"]})
+        assert await mentioned(a1) is True  # the first is still there
+        assert await mentioned(b1) is False
+        # A normal @all afterwards notifies everyone; recalled, it leaves carol's quiet for bob.
+        again = await a1.request("chat_group_send", {"group_id": gid, "content": text("@all"), "mentions": [0]})
+        assert await mentioned(b1) is True
+        await a1.request("chat_group_recall", {"group_id": gid, "msg_id": again["id"]})
+        assert await mentioned(b1) is False
+        assert await mentioned(a1) is False  # sending read carol's @all before it
+        # carol's own @all recalled: nothing is marked for anyone.
+        await c1.request("chat_group_recall", {"group_id": gid, "msg_id": sent["id"]})
+        assert await mentioned(b1) is False

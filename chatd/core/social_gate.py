@@ -50,12 +50,17 @@ def dm_change_gate(conn: sqlite3.Connection, actor: int, peer: int) -> None:
     require(conn, actor, peer, Action.DM_CHANGE, "peer")
 
 
-def quiet_mentions(conn: sqlite3.Connection, sender: int, mentioned: list[int]) -> frozenset[int]:
-    """The mentioned users whom this mention must not notify (they blocked the sender)."""
+def quiet_mentions(conn: sqlite3.Connection, sender: int, mentioned: list[int], conv_id: int) -> frozenset[int]:
+    """The users whom this message's mentions must not notify (they blocked the sender); with
+    @all (0), every member of the conversation who blocked the sender."""
     users = [u for u in mentioned if u not in (0, sender)]
-    if not users:
+    if 0 in mentioned:
+        blockers = store.blockers_in(conn, sender, conv_id)
+        users = sorted(set(users) | blockers)
+    elif users:
+        blockers = store.blockers_among(conn, sender, users)
+    else:
         return frozenset()
-    blockers = store.blockers_among(conn, sender, users)
     return frozenset(u for u in users if not rules.mention_notifies(u in blockers))
 
 

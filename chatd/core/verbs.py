@@ -74,7 +74,7 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
         may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
     # A mention by someone the mentioned user blocked is kept in the message but notifies nobody.
-    msg = messages.insert(ctx, acc.conv_id, new, quiet=social_gate.quiet_mentions(conn, me, new.mentions) if new.mentions else frozenset())
+    msg = messages.insert(ctx, acc.conv_id, new, quiet=social_gate.quiet_mentions(conn, me, new.mentions, acc.conv_id) if new.mentions else frozenset())
     out = Outcome((msg, False))
     theirs = kind.message(out, "new", msg, acc.peer_id, me)
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
