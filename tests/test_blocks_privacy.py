@@ -182,7 +182,9 @@ async def test_block_and_whitelist_lists_and_bad_input(harness, users):
         assert push["data"] == {"user_id": b, "blocked": True}
         await a1.request("chat_block_add", {"user_id": dave})  # a disabled account may be blocked
         page = await a1.request("chat_block_list", {"limit": 1})
-        assert page["total"] == 2 and page["has_more"] is True and page["users"][0]["user"]["id"] == dave
+        assert page["total"] == 2 and page["has_more"] is True
+        rest = await a1.request("chat_block_list", {"limit": 1, "offset": 1})
+        assert rest["has_more"] is False and {page["users"][0]["user"]["id"], rest["users"][0]["user"]["id"]} == {b, dave}
         await fails(a1, "chat_block_add", {"user_id": b}, "conflict")
         await fails(a1, "chat_block_add", {"user_id": a}, "bad_request")
         await fails(a1, "chat_block_add", {"user_id": 99999}, "not_found")
@@ -304,3 +306,16 @@ async def test_an_at_all_by_a_blocked_user_does_not_notify_the_blocker(harness, 
         # carol's own @all recalled: nothing is marked for anyone.
         await c1.request("chat_group_recall", {"group_id": gid, "msg_id": sent["id"]})
         assert await mentioned(b1) is False
+
+
+async def test_a_waiting_invitation_is_refused_when_the_invitee_blocked_the_inviter_since(harness, users):
+    b, c = users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        gid = (await a1.request("chat_group_create", {"name": "team", "members": [b], "approval": True}))["group"]["group_id"]
+        req = (await b1.request("chat_group_invite", {"group_id": gid, "user_ids": [c]}))["pending"][0]
+        await c1.request("chat_block_add", {"user_id": b})
+        err = await fails(a1, "chat_group_request_decide", {"request_id": req["request_id"], "approve": True}, "privacy_restricted")
+        assert err.field == "request_id"
+        await c1.request("chat_block_remove", {"user_id": b})
+        out = await a1.request("chat_group_request_decide", {"request_id": req["request_id"], "approve": True})
+        assert out["request"]["status"] == "approved"

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import roles
-from ..policy.social import Action
+from ..policy.social import NEUTRAL_CODE, NEUTRAL_MESSAGE, Action
 from ..store import conversations as conv_store
 from ..store import group as group_store
 from ..store import membership as rows
@@ -133,6 +133,9 @@ def op_decide(ctx: Any, actor: int, request_id: int, approve: bool, max_members:
     user_id = req["user"]["id"]
     decided: list[dict[str, Any]] = []
     if approve and not conv_store.members_in(ctx.conn, gid, [user_id]):
+        # A block or the invitee's privacy may refuse the inviter since: the decider is told neutrally.
+        if req["kind"] == "invite" and req["inviter_id"] and not social_gate.check(ctx.conn, req["inviter_id"], user_id, Action.GROUP_INVITE).ok:
+            raise ChatError(NEUTRAL_CODE, NEUTRAL_MESSAGE, field="request_id")
         _check_room(ctx, gid, 1, max_members)
         decided = _add(ctx, out, gid, actor, [user_id], "request")  # settles this request too
     if not any(r["request_id"] == request_id for r in decided):
