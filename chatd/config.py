@@ -96,6 +96,11 @@ class RoomsConfig(Base):
     kick_ban_s: int = 600
 
 
+class SocialConfig(Base):
+    friend_request_ttl_s: int = 604800
+    friend_requests_per_hour: int = 30
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -104,6 +109,7 @@ class Config(Base):
     auth: AuthConfig = msgspec.field(default_factory=AuthConfig)
     groups: GroupsConfig = msgspec.field(default_factory=GroupsConfig)
     rooms: RoomsConfig = msgspec.field(default_factory=RoomsConfig)
+    social: SocialConfig = msgspec.field(default_factory=SocialConfig)
 
     @property
     def data_path(self) -> Path:
@@ -130,7 +136,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -179,6 +185,8 @@ def _validate(cfg: Config) -> Config:
         "auth.hash_time_cost": cfg.auth.hash_time_cost,
         "auth.hash_parallelism": cfg.auth.hash_parallelism,
         "groups.max_members": cfg.groups.max_members,
+        "social.friend_request_ttl_s": cfg.social.friend_request_ttl_s,
+        "social.friend_requests_per_hour": cfg.social.friend_requests_per_hour,
     }
     for key, value in positive.items():
         if value <= 0:

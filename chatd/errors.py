@@ -25,6 +25,7 @@ CODES = frozenset(
         "recall_window_passed",
         "not_editable",
         "conflict",
+        "privacy_restricted",
         "muted",
         "banned",
         "owner_must_transfer",

@@ -1,5 +1,5 @@
 """Rich content that cannot hurt a client: HTML sanitized against a hostile corpus, Markdown
-links checked, article messages, and migration 12 sanitizing HTML stored before (its search
+links checked, article messages, and migration 13 sanitizing HTML stored before (its search
 index entries replaced with the text they were made from)."""
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_markdown_links_must_go_somewhere_safe():
     assert [t for t in good[:-1] if rich.bad_markdown_link(t) is not None] == []
 
 
-def test_migration_12_sanitizes_stored_html_and_its_index_entries(tmp_path):
+def test_migration_13_sanitizes_stored_html_and_its_index_entries(tmp_path):
     ctx, a, b, conv = _dm(tmp_path)
     conn = ctx.conn
     raw = "<p onclick=steal()>quarterly <script>exfiltrate()</script>report</p>"
@@ -94,13 +94,13 @@ def test_migration_12_sanitizes_stored_html_and_its_index_entries(tmp_path):
     edited = messages.NewMessage(a, "html", ct.dumps(ct.Html(text="x")), "x", None, None, [])
     other = messages.insert(ctx, conv, messages.NewMessage(a, "html", ct.dumps(ct.Html(text=raw)), raw, None, None, []))["id"]
     messages.edit(ctx, conv, a, other, edited, max_edits=10, max_history_bytes=100_000)  # its html is in the edit history now
-    # Indexed as before migration 12: the whole source, markup and all.
+    # Indexed as before migration 13: the whole source, markup and all.
     search.index(conn, msg_id, conv, raw)
     search.index(conn, other, conv, "x")
     conn.execute("UPDATE search_state SET indexed_upto = ?", (other,))
     assert _find(conn, a, "onclick") == [msg_id]
-    conn.execute("PRAGMA user_version = 11")
-    assert schema.migrate(conn) == 11
+    conn.execute("PRAGMA user_version = 12")
+    assert schema.migrate(conn) == 12
     stored = messages.load(conn, msg_id)["content"]["text"]
     assert "script" not in stored and "onclick" not in stored and "quarterly" in stored and "report" in stored
     (history,) = conn.execute("SELECT content FROM message_edits WHERE message_id = ?", (other,)).fetchone()

@@ -12,10 +12,11 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import roles
+from ..policy.social import NEUTRAL_CODE, NEUTRAL_MESSAGE, Action
 from ..store import conversations as conv_store
 from ..store import group as group_store
 from ..store import membership as rows
-from . import membership
+from . import membership, social_gate
 from .effects import Outcome, Users
 from .kinds import GROUP
 
@@ -47,6 +48,7 @@ def _add(ctx: Any, out: Outcome, group_id: int, actor: int, user_ids: list[int],
 
 def op_create(ctx: Any, creator: int, d: Any, max_members: int) -> Outcome:
     others = [u for u in rows.live_users(ctx.conn, d.members, "members") if u != creator]
+    social_gate.require_all(ctx.conn, creator, others, Action.GROUP_INVITE, "members")
     if len(others) + 1 > max_members:
         raise ChatError("bad_request", f"a group has at most {max_members} members", field="members")
     columns = {"avatar": d.avatar, "description": d.description, "join_by_id": d.join_by_id, "approval": d.approval}
@@ -72,6 +74,7 @@ def op_invite(ctx: Any, actor: int, d: Any, max_members: int) -> Outcome:
     ids = rows.live_users(ctx.conn, d.user_ids, "user_ids")
     already = conv_store.members_in(ctx.conn, gid, ids)
     new = [u for u in ids if u not in already]
+    social_gate.require_all(ctx.conn, actor, new, Action.GROUP_INVITE, "user_ids")
     out = Outcome()
     pending: list[dict[str, Any]] = []
     settled: list[dict[str, Any]] = []
@@ -130,6 +133,9 @@ def op_decide(ctx: Any, actor: int, request_id: int, approve: bool, max_members:
     user_id = req["user"]["id"]
     decided: list[dict[str, Any]] = []
     if approve and not conv_store.members_in(ctx.conn, gid, [user_id]):
+        # A block or the invitee's privacy may refuse the inviter since: the decider is told neutrally.
+        if req["kind"] == "invite" and req["inviter_id"] and not social_gate.check(ctx.conn, req["inviter_id"], user_id, Action.GROUP_INVITE).ok:
+            raise ChatError(NEUTRAL_CODE, NEUTRAL_MESSAGE, field="request_id")
         _check_room(ctx, gid, 1, max_members)
         decided = _add(ctx, out, gid, actor, [user_id], "request")  # settles this request too
     if not any(r["request_id"] == request_id for r in decided):

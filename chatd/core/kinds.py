@@ -21,6 +21,7 @@ from ..store import channel as channel_store
 from ..store import dm as dm_store
 from ..store import group as group_store
 from ..store import room as room_store
+from . import social_gate
 from .effects import Live, Members, Outcome, Present, Push, Users, Viewers
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ class Kind:
     # Mentioning everyone (user id 0) is asked of the store's access check (roles.MENTION_ALL)
     # instead of the role policy: a community channel's permissions decide it.
     mention_all_by_access: bool = False
+    # The social gate (chatd.core.social_gate) of a kind whose conversations reach one user: `gate`
+    # (conn, sender, target, conv_id or None) runs in every send before the message or the
+    # conversation is made; `change_gate` (conn, actor, target) in edits and reactions.
+    gate: Callable[..., None] | None = None
+    change_gate: Callable[..., None] | None = None
 
     def wire(self, verb: str) -> str:
         return self.prefix + verb
@@ -116,6 +122,8 @@ DM = Kind(
     echo_id=False,
     read_receipts="pair",
     live=_peer_online,
+    gate=social_gate.dm_gate,
+    change_gate=social_gate.dm_change_gate,
 )
 GROUP = Kind(
     name="group",

@@ -17,7 +17,9 @@ from ..errors import ChatError
 from ..policy import roles
 from ..store import conversations as conv_store
 from ..store import messages
+from ..store import social as social_store
 from .effects import Outcome, Present, Push, ReadMoved, Users
+from . import social_gate
 from .kinds import Kind
 from .validate import check_rate, new_message
 
@@ -53,7 +55,10 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
     """Store a message. A resend of a stored client_msg_id returns the original (duplicate), even
     if the sender may no longer send; the same client_msg_id elsewhere is a conflict."""
     conn, me = ctx.conn, new.sender_id
-    found = kind.store.open_send(ctx, target, me, new.client_msg_id)
+    if kind.gate is not None:  # the social rules, before the message or the DM is made
+        found = kind.store.open_send(ctx, target, me, new.client_msg_id, lambda conv_id: kind.gate(conn, me, target, conv_id))  # type: ignore[misc]
+    else:
+        found = kind.store.open_send(ctx, target, me, new.client_msg_id)
     if found.existing_id is not None:
         existing = messages.load(conn, found.existing_id)
         if existing is None or existing["conv_id"] != found.conv_id:
@@ -68,7 +73,8 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
     elif roles.MENTION_ALL in kind.policy.needs:
         may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
-    msg = messages.insert(ctx, acc.conv_id, new)
+    # A mention by someone the mentioned user blocked is kept in the message but notifies nobody.
+    msg = messages.insert(ctx, acc.conv_id, new, quiet=social_gate.quiet_mentions(conn, me, new.mentions, acc.conv_id) if new.mentions else frozenset())
     out = Outcome((msg, False))
     theirs = kind.message(out, "new", msg, acc.peer_id, me)
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
@@ -124,7 +130,11 @@ def _search(conn: Any, kind: Kind, target: int | None, me: int, d: Any) -> dict[
     out = conv_store.search_in(conn, me, kind.name, conv_id, d.query, d.before_id, d.limit)
     if kind.fanout == "pair":  # a DM result names the other user instead of the conversation
         peers = kind.store.peer_of(conn, me, sorted({r["conv_id"] for r in out["results"]}))
-        out["results"] = [{"message": r["message"], "peer": peers.get(r["conv_id"], me), "snippet": r["snippet"]} for r in out["results"]]
+        remarks = social_store.remarks(conn, me, list(peers.values()))  # the searcher's own names for them
+        out["results"] = [
+            {"message": r["message"], "peer": (p := peers.get(r["conv_id"], me)), "peer_remark": remarks.get(p, ""), "snippet": r["snippet"]}
+            for r in out["results"]
+        ]
     else:
         for r in out["results"]:
             r[kind.id_field] = r["conv_id"]
@@ -188,7 +198,9 @@ async def typing(call: Call, kind: Kind) -> dict[str, Any]:
     if not call.session.typing_allowed(acc.conv_id, ctx.cfg.limits.typing_interval_ms / 1000):
         return {"sent": False}
     payload = {"kind": kind.name, "conv_id": acc.conv_id, "user_id": me, "typing": call.data.typing}
-    if kind.fanout == "pair":
+    if kind.fanout == "pair":  # not to a peer who blocked the typist (who is not told)
+        if not await ctx.readers.read(social_gate.hears_typing, acc.peer_id, me):
+            return {"sent": True}
         to: Any = Users((acc.peer_id,))
     elif kind.fanout == "present":
         to = Present(acc.conv_id)
@@ -205,6 +217,8 @@ async def typing(call: Call, kind: Kind) -> dict[str, Any]:
 
 def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: messages.NewMessage, max_edits: int, max_history_bytes: int) -> Outcome:
     acc = _access(ctx, kind, target, user_id, roles.READ)
+    if kind.change_gate is not None:
+        kind.change_gate(ctx.conn, user_id, acc.peer_id)
     msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new, max_edits=max_edits, max_history_bytes=max_history_bytes)
     out = Outcome({"message": msg})
     kind.message(out, "edit", msg, acc.peer_id, user_id)
@@ -244,6 +258,8 @@ async def recall(call: Call, kind: Kind) -> dict[str, Any]:
 
 def op_react(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> Outcome:
     acc = _access(ctx, kind, target, user_id, roles.READ)
+    if kind.change_gate is not None:
+        kind.change_gate(ctx.conn, user_id, acc.peer_id)
     msg = messages.react(ctx, acc.conv_id, user_id, msg_id, emoji, remove)
     out = Outcome({"message": msg})
     kind.message(out, "react", msg, acc.peer_id, user_id)

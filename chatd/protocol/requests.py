@@ -316,6 +316,74 @@ class GroupExitRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
 
 
+class ChatFriendListRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatFriendAddRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+    message: Annotated[str, msgspec.Meta(max_length=200)] = ""
+
+
+class ChatFriendRemoveRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatFriendRemarkSetRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+    remark: Annotated[str, msgspec.Meta(max_length=64)]
+
+
+class ChatFriendRequestListRequest(msgspec.Struct, kw_only=True):
+    direction: str = "incoming"
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatFriendAcceptRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatFriendRejectRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatBlockAddRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatBlockRemoveRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatBlockListRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatDMWhitelistAddRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatDMWhitelistRemoveRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+
+
+class ChatDMWhitelistListRequest(msgspec.Struct, kw_only=True):
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatDMPrivacyGetRequest(msgspec.Struct, kw_only=True):
+    pass
+
+
+class ChatDMPrivacySetRequest(msgspec.Struct, kw_only=True):
+    policy: str | None = None
+    friend_requests: bool | None = None
+
+
 class ChatRoomMembersRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
@@ -684,6 +752,21 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_room_disband": ChatRoomDisbandRequest,
     "group_join": GroupJoinRequest,
     "group_exit": GroupExitRequest,
+    "chat_friend_list": ChatFriendListRequest,
+    "chat_friend_add": ChatFriendAddRequest,
+    "chat_friend_remove": ChatFriendRemoveRequest,
+    "chat_friend_remark_set": ChatFriendRemarkSetRequest,
+    "chat_friend_request_list": ChatFriendRequestListRequest,
+    "chat_friend_accept": ChatFriendAcceptRequest,
+    "chat_friend_reject": ChatFriendRejectRequest,
+    "chat_block_add": ChatBlockAddRequest,
+    "chat_block_remove": ChatBlockRemoveRequest,
+    "chat_block_list": ChatBlockListRequest,
+    "chat_dm_whitelist_add": ChatDMWhitelistAddRequest,
+    "chat_dm_whitelist_remove": ChatDMWhitelistRemoveRequest,
+    "chat_dm_whitelist_list": ChatDMWhitelistListRequest,
+    "chat_dm_privacy_get": ChatDMPrivacyGetRequest,
+    "chat_dm_privacy_set": ChatDMPrivacySetRequest,
     "chat_room_members": ChatRoomMembersRequest,
     "chat_room_member_kick": ChatRoomMemberKickRequest,
     "chat_room_member_mute_set": ChatRoomMemberMuteSetRequest,
@@ -788,6 +871,21 @@ COSTS: dict[str, int] = {
     "chat_room_disband": 5,
     "group_join": 5,
     "group_exit": 1,
+    "chat_friend_list": 0,
+    "chat_friend_add": 2,
+    "chat_friend_remove": 2,
+    "chat_friend_remark_set": 1,
+    "chat_friend_request_list": 0,
+    "chat_friend_accept": 2,
+    "chat_friend_reject": 1,
+    "chat_block_add": 2,
+    "chat_block_remove": 1,
+    "chat_block_list": 0,
+    "chat_dm_whitelist_add": 1,
+    "chat_dm_whitelist_remove": 1,
+    "chat_dm_whitelist_list": 0,
+    "chat_dm_privacy_get": 0,
+    "chat_dm_privacy_set": 1,
     "chat_room_members": 0,
     "chat_room_member_kick": 2,
     "chat_room_member_mute_set": 2,
@@ -858,19 +956,6 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "rtc_multi_join",
         "rtc_multi_signal",
         "rtc_multi_leave",
-        "chat_friend_list",
-        "chat_friend_add",
-        "chat_friend_remove",
-        "chat_friend_remark_set",
-        "chat_friend_request_list",
-        "chat_friend_accept",
-        "chat_friend_reject",
-        "chat_block_add",
-        "chat_block_remove",
-        "chat_block_list",
-        "chat_dm_whitelist_add",
-        "chat_dm_whitelist_remove",
-        "chat_dm_whitelist_list",
         "enterprise_department_create",
         "enterprise_department_update",
         "enterprise_department_delete",

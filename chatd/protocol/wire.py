@@ -54,6 +54,7 @@ class Conversation(Shape, kw_only=True):
     conv_id: int
     peer: User
     peer_online: bool
+    peer_remark: str  # The name this user gave the peer (`chat_friend_remark_set`), or empty; only its owner sees it.
     last_message: Message | None  # The newest message not deleted for this user, or null.
     last_seq: int
     last_read_seq: int
@@ -247,6 +248,34 @@ class PermissionStep(Shape, kw_only=True):
     allow: list[str]  # The capabilities after this step.
 
 
+class Friend(Shape, kw_only=True):
+    """One of the user's friends, as that user sees them (`chat_friend_list`)."""
+
+    user: User
+    remark: str  # The private name this user gave the friend, or empty; shown only to its owner.
+    online: bool  # A device of the friend is connected now.
+    since: int  # Friends since, ms since the epoch.
+
+
+class FriendRequest(Shape, kw_only=True):
+    """A friend request (`chat_friend_add`), one per pair of users and direction."""
+
+    from_user: User
+    to_user: User
+    message: str
+    status: str  # pending, accepted, rejected, or expired (pending past expires_at).
+    created_at: int  # When it was made or last refreshed.
+    expires_at: int
+    decided_at: int  # 0 while pending.
+
+
+class ListedUser(Shape, kw_only=True):
+    """A user on one of your lists (blocked, DM whitelist)."""
+
+    user: User
+    created_at: int  # When you listed them.
+
+
 class Room(Shape, kw_only=True):
     """A chat room. Its id is also its conversation id: `conv_id` in messages and pushes."""
 
@@ -349,7 +378,7 @@ class ChatDMHistoryResponse(Shape, kw_only=True):
 class ChatDMSearchResponse(Shape, kw_only=True):
     """`chat_dm_search`: the `data` of a successful response."""
 
-    results: list[Any]  # Each {message: Message, peer: int, snippet: str}.
+    results: list[Any]  # Each {message: Message, peer: int, peer_remark: str, snippet: str}; peer_remark is the searcher's own remark for the peer (`chat_friend_remark_set`), or empty.
     has_more: bool
 
 
@@ -671,6 +700,112 @@ class GroupExitResponse(Shape, kw_only=True):
     """`group_exit`: the `data` of a successful response."""
 
     group_id: int
+
+
+class ChatFriendListResponse(Shape, kw_only=True):
+    """`chat_friend_list`: the `data` of a successful response."""
+
+    friends: list[Friend]
+    total: int
+    has_more: bool
+
+
+class ChatFriendAddResponse(Shape, kw_only=True):
+    """`chat_friend_add`: the `data` of a successful response."""
+
+    request: FriendRequest
+    friends: bool  # True when this accepted the other user's pending request.
+
+
+class ChatFriendRemoveResponse(Shape, kw_only=True):
+    """`chat_friend_remove`: the `data` of a successful response."""
+
+    user_id: int
+
+
+class ChatFriendRemarkSetResponse(Shape, kw_only=True):
+    """`chat_friend_remark_set`: the `data` of a successful response."""
+
+    friend: Friend
+
+
+class ChatFriendRequestListResponse(Shape, kw_only=True):
+    """`chat_friend_request_list`: the `data` of a successful response."""
+
+    requests: list[FriendRequest]
+    total: int
+    has_more: bool
+
+
+class ChatFriendAcceptResponse(Shape, kw_only=True):
+    """`chat_friend_accept`: the `data` of a successful response."""
+
+    request: FriendRequest
+    friend: Friend
+
+
+class ChatFriendRejectResponse(Shape, kw_only=True):
+    """`chat_friend_reject`: the `data` of a successful response."""
+
+    request: FriendRequest
+
+
+class ChatBlockAddResponse(Shape, kw_only=True):
+    """`chat_block_add`: the `data` of a successful response."""
+
+    user_id: int
+    blocked: bool  # Always true.
+
+
+class ChatBlockRemoveResponse(Shape, kw_only=True):
+    """`chat_block_remove`: the `data` of a successful response."""
+
+    user_id: int
+    blocked: bool  # Always false.
+
+
+class ChatBlockListResponse(Shape, kw_only=True):
+    """`chat_block_list`: the `data` of a successful response."""
+
+    users: list[ListedUser]
+    total: int
+    has_more: bool
+
+
+class ChatDMWhitelistAddResponse(Shape, kw_only=True):
+    """`chat_dm_whitelist_add`: the `data` of a successful response."""
+
+    user_id: int
+    listed: bool  # Always true.
+
+
+class ChatDMWhitelistRemoveResponse(Shape, kw_only=True):
+    """`chat_dm_whitelist_remove`: the `data` of a successful response."""
+
+    user_id: int
+    listed: bool  # Always false.
+
+
+class ChatDMWhitelistListResponse(Shape, kw_only=True):
+    """`chat_dm_whitelist_list`: the `data` of a successful response."""
+
+    users: list[ListedUser]
+    total: int
+    has_more: bool
+
+
+class ChatDMPrivacyGetResponse(Shape, kw_only=True):
+    """`chat_dm_privacy_get`: the `data` of a successful response."""
+
+    policy: str  # Who may start a DM or a call with you and add you to a group: everyone, friends, whitelist or department.
+    friend_requests: bool  # Anyone (but users you blocked) may send you a friend request.
+
+
+class ChatDMPrivacySetResponse(Shape, kw_only=True):
+    """`chat_dm_privacy_set`: the `data` of a successful response."""
+
+    policy: str
+    friend_requests: bool
 
 
 class ChatRoomMembersResponse(Shape, kw_only=True):
@@ -1156,6 +1291,41 @@ class ChatGroupReadReceiptPush(Shape, kw_only=True):
     reads: list[Any]  # Each {msg_id, seq, read_count}, oldest first.
 
 
+class ChatFriendRequestUpdatePush(Shape, kw_only=True):
+    """`chat_friend_request_update`: the push's `data`."""
+
+    request: FriendRequest
+
+
+class ChatFriendUpdatePush(Shape, kw_only=True):
+    """`chat_friend_update`: the push's `data`."""
+
+    event: str  # added, removed or remark.
+    user_id: int  # The friend.
+    friend: Friend | None
+
+
+class ChatBlockUpdatePush(Shape, kw_only=True):
+    """`chat_block_update`: the push's `data`."""
+
+    user_id: int
+    blocked: bool
+
+
+class ChatDMWhitelistUpdatePush(Shape, kw_only=True):
+    """`chat_dm_whitelist_update`: the push's `data`."""
+
+    user_id: int
+    listed: bool
+
+
+class ChatDMPrivacyUpdatePush(Shape, kw_only=True):
+    """`chat_dm_privacy_update`: the push's `data`."""
+
+    policy: str
+    friend_requests: bool
+
+
 class CommunityMessagePush(Shape, kw_only=True):
     """`community.message`: the push's `data`."""
 
@@ -1277,6 +1447,21 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_room_disband": ChatRoomDisbandResponse,
     "group_join": GroupJoinResponse,
     "group_exit": GroupExitResponse,
+    "chat_friend_list": ChatFriendListResponse,
+    "chat_friend_add": ChatFriendAddResponse,
+    "chat_friend_remove": ChatFriendRemoveResponse,
+    "chat_friend_remark_set": ChatFriendRemarkSetResponse,
+    "chat_friend_request_list": ChatFriendRequestListResponse,
+    "chat_friend_accept": ChatFriendAcceptResponse,
+    "chat_friend_reject": ChatFriendRejectResponse,
+    "chat_block_add": ChatBlockAddResponse,
+    "chat_block_remove": ChatBlockRemoveResponse,
+    "chat_block_list": ChatBlockListResponse,
+    "chat_dm_whitelist_add": ChatDMWhitelistAddResponse,
+    "chat_dm_whitelist_remove": ChatDMWhitelistRemoveResponse,
+    "chat_dm_whitelist_list": ChatDMWhitelistListResponse,
+    "chat_dm_privacy_get": ChatDMPrivacyGetResponse,
+    "chat_dm_privacy_set": ChatDMPrivacySetResponse,
     "chat_room_members": ChatRoomMembersResponse,
     "chat_room_member_kick": ChatRoomMemberKickResponse,
     "chat_room_member_mute_set": ChatRoomMemberMuteSetResponse,
@@ -1341,6 +1526,11 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
     "chat_group_request_update": ChatGroupRequestUpdatePush,
     "chat_group_read_receipt": ChatGroupReadReceiptPush,
+    "chat_friend_request_update": ChatFriendRequestUpdatePush,
+    "chat_friend_update": ChatFriendUpdatePush,
+    "chat_block_update": ChatBlockUpdatePush,
+    "chat_dm_whitelist_update": ChatDMWhitelistUpdatePush,
+    "chat_dm_privacy_update": ChatDMPrivacyUpdatePush,
     "community.message": CommunityMessagePush,
     "community.member_changed": CommunityMemberChangedPush,
     "community.channel_changed": CommunityChannelChangedPush,

@@ -9,7 +9,8 @@ that ends. Handlers and the delivery pipeline reach them through
 | members          | who is in which conversation (fanout)            |                  |              |
 | room_presence    | which connections are in which room now          |                  | leaves rooms |
 | group_receipts   | groups whose read pointers moved                 | flushes receipts |              |
-| user_presence    | (nothing) tells DM peers who came and went       |                  |              |
+| user_presence    | (nothing) tells DM peers and friends who came    |                  |              |
+|                  | and went (not those who blocked the user)       |                  |              |
 | disabled_watch   | (nothing) closes sessions of disabled accounts   | polls            |              |
 | communities      | each community's permission snapshot, per        |                  |              |
 |                  | version (chatd.store.community_cache: the store's |                  |              |

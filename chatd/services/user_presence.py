@@ -1,10 +1,11 @@
-"""User presence: tell a user's DM peers when the first device connects and the last one leaves."""
+"""User presence: tell a user's DM peers and friends when the first device connects and the last one
+leaves (not those who blocked the user: chatd.store.social.presence_audience)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..store import dm as dm_store
+from ..store import social as social_store
 from ..store import users as users_store
 from ..store.db import now_ms
 
@@ -22,7 +23,7 @@ class UserPresence:
 
     async def announce(self, user_id: int, online: bool) -> None:
         hub = self.hub
-        peers = await self.readers.read(dm_store.peers, user_id)
+        peers = await self.readers.read(social_store.presence_audience, user_id)
         hub.push_users([p for p in peers if hub.online(p)], "chat_presence_update", {"user_id": user_id, "online": online, "last_seen": now_ms()})
         if not online:
             await self.writer.submit(users_store.op_touch_last_seen, user_id)

@@ -131,6 +131,7 @@ def _unseen(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[tuple
             "SELECT conv_id, user_id, hidden, CASE WHEN mention_upto <= last_read THEN 0 WHEN hidden = 0 THEN 1 "
             "ELSE EXISTS (SELECT 1 FROM messages m WHERE m.conv_id = q.conv_id AND m.seq > q.last_read AND m.seq <= q.mention_upto "
             "AND m.mentions IS NOT NULL AND m.sender_id != q.user_id "
+            "AND m.sender_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = q.user_id) "
             "AND EXISTS (SELECT 1 FROM json_each(m.mentions) j WHERE j.value IN (0, q.user_id)) "
             "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = q.user_id AND h.message_id = m.id)) END FROM q"
         )

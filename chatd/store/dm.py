@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import roles
 from . import conversations as chat
+from . import social
 from .db import now_ms
 from .users import USER_COLS, get_users, public_user, user_row
 
@@ -68,11 +69,17 @@ def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any
         members.setdefault(conv_id, []).append(uid)
     users = get_users(conn, sorted({u for ids in members.values() for u in ids}))
     out = []
+    wanted: dict[int, list[int]] = {}  # viewer -> peers, for the viewer's remarks
     for viewer, entry in seen_by:
         peer = next((u for u in members.get(entry["conv_id"], ()) if u != viewer), None)
         entry["peer"] = public_user(users[peer]) if peer in users else None
         entry["peer_online"] = False
+        if peer is not None:
+            wanted.setdefault(viewer, []).append(peer)
         out.append(entry)
+    remarks = {viewer: social.remarks(conn, viewer, peers) for viewer, peers in wanted.items()}
+    for viewer, entry in seen_by:
+        entry["peer_remark"] = remarks.get(viewer, {}).get(entry["peer"]["id"], "") if entry["peer"] else ""
     return out
 
 
@@ -118,9 +125,10 @@ _SEND = (
 )
 
 
-def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None) -> chat.SendTarget:
+def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None, gate: Any = None) -> chat.SendTarget:
     """Everything a DM send checks, in one statement (it runs for every message): a resend
-    first, then the sender, then the peer; the DM is started by its first message."""
+    first, then the sender, then the peer, then `gate(conv_id or None)` (the social rules:
+    chatd.core.social_gate); the DM is started by its first message."""
     if peer_id == sender_id:
         raise ChatError("bad_request", "a direct message needs another user", field="peer")
     key = dm_key(sender_id, peer_id)
@@ -135,6 +143,8 @@ def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None)
         raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
     if peer_disabled:
         raise ChatError("forbidden", "this user's account is disabled", field="peer")
+    if gate is not None:
+        gate(conv_id)
     created = conv_id is None
     if created:
         conv_id, last_read = create_conv(ctx, sender_id, peer_id), 0

@@ -15,7 +15,7 @@ from ..errors import ChatError
 from .messages import _NOT_HIDDEN, COLS, _decorate, _wire
 
 # Content types a gallery can ask for. Their messages have an index of their own
-# (messages_media, schema migration 11), so that paging them skips the rest.
+# (messages_media, schema migration 12), so that paging them skips the rest.
 MEDIA_TYPES = ("image", "video", "file", "audio")
 _MEDIA = "type IN ('image', 'video', 'file', 'audio')"  # the index's condition, word for word
 

@@ -210,7 +210,10 @@ def _release(conn: sqlite3.Connection, user_id: int, nbytes: int) -> None:
         conn.execute("UPDATE users SET stored_bytes = MAX(0, stored_bytes - ?) WHERE id = ?", (nbytes, user_id))
 
 
-def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
+def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = frozenset()) -> dict[str, Any]:
+    """Store a message; its mentions notify none of the users in `quiet` (they blocked the sender:
+    chatd.core.social_gate.quiet_mentions). An @all that some member must not hear is marked on
+    each other member instead of on the conversation."""
     conn = ctx.conn
     if msg.quote_id is not None and conv_of(conn, msg.quote_id) != conv_id:
         raise ChatError("not_found", "the quoted message is not in this conversation", field="quote_id")
@@ -230,9 +233,13 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage) -> dict[str, Any]:
     # Sending reads everything before it.
     conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
     for uid in msg.mentions:
-        if uid == 0:
+        if uid == 0 and quiet:
+            skip = sorted(quiet | {msg.sender_id})
+            marks = ",".join("?" * len(skip))
+            conn.execute(f"UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id NOT IN ({marks})", [seq, conv_id, *skip])
+        elif uid == 0:
             conn.execute("UPDATE conversations SET all_mention_seq = ? WHERE id = ?", (seq, conv_id))
-        elif uid != msg.sender_id:
+        elif uid != msg.sender_id and uid not in quiet:
             conn.execute("UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, uid))
     row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None)
     out = _wire(row)
@@ -327,20 +334,33 @@ def _forget_mentions(conn: sqlite3.Connection, conv_id: int, seq: int, mentioned
             conn.execute(
                 "UPDATE conversations SET all_mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
                 "AND m.seq > (SELECT MIN(last_read_seq) FROM members WHERE conv_id = ?1) AND m.mentions IS NOT NULL "
-                "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = 0) ORDER BY m.seq DESC LIMIT 1), 0) "
+                "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = 0) "
+                "AND NOT EXISTS (SELECT 1 FROM blocks b JOIN members k ON k.user_id = b.user_id AND k.conv_id = ?1 WHERE b.blocked_id = m.sender_id) "
+                "ORDER BY m.seq DESC LIMIT 1), 0) "
                 "WHERE id = ?1 AND all_mention_seq = ?2",
                 (conv_id, seq),
             )
+            # An @all marked member by member (someone had blocked its sender): each one it marked.
+            for (member,) in conn.execute("SELECT user_id FROM members WHERE conv_id = ? AND mention_seq = ?", (conv_id, seq)).fetchall():
+                _forget_mention_of(conn, conv_id, seq, member)
         else:
-            conn.execute(
-                "UPDATE members SET mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
-                "AND m.seq > members.last_read_seq AND m.mentions IS NOT NULL AND m.sender_id != ?3 "
-                "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value = ?3) "
-                "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3 AND h.message_id = m.id) "
-                "ORDER BY m.seq DESC LIMIT 1), 0) "
-                "WHERE conv_id = ?1 AND user_id = ?3 AND mention_seq = ?2",
-                (conv_id, seq, uid),
-            )
+            _forget_mention_of(conn, conv_id, seq, uid)
+
+
+def _forget_mention_of(conn: sqlite3.Connection, conv_id: int, seq: int, uid: int) -> None:
+    """Where the recalled message at `seq` was the user's newest mention: the newest left, or 0
+    (an @all counts: one marked member by member must be found again; one marked on the
+    conversation is found by all_mention_seq as well, which changes nothing)."""
+    conn.execute(
+        "UPDATE members SET mention_seq = COALESCE((SELECT m.seq FROM messages m WHERE m.conv_id = ?1 AND m.seq < ?2 "
+        "AND m.seq > members.last_read_seq AND m.mentions IS NOT NULL AND m.sender_id != ?3 "
+        "AND m.sender_id NOT IN (SELECT blocked_id FROM blocks WHERE user_id = ?3) "
+        "AND EXISTS (SELECT 1 FROM json_each(m.mentions) WHERE value IN (0, ?3)) "
+        "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ?3 AND h.message_id = m.id) "
+        "ORDER BY m.seq DESC LIMIT 1), 0) "
+        "WHERE conv_id = ?1 AND user_id = ?3 AND mention_seq = ?2",
+        (conv_id, seq, uid),
+    )
 
 
 def react(ctx: Any, conv_id: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> dict[str, Any]:

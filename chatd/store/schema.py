@@ -340,12 +340,59 @@ MIGRATIONS: list[str] = [
         SELECT community_id, user_id, message, created_at FROM community_requests;
     DROP TABLE IF EXISTS community_requests;
     """,
-    # 11: media messages (images, videos, files, audio) indexed by conversation, type and seq,
+    # 11: the social graph (chatd.store.social): friendships (a row per side, each with its
+    # owner's remark), friend requests (one per pair and direction, refreshed when asked again),
+    # the sends counted by the hourly limit, blocks, the DM whitelist and each user's privacy.
+    """
+    CREATE TABLE IF NOT EXISTS friendships (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        friend_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        remark TEXT NOT NULL DEFAULT '',
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, friend_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS friend_requests (
+        from_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        to_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        message TEXT NOT NULL DEFAULT '',
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        decided_at INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (from_id, to_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS friend_requests_to ON friend_requests(to_id, created_at);
+    CREATE INDEX IF NOT EXISTS friend_requests_from ON friend_requests(from_id, created_at);
+    CREATE TABLE IF NOT EXISTS friend_request_sends (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS friend_request_sends_user ON friend_request_sends(user_id, at);
+    CREATE TABLE IF NOT EXISTS blocks (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        blocked_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, blocked_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS blocks_blocked ON blocks(blocked_id);
+    CREATE TABLE IF NOT EXISTS dm_whitelist (
+        user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        allowed_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, allowed_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS privacy (
+        user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+        dm_policy TEXT NOT NULL DEFAULT 'everyone',
+        friend_requests INTEGER NOT NULL DEFAULT 1
+    );
+    """,
+    # 12: media messages (images, videos, files, audio) indexed by conversation, type and seq,
     # for galleries (chat_message_around with types); text messages do not pay for it.
     """
     CREATE INDEX IF NOT EXISTS messages_media ON messages(conv_id, type, seq) WHERE type IN ('image', 'video', 'file', 'audio');
     """,
-    # 12: HTML is sanitized before it is stored (chatd.protocol.rich), and searched by its words,
+    # 13: HTML is sanitized before it is stored (chatd.protocol.rich), and searched by its words,
     # not its markup: HTML stored before is sanitized too, edit histories included, and the
     # indexed messages among it are taken out of the index with the text they were indexed
     # with and put back with their words.
@@ -402,7 +449,7 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _clean_html_content(raw: bytes) -> bytes:
-    """A stored content, its HTML sanitized as new messages' are (migration 12)."""
+    """A stored content, its HTML sanitized as new messages' are (migration 13)."""
     from ..protocol import rich
 
     content = msgspec.json.decode(raw)
