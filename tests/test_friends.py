@@ -186,3 +186,26 @@ async def test_friends_hear_presence(harness, users):
             assert listed["friends"][0]["online"] is True
         await a1.next_push("chat_presence_update", where=lambda d: d["user_id"] == b and not d["online"])
         assert (await a1.request("chat_friend_list", {}))["friends"][0]["online"] is False
+
+
+async def test_a_block_ends_the_pending_requests_between_the_two(harness, users):
+    a, b, c = users["alice"], users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("alice") as a2, harness.client("bob") as b1, harness.client("carol") as c1:
+        await b1.request("chat_friend_add", {"user_id": a})  # bob asks alice
+        await a1.request("chat_friend_add", {"user_id": c})  # alice asks carol
+        a2.clear_pushes()
+        b1.clear_pushes()
+        await a1.request("chat_block_add", {"user_id": b})
+        await a1.request("chat_block_add", {"user_id": c})
+        ended = [(await a2.next_push("chat_friend_request_update"))["data"]["request"] for _ in range(2)]
+        assert {(r["from_user"]["id"], r["to_user"]["id"], r["status"]) for r in ended} == {(b, a, "rejected"), (a, c, "rejected")}
+        assert [r["status"] for r in (await a1.request("chat_friend_request_list", {}))["requests"]] == ["rejected"]
+        # Neither can still accept the request: carol cannot befriend the one who blocked her.
+        await fails(a1, "chat_friend_accept", {"user_id": b}, "conflict")
+        await fails(c1, "chat_friend_accept", {"user_id": a}, "conflict")
+        # The blocked user is told nothing: a push alice causes him later comes, none before it.
+        made = await a1.request("community_create", {"name": "shared", "join_mode": "open"})
+        await b1.request("community_join", {"community_id": made["community"]["community_id"]})
+        await a1.request("community_send", {"channel_id": made["channel_id"], "content": {"type": "text", "text": "hi"}})
+        await b1.next_push("community.message")
+        assert b1.pending_pushes("chat_friend_request_update") == []

@@ -143,7 +143,15 @@ def op_list_add(ctx: Any, name: str, me: int, other: int) -> Outcome:
     store.require_target(ctx.conn, me, other, enabled=name != "blocks")
     if not store.list_add(ctx, name, me, other):
         raise ChatError("conflict", "this user is on the list already", field="user_id")
-    return _listed(name, me, other, True)
+    out = _listed(name, me, other, True)
+    if name == "blocks":  # no pending request survives a block (either could still accept one)
+        for requester, target in ((other, me), (me, other)):
+            req = store.request(ctx.conn, requester, target, ctx.now)
+            if req is not None and req["status"] == "pending":
+                store.decide_request(ctx, requester, target, "rejected")
+                ended = store.request(ctx.conn, requester, target, ctx.now)
+                out.push("chat_friend_request_update", {"request": ended}, Users((me,)))  # the blocked user is told nothing
+    return out
 
 
 def op_list_remove(ctx: Any, name: str, me: int, other: int) -> Outcome:
