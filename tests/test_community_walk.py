@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 
 from chatd.client import ClientError
+from chatd.protocol import content as ct
 from chatd.protocol.registry import REGISTRY
+from chatd.store import messages
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "community-permissions.md"
 SECTION = "## Who may run each command"
@@ -107,18 +109,20 @@ class World:
     victims: dict[str, int] = field(default_factory=dict)  # acting user -> a member to kick
     requesters: dict[str, int] = field(default_factory=dict)  # acting user -> a user whose request to decide
     made: int = 0
+    harness: Any = None
+    ids: dict[str, int] = field(default_factory=dict)
 
     def fresh(self, what: str) -> str:
         self.made += 1
         return f"{what} {self.made}"
 
 
-async def build_world(clients: dict[str, Any], ids: dict[str, int], caps: set[str], victims: list[str], requesters: list[str]) -> World:
+async def build_world(harness: Any, clients: dict[str, Any], ids: dict[str, int], caps: set[str], victims: list[str], requesters: list[str]) -> World:
     """The community of the walk, with a "Has <cap>" role for each of `caps`, a member k_<user>
     for each of `victims` and a pending request of r_<user> for each of `requesters`."""
     owner = clients["owner"]
     made = await owner.request("community_create", {"name": "walk", "public": True, "join_mode": "open"})
-    w = World(owner, made["community"]["community_id"], made["category_id"], made["channel_id"])
+    w = World(owner, made["community"]["community_id"], made["category_id"], made["channel_id"], harness=harness, ids=ids)
     cid = w.cid
     holders = {cap: (f"h_{cap}", f"to_{cap}") for cap in [*sorted(caps), "staff"]}
     joining = ["admin", "without", "t", *(u for pair in holders.values() for u in pair), *(f"k_{v}" for v in victims)]
@@ -187,6 +191,35 @@ async def _swap_lowest_roles(w: World, actor: str) -> dict[str, Any]:
     return {"community_id": w.cid, "role_ids": lowest_first}
 
 
+async def _owners_message(w: World, channel_id: int) -> int:
+    sent = await w.owner.request("community_send", {"channel_id": channel_id, "content": text(w.fresh("message"))})
+    return sent["id"]  # type: ignore[no-any-return]
+
+
+async def _own_message(w: World, actor: str) -> dict[str, Any]:
+    """A message of the actor's own in #hidden, stored directly (most actors may not send there)."""
+    body = ct.dumps(ct.Text(text=w.fresh("mine")))
+    new = messages.NewMessage(w.ids[actor], "text", body, "mine", None, None, [])
+    msg = await w.harness.server.writer.submit(lambda ctx: messages.insert(ctx, w.hidden, new))
+    return {"channel_id": w.hidden, "msg_id": msg["id"], "content": text("edited")}
+
+
+async def _recall_owners(w: World, actor: str) -> dict[str, Any]:
+    return {"channel_id": w.general, "msg_id": await _owners_message(w, w.general)}
+
+
+async def _recall_owners_batch(w: World, actor: str) -> dict[str, Any]:
+    return {"channel_id": w.general, "msg_ids": [await _owners_message(w, w.general) for _ in range(2)]}
+
+
+async def _react_hidden(w: World, actor: str) -> dict[str, Any]:
+    return {"channel_id": w.hidden, "msg_id": await _owners_message(w, w.hidden), "emoji": "👍"}
+
+
+async def _delete_hidden(w: World, actor: str) -> dict[str, Any]:
+    return {"channel_id": w.hidden, "msg_ids": [await _owners_message(w, w.hidden)]}
+
+
 # command -> the request data an actor sends (making, through the owner, what it consumes).
 COMMANDS: dict[str, Data] = {
     "community_create": plain(lambda w, a: {"name": w.fresh("made by " + a)}),
@@ -225,6 +258,11 @@ COMMANDS: dict[str, Data] = {
     "community_mark_read": plain(lambda w, a: {"channel_id": w.hidden}),
     "community_mute_set": plain(lambda w, a: {"channel_id": w.hidden, "muted": True}),
     "community_pin_set": plain(lambda w, a: {"channel_id": w.hidden, "pinned": True}),
+    "community_edit": _own_message,
+    "community_react": _react_hidden,
+    "community_delete": _delete_hidden,
+    "community_recall": _recall_owners,
+    "community_recall_batch": _recall_owners_batch,
 }
 
 
@@ -274,12 +312,12 @@ async def test_every_community_command_for_every_kind_of_actor(harness):
                 if got != expected:
                     mismatches.append(f"{cmd} by {actor} ({user}): {got}, expected {expected} {why}")
 
-        world = await build_world(clients, ids, caps, kickers, deciders)
+        world = await build_world(harness, clients, ids, caps, kickers, deciders)
         for cmd in main:
             await walk(world, cmd, performers(table[cmd]))
         for cmd in TERMINAL:
             calls = performers(table[cmd])
-            world = await build_world(clients, ids, set(table[cmd].needs), [], [])
+            world = await build_world(harness, clients, ids, set(table[cmd].needs), [], [])
             await walk(world, cmd, [c for c in calls if c[0] != "owner"] + [c for c in calls if c[0] == "owner"])
     assert mismatches == []
 
@@ -311,7 +349,7 @@ async def test_where_the_capability_is_held(harness):
     mismatches = []
     async with AsyncExitStack() as stack:
         clients = {name: await stack.enter_async_context(harness.client(name)) for name in sorted(names)}
-        w = await build_world(clients, ids, caps, [], [])
+        w = await build_world(harness, clients, ids, caps, [], [])
         cid, owner = w.cid, w.owner
         # ow_<cap>: a role with nothing in it above Low (to rank above the roles acted on), and
         # <cap> allowed to them alone; dn_<cap>: "Has <cap>", and <cap> denied to them alone.

@@ -32,6 +32,7 @@ def requests_for(gid: int, msg_id: int, req_id: int, target: int) -> dict[str, d
         "chat_group_typing": {"group_id": gid},
         "chat_group_edit": {"group_id": gid, "msg_id": msg_id, "content": text("edited")},
         "chat_group_recall": {"group_id": gid, "msg_id": msg_id},
+        "chat_group_recall_batch": {"group_id": gid, "msg_ids": [msg_id]},
         "chat_group_delete": {"group_id": gid, "msg_ids": [msg_id]},
         "chat_group_react": {"group_id": gid, "msg_id": msg_id, "emoji": "👍"},
         "chat_group_update": {"group_id": gid, "name": "taken over"},
@@ -114,7 +115,7 @@ async def test_plain_member_is_refused_where_an_admin_is_needed(harness, users, 
             if code != "forbidden":
                 problems.append(f"{cmd}: {code or 'ok'} (wanted forbidden)")
         # Other members' messages: no edit, no recall, no @all.
-        for cmd in ("chat_group_edit", "chat_group_recall"):
+        for cmd in ("chat_group_edit", "chat_group_recall", "chat_group_recall_batch"):
             frame = await b1.call(cmd, calls[cmd])
             if frame["ok"] or frame["error"]["code"] != "forbidden":
                 problems.append(f"{cmd} of the owner's message: {frame.get('error') or 'ok'}")

@@ -33,6 +33,7 @@ def requests_for(rid: int, msg_id: int, target: int) -> dict[str, dict]:
         "chat_room_typing": {"room_id": rid},
         "chat_room_edit": {"room_id": rid, "msg_id": msg_id, "content": text("edited")},
         "chat_room_recall": {"room_id": rid, "msg_id": msg_id},
+        "chat_room_recall_batch": {"room_id": rid, "msg_ids": [msg_id]},
         "chat_room_delete": {"room_id": rid, "msg_ids": [msg_id]},
         "chat_room_react": {"room_id": rid, "msg_id": msg_id, "emoji": "👍"},
         "room_join": {"room_id": rid},
@@ -117,7 +118,7 @@ async def test_plain_member_is_refused_where_an_admin_is_needed(harness, users, 
             if code != "forbidden":
                 problems.append(f"{cmd}: {code or 'ok'} (wanted forbidden)")
         # Other members' messages: no edit, no recall, no @all.
-        for cmd in ("chat_room_edit", "chat_room_recall"):
+        for cmd in ("chat_room_edit", "chat_room_recall", "chat_room_recall_batch"):
             frame = await b1.call(cmd, calls[cmd])
             if frame["ok"] or frame["error"]["code"] != "forbidden":
                 problems.append(f"{cmd} of the owner's message: {frame.get('error') or 'ok'}")

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..services import Services
 
 # The chat verbs; a kind has all or some of them (wire name: prefix + verb).
-VERBS = ("send", "history", "search", "conversations", "mark_read", "mute_set", "pin_set", "typing", "edit", "recall", "delete", "react")
+VERBS = ("send", "history", "search", "conversations", "mark_read", "mute_set", "pin_set", "typing", "edit", "recall", "recall_batch", "delete", "react")
 
 
 @dataclass(frozen=True)
@@ -55,9 +55,10 @@ class Kind:
     owner_must_transfer: bool = False  # the owner leaves only after handing over (or as the last member)
     bans: bool = False  # a kick bars rejoining for a while; member mutes outlast leaving (store.sanction)
     leave_cmd: str = ""  # the request that leaves, named in errors
-    # Mentioning everyone (user id 0) is asked of the store's access check (roles.MENTION_ALL)
-    # instead of the role policy: a community channel's permissions decide it.
-    mention_all_by_access: bool = False
+    # Capabilities asked of the store's access check instead of the role policy (a community
+    # channel's permissions decide mentioning everyone, roles.MENTION_ALL, and recalling others'
+    # messages, roles.RECALL_ANY).
+    by_access: frozenset[str] = frozenset()
     # The social gate (chatd.core.social_gate) of a kind whose conversations reach one user: `gate`
     # (conn, sender, target, conv_id or None) runs in every send before the message or the
     # conversation is made; `change_gate` (conn, actor, target) in edits and reactions.
@@ -160,11 +161,11 @@ CHANNEL = Kind(
     store=channel_store,
     update_cmd="community.conversation_update",
     fanout="viewers",
-    verbs=("send", "history", "conversations", "mark_read", "mute_set", "pin_set", "typing"),
+    verbs=("send", "history", "conversations", "mark_read", "mute_set", "pin_set", "typing", "edit", "recall", "recall_batch", "delete", "react"),
     message_cmd="community.message",
     typing_cmd="community.typing",
     history_capability=channel_store.READ_HISTORY,
-    mention_all_by_access=True,
+    by_access=frozenset({roles.MENTION_ALL, roles.RECALL_ANY}),
 )
 KINDS = (DM, GROUP, ROOM, CHANNEL)
 MEMBER_KINDS = (GROUP, ROOM)  # kinds with roles and membership commands (chatd.core.membership)

@@ -1,5 +1,5 @@
 """The chat verbs, written once for every kind: send, history, search, conversations, mark_read,
-mute_set and pin_set, typing, edit, recall, delete and react.
+mute_set and pin_set, typing, edit, recall and recall_batch, delete and react.
 
 Each verb is `async def verb(call, kind) -> response data`. Reads go through the
 readers; writes through one writer op (the op_* functions below, run in the
@@ -21,6 +21,8 @@ from ..store import social as social_store
 from .effects import Outcome, Present, Push, ReadMoved, Users
 from . import social_gate
 from .kinds import Kind
+from .membership import names as membership_names
+from .membership import system as system_notice
 from .validate import check_rate, new_message
 
 if TYPE_CHECKING:
@@ -66,7 +68,7 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
         return Outcome((existing, True))
     acc = found.access
     may_all = None
-    if kind.mention_all_by_access:  # forbidden, with what is missing and where, unless allowed
+    if roles.MENTION_ALL in kind.by_access:  # forbidden, with what is missing and where, unless allowed
         if 0 in new.mentions:
             _access(ctx, kind, target, me, roles.MENTION_ALL)
         may_all = True
@@ -234,18 +236,47 @@ async def edit(call: Call, kind: Kind) -> dict[str, Any]:
     )
 
 
-def op_recall(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> Outcome:
-    """The sender within the window; those with recall_any in the kind, and server admins, any time.
-    The users whose mention it was get their entry (their badge changes)."""
-    acc = _access(ctx, kind, target, user_id, roles.READ)
-    may = server_admin or roles.allowed(kind.policy, roles.Actor(user_id, acc.role, acc.server_admin), roles.RECALL_ANY, ctx.now)
-    mentioned = messages.mentions_of(ctx.conn, acc.conv_id, msg_id)
-    msg = messages.recall(ctx, acc.conv_id, user_id, msg_id, is_admin=may, window_ms=window_ms)
-    out = Outcome({"message": msg})
-    kind.message(out, "recall", msg, acc.peer_id, user_id)
-    users = [u for u in mentioned if u != 0]
+def _may_recall_any(ctx: Any, kind: Kind, target: int, acc: conv_store.Access, server_admin: bool) -> bool | ChatError:
+    """Whether the user may recall others' messages here: server admins; else the kind's policy,
+    or its store's access check where the kind's own permissions decide (a channel's
+    manage_messages: then its refusal, naming what is missing and where, instead of False)."""
+    if server_admin:
+        return True
+    if roles.RECALL_ANY in kind.by_access:
+        try:
+            kind.store.access(ctx.conn, target, acc.user_id, roles.RECALL_ANY, ctx.now)
+        except ChatError as e:
+            if e.code == "forbidden":
+                return e
+            raise
+        return True
+    return roles.allowed(kind.policy, roles.Actor(acc.user_id, acc.role, acc.server_admin), roles.RECALL_ANY, ctx.now)
+
+
+def _recall(ctx: Any, kind: Kind, out: Outcome, acc: conv_store.Access, msg_ids: list[int], may: bool | ChatError, window_ms: int) -> list[dict[str, Any]]:
+    """Recall these messages in order, each pushed; the users whose mention one was get their
+    entry (their badge changes). A message that may not be recalled fails the whole op."""
+    mentioned: set[int] = set()
+    recalled = []
+    for msg_id in msg_ids:
+        if isinstance(may, ChatError) and messages.sender_of(ctx.conn, acc.conv_id, msg_id) not in (None, acc.user_id):
+            raise may
+        mentioned.update(messages.mentions_of(ctx.conn, acc.conv_id, msg_id))
+        msg = messages.recall(ctx, acc.conv_id, acc.user_id, msg_id, is_admin=may is True, window_ms=window_ms)
+        kind.message(out, "recall", msg, acc.peer_id, acc.user_id)
+        recalled.append(msg)
+    users = sorted(u for u in mentioned if u != 0)
     if users:
         kind.update(out, acc.conv_id, kind.store.views(ctx.conn, acc.conv_id, users))
+    return recalled
+
+
+def op_recall(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, server_admin: bool, window_ms: int) -> Outcome:
+    """The sender within the window; those who may recall any message, any time."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    out = Outcome()
+    (msg,) = _recall(ctx, kind, out, acc, [msg_id], _may_recall_any(ctx, kind, target, acc, server_admin), window_ms)
+    out.result = {"message": msg}
     return out
 
 
@@ -254,6 +285,34 @@ async def recall(call: Call, kind: Kind) -> dict[str, Any]:
     window_ms = ctx.cfg.messages.recall_window_s * 1000
     server_admin = bool(user and user["is_admin"])
     return await call.write(op_recall, kind, getattr(call.data, kind.id_field), call.user_id, call.data.msg_id, server_admin, window_ms)  # type: ignore[no-any-return]
+
+
+def op_recall_batch(ctx: Any, kind: Kind, target: int, user_id: int, msg_ids: list[int], server_admin: bool, window_ms: int) -> Outcome:
+    """Recall several messages of one conversation in one transaction: all of them, or none (the
+    first that may not be recalled fails the op, and nothing of it is written). Recalling
+    others' messages leaves a system message saying who recalled how many."""
+    acc = _access(ctx, kind, target, user_id, roles.READ)
+    out = Outcome()
+    before = {m: messages.sender_of(ctx.conn, acc.conv_id, m) for m in msg_ids}
+    recalled = _recall(ctx, kind, out, acc, msg_ids, _may_recall_any(ctx, kind, target, acc, server_admin), window_ms)
+    others = [m["id"] for m in recalled if before[m["id"]] not in (None, user_id)]
+    if others and kind.fanout != "pair":
+        (actor,) = membership_names(ctx, user_id)
+        text = f"{actor} recalled {len(others)} message{'s' if len(others) > 1 else ''}"
+        system_notice(ctx, kind, out, acc.conv_id, user_id, "messages_recalled", text, {"by": user_id, "msg_ids": others})
+    out.result = {"messages": recalled}
+    return out
+
+
+async def recall_batch(call: Call, kind: Kind) -> dict[str, Any]:
+    ctx, user, d = call.ctx, call.session.user, call.data
+    ids = list(dict.fromkeys(d.msg_ids))
+    most = ctx.cfg.messages.recall_batch_max
+    if len(ids) > most:
+        raise ChatError("too_large", f"at most {most} messages in one batch recall", field="msg_ids")
+    window_ms = ctx.cfg.messages.recall_window_s * 1000
+    server_admin = bool(user and user["is_admin"])
+    return await call.write(op_recall_batch, kind, getattr(d, kind.id_field), call.user_id, ids, server_admin, window_ms)  # type: ignore[no-any-return]
 
 
 def op_react(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, emoji: str, remove: bool) -> Outcome:
@@ -280,7 +339,7 @@ def op_delete(ctx: Any, kind: Kind, target: int, user_id: int, msg_ids: list[int
     if kind.fanout == "pair":
         payload["peer"] = acc.peer_id
     payload["msg_ids"] = ids
-    out.push("chat_message", payload, Users((user_id,)))
+    out.push(kind.message_cmd, payload, Users((user_id,)))
     _own_view(ctx, kind, out, acc)
     return out
 

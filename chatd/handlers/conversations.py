@@ -22,6 +22,7 @@ _VERBS: dict[str, Callable[[Call, Kind], Awaitable[dict[str, Any]]]] = {
     "typing": verbs.typing,
     "edit": verbs.edit,
     "recall": verbs.recall,
+    "recall_batch": verbs.recall_batch,
     "delete": verbs.delete,
     "react": verbs.react,
 }

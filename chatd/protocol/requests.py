@@ -88,6 +88,11 @@ class ChatDMRecallRequest(msgspec.Struct, kw_only=True):
     msg_id: Annotated[int, INT64]
 
 
+class ChatDMRecallBatchRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
+
+
 class ChatDMDeleteRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
     msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
@@ -181,6 +186,11 @@ class ChatRoomRecallRequest(msgspec.Struct, kw_only=True):
     msg_id: Annotated[int, INT64]
 
 
+class ChatRoomRecallBatchRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
+
+
 class ChatRoomDeleteRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
@@ -260,6 +270,11 @@ class ChatGroupEditRequest(msgspec.Struct, kw_only=True):
 class ChatGroupRecallRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
+
+
+class ChatGroupRecallBatchRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
 
 
 class ChatGroupDeleteRequest(msgspec.Struct, kw_only=True):
@@ -671,6 +686,34 @@ class CommunityTypingRequest(msgspec.Struct, kw_only=True):
     typing: bool = True
 
 
+class CommunityEditRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    content: Content
+
+
+class CommunityRecallRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+
+
+class CommunityRecallBatchRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class CommunityDeleteRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=100)]
+
+
+class CommunityReactRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    msg_id: Annotated[int, INT64]
+    emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    remove: bool = False
+
+
 class CommunityMarkReadRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
@@ -714,6 +757,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_dm_typing": ChatDMTypingRequest,
     "chat_dm_edit": ChatDMEditRequest,
     "chat_dm_recall": ChatDMRecallRequest,
+    "chat_dm_recall_batch": ChatDMRecallBatchRequest,
     "chat_dm_delete": ChatDMDeleteRequest,
     "chat_dm_react": ChatDMReactRequest,
     "chat_message_edits": ChatMessageEditsRequest,
@@ -729,6 +773,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_room_typing": ChatRoomTypingRequest,
     "chat_room_edit": ChatRoomEditRequest,
     "chat_room_recall": ChatRoomRecallRequest,
+    "chat_room_recall_batch": ChatRoomRecallBatchRequest,
     "chat_room_delete": ChatRoomDeleteRequest,
     "chat_room_react": ChatRoomReactRequest,
     "chat_group_send": ChatGroupSendRequest,
@@ -742,6 +787,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_typing": ChatGroupTypingRequest,
     "chat_group_edit": ChatGroupEditRequest,
     "chat_group_recall": ChatGroupRecallRequest,
+    "chat_group_recall_batch": ChatGroupRecallBatchRequest,
     "chat_group_delete": ChatGroupDeleteRequest,
     "chat_group_react": ChatGroupReactRequest,
     "room_join": RoomJoinRequest,
@@ -813,6 +859,11 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
+    "community_edit": CommunityEditRequest,
+    "community_recall": CommunityRecallRequest,
+    "community_recall_batch": CommunityRecallBatchRequest,
+    "community_delete": CommunityDeleteRequest,
+    "community_react": CommunityReactRequest,
     "community_mark_read": CommunityMarkReadRequest,
     "community_mute_set": CommunityMuteSetRequest,
     "community_pin_set": CommunityPinSetRequest,
@@ -833,6 +884,7 @@ COSTS: dict[str, int] = {
     "chat_dm_typing": 1,
     "chat_dm_edit": 1,
     "chat_dm_recall": 1,
+    "chat_dm_recall_batch": 2,
     "chat_dm_delete": 1,
     "chat_dm_react": 1,
     "chat_message_edits": 0,
@@ -848,6 +900,7 @@ COSTS: dict[str, int] = {
     "chat_room_typing": 1,
     "chat_room_edit": 1,
     "chat_room_recall": 1,
+    "chat_room_recall_batch": 2,
     "chat_room_delete": 1,
     "chat_room_react": 1,
     "chat_group_send": 1,
@@ -861,6 +914,7 @@ COSTS: dict[str, int] = {
     "chat_group_typing": 1,
     "chat_group_edit": 1,
     "chat_group_recall": 1,
+    "chat_group_recall_batch": 2,
     "chat_group_delete": 1,
     "chat_group_react": 1,
     "room_join": 2,
@@ -932,6 +986,11 @@ COSTS: dict[str, int] = {
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,
+    "community_edit": 1,
+    "community_recall": 1,
+    "community_recall_batch": 2,
+    "community_delete": 1,
+    "community_react": 1,
     "community_mark_read": 1,
     "community_mute_set": 1,
     "community_pin_set": 1,

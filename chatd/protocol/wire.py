@@ -420,6 +420,12 @@ class ChatDMRecallResponse(Shape, kw_only=True):
     message: Message
 
 
+class ChatDMRecallBatchResponse(Shape, kw_only=True):
+    """`chat_dm_recall_batch`: the `data` of a successful response."""
+
+    messages: list[Message]  # The recalled messages, in the order given.
+
+
 class ChatDMDeleteResponse(Shape, kw_only=True):
     """`chat_dm_delete`: the `data` of a successful response."""
 
@@ -538,6 +544,12 @@ class ChatRoomRecallResponse(Shape, kw_only=True):
     message: Message
 
 
+class ChatRoomRecallBatchResponse(Shape, kw_only=True):
+    """`chat_room_recall_batch`: the `data` of a successful response."""
+
+    messages: list[Message]  # The recalled messages, in the order given.
+
+
 class ChatRoomDeleteResponse(Shape, kw_only=True):
     """`chat_room_delete`: the `data` of a successful response."""
 
@@ -636,6 +648,12 @@ class ChatGroupRecallResponse(Shape, kw_only=True):
     """`chat_group_recall`: the `data` of a successful response."""
 
     message: Message
+
+
+class ChatGroupRecallBatchResponse(Shape, kw_only=True):
+    """`chat_group_recall_batch`: the `data` of a successful response."""
+
+    messages: list[Message]  # The recalled messages, in the order given.
 
 
 class ChatGroupDeleteResponse(Shape, kw_only=True):
@@ -1164,6 +1182,36 @@ class CommunityTypingResponse(Shape, kw_only=True):
     sent: bool
 
 
+class CommunityEditResponse(Shape, kw_only=True):
+    """`community_edit`: the `data` of a successful response."""
+
+    message: Message
+
+
+class CommunityRecallResponse(Shape, kw_only=True):
+    """`community_recall`: the `data` of a successful response."""
+
+    message: Message
+
+
+class CommunityRecallBatchResponse(Shape, kw_only=True):
+    """`community_recall_batch`: the `data` of a successful response."""
+
+    messages: list[Message]  # The recalled messages, in the order given.
+
+
+class CommunityDeleteResponse(Shape, kw_only=True):
+    """`community_delete`: the `data` of a successful response."""
+
+    deleted: list[int]
+
+
+class CommunityReactResponse(Shape, kw_only=True):
+    """`community_react`: the `data` of a successful response."""
+
+    message: Message
+
+
 class CommunityMarkReadResponse(Shape, kw_only=True):
     """`community_mark_read`: the `data` of a successful response."""
 
@@ -1409,6 +1457,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_dm_typing": ChatDMTypingResponse,
     "chat_dm_edit": ChatDMEditResponse,
     "chat_dm_recall": ChatDMRecallResponse,
+    "chat_dm_recall_batch": ChatDMRecallBatchResponse,
     "chat_dm_delete": ChatDMDeleteResponse,
     "chat_dm_react": ChatDMReactResponse,
     "chat_message_edits": ChatMessageEditsResponse,
@@ -1424,6 +1473,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_room_typing": ChatRoomTypingResponse,
     "chat_room_edit": ChatRoomEditResponse,
     "chat_room_recall": ChatRoomRecallResponse,
+    "chat_room_recall_batch": ChatRoomRecallBatchResponse,
     "chat_room_delete": ChatRoomDeleteResponse,
     "chat_room_react": ChatRoomReactResponse,
     "chat_group_send": ChatGroupSendResponse,
@@ -1437,6 +1487,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_typing": ChatGroupTypingResponse,
     "chat_group_edit": ChatGroupEditResponse,
     "chat_group_recall": ChatGroupRecallResponse,
+    "chat_group_recall_batch": ChatGroupRecallBatchResponse,
     "chat_group_delete": ChatGroupDeleteResponse,
     "chat_group_react": ChatGroupReactResponse,
     "room_join": RoomJoinResponse,
@@ -1508,6 +1559,11 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
+    "community_edit": CommunityEditResponse,
+    "community_recall": CommunityRecallResponse,
+    "community_recall_batch": CommunityRecallBatchResponse,
+    "community_delete": CommunityDeleteResponse,
+    "community_react": CommunityReactResponse,
     "community_mark_read": CommunityMarkReadResponse,
     "community_mute_set": CommunityMuteSetResponse,
     "community_pin_set": CommunityPinSetResponse,

@@ -28,6 +28,7 @@ _NEEDS = {
     roles.SEND: Capability.SEND,
     READ_HISTORY: Capability.READ_HISTORY,
     roles.MENTION_ALL: Capability.MENTION_EVERYONE,
+    roles.RECALL_ANY: Capability.MANAGE_MESSAGES,
 }
 
 __all__ = ["access", "open_send", "views", "conversations", "viewers", "READ_HISTORY"]

@@ -173,6 +173,12 @@ def mentions_of(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> list[int
     return _json_decode(row[0]) if row and row[0] else []
 
 
+def sender_of(conn: sqlite3.Connection, conv_id: int, msg_id: int) -> int | None:
+    """Who sent a message of this conversation; None when there is no such message."""
+    row = conn.execute("SELECT sender_id FROM messages WHERE id = ? AND conv_id = ?", (msg_id, conv_id)).fetchone()
+    return None if row is None else row[0]
+
+
 def conv_of(conn: sqlite3.Connection, msg_id: int) -> int | None:
     row = conn.execute("SELECT conv_id FROM messages WHERE id = ?", (msg_id,)).fetchone()
     return None if row is None else row[0]
@@ -307,7 +313,7 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
     if row[11] is None:
         if not is_admin:
             if row[3] != user_id:
-                raise ChatError("forbidden", "only the sender or an admin can recall a message")
+                raise ChatError("forbidden", "only its sender, or those who may recall others' messages, can recall a message")
             if window_ms == 0 or ctx.now - row[9] > window_ms:  # 0: never
                 raise ChatError("recall_window_passed", f"messages can be recalled within {window_ms // 1000} s of sending")
         # A recall erases every stored version: the current text from the index (edits kept the
