@@ -58,6 +58,7 @@ class LimitsConfig(Base):
     max_text_chars: int = 16000
     max_content_bytes: int = 65536
     typing_interval_ms: int = 2000
+    max_control_bytes: int = 4096
     user_write_rate_per_s: float = 50.0
     user_write_burst: int = 300
     frames_per_s: float = 200.0
@@ -167,6 +168,7 @@ def _validate(cfg: Config) -> Config:
         "limits.send_burst": cfg.limits.send_burst,
         "limits.max_text_chars": cfg.limits.max_text_chars,
         "limits.max_content_bytes": cfg.limits.max_content_bytes,
+        "limits.max_control_bytes": cfg.limits.max_control_bytes,
         "limits.user_write_rate_per_s": cfg.limits.user_write_rate_per_s,
         "limits.user_write_burst": cfg.limits.user_write_burst,
         "limits.frames_per_s": cfg.limits.frames_per_s,

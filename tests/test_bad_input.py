@@ -349,6 +349,7 @@ WRONG: dict[str, list[Any]] = {
     "list[int]": ["1", 1, {"a": 1}],
     "list[str]": ["x", 1, {"a": "x"}],
     "Content": [5, "hello", ["text"]],
+    "any": [],  # (a control message's data: any value is of the right type)
 }
 
 
@@ -494,6 +495,7 @@ async def test_unknown_ids_answer_not_found(harness, users):
             ("chat_dm_mark_read", {}),
             ("chat_dm_pin_set", {"pinned": True}),
             ("chat_dm_typing", {}),
+            ("chat_dm_control", {"name": "x"}),
             ("chat_dm_edit", {"msg_id": m, "content": text("x")}),
             ("chat_dm_recall", {"msg_id": m}),
             ("chat_dm_recall_batch", {"msg_ids": [m]}),

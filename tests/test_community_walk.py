@@ -254,6 +254,7 @@ COMMANDS: dict[str, Data] = {
     "community_category_delete": _fresh_category,
     "community_send": plain(lambda w, a: {"channel_id": w.general, "content": text("from " + a)}),
     "community_typing": plain(lambda w, a: {"channel_id": w.general}),
+    "community_control": plain(lambda w, a: {"channel_id": w.general, "name": "x"}),
     "community_history": plain(lambda w, a: {"channel_id": w.general}),
     "community_mark_read": plain(lambda w, a: {"channel_id": w.hidden}),
     "community_mute_set": plain(lambda w, a: {"channel_id": w.hidden, "muted": True}),

@@ -30,6 +30,7 @@ def requests_for(gid: int, msg_id: int, req_id: int, target: int) -> dict[str, d
         "chat_group_mute_set": {"group_id": gid, "muted": True},
         "chat_group_pin_set": {"group_id": gid, "pinned": True},
         "chat_group_typing": {"group_id": gid},
+        "chat_group_control": {"group_id": gid, "name": "x"},
         "chat_group_edit": {"group_id": gid, "msg_id": msg_id, "content": text("edited")},
         "chat_group_recall": {"group_id": gid, "msg_id": msg_id},
         "chat_group_recall_batch": {"group_id": gid, "msg_ids": [msg_id]},

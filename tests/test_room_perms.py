@@ -31,6 +31,7 @@ def requests_for(rid: int, msg_id: int, target: int) -> dict[str, dict]:
         "chat_room_mute_set": {"room_id": rid, "muted": True},
         "chat_room_pin_set": {"room_id": rid, "pinned": True},
         "chat_room_typing": {"room_id": rid},
+        "chat_room_control": {"room_id": rid, "name": "x"},
         "chat_room_edit": {"room_id": rid, "msg_id": msg_id, "content": text("edited")},
         "chat_room_recall": {"room_id": rid, "msg_id": msg_id},
         "chat_room_recall_batch": {"room_id": rid, "msg_ids": [msg_id]},

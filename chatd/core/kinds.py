@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ..services import Services
 
 # The chat verbs; a kind has all or some of them (wire name: prefix + verb).
-VERBS = ("send", "history", "search", "conversations", "mark_read", "mute_set", "pin_set", "typing", "edit", "recall", "recall_batch", "delete", "react")
+VERBS = ("send", "history", "search", "conversations", "mark_read", "mute_set", "pin_set", "typing", "control", "edit", "recall", "recall_batch", "delete", "react")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class Kind:
     verbs: tuple[str, ...] = VERBS
     message_cmd: str = "chat_message"  # the push of message events
     typing_cmd: str = "chat_typing"  # the push of typing
+    control_cmd: str = "chat_control"  # the push of control messages
     history_capability: str = roles.READ  # what reading the history asks the store's access check for
     echo_id: bool = True  # responses carry id_field as well as conv_id (a DM's carry conv_id only)
     read_receipts: str = ""  # "aggregated" (chat_group_read_receipt), "pair" (chat_dm_read_receipt and delivery receipts)
@@ -161,9 +162,10 @@ CHANNEL = Kind(
     store=channel_store,
     update_cmd="community.conversation_update",
     fanout="viewers",
-    verbs=("send", "history", "conversations", "mark_read", "mute_set", "pin_set", "typing", "edit", "recall", "recall_batch", "delete", "react"),
+    verbs=("send", "history", "conversations", "mark_read", "mute_set", "pin_set", "typing", "control", "edit", "recall", "recall_batch", "delete", "react"),
     message_cmd="community.message",
     typing_cmd="community.typing",
+    control_cmd="community.control",
     history_capability=channel_store.READ_HISTORY,
     by_access=frozenset({roles.MENTION_ALL, roles.RECALL_ANY}),
 )

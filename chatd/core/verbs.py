@@ -11,13 +11,18 @@ its declaration (chatd.core.kinds), never tested by name.
 
 from __future__ import annotations
 
+import itertools
+import time
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from ..errors import ChatError
 from ..policy import roles
 from ..store import conversations as conv_store
 from ..store import messages
 from ..store import social as social_store
+from ..store.db import now_ms
 from .effects import Outcome, Present, Push, ReadMoved, Users
 from . import social_gate
 from .kinds import Kind
@@ -194,24 +199,53 @@ async def mute_set(call: Call, kind: Kind) -> dict[str, Any]:
     return await call.write(op_set_flag, kind, getattr(d, kind.id_field), call.user_id, "muted", d.muted)  # type: ignore[no-any-return]
 
 
+async def _live_audience(call: Call, kind: Kind, acc: conv_store.Access) -> Any:
+    """Who hears what is not stored (typing, control messages): the conversation's connections
+    now; None for a DM peer who blocked the user (who is not told)."""
+    ctx = call.ctx
+    if kind.fanout == "pair":
+        if not await ctx.readers.read(social_gate.hears_typing, acc.peer_id, acc.user_id):
+            return None
+        return Users((acc.peer_id, acc.user_id))
+    if kind.fanout == "present":
+        return Present(acc.conv_id)
+    if kind.fanout == "viewers":  # read now: from the commit that takes VIEW away, nothing more
+        return Users(await ctx.readers.read(kind.store.viewers, acc.conv_id, tuple(await ctx.services.members.get(acc.conv_id))))
+    return Users(tuple(await ctx.services.members.get(acc.conv_id)))
+
+
 async def typing(call: Call, kind: Kind) -> dict[str, Any]:
     ctx, me = call.ctx, call.user_id
     acc = await ctx.readers.read(kind.store.access, getattr(call.data, kind.id_field), me, roles.SEND)
     if not call.session.typing_allowed(acc.conv_id, ctx.cfg.limits.typing_interval_ms / 1000):
         return {"sent": False}
     payload = {"kind": kind.name, "conv_id": acc.conv_id, "user_id": me, "typing": call.data.typing}
-    if kind.fanout == "pair":  # not to a peer who blocked the typist (who is not told)
-        if not await ctx.readers.read(social_gate.hears_typing, acc.peer_id, me):
-            return {"sent": True}
-        to: Any = Users((acc.peer_id,))
-    elif kind.fanout == "present":
-        to = Present(acc.conv_id)
-    elif kind.fanout == "viewers":  # read now: from the commit that takes VIEW away, nothing more
-        to = Users(await ctx.readers.read(kind.store.viewers, acc.conv_id, tuple(await ctx.services.members.get(acc.conv_id))))
-    else:
-        to = Users(tuple(await ctx.services.members.get(acc.conv_id)))
-    call.push(kind.typing_cmd, payload, to, skip_user=me)
+    to = await _live_audience(call, kind, acc)
+    if to is not None:
+        call.push(kind.typing_cmd, payload, to, skip_user=me)
     return {"sent": True}
+
+
+_CONTROL_IDS = itertools.count(time.time_ns() // 1000)  # unique, and increasing across restarts
+
+
+async def control(call: Call, kind: Kind) -> dict[str, Any]:
+    """A control message: to the conversation's connections now (the sender's other devices
+    too), in order with its other pushes, with an id but no seq; never stored, never counted
+    in a badge. Counted against the send rate."""
+    ctx, me, d = call.ctx, call.user_id, call.data
+    check_rate(call.session)
+    size = len(msgspec.json.encode(d.data))
+    if size > ctx.cfg.limits.max_control_bytes:
+        raise ChatError("too_large", f"data is over {ctx.cfg.limits.max_control_bytes} bytes", field="data")
+    acc = await ctx.readers.read(kind.store.access, getattr(d, kind.id_field), me, roles.SEND)
+    control_id = next(_CONTROL_IDS)
+    now = now_ms()
+    payload = {"kind": kind.name, "conv_id": acc.conv_id, "user_id": me, "id": control_id, "name": d.name, "data": d.data, "server_time": now}
+    to = await _live_audience(call, kind, acc)
+    if to is not None:
+        call.push(kind.control_cmd, payload, to)
+    return {"id": control_id, "conv_id": acc.conv_id, "server_time": now}
 
 
 # --- message changes ----------------------------------------------------------------------

@@ -20,6 +20,7 @@ _VERBS: dict[str, Callable[[Call, Kind], Awaitable[dict[str, Any]]]] = {
     "mute_set": verbs.mute_set,
     "pin_set": verbs.pin_set,
     "typing": verbs.typing,
+    "control": verbs.control,
     "edit": verbs.edit,
     "recall": verbs.recall,
     "recall_batch": verbs.recall_batch,

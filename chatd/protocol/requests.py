@@ -6,7 +6,7 @@ requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknow
 A request's fields that its Struct does not know are ignored.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 
@@ -75,6 +75,12 @@ class ChatDMPinSetRequest(msgspec.Struct, kw_only=True):
 class ChatDMTypingRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
     typing: bool = True
+
+
+class ChatDMControlRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    data: Any | None = None
 
 
 class ChatDMEditRequest(msgspec.Struct, kw_only=True):
@@ -175,6 +181,12 @@ class ChatRoomTypingRequest(msgspec.Struct, kw_only=True):
     typing: bool = True
 
 
+class ChatRoomControlRequest(msgspec.Struct, kw_only=True):
+    room_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    data: Any | None = None
+
+
 class ChatRoomEditRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
@@ -259,6 +271,12 @@ class ChatGroupPinSetRequest(msgspec.Struct, kw_only=True):
 class ChatGroupTypingRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     typing: bool = True
+
+
+class ChatGroupControlRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    data: Any | None = None
 
 
 class ChatGroupEditRequest(msgspec.Struct, kw_only=True):
@@ -686,6 +704,12 @@ class CommunityTypingRequest(msgspec.Struct, kw_only=True):
     typing: bool = True
 
 
+class CommunityControlRequest(msgspec.Struct, kw_only=True):
+    channel_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    data: Any | None = None
+
+
 class CommunityEditRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
@@ -755,6 +779,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_dm_mark_read": ChatDMMarkReadRequest,
     "chat_dm_pin_set": ChatDMPinSetRequest,
     "chat_dm_typing": ChatDMTypingRequest,
+    "chat_dm_control": ChatDMControlRequest,
     "chat_dm_edit": ChatDMEditRequest,
     "chat_dm_recall": ChatDMRecallRequest,
     "chat_dm_recall_batch": ChatDMRecallBatchRequest,
@@ -771,6 +796,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_room_mute_set": ChatRoomMuteSetRequest,
     "chat_room_pin_set": ChatRoomPinSetRequest,
     "chat_room_typing": ChatRoomTypingRequest,
+    "chat_room_control": ChatRoomControlRequest,
     "chat_room_edit": ChatRoomEditRequest,
     "chat_room_recall": ChatRoomRecallRequest,
     "chat_room_recall_batch": ChatRoomRecallBatchRequest,
@@ -785,6 +811,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_mute_set": ChatGroupMuteSetRequest,
     "chat_group_pin_set": ChatGroupPinSetRequest,
     "chat_group_typing": ChatGroupTypingRequest,
+    "chat_group_control": ChatGroupControlRequest,
     "chat_group_edit": ChatGroupEditRequest,
     "chat_group_recall": ChatGroupRecallRequest,
     "chat_group_recall_batch": ChatGroupRecallBatchRequest,
@@ -859,6 +886,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
     "community_typing": CommunityTypingRequest,
+    "community_control": CommunityControlRequest,
     "community_edit": CommunityEditRequest,
     "community_recall": CommunityRecallRequest,
     "community_recall_batch": CommunityRecallBatchRequest,
@@ -882,6 +910,7 @@ COSTS: dict[str, int] = {
     "chat_dm_mark_read": 1,
     "chat_dm_pin_set": 1,
     "chat_dm_typing": 1,
+    "chat_dm_control": 0,
     "chat_dm_edit": 1,
     "chat_dm_recall": 1,
     "chat_dm_recall_batch": 2,
@@ -898,6 +927,7 @@ COSTS: dict[str, int] = {
     "chat_room_mute_set": 1,
     "chat_room_pin_set": 1,
     "chat_room_typing": 1,
+    "chat_room_control": 0,
     "chat_room_edit": 1,
     "chat_room_recall": 1,
     "chat_room_recall_batch": 2,
@@ -912,6 +942,7 @@ COSTS: dict[str, int] = {
     "chat_group_mute_set": 1,
     "chat_group_pin_set": 1,
     "chat_group_typing": 1,
+    "chat_group_control": 0,
     "chat_group_edit": 1,
     "chat_group_recall": 1,
     "chat_group_recall_batch": 2,
@@ -986,6 +1017,7 @@ COSTS: dict[str, int] = {
     "community_send": 1,
     "community_history": 0,
     "community_typing": 1,
+    "community_control": 0,
     "community_edit": 1,
     "community_recall": 1,
     "community_recall_batch": 2,

@@ -408,6 +408,14 @@ class ChatDMTypingResponse(Shape, kw_only=True):
     sent: bool
 
 
+class ChatDMControlResponse(Shape, kw_only=True):
+    """`chat_dm_control`: the `data` of a successful response."""
+
+    id: int  # The control message's id: unique, increasing; not a seq.
+    conv_id: int
+    server_time: int
+
+
 class ChatDMEditResponse(Shape, kw_only=True):
     """`chat_dm_edit`: the `data` of a successful response."""
 
@@ -532,6 +540,14 @@ class ChatRoomTypingResponse(Shape, kw_only=True):
     sent: bool
 
 
+class ChatRoomControlResponse(Shape, kw_only=True):
+    """`chat_room_control`: the `data` of a successful response."""
+
+    id: int  # The control message's id: unique, increasing; not a seq.
+    conv_id: int
+    server_time: int
+
+
 class ChatRoomEditResponse(Shape, kw_only=True):
     """`chat_room_edit`: the `data` of a successful response."""
 
@@ -636,6 +652,14 @@ class ChatGroupTypingResponse(Shape, kw_only=True):
     """`chat_group_typing`: the `data` of a successful response."""
 
     sent: bool
+
+
+class ChatGroupControlResponse(Shape, kw_only=True):
+    """`chat_group_control`: the `data` of a successful response."""
+
+    id: int  # The control message's id: unique, increasing; not a seq.
+    conv_id: int
+    server_time: int
 
 
 class ChatGroupEditResponse(Shape, kw_only=True):
@@ -1182,6 +1206,14 @@ class CommunityTypingResponse(Shape, kw_only=True):
     sent: bool
 
 
+class CommunityControlResponse(Shape, kw_only=True):
+    """`community_control`: the `data` of a successful response."""
+
+    id: int  # The control message's id: unique, increasing; not a seq.
+    conv_id: int
+    server_time: int
+
+
 class CommunityEditResponse(Shape, kw_only=True):
     """`community_edit`: the `data` of a successful response."""
 
@@ -1300,6 +1332,18 @@ class ChatTypingPush(Shape, kw_only=True):
     typing: bool
 
 
+class ChatControlPush(Shape, kw_only=True):
+    """`chat_control`: the push's `data`."""
+
+    kind: str
+    conv_id: int
+    user_id: int
+    id: int
+    name: str
+    data: Any
+    server_time: int
+
+
 class ChatPresenceUpdatePush(Shape, kw_only=True):
     """`chat_presence_update`: the push's `data`."""
 
@@ -1412,6 +1456,18 @@ class CommunityTypingPushPush(Shape, kw_only=True):
     typing: bool
 
 
+class CommunityControlPushPush(Shape, kw_only=True):
+    """`community.control`: the push's `data`."""
+
+    kind: str
+    conv_id: int
+    user_id: int
+    id: int
+    name: str
+    data: Any
+    server_time: int
+
+
 class CommunityRequestDecidedPush(Shape, kw_only=True):
     """`community.request_decided`: the push's `data`."""
 
@@ -1455,6 +1511,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_dm_mark_read": ChatDMMarkReadResponse,
     "chat_dm_pin_set": ChatDMPinSetResponse,
     "chat_dm_typing": ChatDMTypingResponse,
+    "chat_dm_control": ChatDMControlResponse,
     "chat_dm_edit": ChatDMEditResponse,
     "chat_dm_recall": ChatDMRecallResponse,
     "chat_dm_recall_batch": ChatDMRecallBatchResponse,
@@ -1471,6 +1528,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_room_mute_set": ChatRoomMuteSetResponse,
     "chat_room_pin_set": ChatRoomPinSetResponse,
     "chat_room_typing": ChatRoomTypingResponse,
+    "chat_room_control": ChatRoomControlResponse,
     "chat_room_edit": ChatRoomEditResponse,
     "chat_room_recall": ChatRoomRecallResponse,
     "chat_room_recall_batch": ChatRoomRecallBatchResponse,
@@ -1485,6 +1543,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_mute_set": ChatGroupMuteSetResponse,
     "chat_group_pin_set": ChatGroupPinSetResponse,
     "chat_group_typing": ChatGroupTypingResponse,
+    "chat_group_control": ChatGroupControlResponse,
     "chat_group_edit": ChatGroupEditResponse,
     "chat_group_recall": ChatGroupRecallResponse,
     "chat_group_recall_batch": ChatGroupRecallBatchResponse,
@@ -1559,6 +1618,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
     "community_typing": CommunityTypingResponse,
+    "community_control": CommunityControlResponse,
     "community_edit": CommunityEditResponse,
     "community_recall": CommunityRecallResponse,
     "community_recall_batch": CommunityRecallBatchResponse,
@@ -1577,6 +1637,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_dm_read_receipt": ChatDMReadReceiptPush,
     "chat_dm_delivery_receipt": ChatDMDeliveryReceiptPush,
     "chat_typing": ChatTypingPush,
+    "chat_control": ChatControlPush,
     "chat_presence_update": ChatPresenceUpdatePush,
     "chat_room_conversation_update": ChatRoomConversationUpdatePush,
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
@@ -1591,6 +1652,7 @@ PUSHES: dict[str, type[Shape]] = {
     "community.member_changed": CommunityMemberChangedPush,
     "community.channel_changed": CommunityChannelChangedPush,
     "community.typing": CommunityTypingPushPush,
+    "community.control": CommunityControlPushPush,
     "community.request_decided": CommunityRequestDecidedPush,
     "community.join_requested": CommunityJoinRequestedPush,
     "community.role_changed": CommunityRoleChangedPush,
