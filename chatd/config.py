@@ -71,6 +71,8 @@ class LimitsConfig(Base):
 class MessagesConfig(Base):
     recall_window_s: int = 120
     recall_batch_max: int = 100
+    forward_max_targets: int = 20
+    forward_max_messages: int = 100
 
 
 class AuthConfig(Base):
@@ -230,8 +232,9 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("limits.user_storage_bytes: must be 0 (no quota) or more")
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
-    if cfg.messages.recall_batch_max < 1:
-        raise ConfigError("messages.recall_batch_max: must be 1 or more")
+    for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):
+        if getattr(cfg.messages, key) < 1:
+            raise ConfigError(f"messages.{key}: must be 1 or more")
     return cfg
 
 

@@ -370,6 +370,8 @@ def _valid(name: str, spec: dict[str, Any], ids: dict[str, int]) -> Any:
         return True
     if t == "list[int]":
         return [ids["bob"]]
+    if t == "list[str]":
+        return ["x"]
     if t == "Content":
         return text("x")
     raise AssertionError(f"the walk does not know the field type {t!r}: add it to WRONG and _valid")

@@ -176,6 +176,8 @@ def _valid(spec: dict[str, Any], msgpack: bool) -> st.SearchStrategy[Any]:
         )
     if t == "Content":
         return _content(msgpack)
+    if t == "any":  # a control message's data: any value, of any size
+        return st.one_of(_hostile(msgpack), st.text(max_size=5000), st.dictionaries(st.text(max_size=5), st.integers(), max_size=5))
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")
 
 
@@ -200,10 +202,12 @@ def _inbounds(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
     if t == "list[int]":
         return st.lists(st.sampled_from(ids), min_size=spec.get("min_length", 0), max_size=min(spec.get("max_length", 5), 5))
     if t == "list[str]":
-        names = ["view_channel", "send", "read_history", "kick", "mute", "manage_roles", "administrator", "fly"]
+        names = ["view_channel", "send", "read_history", "kick", "mute", "manage_roles", "administrator", "fly", "dm:2", "group:1", "channel:3"]
         return st.lists(st.sampled_from(names), max_size=min(spec.get("max_length", 5), 5))
     if t == "Content":
         return st.fixed_dictionaries({"type": st.sampled_from(["text", "markdown"]), "text": st.text(min_size=1, max_size=30)})
+    if t == "any":
+        return st.one_of(st.none(), st.integers(), st.text(max_size=30))
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")
 
 

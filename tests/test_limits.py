@@ -314,6 +314,7 @@ def test_the_migration_counts_each_users_stored_bytes_and_edits(tmp_path):
     # The same database as it was before the migration, then migrated.
     conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")
     conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
+    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14, run again too
     conn.execute("PRAGMA user_version = 6")  # before migration 7 (the later ones are idempotent)
     schema.migrate(conn)
     assert {u: conn.execute("SELECT stored_bytes FROM users WHERE id = ?", (u,)).fetchone()[0] for u in (a, b)} == want

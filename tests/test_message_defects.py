@@ -347,6 +347,7 @@ def test_migration_erases_what_earlier_recalls_left(tmp_path):
     conn.execute("UPDATE messages SET content = NULL, recalled_at = 1 WHERE id = ?", (newer["id"],))  # the old recall
     conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")  # a later migration, run again below
     conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
+    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14, run again too
     conn.execute("PRAGMA user_version = 5")
     assert schema.migrate(conn) == 5
     assert conn.execute("SELECT COUNT(*) FROM message_edits").fetchone()[0] == 0

@@ -22,7 +22,7 @@ from .kinds import KINDS
 _BY_NAME = {k.name: k for k in KINDS}
 
 
-def _readable(conn: sqlite3.Connection, msg_id: int, user_id: int) -> reads.Located:
+def readable(conn: sqlite3.Connection, msg_id: int, user_id: int) -> reads.Located:
     at = reads.locate(conn, msg_id, user_id)
     kind = _BY_NAME[at.kind]
     target = at.conv_id
@@ -40,7 +40,7 @@ def _readable(conn: sqlite3.Connection, msg_id: int, user_id: int) -> reads.Loca
 
 
 def get(conn: sqlite3.Connection, user_id: int, msg_id: int) -> dict[str, Any]:
-    at = _readable(conn, msg_id, user_id)
+    at = readable(conn, msg_id, user_id)
     page = reads.around(conn, user_id, at, before=0, after=0, include_anchor=True, types=None)
     return {"message": page["messages"][0], "kind": at.kind, "conv_id": at.conv_id}
 
@@ -50,11 +50,11 @@ def around(conn: sqlite3.Connection, user_id: int, d: Any) -> dict[str, Any]:
         unknown = sorted(set(d.types) - set(reads.MEDIA_TYPES))
         if unknown or not d.types:
             raise ChatError("bad_request", f"types are some of {', '.join(reads.MEDIA_TYPES)}", field="types")
-    at = _readable(conn, d.msg_id, user_id)
+    at = readable(conn, d.msg_id, user_id)
     return reads.around(conn, user_id, at, before=d.before, after=d.after, include_anchor=d.include_anchor, types=d.types)
 
 
 def edits(conn: sqlite3.Connection, user_id: int, msg_id: int, limit: int, offset: int) -> dict[str, Any]:
-    _readable(conn, msg_id, user_id)
+    readable(conn, msg_id, user_id)
     items, total = messages.edits(conn, msg_id, limit, offset)
     return {"edits": items, "total": total}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..core import message_reads
+from ..core import forward, message_reads
+from ..core.validate import check_rate
+from ..errors import ChatError
 from . import Call, handler
 
 
@@ -22,3 +24,19 @@ async def message_get(call: Call) -> dict[str, Any]:
 @handler("chat_message_around")
 async def message_around(call: Call) -> dict[str, Any]:
     return await call.ctx.readers.read(message_reads.around, call.user_id, call.data)  # type: ignore[no-any-return]
+
+
+@handler("chat_message_forward")
+async def message_forward(call: Call) -> dict[str, Any]:
+    d, cfg = call.data, call.ctx.cfg
+    ids = list(dict.fromkeys(d.msg_ids))
+    targets = list(dict.fromkeys(forward.parse_target(t, i) for i, t in enumerate(d.targets)))
+    if len(ids) > cfg.messages.forward_max_messages:
+        raise ChatError("too_large", f"at most {cfg.messages.forward_max_messages} messages in one forward", field="msg_ids")
+    if len(targets) > cfg.messages.forward_max_targets:
+        raise ChatError("too_large", f"at most {cfg.messages.forward_max_targets} conversations in one forward", field="targets")
+    for _ in range(len(targets) * (1 if d.merged else len(ids))):  # each copy is a send
+        check_rate(call.session)
+    return await call.write(  # type: ignore[no-any-return]
+        forward.op_forward, call.user_id, ids, targets, d.merged, d.title, d.client_msg_id, cfg.limits
+    )

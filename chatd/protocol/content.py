@@ -109,7 +109,24 @@ class System(_C, tag="system"):
     data: Any = None
 
 
-Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons, System]
+class ForwardItem(Struct, forbid_unknown_fields=True, kw_only=True):
+    """One message of a merged forward, as it was: who sent it, when, and its content."""
+
+    sender_id: int
+    sender_name: str
+    created_at: int
+    content: Content
+
+
+class Forward(_C, tag="forward"):
+    """Several messages forwarded as one record (chat_message_forward with merged); made by the
+    server only, from messages the forwarder could read, so that no one can forge one."""
+
+    items: list[ForwardItem]
+    title: str = ""
+
+
+Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons, Forward, System]
 CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "article", "form", "buttons"})
 
 _encode = msgspec.json.Encoder().encode
@@ -147,6 +164,10 @@ def searchable_text(content: Content) -> str:
         if content.text:
             parts.append(content.text)
         parts.extend(f.label for f in content.fields if f.label)
+    elif isinstance(content, Forward):
+        if content.title:
+            parts.append(content.title)
+        parts.extend(t for t in (searchable_text(item.content) for item in content.items) if t)
     elif isinstance(content, System):
         parts.append(content.text)
     return "\n".join(parts)

@@ -129,6 +129,14 @@ class ChatMessageAroundRequest(msgspec.Struct, kw_only=True):
     types: list[str] | None = None
 
 
+class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
+    msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
+    targets: Annotated[list[str], msgspec.Meta(min_length=1, max_length=1000)]
+    merged: bool = False
+    title: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: Content
@@ -788,6 +796,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_message_edits": ChatMessageEditsRequest,
     "chat_message_get": ChatMessageGetRequest,
     "chat_message_around": ChatMessageAroundRequest,
+    "chat_message_forward": ChatMessageForwardRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -919,6 +928,7 @@ COSTS: dict[str, int] = {
     "chat_message_edits": 0,
     "chat_message_get": 0,
     "chat_message_around": 0,
+    "chat_message_forward": 2,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,

@@ -46,6 +46,7 @@ class Message(Shape, kw_only=True):
     edited_at: int | None  # Time of the last edit, or null.
     recalled_at: int | None  # Time of the recall, or null. A recalled message has no content.
     reactions: Any  # List of {emoji, count, user_ids}.
+    forwarded: Any | UnsetType = UNSET  # Only on a forwarded copy (`chat_message_forward`): {sender_id, created_at} of the original; never its conversation.
 
 
 class Conversation(Shape, kw_only=True):
@@ -470,6 +471,12 @@ class ChatMessageAroundResponse(Shape, kw_only=True):
     messages: list[Message]
     has_more_before: bool
     has_more_after: bool
+
+
+class ChatMessageForwardResponse(Shape, kw_only=True):
+    """`chat_message_forward`: the `data` of a successful response."""
+
+    results: list[Any]  # Per target, in the order given: {kind, id, ok, messages: [Message], error: {code, message} or null}.
 
 
 class ChatRoomSendResponse(Shape, kw_only=True):
@@ -1520,6 +1527,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_message_edits": ChatMessageEditsResponse,
     "chat_message_get": ChatMessageGetResponse,
     "chat_message_around": ChatMessageAroundResponse,
+    "chat_message_forward": ChatMessageForwardResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,

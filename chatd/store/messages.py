@@ -15,7 +15,7 @@ from ..errors import ChatError
 from ..protocol import content as ct
 from . import search
 
-COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at"
+COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at, forwarded"
 _json_decode = msgspec.json.decode
 
 
@@ -30,6 +30,7 @@ class NewMessage(msgspec.Struct):
     quote_id: int | None
     mentions: list[int]
     quota: int = 0  # limits.user_storage_bytes of the sender (0: none); see charge()
+    forwarded: bytes | None = None  # a forwarded copy: its origin, JSON {sender_id, created_at}
 
 
 def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -47,6 +48,7 @@ def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
         "edited_at": row[10],
         "recalled_at": row[11],
         "reactions": [],
+        **({"forwarded": _json_decode(row[12])} if row[12] else {}),
     }
 
 
@@ -232,8 +234,8 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
     ).fetchone()
     mentions = msgspec.json.encode(msg.mentions) if msg.mentions else None
     conn.execute(
-        f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL)",
-        (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now),
+        f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
+        (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded),
     )
     # The search index entry is added later, by search.op_index_pending.
     # Sending reads everything before it.
@@ -247,7 +249,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
             conn.execute("UPDATE conversations SET all_mention_seq = ? WHERE id = ?", (seq, conv_id))
         elif uid != msg.sender_id and uid not in quiet:
             conn.execute("UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, uid))
-    row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None)
+    row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None, msg.forwarded)
     out = _wire(row)
     if msg.quote_id is not None:
         _decorate(conn, [out])

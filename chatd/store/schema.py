@@ -407,6 +407,10 @@ MIGRATIONS: list[str] = [
         AND chatd_indexed(type, content) != '';
     UPDATE message_edits SET content = chatd_clean_html(content) WHERE CAST(content AS TEXT) LIKE '%"type":"html"%';
     """,
+    # 14: a forwarded copy records its origin (JSON {sender_id, created_at}; NULL otherwise).
+    """
+    ALTER TABLE messages ADD COLUMN forwarded TEXT;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
