@@ -100,6 +100,8 @@ def test_migration_13_sanitizes_stored_html_and_its_index_entries(tmp_path):
     conn.execute("UPDATE search_state SET indexed_upto = ?", (other,))
     assert _find(conn, a, "onclick") == [msg_id]
     conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14 runs again too
+    conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
+    conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
     conn.execute("PRAGMA user_version = 12")
     assert schema.migrate(conn) == 12
     stored = messages.load(conn, msg_id)["content"]["text"]

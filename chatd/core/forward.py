@@ -26,21 +26,9 @@ from ..protocol import content as ct
 from ..store import membership as rows
 from ..store import messages
 from .effects import Outcome
-from .kinds import KINDS
+from .kinds import Kind
 from .message_reads import readable
 from .verbs import op_send
-
-_BY_NAME = {k.name: k for k in KINDS}
-
-
-def parse_target(target: str, i: int) -> tuple[str, int]:
-    """"group:5" -> ("group", 5): a kind's name and the id its requests name it by (a DM: the
-    other user's id)."""
-    kind, _, ident = target.partition(":")
-    if kind not in _BY_NAME or not ident.isdigit() or len(ident) > 18:
-        raise ChatError("bad_request", f"a target is kind:id with kind one of {', '.join(_BY_NAME)}", field=f"targets[{i}]")
-    return kind, int(ident)
-
 
 def _originals(ctx: Any, user_id: int, msg_ids: list[int]) -> list[dict[str, Any]]:
     for msg_id in msg_ids:
@@ -78,14 +66,13 @@ def _copies(ctx: Any, user_id: int, originals: list[dict[str, Any]], merged: boo
     return [("forward", body, ct.searchable_text(record), None)]
 
 
-def op_forward(ctx: Any, user_id: int, msg_ids: list[int], targets: list[tuple[str, int]], merged: bool, title: str,
+def op_forward(ctx: Any, user_id: int, msg_ids: list[int], targets: list[tuple[Kind, int]], merged: bool, title: str,
                client_msg_id: str | None, limits: Any) -> Outcome:
     """Forward to every target; a target's refusal is its own result, not the request's."""
     copies = _copies(ctx, user_id, _originals(ctx, user_id, msg_ids), merged, title, limits)
     out = Outcome()
     results = []
-    for t, (kind_name, target) in enumerate(targets):
-        kind = _BY_NAME[kind_name]
+    for t, (kind, target) in enumerate(targets):
         ctx.conn.execute("SAVEPOINT forward_target")
         sent: list[dict[str, Any]] = []
         effects: list[Any] = []
@@ -102,10 +89,10 @@ def op_forward(ctx: Any, user_id: int, msg_ids: list[int], targets: list[tuple[s
                 effects.extend(one.effects)
         except ChatError as e:
             ctx.conn.execute("ROLLBACK TO forward_target")
-            results.append({"kind": kind_name, "id": target, "ok": False, "messages": [], "error": {"code": e.code, "message": e.message}})
+            results.append({"kind": kind.name, "id": target, "ok": False, "messages": [], "error": {"code": e.code, "message": e.message}})
         else:
             out.effects.extend(effects)
-            results.append({"kind": kind_name, "id": target, "ok": True, "messages": sent, "error": None})
+            results.append({"kind": kind.name, "id": target, "ok": True, "messages": sent, "error": None})
         finally:
             ctx.conn.execute("RELEASE forward_target")
     out.result = {"results": results}

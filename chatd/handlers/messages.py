@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import forward, message_reads
+from ..core.conversation_list import parse_target
 from ..core.validate import check_rate
 from ..errors import ChatError
 from . import Call, handler
@@ -30,7 +31,8 @@ async def message_around(call: Call) -> dict[str, Any]:
 async def message_forward(call: Call) -> dict[str, Any]:
     d, cfg = call.data, call.ctx.cfg
     ids = list(dict.fromkeys(d.msg_ids))
-    targets = list(dict.fromkeys(forward.parse_target(t, i) for i, t in enumerate(d.targets)))
+    parsed = [parse_target(t, f"targets[{i}]") for i, t in enumerate(d.targets)]
+    targets = list({(kind.name, ident): (kind, ident) for kind, ident in parsed}.values())  # each once
     if len(ids) > cfg.messages.forward_max_messages:
         raise ChatError("too_large", f"at most {cfg.messages.forward_max_messages} messages in one forward", field="msg_ids")
     if len(targets) > cfg.messages.forward_max_targets:

@@ -137,6 +137,26 @@ class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
 
 
+class ChatConversationsRequest(msgspec.Struct, kw_only=True):
+    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    unread_only: bool = False
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class ChatConversationSortSetRequest(msgspec.Struct, kw_only=True):
+    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    sort_order: Annotated[int, msgspec.Meta(ge=-1000000000, le=1000000000)]
+
+
+class ChatConversationRemoveRequest(msgspec.Struct, kw_only=True):
+    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+
+
+class ChatConversationDismissRequest(msgspec.Struct, kw_only=True):
+    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: Content
@@ -797,6 +817,10 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_message_get": ChatMessageGetRequest,
     "chat_message_around": ChatMessageAroundRequest,
     "chat_message_forward": ChatMessageForwardRequest,
+    "chat_conversations": ChatConversationsRequest,
+    "chat_conversation_sort_set": ChatConversationSortSetRequest,
+    "chat_conversation_remove": ChatConversationRemoveRequest,
+    "chat_conversation_dismiss": ChatConversationDismissRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -929,6 +953,10 @@ COSTS: dict[str, int] = {
     "chat_message_get": 0,
     "chat_message_around": 0,
     "chat_message_forward": 2,
+    "chat_conversations": 0,
+    "chat_conversation_sort_set": 1,
+    "chat_conversation_remove": 1,
+    "chat_conversation_dismiss": 1,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,

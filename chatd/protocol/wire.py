@@ -479,6 +479,35 @@ class ChatMessageForwardResponse(Shape, kw_only=True):
     results: list[Any]  # Per target, in the order given: {kind, id, ok, messages: [Message], error: {code, message} or null}.
 
 
+class ChatConversationsResponse(Shape, kw_only=True):
+    """`chat_conversations`: the `data` of a successful response."""
+
+    conversations: list[Any]
+    has_more: bool
+    next_offset: int
+
+
+class ChatConversationSortSetResponse(Shape, kw_only=True):
+    """`chat_conversation_sort_set`: the `data` of a successful response."""
+
+    target: str
+    sort_order: int
+
+
+class ChatConversationRemoveResponse(Shape, kw_only=True):
+    """`chat_conversation_remove`: the `data` of a successful response."""
+
+    target: str
+    removed: bool
+
+
+class ChatConversationDismissResponse(Shape, kw_only=True):
+    """`chat_conversation_dismiss`: the `data` of a successful response."""
+
+    target: str
+    last_read_seq: int
+
+
 class ChatRoomSendResponse(Shape, kw_only=True):
     """`chat_room_send`: the `data` of a successful response."""
 
@@ -1351,6 +1380,15 @@ class ChatControlPush(Shape, kw_only=True):
     server_time: int
 
 
+class ChatConversationListUpdatePush(Shape, kw_only=True):
+    """`chat_conversation_list_update`: the push's `data`."""
+
+    target: str
+    kind: str
+    sort_order: int | None  # null when removed.
+    removed: bool
+
+
 class ChatPresenceUpdatePush(Shape, kw_only=True):
     """`chat_presence_update`: the push's `data`."""
 
@@ -1528,6 +1566,10 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_message_get": ChatMessageGetResponse,
     "chat_message_around": ChatMessageAroundResponse,
     "chat_message_forward": ChatMessageForwardResponse,
+    "chat_conversations": ChatConversationsResponse,
+    "chat_conversation_sort_set": ChatConversationSortSetResponse,
+    "chat_conversation_remove": ChatConversationRemoveResponse,
+    "chat_conversation_dismiss": ChatConversationDismissResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,
@@ -1646,6 +1688,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_dm_delivery_receipt": ChatDMDeliveryReceiptPush,
     "chat_typing": ChatTypingPush,
     "chat_control": ChatControlPush,
+    "chat_conversation_list_update": ChatConversationListUpdatePush,
     "chat_presence_update": ChatPresenceUpdatePush,
     "chat_room_conversation_update": ChatRoomConversationUpdatePush,
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,

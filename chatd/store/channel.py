@@ -83,8 +83,16 @@ MAX_ENTRIES = 10000  # the channels a listing looks at (every community of the u
 
 
 def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[dict[str, Any]]:
-    """The channels the user can see, with their badges, pinned first, then newest activity."""
-    entries = chat.conversations(conn, user_id, KIND, limit=MAX_ENTRIES, unread_only=unread_only, extra=extra)
+    """The channels the user can see, with their badges, in list order."""
+    return _visible(conn, user_id, chat.conversations(conn, user_id, KIND, limit=MAX_ENTRIES, unread_only=unread_only, extra=extra))[:limit]
+
+
+def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The user's entries for these rows of chat.member_rows, but channels they cannot see."""
+    return _visible(conn, user_id, chat.entries(conn, rows, extra))
+
+
+def _visible(conn: sqlite3.Connection, user_id: int, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     snaps: dict[int, Any] = {}
     out = []
     for e in entries:
@@ -94,6 +102,4 @@ def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, un
         snap = snaps[cid]
         if snap is not None and e["conv_id"] in snap.channels and snap.can_view(user_id, e["conv_id"]):
             out.append(e)
-            if len(out) >= limit:
-                break
     return out

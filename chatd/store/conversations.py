@@ -56,7 +56,7 @@ def members_in(conn: sqlite3.Connection, conv_id: int, user_ids: list[int]) -> s
 
 _ENTRY_COLS = (
     "c.id, m.user_id, c.name, c.last_seq, c.last_msg_id, c.last_activity, c.all_mention_seq, "
-    "m.last_read_seq, m.mention_seq, m.pinned, m.notify_muted, m.role"
+    "m.last_read_seq, m.mention_seq, m.pinned, m.notify_muted, m.role, m.sort_order, c.kind"
 )
 
 
@@ -166,23 +166,39 @@ def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fresh_
     return out
 
 
-# Newest activity first. Activity is kept in milliseconds, so ties are broken by the newest
-# message (ids are time-ordered), then by the newest conversation.
+# Pinned first, then the user's own order (sort_order, higher first), then newest activity.
+# Activity is kept in milliseconds, so ties are broken by the newest message (ids are
+# time-ordered), then by the newest conversation.
 NEWEST_ACTIVITY = "c.last_activity DESC, c.last_msg_id DESC, c.id DESC"
+LIST_ORDER = f"m.pinned DESC, m.sort_order DESC, {NEWEST_ACTIVITY}"
+# A conversation the user removed from their list is left out until a message comes.
+LISTED = "c.last_seq > m.removed_seq"
+
+
+def member_rows(
+    conn: sqlite3.Connection, user_id: int, kinds: list[str], *, unread_only: bool, limit: int, offset: int
+) -> list[tuple[Any, ...]]:
+    """The user's listed conversations of these kinds, in list order: rows for `entries`."""
+    marks = ",".join("?" * len(kinds))
+    sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? AND c.kind IN ({marks}) AND {LISTED}"
+    if unread_only:
+        sql += " AND c.last_seq > m.last_read_seq"
+    return conn.execute(f"{sql} ORDER BY {LIST_ORDER} LIMIT ? OFFSET ?", (user_id, *kinds, limit, offset)).fetchall()
+
+
+def entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None = None) -> list[dict[str, Any]]:
+    """The entries of rows of member_rows (one kind's: `extra` is that kind's)."""
+    return _entries(conn, rows, extra)
 
 
 def conversations(
     conn: sqlite3.Connection, user_id: int, kind: str, *, limit: int = 50, unread_only: bool = False, extra: ExtraFn | None = None
 ) -> list[dict[str, Any]]:
-    """The user's conversations of one kind, pinned first, then newest activity first."""
-    sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id AND c.kind = ? WHERE m.user_id = ?"
-    if unread_only:
-        sql += " AND c.last_seq > m.last_read_seq"
-    sql += f" ORDER BY m.pinned DESC, {NEWEST_ACTIVITY} LIMIT ? OFFSET ?"
+    """The user's listed conversations of one kind, in list order."""
     out: list[dict[str, Any]] = []
     offset = 0
     while True:
-        rows = conn.execute(sql, (kind, user_id, limit, offset)).fetchall()
+        rows = member_rows(conn, user_id, [kind], unread_only=unread_only, limit=limit, offset=offset)
         entries = _entries(conn, rows, extra)
         if not unread_only:
             return entries
@@ -337,6 +353,29 @@ def move_read(conn: sqlite3.Connection, acc: Access, seq: int | None) -> tuple[i
     if new != old:
         conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (new, acc.conv_id, acc.user_id))
     return old, new
+
+
+def set_sort_order(conn: sqlite3.Connection, acc: Access, sort_order: int) -> None:
+    conn.execute("UPDATE members SET sort_order = ? WHERE conv_id = ? AND user_id = ?", (sort_order, acc.conv_id, acc.user_id))
+
+
+def remove_from_list(conn: sqlite3.Connection, acc: Access) -> int:
+    """Leave the conversation out of the user's lists until its next message; returns its last seq."""
+    top = last_seq(conn, acc.conv_id)
+    conn.execute("UPDATE members SET removed_seq = ? WHERE conv_id = ? AND user_id = ?", (top, acc.conv_id, acc.user_id))
+    return top
+
+
+def mentioners(conn: sqlite3.Connection, at: list[tuple[int, int]]) -> dict[tuple[int, int], tuple[int, str]]:
+    """For (conversation, seq) pairs: who sent that message, and their display name."""
+    out: dict[tuple[int, int], tuple[int, str]] = {}
+    for conv_id, seq in at:
+        row = conn.execute(
+            "SELECT m.sender_id, u.display_name FROM messages m JOIN users u ON u.id = m.sender_id WHERE m.conv_id = ? AND m.seq = ?", (conv_id, seq)
+        ).fetchone()
+        if row is not None:
+            out[(conv_id, seq)] = (row[0], row[1])
+    return out
 
 
 _FLAGS = {"pinned": "pinned", "muted": "notify_muted"}

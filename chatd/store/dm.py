@@ -58,6 +58,11 @@ def conversations(
     return _with_peers(conn, [(user_id, e) for e in entries])
 
 
+def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The user's entries for these rows of chat.member_rows (chatd.core.conversation_list)."""
+    return _with_peers(conn, [(user_id, e) for e in chat.entries(conn, rows)])
+
+
 def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Add to each (viewer, entry) the other user of the DM as `peer`."""
     if not seen_by:

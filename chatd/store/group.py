@@ -84,6 +84,11 @@ def admin_ids(conn: sqlite3.Connection, group_id: int) -> list[int]:
 extra = chat.entry_extra("groups", "group_id")  # what a group adds to a conversation entry
 
 
+def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The user's entries for these rows of chat.member_rows (chatd.core.conversation_list)."""
+    return chat.entries(conn, rows, extra)
+
+
 def views(conn: sqlite3.Connection, group_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     """The group's entry as each of these members sees it (`known`: a message just stored)."""
     return chat.views(conn, group_id, user_ids, extra, known)

@@ -80,6 +80,11 @@ def info(conn: sqlite3.Connection, room_id: int, role: str | None) -> dict[str, 
 extra = chat.entry_extra("rooms", "room_id")  # what a room adds to a conversation entry
 
 
+def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    """The user's entries for these rows of chat.member_rows (chatd.core.conversation_list)."""
+    return chat.entries(conn, rows, extra)
+
+
 def views(conn: sqlite3.Connection, room_id: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     """The room's entry as each of these members sees it (`known`: a message just stored)."""
     return chat.views(conn, room_id, user_ids, extra, known)

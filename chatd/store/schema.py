@@ -411,6 +411,13 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE messages ADD COLUMN forwarded TEXT;
     """,
+    # 15: a user's own order of their conversations (sort_order: higher first, after the pinned
+    # ones) and conversations removed from their list until a message comes (removed_seq: the
+    # last seq when removed; -1 when never).
+    """
+    ALTER TABLE members ADD COLUMN sort_order INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN removed_seq INTEGER NOT NULL DEFAULT -1;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -1,0 +1,98 @@
+"""The home screen: every conversation of every kind in one list (chat_conversations), and the
+user's own changes to it: an order of their own (chat_conversation_sort_set), leaving one out
+until its next message (chat_conversation_remove) and clearing its badge
+(chat_conversation_dismiss).
+
+The list is ordered as each kind's own list: pinned first, then sort_order (higher first),
+then newest activity. Each entry is its kind's entry (chatd.store.<kind>.listed, which also
+leaves out channels the user cannot see) with `kind`, `target` (kind:id, as
+chat_message_forward names conversations), `sort_order` and `at`: who mentioned the user in
+the newest unread mention, and at which seq.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ChatError
+from ..policy import roles
+from ..store import conversations as conv_store
+from .effects import Outcome, Users
+from .kinds import KINDS, Kind
+from .verbs import op_mark_read
+
+BY_NAME = {k.name: k for k in KINDS}
+UPDATE = "chat_conversation_list_update"
+_KIND, _SORT, _MENTION, _ALL_MENTION = 13, 12, 8, 6  # columns of conv_store.member_rows
+
+
+def parse_target(target: str, field: str = "target") -> tuple[Kind, int]:
+    """"group:5" -> (GROUP, 5): a kind and the id its requests name a conversation by (a DM: the
+    other user's id)."""
+    kind, _, ident = target.partition(":")
+    if kind not in BY_NAME or not ident.isdigit() or len(ident) > 18:
+        raise ChatError("bad_request", f"a target is kind:id with kind one of {', '.join(BY_NAME)}", field=field)
+    return BY_NAME[kind], int(ident)
+
+
+def target_of(kind_name: str, entry: dict[str, Any]) -> str:
+    if kind_name == "dm":
+        return f"dm:{entry['peer']['id'] if entry.get('peer') else 0}"
+    return f"{kind_name}:{entry['conv_id']}"
+
+
+def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
+    """A page of the list: up to `limit` entries from position `offset` of the user's rows (a
+    channel the user cannot see takes a position and shows nothing; next_offset skips it)."""
+    out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+    at = offset
+    while len(out) < limit:
+        want = limit - len(out)
+        rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=want, offset=at)
+        made: dict[int, dict[str, Any]] = {}
+        for name in {r[_KIND] for r in rows}:
+            for entry in BY_NAME[name].store.listed(conn, user_id, [r for r in rows if r[_KIND] == name]):
+                made[entry["conv_id"]] = entry
+        for r in rows:
+            at += 1
+            entry = made.get(r[0])
+            if entry is not None and not (unread_only and not entry["unread"]):
+                out.append((r, entry))
+        if len(rows) < want:  # the rows ran out
+            break
+    more = bool(conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=1, offset=at))
+    wanted = [(r[0], max(r[_MENTION], r[_ALL_MENTION])) for r, e in out if e["mentioned"]]
+    who = conv_store.mentioners(conn, wanted)
+    page = []
+    for r, entry in out:
+        seq = max(r[_MENTION], r[_ALL_MENTION])
+        mentioner = who.get((r[0], seq)) if entry["mentioned"] else None
+        entry.update(kind=r[_KIND], target=target_of(r[_KIND], entry), sort_order=r[_SORT],
+                     at=None if mentioner is None else {"seq": seq, "mentioner_id": mentioner[0], "mentioner_name": mentioner[1]})
+        page.append(entry)
+    return {"conversations": page, "has_more": more, "next_offset": at}
+
+
+def _changed(out: Outcome, user_id: int, kind: Kind, target: int, **fields: Any) -> None:
+    out.push(UPDATE, {"target": f"{kind.name}:{target}", "kind": kind.name, **fields}, Users((user_id,)))
+
+
+def op_sort_set(ctx: Any, kind: Kind, target: int, user_id: int, sort_order: int) -> Outcome:
+    acc = kind.store.access(ctx.conn, target, user_id, roles.READ, ctx.now)
+    conv_store.set_sort_order(ctx.conn, acc, sort_order)
+    out = Outcome({"target": f"{kind.name}:{target}", "sort_order": sort_order})
+    _changed(out, user_id, kind, target, sort_order=sort_order, removed=False)
+    return out
+
+
+def op_remove(ctx: Any, kind: Kind, target: int, user_id: int) -> Outcome:
+    acc = kind.store.access(ctx.conn, target, user_id, roles.READ, ctx.now)
+    conv_store.remove_from_list(ctx.conn, acc)
+    out = Outcome({"target": f"{kind.name}:{target}", "removed": True})
+    _changed(out, user_id, kind, target, sort_order=None, removed=True)
+    return out
+
+
+def op_dismiss(ctx: Any, kind: Kind, target: int, user_id: int) -> Outcome:
+    """Everything read, as the kind's mark_read to the newest message: one call, no fetching."""
+    return op_mark_read(ctx, kind, target, user_id, None)
