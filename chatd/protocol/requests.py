@@ -157,6 +157,14 @@ class ChatConversationDismissRequest(msgspec.Struct, kw_only=True):
     target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
 
 
+class ChatTranslationLanguageSetRequest(msgspec.Struct, kw_only=True):
+    language: Annotated[str, msgspec.Meta(max_length=35)]
+
+
+class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
+    user_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=200)]
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: Content
@@ -821,6 +829,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_conversation_sort_set": ChatConversationSortSetRequest,
     "chat_conversation_remove": ChatConversationRemoveRequest,
     "chat_conversation_dismiss": ChatConversationDismissRequest,
+    "chat_translation_language_set": ChatTranslationLanguageSetRequest,
+    "chat_translation_language_get": ChatTranslationLanguageGetRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -957,6 +967,8 @@ COSTS: dict[str, int] = {
     "chat_conversation_sort_set": 1,
     "chat_conversation_remove": 1,
     "chat_conversation_dismiss": 1,
+    "chat_translation_language_set": 1,
+    "chat_translation_language_get": 0,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,

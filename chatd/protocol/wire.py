@@ -508,6 +508,18 @@ class ChatConversationDismissResponse(Shape, kw_only=True):
     last_read_seq: int
 
 
+class ChatTranslationLanguageSetResponse(Shape, kw_only=True):
+    """`chat_translation_language_set`: the `data` of a successful response."""
+
+    language: str
+
+
+class ChatTranslationLanguageGetResponse(Shape, kw_only=True):
+    """`chat_translation_language_get`: the `data` of a successful response."""
+
+    languages: list[Any]  # Each {user_id, language}.
+
+
 class ChatRoomSendResponse(Shape, kw_only=True):
     """`chat_room_send`: the `data` of a successful response."""
 
@@ -1389,6 +1401,12 @@ class ChatConversationListUpdatePush(Shape, kw_only=True):
     removed: bool
 
 
+class ChatTranslationLanguageUpdatePush(Shape, kw_only=True):
+    """`chat_translation_language_update`: the push's `data`."""
+
+    language: str
+
+
 class ChatPresenceUpdatePush(Shape, kw_only=True):
     """`chat_presence_update`: the push's `data`."""
 
@@ -1570,6 +1588,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_conversation_sort_set": ChatConversationSortSetResponse,
     "chat_conversation_remove": ChatConversationRemoveResponse,
     "chat_conversation_dismiss": ChatConversationDismissResponse,
+    "chat_translation_language_set": ChatTranslationLanguageSetResponse,
+    "chat_translation_language_get": ChatTranslationLanguageGetResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,
@@ -1689,6 +1709,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_typing": ChatTypingPush,
     "chat_control": ChatControlPush,
     "chat_conversation_list_update": ChatConversationListUpdatePush,
+    "chat_translation_language_update": ChatTranslationLanguageUpdatePush,
     "chat_presence_update": ChatPresenceUpdatePush,
     "chat_room_conversation_update": ChatRoomConversationUpdatePush,
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,

@@ -418,6 +418,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE members ADD COLUMN sort_order INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE members ADD COLUMN removed_seq INTEGER NOT NULL DEFAULT -1;
     """,
+    # 16: the language a user wants messages translated into (a BCP 47 tag; '' for none), for
+    # bots and clients that translate: chatd itself translates nothing.
+    """
+    ALTER TABLE users ADD COLUMN translation_language TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -128,3 +128,16 @@ def op_disabled_if_changed(ctx: Any, version: int | None) -> tuple[int, list[int
     if now == version:
         return now, []
     return now, [r[0] for r in ctx.conn.execute("SELECT id FROM users WHERE disabled = 1")]
+
+
+def set_translation_language(conn: sqlite3.Connection, user_id: int, language: str) -> None:
+    conn.execute("UPDATE users SET translation_language = ? WHERE id = ?", (language, user_id))
+
+
+def translation_languages(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
+    """Each of these users' translation language ('' for none); unknown ids are left out."""
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return dict(conn.execute(f"SELECT id, translation_language FROM users WHERE id IN ({marks})", ids).fetchall())
