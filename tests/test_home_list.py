@@ -79,3 +79,26 @@ async def test_remove_until_the_next_message_and_dismiss(harness, users):
         await fails(a1, "chat_conversation_sort_set", {"target": f"group:{gid}", "sort_order": 2**40}, "bad_request")
         await fails(c1, "chat_conversation_dismiss", {"target": f"group:{gid}"}, "not_member")
         await fails(c1, "chat_conversation_remove", {"target": f"dm:{a}"}, "not_found")
+
+
+async def test_unread_since_of_some_types_and_cleared(harness, users):
+    a, b = users["alice"], users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        gid = (await b1.request("chat_group_create", {"name": "g", "members": [a]}))["group"]["group_id"]
+        await a1.request("chat_conversation_dismiss", {"target": f"group:{gid}"})
+        old = await b1.request("chat_dm_send", {"peer": a, "content": text("早")})
+        image = {"type": "image", "url": "https://example.org/i.png"}
+        await b1.request("chat_group_send", {"group_id": gid, "content": image})
+        await b1.request("chat_group_send", {"group_id": gid, "content": text("看图")})
+        got = await a1.request("chat_conversations_unread", {})
+        assert _targets(got) == [f"group:{gid}", f"dm:{b}"] and got["cleared"] == []
+        got = await a1.request("chat_conversations_unread", {"types": ["image"]})
+        assert _targets(got) == [f"group:{gid}"]
+        # since: only what came after the DM's message (the group's image, not the DM).
+        got = await a1.request("chat_conversations_unread", {"since": old["server_time"]})
+        assert _targets(got) == [f"group:{gid}"]
+        # clear: listed as they were, then dismissed.
+        got = await a1.request("chat_conversations_unread", {"types": ["image"], "clear": True})
+        assert got["cleared"] == [f"group:{gid}"] and got["conversations"][0]["unread"] == 2
+        assert _targets(await a1.request("chat_conversations_unread", {})) == [f"dm:{b}"]
+        await fails(a1, "chat_conversations_unread", {"types": ["system"]}, "bad_request")

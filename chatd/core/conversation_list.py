@@ -1,7 +1,8 @@
 """The home screen: every conversation of every kind in one list (chat_conversations), and the
 user's own changes to it: an order of their own (chat_conversation_sort_set), leaving one out
 until its next message (chat_conversation_remove) and clearing its badge
-(chat_conversation_dismiss).
+(chat_conversation_dismiss); and the unread ones since a time, of some message types, cleared
+on request (chat_conversations_unread).
 
 The list is ordered as each kind's own list: pinned first, then sort_order (higher first),
 then newest activity. Each entry is its kind's entry (chatd.store.<kind>.listed, which also
@@ -16,6 +17,7 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import roles
+from ..protocol import content as ct
 from ..store import conversations as conv_store
 from .effects import Outcome, Users
 from .kinds import KINDS, Kind
@@ -35,20 +37,29 @@ def parse_target(target: str, field: str = "target") -> tuple[Kind, int]:
     return BY_NAME[kind], int(ident)
 
 
+def unread_filter(since: int, types: list[str]) -> conv_store.Unread:
+    """What chat_conversations_unread keeps: unread messages sent after `since`, of `types`."""
+    wanted = tuple(dict.fromkeys(types))
+    unknown = sorted(set(wanted) - ct.CLIENT_TYPES - {"forward"})
+    if unknown:
+        raise ChatError("bad_request", f"not a message type: {unknown[0]}", field="types")
+    return conv_store.Unread(since, wanted)
+
+
 def target_of(kind_name: str, entry: dict[str, Any]) -> str:
     if kind_name == "dm":
         return f"dm:{entry['peer']['id'] if entry.get('peer') else 0}"
     return f"{kind_name}:{entry['conv_id']}"
 
 
-def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: int, offset: int) -> dict[str, Any]:
+def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: int, offset: int, unread: conv_store.Unread | None = None) -> dict[str, Any]:
     """A page of the list: up to `limit` entries from position `offset` of the user's rows (a
     channel the user cannot see takes a position and shows nothing; next_offset skips it)."""
     out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     at = offset
     while len(out) < limit:
         want = limit - len(out)
-        rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=want, offset=at)
+        rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=want, offset=at, unread=unread)
         made: dict[int, dict[str, Any]] = {}
         for name in {r[_KIND] for r in rows}:
             for entry in BY_NAME[name].store.listed(conn, user_id, [r for r in rows if r[_KIND] == name]):
@@ -56,11 +67,11 @@ def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: in
         for r in rows:
             at += 1
             entry = made.get(r[0])
-            if entry is not None and not (unread_only and not entry["unread"]):
+            if entry is not None and not ((unread_only or unread) and not entry["unread"]):
                 out.append((r, entry))
         if len(rows) < want:  # the rows ran out
             break
-    more = bool(conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=1, offset=at))
+    more = bool(conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=1, offset=at, unread=unread))
     wanted = [(r[0], max(r[_MENTION], r[_ALL_MENTION])) for r, e in out if e["mentioned"]]
     who = conv_store.mentioners(conn, wanted)
     page = []
@@ -96,3 +107,16 @@ def op_remove(ctx: Any, kind: Kind, target: int, user_id: int) -> Outcome:
 def op_dismiss(ctx: Any, kind: Kind, target: int, user_id: int) -> Outcome:
     """Everything read, as the kind's mark_read to the newest message: one call, no fetching."""
     return op_mark_read(ctx, kind, target, user_id, None)
+
+
+def op_dismiss_all(ctx: Any, user_id: int, targets: list[tuple[Kind, int]]) -> Outcome:
+    """op_dismiss of each (one the user can no longer read is left as it is)."""
+    out = Outcome([])
+    for kind, target in targets:
+        try:
+            done = op_mark_read(ctx, kind, target, user_id, None)
+        except ChatError:
+            continue
+        out.result.append(f"{kind.name}:{target}")
+        out.effects.extend(done.effects)
+    return out

@@ -10,19 +10,37 @@ from ..errors import ChatError
 from . import Call, handler
 
 
-@handler("chat_conversations")
-async def conversations(call: Call) -> dict[str, Any]:
-    d, ctx = call.data, call.ctx
+def _kinds(d: Any) -> list[str]:
     kinds = list(dict.fromkeys(d.kinds)) if d.kinds else list(home_list.BY_NAME)
-    unknown = [k for k in kinds if k not in home_list.BY_NAME]
-    if unknown:
+    if any(k not in home_list.BY_NAME for k in kinds):
         raise ChatError("bad_request", f"kinds are some of {', '.join(home_list.BY_NAME)}", field="kinds")
-    page = await ctx.readers.read(home_list.home, call.user_id, kinds, d.unread_only, d.limit, d.offset)
+    return kinds
+
+
+def _live(call: Call, page: dict[str, Any]) -> dict[str, Any]:
     for entry in page["conversations"]:
         live = home_list.BY_NAME[entry["kind"]].live
         if live is not None:
-            live(ctx.services, ctx.hub, entry)
-    return page  # type: ignore[no-any-return]
+            live(call.ctx.services, call.ctx.hub, entry)
+    return page
+
+
+@handler("chat_conversations")
+async def conversations(call: Call) -> dict[str, Any]:
+    d = call.data
+    return _live(call, await call.ctx.readers.read(home_list.home, call.user_id, _kinds(d), d.unread_only, d.limit, d.offset))
+
+
+@handler("chat_conversations_unread")
+async def conversations_unread(call: Call) -> dict[str, Any]:
+    d, ctx = call.data, call.ctx
+    unread = home_list.unread_filter(d.since, d.types or [])
+    page = _live(call, await ctx.readers.read(home_list.home, call.user_id, _kinds(d), True, d.limit, 0, unread))
+    cleared: list[str] = []
+    if d.clear and page["conversations"]:
+        targets = [home_list.parse_target(e["target"]) for e in page["conversations"]]
+        cleared = await call.write(home_list.op_dismiss_all, call.user_id, targets)
+    return {"conversations": page["conversations"], "has_more": page["has_more"], "cleared": cleared}
 
 
 @handler("chat_conversation_sort_set")

@@ -144,6 +144,14 @@ class ChatConversationsRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class ChatConversationsUnreadRequest(msgspec.Struct, kw_only=True):
+    since: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+    types: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
+    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    clear: bool = False
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+
+
 class ChatConversationSortSetRequest(msgspec.Struct, kw_only=True):
     target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
     sort_order: Annotated[int, msgspec.Meta(ge=-1000000000, le=1000000000)]
@@ -826,6 +834,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_message_around": ChatMessageAroundRequest,
     "chat_message_forward": ChatMessageForwardRequest,
     "chat_conversations": ChatConversationsRequest,
+    "chat_conversations_unread": ChatConversationsUnreadRequest,
     "chat_conversation_sort_set": ChatConversationSortSetRequest,
     "chat_conversation_remove": ChatConversationRemoveRequest,
     "chat_conversation_dismiss": ChatConversationDismissRequest,
@@ -964,6 +973,7 @@ COSTS: dict[str, int] = {
     "chat_message_around": 0,
     "chat_message_forward": 2,
     "chat_conversations": 0,
+    "chat_conversations_unread": 1,
     "chat_conversation_sort_set": 1,
     "chat_conversation_remove": 1,
     "chat_conversation_dismiss": 1,

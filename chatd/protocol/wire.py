@@ -487,6 +487,14 @@ class ChatConversationsResponse(Shape, kw_only=True):
     next_offset: int
 
 
+class ChatConversationsUnreadResponse(Shape, kw_only=True):
+    """`chat_conversations_unread`: the `data` of a successful response."""
+
+    conversations: list[Any]  # As chat_conversations' entries, as they were before any clearing.
+    has_more: bool
+    cleared: list[str]  # The targets dismissed (with clear).
+
+
 class ChatConversationSortSetResponse(Shape, kw_only=True):
     """`chat_conversation_sort_set`: the `data` of a successful response."""
 
@@ -1585,6 +1593,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_message_around": ChatMessageAroundResponse,
     "chat_message_forward": ChatMessageForwardResponse,
     "chat_conversations": ChatConversationsResponse,
+    "chat_conversations_unread": ChatConversationsUnreadResponse,
     "chat_conversation_sort_set": ChatConversationSortSetResponse,
     "chat_conversation_remove": ChatConversationRemoveResponse,
     "chat_conversation_dismiss": ChatConversationDismissResponse,

@@ -175,15 +175,32 @@ LIST_ORDER = f"m.pinned DESC, m.sort_order DESC, {NEWEST_ACTIVITY}"
 LISTED = "c.last_seq > m.removed_seq"
 
 
+class Unread(NamedTuple):
+    """Only conversations with an unread message from someone else, sent after `since` (ms),
+    of one of `types` (content types; any when empty), that the user has not deleted."""
+
+    since: int = 0
+    types: tuple[str, ...] = ()
+
+
 def member_rows(
-    conn: sqlite3.Connection, user_id: int, kinds: list[str], *, unread_only: bool, limit: int, offset: int
+    conn: sqlite3.Connection, user_id: int, kinds: list[str], *, unread_only: bool, limit: int, offset: int, unread: Unread | None = None
 ) -> list[tuple[Any, ...]]:
     """The user's listed conversations of these kinds, in list order: rows for `entries`."""
     marks = ",".join("?" * len(kinds))
     sql = f"SELECT {_ENTRY_COLS} FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ? AND c.kind IN ({marks}) AND {LISTED}"
-    if unread_only:
+    args: list[Any] = [user_id, *kinds]
+    if unread_only or unread is not None:
         sql += " AND c.last_seq > m.last_read_seq"
-    return conn.execute(f"{sql} ORDER BY {LIST_ORDER} LIMIT ? OFFSET ?", (user_id, *kinds, limit, offset)).fetchall()
+    if unread is not None:
+        types = f" AND x.type IN ({','.join('?' * len(unread.types))})" if unread.types else ""
+        sql += (
+            " AND EXISTS (SELECT 1 FROM messages x WHERE x.conv_id = c.id AND x.seq > m.last_read_seq AND x.created_at > ? "
+            f"AND x.sender_id != m.user_id AND x.recalled_at IS NULL{types} "
+            "AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = m.user_id AND h.message_id = x.id))"
+        )
+        args += [unread.since, *unread.types]
+    return conn.execute(f"{sql} ORDER BY {LIST_ORDER} LIMIT ? OFFSET ?", (*args, limit, offset)).fetchall()
 
 
 def entries(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], extra: ExtraFn | None = None) -> list[dict[str, Any]]:
