@@ -30,6 +30,12 @@ async def test_every_kind_in_one_list(harness, users):
         group, dm = page["conversations"][0], page["conversations"][1]
         assert (group["kind"], group["group_id"], group["unread"], group["mentioned"]) == ("group", gid, 2, True)  # its creation, the mention
         assert group["at"] == {"seq": group["last_seq"], "mentioner_id": b, "mentioner_name": "bob"}
+        # With a remark for bob, alice sees her own name for him.
+        await a1.request("chat_friend_add", {"user_id": b})
+        await b1.request("chat_friend_accept", {"user_id": a})
+        await a1.request("chat_friend_remark_set", {"user_id": b, "remark": "老板"})
+        at = next(e for e in (await a1.request("chat_conversations", {}))["conversations"] if e["kind"] == "group")["at"]
+        assert at["mentioner_name"] == "老板"
         assert dm["peer"]["id"] == b and dm["peer_online"] is True and dm["at"] is None
         # Filters, and paging by next_offset.
         assert _targets(await a1.request("chat_conversations", {"kinds": ["dm", "room"]})) == [f"dm:{b}", f"room:{rid}"]

@@ -8,7 +8,7 @@ The list is ordered as each kind's own list: pinned first, then sort_order (high
 then newest activity. Each entry is its kind's entry (chatd.store.<kind>.listed, which also
 leaves out channels the user cannot see) with `kind`, `target` (kind:id, as
 chat_message_forward names conversations), `sort_order` and `at`: who mentioned the user in
-the newest unread mention, and at which seq.
+the newest unread mention (by the user's remark for them, if any), and at which seq.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ..errors import ChatError
 from ..policy import roles
 from ..protocol import content as ct
 from ..store import conversations as conv_store
+from ..store import social as social_store
 from .effects import Outcome, Users
 from .kinds import KINDS, Kind
 from .verbs import op_mark_read
@@ -74,12 +75,14 @@ def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: in
     more = bool(conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=1, offset=at, unread=unread))
     wanted = [(r[0], max(r[_MENTION], r[_ALL_MENTION])) for r, e in out if e["mentioned"]]
     who = conv_store.mentioners(conn, wanted)
+    remarks = social_store.remarks(conn, user_id, [sender for sender, _ in who.values()])  # the user's own names for them
     page = []
     for r, entry in out:
         seq = max(r[_MENTION], r[_ALL_MENTION])
         mentioner = who.get((r[0], seq)) if entry["mentioned"] else None
         entry.update(kind=r[_KIND], target=target_of(r[_KIND], entry), sort_order=r[_SORT],
-                     at=None if mentioner is None else {"seq": seq, "mentioner_id": mentioner[0], "mentioner_name": mentioner[1]})
+                     at=None if mentioner is None else {
+                         "seq": seq, "mentioner_id": mentioner[0], "mentioner_name": remarks.get(mentioner[0], mentioner[1])})
         page.append(entry)
     return {"conversations": page, "has_more": more, "next_offset": at}
 
