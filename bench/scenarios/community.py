@@ -220,7 +220,7 @@ def measure_trees(target: Any, owner_login: dict[str, Any], member_logins: list[
 
 def plan_k(ctx: Context) -> dict[str, Any]:
     members = ctx.scale(MEMBERS, 200)
-    connected = ctx.args.f_members or ctx.scale(1000, 50)
+    connected = min(members, ctx.args.f_members or ctx.scale(1000, 50))
     rate = ctx.args.f_rate or ctx.scale(105.0, 20.0)
     procs = ctx.args.procs if ctx.args.procs is not None else ctx.scale(1, 0)
     return {
