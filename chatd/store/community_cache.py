@@ -40,7 +40,7 @@ from . import community as store
 class Snapshot:
     """One version of one community's facts, and the decisions asked of it so far."""
 
-    __slots__ = ("community", "channels", "positions", "members", "version", "nonce", "_decisions", "_views", "_role_rows", "_role_users", "_timeouts")
+    __slots__ = ("community", "channels", "positions", "members", "version", "nonce", "_decisions", "_views", "_role_ids", "_role_users", "_timeouts")
 
     def __init__(self, community_id: int, facts: dict[str, Any]):
         ows: dict[tuple[str, int], list[Overwrite]] = {}
@@ -54,11 +54,9 @@ class Snapshot:
         }
         self.positions = {ch[0]: ch[4] for ch in facts["channels"]}
         # Members are made when first asked about (member()): a community of 10,000 with roles
-        # loads in a few ms instead of making 10,000 Members each version. member_roles come
-        # ordered by user: a member's roles are one run of it, found by bisection.
-        rows = facts["member_roles"]
-        self._role_rows = rows
-        self._role_users = [r[0] for r in rows]
+        # loads in a few ms instead of making 10,000 Members each version. The assignments come
+        # ordered by user: a member's roles are one run of them, found by bisection.
+        self._role_users, self._role_ids = facts["member_roles"]
         self._timeouts = dict(facts["timeouts"])
         self.members: dict[int, Member] = {}
         self.version = facts["version"]
@@ -70,11 +68,11 @@ class Snapshot:
         """The member's facts (a member with @everyone only when none are stored)."""
         m = self.members.get(user_id)
         if m is None:
-            users, rows = self._role_users, self._role_rows
+            users = self._role_users
             lo = hi = bisect_left(users, user_id)
             while hi < len(users) and users[hi] == user_id:
                 hi += 1
-            m = self.members[user_id] = Member(user_id, frozenset(r[1] for r in rows[lo:hi]), self._timeouts.get(user_id, 0))
+            m = self.members[user_id] = Member(user_id, frozenset(self._role_ids[lo:hi]), self._timeouts.get(user_id, 0))
         return m
 
     def decision(self, user_id: int, channel_id: int, now_ms: int) -> Decision:
