@@ -22,9 +22,9 @@ from bench.target import SpawnedServer
 from chatd.config import StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
-# Scenarios that always run; B-group and F run when the server implements groups.
+# Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
 RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "L", "T"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "H", "S", "M", "L", "T"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "M", "L", "T"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -77,6 +77,18 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
         f = doc["scenarios"]["F"]["figures"]
         assert {"deliveries_per_s", "p50_ms", "p99_ms", "server_cpu_s_per_1000_deliveries"} <= set(f)
         assert f["losses"] == 0 and f["duplicates"] == 0
+    k = doc["scenarios"]["K"]
+    assert k["status"] == "ok" or "needs communities" in k["note"]
+    if k["status"] == "ok":
+        f = k["figures"]
+        assert {"deliveries_per_s", "p50_ms", "p99_ms", "server_cpu_s_per_1000_deliveries"} <= set(f)
+        assert f["losses"] == 0 and f["duplicates"] == 0
+        for kind in ("warm", "cold", "fresh"):  # too few trees at this scale for a p99
+            assert {f"tree_{kind}_p50_ms", f"tree_{kind}_p95_ms"} <= set(f) and f"tree_{kind}_p99_ms" not in f
+        tree = k["detail"]["tree"]
+        assert tree["warm_ms"]["n"] == 80 and tree["cold_ms"]["n"] == 20 and tree["fresh_ms"]["n"] == 60
+        assert tree["visible_channels"]["distinct"] > 1, "every member sees the same channels: the overwrites did nothing"
+        assert k["detail"]["community"]["channels"] == 50 and k["detail"]["community"]["roles"] == 20
 
     figures = {sid: s["figures"] for sid, s in doc["scenarios"].items()}
     assert {"msgs_per_s", "ack_p50_ms", "ack_p99_ms", "server_cpu_s_per_1000_msgs", "ping_p50_ms", "fdatasync_p50_ms", "sync_limit_msgs_per_s"} <= set(figures["A"])
@@ -112,6 +124,10 @@ def test_bench_quick_titles_carry_the_scale_that_ran(quick: dict[str, Any]) -> N
         assert "5 members" in s["B-group"]["title"]
     if s["F"]["status"] == "ok":
         assert "50 connected members" in s["F"]["title"] and "980 deliveries/s offered" in s["F"]["title"]
+    if s["K"]["status"] == "ok":
+        title = s["K"]["title"]
+        assert "200 members (50 channels, 20 roles)" in title and "50 connected members" in title and "980 deliveries/s offered" in title
+        assert "tree of 40 members" in title and "20 role changes" in title
 
 
 def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) -> None:
@@ -133,6 +149,10 @@ def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) 
         assert goals[("F", "≥ 100,000 deliveries/s")]["why"] == "offered 980 deliveries/s < 100,000"
     if quick["scenarios"]["B-group"]["status"] == "ok":
         assert goals[("B-group", "≥ 100,000 deliveries/s")]["why"] == "5 members < 20"
+    if quick["scenarios"]["K"]["status"] == "ok":
+        assert goals[("K", "≥ 100,000 deliveries/s (F's goal)")]["why"] == "200 members < 10,000; offered 980 deliveries/s < 100,000"
+        assert goals[("K", "channel tree p95 ≤ 5 ms (warm)")]["why"] == "200 members < 10,000; 80 trees measured < 100"
+        assert goals[("K", "channel tree p95 ≤ 5 ms (right after a change)")]["status"] == "not tested"
     (sync_goal,) = [g for (sid, text), g in goals.items() if sid == "A" and "sync limit" in text]
     assert sync_goal["status"] in (("not tested",) if DEFAULT_DURABILITY == "normal" else ("met", "missed"))
     assert "not tested: 20 senders < 200" in quick["_stdout"]

@@ -153,16 +153,22 @@ class Context:
         return self._sync
 
     @contextlib.contextmanager
-    def server(self, users: int, durability: str | None = None) -> Iterator[Target]:
+    def server(self, users: int, durability: str | None = None, seed: Callable[[SpawnedServer], Any] | None = None) -> Iterator[Target]:
         """A fresh server with users bench1..bench{users} (with this run's durability, or the one
-        given), or the running one (--url)."""
+        given), or the running one (--url). `seed(server)` writes into its database (the file
+        server.data_dir / "chatd.sqlite3") before it starts; a scenario with a seed cannot run
+        against a running server."""
         if self.url:
+            if seed is not None:
+                raise Skip("needs a server the run starts: its data is written into the database before it starts")
             yield self.attached(users)
             return
         srv = self.spawn(users, durability=durability)
         prof = None
         try:
             srv.prepare()
+            if seed is not None:
+                seed(srv)
             srv.start()
             prof = self._profile(srv.pid, self.current)
             yield srv
