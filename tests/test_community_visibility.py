@@ -97,6 +97,17 @@ async def test_join_requests_reach_those_who_may_decide_them_and_nobody_else(har
         for client in (a1, a2):
             push = await client.next_push("community.join_requested")
             assert push["data"]["request"]["user_id"] == d
+        # A member whose role may decide hears the next one too.
+        mods = (await a1.request("community_role_create", {"community_id": cid, "name": "Mods", "allow": ["manage_community"]}))["role"]
+        await a1.request("community_role_set", {"community_id": cid, "user_id": users["bob"], "add": [mods["role_id"]]})
+        e = await harness.add_user("erin")
+        async with harness.client("erin") as e1:
+            await e1.request("community_join", {"community_id": cid})
+        push = await b1.next_push("community.join_requested")
+        assert push["data"]["request"]["user_id"] == e
+        await a1.request("community_role_set", {"community_id": cid, "user_id": users["bob"], "remove": [mods["role_id"]]})
+        for client in (a1, b1):
+            client.clear_pushes()
         await a1.request("community_send", {"channel_id": ch, "content": text("later")})  # pushed after it, in commit order
         await b1.next_push("community.message")
         assert b1.pending_pushes("community.join_requested") == []

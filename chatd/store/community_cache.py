@@ -106,13 +106,13 @@ class Snapshot:
             return []
         return [uid for uid in user_ids if self.can_view(uid, channel_id)]
 
-
     def holders(self, bits: Capability, member_ids: list[int], now_ms: int) -> list[int]:
         """Those of `member_ids` who hold any of `bits` in the community now. Only members with
         a role (or the owner) can, unless @everyone gives one of them."""
         c = self.community
         if not c.roles[c.everyone_id].allow & (bits | Capability.ADMINISTRATOR):
-            member_ids = [uid for uid in member_ids if uid in self.members or uid == c.owner_id]
+            with_roles = set(self._role_users)
+            member_ids = [uid for uid in member_ids if uid in with_roles or uid == c.owner_id]
         return [uid for uid in member_ids if effective_in_community(c, self.member(uid), now_ms).bits & bits]
 
 
