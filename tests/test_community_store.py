@@ -4,7 +4,7 @@ rows, members in every channel, overwrites, and the cache keyed by (community, v
 from __future__ import annotations
 
 from chatd.policy.community_perms import Capability as C
-from chatd.store import community, community_cache
+from chatd.store import community, community_cache, community_roles
 
 from .test_search_index import _db, _user
 
@@ -86,3 +86,21 @@ def test_a_version_a_rolled_back_transaction_made_is_never_made_again(tmp_path):
     conn.execute("ROLLBACK")  # the batch never commits
     community.set_overwrite(conn, cid, "category", cat, "role", everyone, int(C.SEND), 0)  # another change commits
     assert cache.get(conn, cid).viewers(general, [a, b]) == [a, b]
+
+
+def test_a_new_version_keeps_the_assignments_unless_they_changed(tmp_path):
+    ctx, a, b, cid, cat, general = _community(tmp_path)
+    conn = ctx.conn
+    community.add_member(ctx, cid, b)
+    mods = community_roles.insert(ctx, cid, "Mods", 1, int(C.VIEW_CHANNEL), {})
+    community_roles.assign(conn, cid, b, [mods], [])
+    cache = community_cache.CommunityCache()
+    first = cache.get(conn, cid)
+    assert first.member(b).role_ids == {mods}
+    community_roles.update(conn, cid, mods, "Moderators", int(C.VIEW_CHANNEL | C.SEND), {})  # no assignment changed
+    second = cache.get(conn, cid)
+    assert second is not first and second.assignments[1] is first.assignments[1]  # not read again
+    assert second.member(b).role_ids == {mods} and second.community.roles[mods].name == "Moderators"
+    community_roles.assign(conn, cid, b, [], [mods])
+    third = cache.get(conn, cid)
+    assert third.assignments[1] is not second.assignments[1] and third.member(b).role_ids == frozenset()

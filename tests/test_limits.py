@@ -318,6 +318,7 @@ def test_the_migration_counts_each_users_stored_bytes_and_edits(tmp_path):
     conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
     conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
     conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
+    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
     conn.execute("PRAGMA user_version = 6")  # before migration 7 (the later ones are idempotent)
     schema.migrate(conn)
     assert {u: conn.execute("SELECT stored_bytes FROM users WHERE id = ?", (u,)).fetchone()[0] for u in (a, b)} == want

@@ -351,6 +351,7 @@ def test_migration_erases_what_earlier_recalls_left(tmp_path):
     conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
     conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
     conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
+    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
     conn.execute("PRAGMA user_version = 5")
     assert schema.migrate(conn) == 5
     assert conn.execute("SELECT COUNT(*) FROM message_edits").fetchone()[0] == 0

@@ -103,6 +103,7 @@ def test_migration_13_sanitizes_stored_html_and_its_index_entries(tmp_path):
     conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
     conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
     conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
+    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
     conn.execute("PRAGMA user_version = 12")
     assert schema.migrate(conn) == 12
     stored = messages.load(conn, msg_id)["content"]["text"]

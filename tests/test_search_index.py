@@ -70,6 +70,7 @@ def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
     conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
     conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
     conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
+    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
     conn.execute("PRAGMA user_version = 3")
     assert schema.migrate(conn) == 3
     assert search.indexed_upto(conn) == ctx.ids.last

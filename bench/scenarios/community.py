@@ -174,10 +174,18 @@ def _ask(loop: wire.Loop, conn: wire.Conn, payload_of: Any, timeout: float = 30.
 def measure_trees(target: Any, owner_login: dict[str, Any], member_logins: list[dict[str, Any]], community_id: int, role_id: int,
                   passes: int, changes: int, fresh_per_change: int) -> dict[str, Any]:
     """Channel-tree latencies: warm (each member's second and later lists in one version), cold
-    (the first list after a version bump) and fresh (other members' first lists after it)."""
+    (the first list after a version bump) and fresh (other members' first lists after it). The
+    lists after a change are asked once the asking member has heard it (community.role_changed,
+    which goes to every member), as a client refetching its tree would."""
     loop = wire.Loop()
+    heard: dict[int, int] = {}  # connection -> community.role_changed pushes it got
+
+    def on_push(c: wire.Conn, env: wire.Envelope, t: float) -> None:
+        if env.cmd == "community.role_changed":
+            heard[id(c)] = heard.get(id(c), 0) + 1
+
     try:
-        conns = wire.open_many(loop, target.url, [owner_login, *member_logins], timeout=300)
+        conns = wire.open_many(loop, target.url, [owner_login, *member_logins], on_push=on_push, timeout=300)
         owner, members = conns[0], conns[1:]
 
         def tree(rid: str) -> bytes:
@@ -202,7 +210,11 @@ def measure_trees(target: Any, owner_login: dict[str, Any], member_logins: list[
 
             change.append(_ask(loop, owner, update)[1])
             for j in range(1 + fresh_per_change):
-                dt = _ask(loop, members[at % len(members)], tree)[1]
+                c = members[at % len(members)]
+                # A client refetches its tree when it hears the change: ask once this one has.
+                if not loop.run(lambda c=c, k=k: heard.get(id(c), 0) > k, wire.now() + 30):
+                    raise wire.WireError("a member did not hear community.role_changed within 30 s")
+                dt = _ask(loop, c, tree)[1]
                 at += 1
                 (cold if j == 0 else fresh).append(dt)
     finally:

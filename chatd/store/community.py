@@ -60,9 +60,14 @@ def version_of(conn: sqlite3.Connection, community_id: int) -> tuple[int, int] |
 _FRESH = itertools.count(time.time_ns())
 
 
-def bump(conn: sqlite3.Connection, community_id: int) -> None:
-    """A permission-relevant change: cached evaluations of the older version are stale."""
-    conn.execute("UPDATE communities SET version = MAX(version + 1, ?) WHERE id = ?", (next(_FRESH), community_id))
+def bump(conn: sqlite3.Connection, community_id: int, *, assignments: bool = False) -> None:
+    """A permission-relevant change: cached evaluations of the older version are stale. With
+    `assignments`, the change touched role assignments, which a snapshot reads again only then."""
+    if assignments:
+        fresh = next(_FRESH)
+        conn.execute("UPDATE communities SET version = MAX(version + 1, ?1), assignments_version = ?1 WHERE id = ?2", (fresh, community_id))
+    else:
+        conn.execute("UPDATE communities SET version = MAX(version + 1, ?) WHERE id = ?", (next(_FRESH), community_id))
 
 
 def create(ctx: Any, owner_id: int, name: str, description: str, icon: str, public: bool, join_mode: str) -> int:
@@ -160,7 +165,7 @@ def remove_member(conn: sqlite3.Connection, community_id: int, user_id: int) -> 
     conn.execute("DELETE FROM community_overwrites WHERE community_id = ? AND target = 'member' AND target_id = ?", (community_id, user_id))
     conn.execute("UPDATE communities SET member_count = member_count - 1 WHERE id = ?", (community_id,))
     conn.executemany("DELETE FROM members WHERE conv_id = ? AND user_id = ?", [(ch, user_id) for ch in channels])
-    bump(conn, community_id)
+    bump(conn, community_id, assignments=True)
     return channels
 
 
@@ -265,12 +270,18 @@ def set_overwrite(conn: sqlite3.Connection, community_id: int, place: str, place
 # --- the facts the permission model needs ----------------------------------------------------
 
 
-def load_facts(conn: sqlite3.Connection, community_id: int) -> dict[str, Any] | None:
+Assignments = tuple[int, tuple[list[int], list[int]]]  # (assignments_version, (user ids, role ids))
+
+
+def load_facts(conn: sqlite3.Connection, community_id: int, known: Assignments | None = None) -> dict[str, Any] | None:
     """Everything `effective` needs of one community, as plain rows, read in one transaction
     by the caller: owner, version, roles, categories, channels, overwrites, the role
-    assignments ordered by member (user ids and role ids), and the members with a time-out
-    (every other member has @everyone only)."""
-    head = conn.execute("SELECT owner_id, everyone_role_id, version, nonce FROM communities WHERE id = ?", (community_id,)).fetchone()
+    assignments ordered by member (user ids and role ids; `known` ones are kept when their
+    version is still the community's), and the members with a time-out (every other member
+    has @everyone only)."""
+    head = conn.execute(
+        "SELECT owner_id, everyone_role_id, version, nonce, assignments_version FROM communities WHERE id = ?", (community_id,)
+    ).fetchone()
     if head is None:
         return None
     args = (community_id,)
@@ -279,12 +290,13 @@ def load_facts(conn: sqlite3.Connection, community_id: int) -> dict[str, Any] | 
         "everyone_id": head[1],
         "version": head[2],
         "nonce": head[3],
+        "assignments_version": head[4],
         "roles": conn.execute("SELECT id, name, position, allow FROM community_roles WHERE community_id = ?", args).fetchall(),
         "categories": conn.execute("SELECT id, name, position FROM community_categories WHERE community_id = ?", args).fetchall(),
         "channels": conn.execute("SELECT conv_id, c.name, category_id, synced, position FROM community_channels ch "
                                  "JOIN conversations c ON c.id = ch.conv_id WHERE community_id = ?", args).fetchall(),
         "overwrites": conn.execute("SELECT place, place_id, target, target_id, allow, deny FROM community_overwrites WHERE community_id = ?", args).fetchall(),
-        "member_roles": _assignments(conn, community_id),
+        "member_roles": known[1] if known is not None and known[0] == head[4] else _assignments(conn, community_id),
         "timeouts": conn.execute("SELECT user_id, timed_out_until FROM community_members WHERE community_id = ? AND timed_out_until > 0", args).fetchall(),
     }
 

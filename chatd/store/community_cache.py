@@ -5,7 +5,8 @@ member per message; a snapshot keeps the community's facts as the policy's types
 remembers each answer, so a message to a channel evaluates each member once per version.
 Every change that can change a permission bumps the community's version
 (chatd.store.community.bump), and the next lookup (one primary-key read of the version)
-loads a new snapshot. A time-out shapes a decision only until it ends: such a decision is
+loads a new snapshot; the role assignments, the longest read in a big community, are kept
+from the snapshot before unless their own version (assignments_version) moved too. A time-out shapes a decision only until it ends: such a decision is
 remembered with its end and evaluated again after it.
 
 The cache is the process's (readers, the writer and the delivery pipeline share it); a
@@ -41,7 +42,7 @@ from . import community as store
 class Snapshot:
     """One version of one community's facts, and the decisions asked of it so far."""
 
-    __slots__ = ("community", "channels", "positions", "members", "version", "nonce", "_decisions", "_views", "_role_ids", "_role_users", "_timeouts")
+    __slots__ = ("community", "channels", "positions", "members", "version", "nonce", "assignments", "_decisions", "_views", "_role_ids", "_role_users", "_timeouts")
 
     def __init__(self, community_id: int, facts: dict[str, Any]):
         ows: dict[tuple[str, int], list[Overwrite]] = {}
@@ -58,6 +59,7 @@ class Snapshot:
         # loads in a few ms instead of making 10,000 Members each version. The assignments come
         # ordered by user: a member's roles are one run of them, found by bisection.
         self._role_users, self._role_ids = facts["member_roles"]
+        self.assignments: store.Assignments = (facts["assignments_version"], facts["member_roles"])  # kept by the next version's snapshot when unchanged
         self._timeouts = dict(facts["timeouts"])
         self.members: dict[int, Member] = {}
         self.version = facts["version"]
@@ -133,7 +135,8 @@ class CommunityCache:
             if snap is not None and (snap.version, snap.nonce) == current:
                 self._snaps.move_to_end(community_id)
                 return snap
-        facts = store.load_facts(conn, community_id)
+        known = snap.assignments if snap is not None and snap.nonce == current[1] else None
+        facts = store.load_facts(conn, community_id, known)
         if facts is None:
             return None
         snap = Snapshot(community_id, facts)

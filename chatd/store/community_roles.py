@@ -55,14 +55,14 @@ def delete(conn: sqlite3.Connection, community_id: int, role_id: int, positions:
     conn.execute("DELETE FROM community_overwrites WHERE community_id = ? AND target = 'role' AND target_id = ?", (community_id, role_id))
     conn.execute("DELETE FROM community_roles WHERE id = ?", (role_id,))
     _positions(conn, positions)
-    bump(conn, community_id)
+    bump(conn, community_id, assignments=True)
 
 
 def assign(conn: sqlite3.Connection, community_id: int, user_id: int, add: Iterable[int], remove: Iterable[int]) -> list[int]:
     """Give a member roles and take others away; returns the member's role ids now."""
     conn.executemany("INSERT OR IGNORE INTO community_member_roles (community_id, user_id, role_id) VALUES (?, ?, ?)", [(community_id, user_id, r) for r in add])
     conn.executemany("DELETE FROM community_member_roles WHERE community_id = ? AND user_id = ? AND role_id = ?", [(community_id, user_id, r) for r in remove])
-    bump(conn, community_id)
+    bump(conn, community_id, assignments=True)
     rows = conn.execute("SELECT role_id FROM community_member_roles WHERE community_id = ? AND user_id = ? ORDER BY role_id", (community_id, user_id))
     return [r[0] for r in rows]
 

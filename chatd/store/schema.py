@@ -423,6 +423,12 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN translation_language TEXT NOT NULL DEFAULT '';
     """,
+    # 17: a community's role assignments have a version of their own, moved only by a change
+    # to them: a snapshot after any other change keeps the assignments the last one read
+    # (chatd.store.community_cache), the longest read of a big community.
+    """
+    ALTER TABLE communities ADD COLUMN assignments_version INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 LATEST = len(MIGRATIONS)
