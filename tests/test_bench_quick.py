@@ -23,8 +23,8 @@ from chatd.config import StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
-RUNNABLE = ["A", "B-dm", "C", "H", "S", "M", "L", "T"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "M", "L", "T"]
+RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "M", "L", "T"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "M", "L", "T"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -100,6 +100,17 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     for cls in ("en", "zh1", "zh2"):
         assert {f"{cls}_p50_ms", f"{cls}_p95_ms", f"{cls}_p99_ms", f"{cls}_hits"} <= set(figures["S"])
         assert figures["S"][f"{cls}_hits"] > 0, f"search found nothing for the {cls} queries"
+    for variant in ("first", "deep", "unread"):
+        assert {f"{variant}_p50_ms", f"{variant}_p95_ms", f"{variant}_p99_ms"} <= set(figures["Q"])
+    assert figures["Q"]["server_cpu_ms_per_page"] is not None
+    q = doc["scenarios"]["Q"]["detail"]
+    assert q["seeded"]["conversations"] == 100 and q["seeded"]["by_kind"] == {"dm": 50, "group": 30, "room": 10, "channel": 10}
+    assert q["seeded"]["unread_mentions"] > 0 and q["seeded"]["pinned"] > 0 and q["seeded"]["newest_deleted_by_user"] > 0
+    assert q["first_ms"]["n"] == q["deep_ms"]["n"] == q["unread_ms"]["n"] == 100
+    first, deep, unread = q["pages"]["first"], q["pages"]["deep"], q["pages"]["unread"]
+    assert first["entries"] == 50 and first["has_more"] is True and set(first["by_kind"]) == {"dm", "group", "room", "channel"}
+    assert deep["entries"] == 50 and deep["has_more"] is False  # from offset 50 of 102 rows, two of them hidden channels
+    assert 0 < unread["entries"] == unread["unread"] <= q["seeded"]["with_unread"]
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
     assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
@@ -120,6 +131,8 @@ def test_bench_quick_titles_carry_the_scale_that_ran(quick: dict[str, Any]) -> N
     assert "400 messages" in s["H"]["title"] and "20,000-message" in s["H"]["title"]
     assert "20,000-message" in s["S"]["title"] and "20,000-message" in s["T"]["title"]
     assert "300 connections" in s["M"]["title"]
+    assert "one user's 100 conversations (50 DMs, 30 groups, 10 rooms, 10 channels in 2 communities)" in s["Q"]["title"]
+    assert "the page at 50" in s["Q"]["title"] and "100 times each" in s["Q"]["title"]
     if s["B-group"]["status"] == "ok":
         assert "5 members" in s["B-group"]["title"]
     if s["F"]["status"] == "ok":
@@ -145,6 +158,7 @@ def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) 
     assert goals[("T", "≤ 1 s on 1,000,000 messages")]["status"] == "not tested"
     assert goals[("M", "≤ 8 KiB per idle connection")]["why"] == "300 connections < 10,000"
     assert goals[("M", "≤ 32 MB idle")]["status"] in ("met", "missed")
+    assert goals[("Q", "p99 ≤ 5 ms (the first page, 1,000 conversations)")]["why"] == "100 conversations < 1,000; 100 pages measured < 1,000"
     if quick["scenarios"]["F"]["status"] == "ok":
         assert goals[("F", "≥ 100,000 deliveries/s")]["why"] == "offered 980 deliveries/s < 100,000"
     if quick["scenarios"]["B-group"]["status"] == "ok":
