@@ -108,3 +108,32 @@ async def test_unread_since_of_some_types_and_cleared(harness, users):
         assert got["cleared"] == [f"group:{gid}"] and got["conversations"][0]["unread"] == 2
         assert _targets(await a1.request("chat_conversations_unread", {})) == [f"dm:{b}"]
         await fails(a1, "chat_conversations_unread", {"types": ["system"]}, "bad_request")
+
+
+async def test_paging_over_many_channels_the_user_cannot_see(harness, users):
+    """More hidden channels in a row than the rows a page fetches beyond its size: every page
+    still ends where the next starts, and has_more is true only while visible ones are left."""
+    a = users["alice"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        cid, _, general = await setup(b1, a1)
+        channels, visible = [general], [general]
+        for i in range(9):
+            ch = (await b1.request("community_channel_create", {"community_id": cid, "name": f"c{i}"}))["channel"]["channel_id"]
+            channels.append(ch)
+            if i in (0, 8):
+                visible.append(ch)
+            else:
+                await b1.request("community_overwrite_set", {"community_id": cid, "place": "channel", "place_id": ch,
+                                                             "target": "member", "target_id": a, "deny": ["view_channel"]})
+        for ch in channels:  # newest activity first: c8, then the seven alice cannot see, then c0 and general
+            await b1.request("community_send", {"channel_id": ch, "content": text(f"in {ch}")})
+        whole = _targets(await a1.request("chat_conversations", {}))
+        assert whole == [f"channel:{ch}" for ch in reversed(visible)]
+        for size in (1, 2):
+            seen, offset, more = [], 0, True
+            while more:
+                page = await a1.request("chat_conversations", {"limit": size, "offset": offset})
+                seen += _targets(page)
+                offset, more = page["next_offset"], page["has_more"]
+                assert page["conversations"] or not more
+            assert seen == whole, size

@@ -27,6 +27,7 @@ from .verbs import op_mark_read
 BY_NAME = {k.name: k for k in KINDS}
 UPDATE = "chat_conversation_list_update"
 _KIND, _SORT, _MENTION, _ALL_MENTION = 13, 12, 8, 6  # columns of conv_store.member_rows
+_SPARE = 5  # rows fetched beyond a page (see home)
 
 
 def parse_target(target: str, field: str = "target") -> tuple[Kind, int]:
@@ -55,24 +56,32 @@ def target_of(kind_name: str, entry: dict[str, Any]) -> str:
 
 def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: int, offset: int, unread: conv_store.Unread | None = None) -> dict[str, Any]:
     """A page of the list: up to `limit` entries from position `offset` of the user's rows (a
-    channel the user cannot see takes a position and shows nothing; next_offset skips it)."""
+    channel the user cannot see takes a position and shows nothing; next_offset skips it).
+    Rows are fetched a few beyond the page: the first of them says whether there are more, and
+    the others stand in for rows that show nothing, without another query."""
     out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     at = offset
+    rows: list[tuple[Any, ...]] = []  # fetched rows from position `at` on
+    ran_out = False  # no rows after those in `rows`
     while len(out) < limit:
         want = limit - len(out)
-        rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=want, offset=at, unread=unread)
+        if len(rows) <= want and not ran_out:
+            fetch = want + _SPARE
+            rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=fetch, offset=at, unread=unread)
+            ran_out = len(rows) < fetch
+        take, rows = rows[:want], rows[want:]
+        if not take:
+            break
         made: dict[int, dict[str, Any]] = {}
-        for name in {r[_KIND] for r in rows}:
-            for entry in BY_NAME[name].store.listed(conn, user_id, [r for r in rows if r[_KIND] == name]):
+        for name in {r[_KIND] for r in take}:
+            for entry in BY_NAME[name].store.listed(conn, user_id, [r for r in take if r[_KIND] == name]):
                 made[entry["conv_id"]] = entry
-        for r in rows:
+        for r in take:
             at += 1
             entry = made.get(r[0])
             if entry is not None and not ((unread_only or unread) and not entry["unread"]):
                 out.append((r, entry))
-        if len(rows) < want:  # the rows ran out
-            break
-    more = bool(conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=1, offset=at, unread=unread))
+    more = bool(rows)
     wanted = [(r[0], max(r[_MENTION], r[_ALL_MENTION])) for r, e in out if e["mentioned"]]
     who = conv_store.mentioners(conn, wanted)
     remarks = social_store.remarks(conn, user_id, [sender for sender, _ in who.values()])  # the user's own names for them
