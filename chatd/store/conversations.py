@@ -143,26 +143,25 @@ def _unseen(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[tuple
 def _visible_lasts(conn: sqlite3.Connection, rows: list[tuple[Any, ...]], fresh_id: int = 0) -> list[int]:
     """The newest message of each row's conversation that its user has not deleted for themselves."""
     out = [r[4] for r in rows]
-    by_msg: dict[int, list[int]] = {}
+    pairs = sorted({(r[1], r[4]) for r in rows if r[4] and r[4] != fresh_id})
+    hidden: set[tuple[int, int]] = set()
+    for start in range(0, len(pairs), 500):  # which (user, newest message) the user deleted, one query for 500
+        chunk = pairs[start : start + 500]
+        values = ",".join(["(?, ?)"] * len(chunk))
+        hidden.update(conn.execute(
+            f"WITH p(user_id, message_id) AS (VALUES {values}) "
+            "SELECT h.user_id, h.message_id FROM p JOIN hidden_messages h ON h.user_id = p.user_id AND h.message_id = p.message_id",
+            [v for pair in chunk for v in pair],
+        ))
     for i, r in enumerate(rows):
-        if r[4] and r[4] != fresh_id:
-            by_msg.setdefault(r[4], []).append(i)
-    for msg_id, idxs in by_msg.items():
-        users = [rows[i][1] for i in idxs]
-        marks = ",".join("?" * len(users))
-        hidden = {
-            u
-            for (u,) in conn.execute(f"SELECT user_id FROM hidden_messages WHERE message_id = ? AND user_id IN ({marks})", [msg_id, *users])
-        }
-        for i in idxs:
-            conv_id, user_id = rows[i][0], rows[i][1]
-            if user_id in hidden:
-                row = conn.execute(
-                    "SELECT id FROM messages WHERE conv_id = ? AND NOT EXISTS "
-                    "(SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1",
-                    (conv_id, user_id),
-                ).fetchone()
-                out[i] = 0 if row is None else row[0]
+        conv_id, user_id = r[0], r[1]
+        if (user_id, r[4]) in hidden:
+            row = conn.execute(
+                "SELECT id FROM messages WHERE conv_id = ? AND NOT EXISTS "
+                "(SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = messages.id) ORDER BY seq DESC LIMIT 1",
+                (conv_id, user_id),
+            ).fetchone()
+            out[i] = 0 if row is None else row[0]
     return out
 
 
