@@ -5,7 +5,7 @@ One user (bench1) is in 1,000 [100] conversations: half DMs, 30 % groups, 10 % r
 overwrite: it takes a place in the rows and is left out of the page). Each has 3 to 6
 messages, sent at times spread over 30 days and interleaved across conversations; most are
 read, some have 1 to 5 unread messages, a few mention the user (or everyone), a few of the
-newest messages the user deleted for themselves, 10 are pinned and 20 have a sort order of
+newest messages the user deleted for themselves, 10 are pinned and about 20 have a sort order of
 the user's own. It is written into the database before the server starts with chatd's own
 store functions (chatd.store.dm, membership, group, room, community, messages), as the
 commands write it; so a run against a running server (--url) skips Q.
@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import random
 from typing import Any
+
+import msgspec
 
 from .. import wire
 from ..stats import Meter, ServerMeter, others_cores, summary_ms
@@ -122,9 +124,9 @@ def seed_home(path: Any, conversations: int, users: int, rng_seed: int = 13) -> 
             if conv_id in last and n % 50 == 11:  # the user deleted its newest message for themselves
                 messages.hide(ctx, conv_id, me, [last[conv_id]["id"]])
                 deleted += 1
-            if n % (len(convs) // 10 or 1) == 5 and kind != "channel" or n == 7:
+            if n % (len(convs) // 10 or 1) == 5 and kind != "channel" or n == 7:  # 10 pinned among the DMs, groups and rooms
                 conv_store.set_flag(conn, acc, "pinned", True)
-            if n % (len(convs) // 20 or 1) == 3:
+            if n % (len(convs) // 20 or 1) == 3:  # about 20 with an order of the user's own
                 conv_store.set_sort_order(conn, acc, rng.randint(1, 100))
         while not search.op_index_pending(ctx, 2048)[1]:  # as the writer does a little after storing
             pass
@@ -183,7 +185,7 @@ def _shape(page: dict[str, Any]) -> dict[str, Any]:
     return {
         "entries": len(convs), "by_kind": kinds, "pinned": sum(e["pinned"] for e in convs), "unread": sum(1 for e in convs if e["unread"]),
         "mentioned": sum(1 for e in convs if e["at"]), "with_sort_order": sum(1 for e in convs if e["sort_order"]),
-        "has_more": page["has_more"], "next_offset": page["next_offset"], "bytes": len(repr(convs)),
+        "has_more": page["has_more"], "next_offset": page["next_offset"], "json_bytes": len(msgspec.json.encode(convs)),
     }
 
 
