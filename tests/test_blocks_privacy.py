@@ -220,6 +220,7 @@ NOT_REACHING = {
     "chat_dm_typing": "not refused, but not delivered to a peer who blocked the typist (tested above)",
     "chat_dm_control": "not refused, but not delivered to a peer who blocked the sender (test_control_messages)",
     "chat_dm_recall_batch": "takes content away",
+    "chat_translation_language_get": "reads a preference",
     "chat_friend_remove": "ends a tie", "chat_friend_remark_set": "private to its owner",
     "chat_friend_accept": "answers the other's own request", "chat_friend_reject": "answers the other's own request",
     "chat_block_add": "the blocker's own list", "chat_block_remove": "the blocker's own list",

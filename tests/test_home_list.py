@@ -137,3 +137,15 @@ async def test_paging_over_many_channels_the_user_cannot_see(harness, users):
                 offset, more = page["next_offset"], page["has_more"]
                 assert page["conversations"] or not more
             assert seen == whole, size
+
+
+async def test_at_names_the_newest_mention_that_counts(harness, users):
+    a, b, c = users["alice"], users["bob"], users["carol"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1, harness.client("carol") as c1:
+        gid = (await c1.request("chat_group_create", {"name": "g", "members": [a, b]}))["group"]["group_id"]
+        await c1.request("chat_group_member_role_set", {"group_id": gid, "user_id": b, "role": "admin"})  # bob may @all
+        await c1.request("chat_group_send", {"group_id": gid, "content": text("@alice"), "mentions": [a]})
+        await a1.request("chat_block_add", {"user_id": b})
+        await b1.request("chat_group_send", {"group_id": gid, "content": text("@all"), "mentions": [0]})  # marks nothing for alice
+        entry = next(e for e in (await a1.request("chat_conversations", {}))["conversations"] if e["kind"] == "group")
+        assert entry["mentioned"] is True and entry["at"]["mentioner_id"] == c

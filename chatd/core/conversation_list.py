@@ -60,14 +60,14 @@ def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: in
     Rows are fetched a few beyond the page: the first of them says whether there are more, and
     the others stand in for rows that show nothing, without another query."""
     out: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
-    at = offset
-    rows: list[tuple[Any, ...]] = []  # fetched rows from position `at` on
+    position = offset
+    rows: list[tuple[Any, ...]] = []  # fetched rows from `position` on
     ran_out = False  # no rows after those in `rows`
     while len(out) < limit:
         want = limit - len(out)
         if len(rows) <= want and not ran_out:
             fetch = want + _SPARE
-            rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=fetch, offset=at, unread=unread)
+            rows = conv_store.member_rows(conn, user_id, kinds, unread_only=unread_only, limit=fetch, offset=position, unread=unread)
             ran_out = len(rows) < fetch
         take, rows = rows[:want], rows[want:]
         if not take:
@@ -77,23 +77,29 @@ def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: in
             for entry in BY_NAME[name].store.listed(conn, user_id, [r for r in take if r[_KIND] == name]):
                 made[entry["conv_id"]] = entry
         for r in take:
-            at += 1
+            position += 1
             entry = made.get(r[0])
             if entry is not None and not ((unread_only or unread) and not entry["unread"]):
                 out.append((r, entry))
     more = bool(rows)
-    wanted = [(r[0], max(r[_MENTION], r[_ALL_MENTION])) for r, e in out if e["mentioned"]]
+    # The newest mention: the user's own (mention_seq) or an @all (all_mention_seq), but not an
+    # @all of someone the user blocked (it marks nothing for them).
+    wanted = [(r[0], seq) for r, e in out if e["mentioned"] for seq in (r[_MENTION], r[_ALL_MENTION]) if seq]
     who = conv_store.mentioners(conn, wanted)
+    blocked = social_store.blocked_among(conn, user_id, [sender for sender, _ in who.values()])
     remarks = social_store.remarks(conn, user_id, [sender for sender, _ in who.values()])  # the user's own names for them
     page = []
     for r, entry in out:
-        seq = max(r[_MENTION], r[_ALL_MENTION])
-        mentioner = who.get((r[0], seq)) if entry["mentioned"] else None
-        entry.update(kind=r[_KIND], target=target_of(r[_KIND], entry), sort_order=r[_SORT],
-                     at=None if mentioner is None else {
-                         "seq": seq, "mentioner_id": mentioner[0], "mentioner_name": remarks.get(mentioner[0], mentioner[1])})
+        at = None
+        if entry["mentioned"]:
+            for seq in sorted({r[_MENTION], r[_ALL_MENTION]}, reverse=True):
+                found = who.get((r[0], seq))
+                if found is not None and (seq == r[_MENTION] or found[0] not in blocked):
+                    at = {"seq": seq, "mentioner_id": found[0], "mentioner_name": remarks.get(found[0], found[1])}
+                    break
+        entry.update(kind=r[_KIND], target=target_of(r[_KIND], entry), sort_order=r[_SORT], at=at)
         page.append(entry)
-    return {"conversations": page, "has_more": more, "next_offset": at}
+    return {"conversations": page, "has_more": more, "next_offset": position}
 
 
 def _changed(out: Outcome, user_id: int, kind: Kind, target: int, **fields: Any) -> None:

@@ -45,7 +45,7 @@ def _originals(ctx: Any, user_id: int, msg_ids: list[int]) -> list[dict[str, Any
     return out
 
 
-def _copies(ctx: Any, user_id: int, originals: list[dict[str, Any]], merged: bool, title: str, limits: Any) -> list[tuple[str, bytes, str, bytes | None]]:
+def _copies(ctx: Any, originals: list[dict[str, Any]], merged: bool, title: str, limits: Any) -> list[tuple[str, bytes, str, bytes | None]]:
     """What each target gets: (type, content, searchable text, forwarded) per message."""
     if not merged:
         out = []
@@ -69,7 +69,7 @@ def _copies(ctx: Any, user_id: int, originals: list[dict[str, Any]], merged: boo
 def op_forward(ctx: Any, user_id: int, msg_ids: list[int], targets: list[tuple[Kind, int]], merged: bool, title: str,
                client_msg_id: str | None, limits: Any) -> Outcome:
     """Forward to every target; a target's refusal is its own result, not the request's."""
-    copies = _copies(ctx, user_id, _originals(ctx, user_id, msg_ids), merged, title, limits)
+    copies = _copies(ctx, _originals(ctx, user_id, msg_ids), merged, title, limits)
     out = Outcome()
     results = []
     for t, (kind, target) in enumerate(targets):

@@ -68,6 +68,15 @@ def blockers_among(conn: sqlite3.Connection, user_id: int, candidates: list[int]
     return {r[0] for r in conn.execute(f"SELECT user_id FROM blocks WHERE blocked_id = ? AND user_id IN ({marks})", [user_id, *ids])}
 
 
+def blocked_among(conn: sqlite3.Connection, user_id: int, candidates: list[int]) -> set[int]:
+    """The candidates user_id blocked."""
+    ids = sorted(set(candidates))
+    if not ids:
+        return set()
+    marks = ",".join("?" * len(ids))
+    return {r[0] for r in conn.execute(f"SELECT blocked_id FROM blocks WHERE user_id = ? AND blocked_id IN ({marks})", [user_id, *ids])}
+
+
 def blockers_in(conn: sqlite3.Connection, user_id: int, conv_id: int) -> set[int]:
     """The members of a conversation who blocked user_id."""
     return {r[0] for r in conn.execute("SELECT b.user_id FROM blocks b JOIN members m ON m.conv_id = ? AND m.user_id = b.user_id WHERE b.blocked_id = ?", (conv_id, user_id))}
