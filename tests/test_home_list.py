@@ -56,7 +56,7 @@ async def test_every_kind_in_one_list(harness, users):
 
 
 async def test_remove_until_the_next_message_and_dismiss(harness, users):
-    a, b, c = users["alice"], users["bob"], users["carol"]
+    a, b = users["alice"], users["bob"]
     async with harness.client("alice") as a1, harness.client("alice") as a2, harness.client("bob") as b1, harness.client("carol") as c1:
         gid = (await b1.request("chat_group_create", {"name": "g", "members": [a]}))["group"]["group_id"]
         await b1.request("chat_dm_send", {"peer": a, "content": text("一")})
