@@ -127,7 +127,8 @@ def _layout(n_messages: int) -> dict[str, int]:
 def _schema_key() -> str:
     from chatd.store import schema
 
-    return hashlib.sha256("\n".join(schema.MIGRATIONS).encode()).hexdigest()[:10]
+    steps = [m if isinstance(m, str) else m.__name__ for m in schema.MIGRATIONS]
+    return hashlib.sha256("\n".join(steps).encode()).hexdigest()[:10]
 
 
 def cache_path(n_messages: int, cache_dir: Path = CACHE_DIR) -> Path:

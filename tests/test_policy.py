@@ -274,3 +274,12 @@ def test_module_imports_neither_trio_nor_sqlite() -> None:
     code = "import sys, chatd.policy.roles; print(sorted(m for m in ('trio', 'sqlite3', '_sqlite3') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_announcements_are_read_by_everyone_and_written_by_server_admins():
+    from chatd.policy.roles import BROADCAST, READ, RECALL_ANY, SEND
+
+    someone, admin = Actor(1, "member"), Actor(2, "member", server_admin=True)
+    assert allowed(BROADCAST, someone, READ, NOW) and allowed(BROADCAST, admin, READ, NOW)
+    for capability in (SEND, RECALL_ANY):
+        assert not allowed(BROADCAST, someone, capability, NOW) and allowed(BROADCAST, admin, capability, NOW)

@@ -38,7 +38,7 @@ import trio
 
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Emptied, Entered, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -179,6 +179,8 @@ class Delivery:
             online = hub.by_user
             ids = [uid for uid in online if uid in ids] if len(online) < len(ids) else [uid for uid in ids if uid in online]
             return hub.sessions_of_users(self._read_now(viewers, to.conv_id, ids))
+        if type(to) is Everyone:
+            return hub.logged_in_sessions()
         if type(to) is Present:
             out = self.services.room_presence.sessions(to.room_id)
             if to.also:

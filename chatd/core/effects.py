@@ -48,7 +48,11 @@ class Viewers(NamedTuple):
     conv_id: int
 
 
-Audience = Users | Members | Present | Viewers
+class Everyone(NamedTuple):
+    """Every logged-in connection (the server's announcements)."""
+
+
+Audience = Users | Members | Present | Viewers | Everyone
 
 
 class Live(NamedTuple):

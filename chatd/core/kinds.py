@@ -17,12 +17,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..policy import roles
+from ..store import broadcast as broadcast_store
 from ..store import channel as channel_store
 from ..store import dm as dm_store
 from ..store import group as group_store
 from ..store import room as room_store
 from . import social_gate
-from .effects import Live, Members, Outcome, Present, Push, Users, Viewers
+from .effects import Everyone, Live, Members, Outcome, Present, Push, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -41,7 +42,8 @@ class Kind:
     store: ModuleType  # access(), open_send() (a DM's starts the DM), views(), conversations()
     update_cmd: str  # the conversation-update push
     # who hears messages: "members", "present" (connections in a room), "pair" (a DM's two
-    # users) or "viewers" (the members who can see a community channel)
+    # users), "viewers" (the members who can see a community channel) or "everyone" (every
+    # logged-in connection: the server's announcements)
     fanout: str
     verbs: tuple[str, ...] = VERBS
     message_cmd: str = "chat_message"  # the push of message events
@@ -84,6 +86,8 @@ class Kind:
             return out.push("chat_message", {**payload, "peer": me}, Users((peer_id,)))
         if self.fanout == "viewers":
             return out.push(self.message_cmd, payload, Viewers(conv_id), skip_origin=skip_origin)
+        if self.fanout == "everyone":
+            return out.push(self.message_cmd, payload, Everyone(), skip_origin=skip_origin)
         to = Present(conv_id, also) if self.fanout == "present" else Members(conv_id, also)
         return out.push(self.message_cmd, payload, to, skip_origin=skip_origin)
 
@@ -169,5 +173,16 @@ CHANNEL = Kind(
     history_capability=channel_store.READ_HISTORY,
     by_access=frozenset({roles.MENTION_ALL, roles.RECALL_ANY}),
 )
-KINDS = (DM, GROUP, ROOM, CHANNEL)
+# The server's announcements: everyone reads, server admins write (chatd.store.broadcast).
+BROADCAST = Kind(
+    name="broadcast",
+    prefix="chat_broadcast_",
+    id_field="broadcast_id",
+    policy=roles.BROADCAST,
+    store=broadcast_store,
+    update_cmd="",
+    fanout="everyone",
+    verbs=("send", "history", "recall"),
+)
+KINDS = (DM, GROUP, ROOM, CHANNEL, BROADCAST)
 MEMBER_KINDS = (GROUP, ROOM)  # kinds with roles and membership commands (chatd.core.membership)

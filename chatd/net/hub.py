@@ -78,6 +78,9 @@ class Hub:
         """The session is logged in and has not ended."""
         return session.user is not None and session in self.by_user.get(session.user_id, ())
 
+    def logged_in_sessions(self) -> list[Session]:
+        return [s for sessions in self.by_user.values() for s in sessions]
+
     def all_sessions(self) -> list[Session]:
         return [s for sessions in self.by_user.values() for s in sessions] + list(self.pending)
 

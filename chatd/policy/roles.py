@@ -90,6 +90,8 @@ _OWNER = dict.fromkeys((SET_ROLE, TRANSFER_OWNER, DISBAND), "owner")
 DM = Policy("dm", "conversation", {READ: "member", SEND: "member"}, False, "you are not in this conversation")
 GROUP = Policy("group", "group", {**_MEMBER, **_ADMIN, **_OWNER}, False, "you are not a member of this group", "group_id")
 ROOM = Policy("room", "room", {**_MEMBER, **_ADMIN, **_OWNER}, True, "you are not in this room: join it first", "room_id")
+# The server's announcements: everyone reads; server admins (acting as its owner) write.
+BROADCAST = Policy("broadcast", "announcements", {READ: "member", SEND: "owner", RECALL_ANY: "owner"}, True, "", "broadcast_id")
 POLICIES: Mapping[str, Policy] = MappingProxyType({p.kind: p for p in (DM, GROUP, ROOM)})
 
 

@@ -173,6 +173,31 @@ class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
     user_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=200)]
 
 
+class ChatBroadcastSendRequest(msgspec.Struct, kw_only=True):
+    content: Content
+    broadcast_id: Annotated[int, INT64] = 0
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    quote_id: Annotated[int, INT64] | None = None
+    mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=0)] = msgspec.field(default_factory=list)
+
+
+class ChatBroadcastHistoryRequest(msgspec.Struct, kw_only=True):
+    broadcast_id: Annotated[int, INT64] = 0
+    before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
+    desc: bool | None = None
+    num: Annotated[int, msgspec.Meta(ge=1, le=100)] | None = None
+    begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+    lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatBroadcastRecallRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+    broadcast_id: Annotated[int, INT64] = 0
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: Content
@@ -840,6 +865,9 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_conversation_dismiss": ChatConversationDismissRequest,
     "chat_translation_language_set": ChatTranslationLanguageSetRequest,
     "chat_translation_language_get": ChatTranslationLanguageGetRequest,
+    "chat_broadcast_send": ChatBroadcastSendRequest,
+    "chat_broadcast_history": ChatBroadcastHistoryRequest,
+    "chat_broadcast_recall": ChatBroadcastRecallRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -979,6 +1007,9 @@ COSTS: dict[str, int] = {
     "chat_conversation_dismiss": 1,
     "chat_translation_language_set": 1,
     "chat_translation_language_get": 0,
+    "chat_broadcast_send": 1,
+    "chat_broadcast_history": 0,
+    "chat_broadcast_recall": 1,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,

@@ -528,6 +528,37 @@ class ChatTranslationLanguageGetResponse(Shape, kw_only=True):
     languages: list[Any]  # Each {user_id, language}.
 
 
+class ChatBroadcastSendResponse(Shape, kw_only=True):
+    """`chat_broadcast_send`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int
+    seq: int
+    server_time: int
+    duplicate: bool
+    message: Message
+
+
+class ChatBroadcastHistoryResponse(Shape, kw_only=True):
+    """`chat_broadcast_history`: the `data` of a successful response."""
+
+    broadcast_id: int  # As asked.
+    conv_id: int
+    messages: list[Message]
+    has_more: bool
+    last_seq: int
+    lastid: int
+    begin: int
+    end: int
+    num: int
+
+
+class ChatBroadcastRecallResponse(Shape, kw_only=True):
+    """`chat_broadcast_recall`: the `data` of a successful response."""
+
+    message: Message
+
+
 class ChatRoomSendResponse(Shape, kw_only=True):
     """`chat_room_send`: the `data` of a successful response."""
 
@@ -1349,7 +1380,7 @@ class ChatMessagePush(Shape, kw_only=True):
     """`chat_message`: the push's `data`."""
 
     event: str
-    kind: str  # dm, group, room or channel.
+    kind: str  # dm, group, room, channel or broadcast (the server's announcements, to every logged-in connection).
     conv_id: int
     seq: int
     peer: int | UnsetType = UNSET  # DMs only: the other user, from the receiving user's point of view.
@@ -1599,6 +1630,9 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_conversation_dismiss": ChatConversationDismissResponse,
     "chat_translation_language_set": ChatTranslationLanguageSetResponse,
     "chat_translation_language_get": ChatTranslationLanguageGetResponse,
+    "chat_broadcast_send": ChatBroadcastSendResponse,
+    "chat_broadcast_history": ChatBroadcastHistoryResponse,
+    "chat_broadcast_recall": ChatBroadcastRecallResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,

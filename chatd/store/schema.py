@@ -42,8 +42,12 @@ def migrate(conn: sqlite3.Connection) -> int:
             conn.execute("COMMIT")
             continue
         try:
-            for statement in _split(MIGRATIONS[number - 1]):
-                conn.execute(statement)
+            step = MIGRATIONS[number - 1]
+            if callable(step):
+                step(conn)
+            else:
+                for statement in _split(step):
+                    conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {number}")
             conn.execute("COMMIT")
         except BaseException:

@@ -1,0 +1,57 @@
+"""The server's announcements: one conversation of kind 'broadcast' (schema migration 18), which
+every user reads and only server admins write; its messages go to every logged-in connection.
+
+It has no members: nobody joins it or leaves it, so it has no entry in anyone's lists and no
+unread count; a client keeps the last seq it showed. Requests name it by `broadcast_id`, 0 (the
+default) for the one there is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from ..errors import ChatError
+from ..policy import roles
+from . import conversations as chat
+from .conversations import Access
+from .db import now_ms
+
+KIND = "broadcast"
+
+
+def conv_id(conn: sqlite3.Connection) -> int:
+    row = conn.execute("SELECT id FROM conversations WHERE kind = 'broadcast' LIMIT 1").fetchone()
+    if row is None:  # (made by the migration: only a damaged database lacks it)
+        raise ChatError("not_found", "this server has no announcements", field="broadcast_id")
+    return int(row[0])
+
+
+def access(
+    conn: sqlite3.Connection, target: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
+) -> Access:
+    """Everyone reads; sending and recalling are the server admins' (roles.BROADCAST)."""
+    cid = conv_id(conn)
+    if target not in (0, cid):
+        raise ChatError("not_found", f"no announcements with id {target}", field="broadcast_id")
+    row = conn.execute("SELECT is_admin FROM users WHERE id = ?", (user_id,)).fetchone()
+    admin = bool(row and row[0])
+    if not roles.allowed(roles.BROADCAST, roles.Actor(user_id, "member", admin), capability, now_ms() if now is None else now):
+        raise ChatError("forbidden", "only server admins send or recall announcements")
+    return Access(cid, user_id, "member", 0, 0, server_admin=admin)
+
+
+def open_send(ctx: Any, target: int, sender_id: int, client_msg_id: str | None) -> chat.SendTarget:
+    return chat.open_member_send(ctx, access, conv_id(ctx.conn), sender_id, client_msg_id)
+
+
+def views(conn: sqlite3.Connection, target: int, user_ids: list[int], known: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    return {}  # no one has an entry
+
+
+def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[dict[str, Any]]:
+    return []
+
+
+def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+    return []
