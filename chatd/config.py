@@ -105,6 +105,15 @@ class SocialConfig(Base):
     friend_requests_per_hour: int = 30
 
 
+class FilesConfig(Base):
+    max_file_bytes: int = 100 * 1024 * 1024
+    user_quota_bytes: int = 0
+    max_image_pixels: int = 50_000_000
+    thumb_px: int = 320
+    gc_after_s: int = 86400
+    gc_interval_s: int = 3600
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -114,6 +123,7 @@ class Config(Base):
     groups: GroupsConfig = msgspec.field(default_factory=GroupsConfig)
     rooms: RoomsConfig = msgspec.field(default_factory=RoomsConfig)
     social: SocialConfig = msgspec.field(default_factory=SocialConfig)
+    files: FilesConfig = msgspec.field(default_factory=FilesConfig)
 
     @property
     def data_path(self) -> Path:
@@ -140,7 +150,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -230,6 +240,12 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("rooms.kick_ban_s: must be 0 or more")
     if cfg.limits.user_storage_bytes < 0:
         raise ConfigError("limits.user_storage_bytes: must be 0 (no quota) or more")
+    for key in ("max_file_bytes", "max_image_pixels", "thumb_px", "gc_interval_s"):
+        if getattr(cfg.files, key) < 1:
+            raise ConfigError(f"files.{key}: must be 1 or more")
+    for key in ("user_quota_bytes", "gc_after_s"):
+        if getattr(cfg.files, key) < 0:
+            raise ConfigError(f"files.{key}: must be 0 or more")
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):

@@ -21,6 +21,7 @@ from .core.delivery import Delivery
 from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .http.app import HttpApp
+from .services import file_gc
 from .http.side import HttpSide
 from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
@@ -130,6 +131,7 @@ class Server:
             cache_mb=cfg.storage.cache_mb,
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
+        self.files_lock = trio.Lock()  # uploads finishing and the collector of files (chatd.services.file_gc)
         self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
         self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
         self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
@@ -186,6 +188,8 @@ class Server:
                 async with trio.open_nursery() as serving:
                     await serving.start(self.hub.sweep)
                     serving.start_soon(self.writer.probe_loop, self.cfg.storage.write_probe_s)
+                    if self.cfg.files.gc_after_s:
+                        serving.start_soon(file_gc.run, self)
                     await self.services.start(serving)
                     await serving.start(self.listener.serve, serving, serving)
                     # Objects made during start-up live for the whole run: keep the collector off them.

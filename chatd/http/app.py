@@ -1,7 +1,8 @@
 """The HTTP side: an ASGI app served by hypercorn on the same address as the WebSocket.
 
 Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
-the database cannot be written, chatd.store.writer), POST /api/v1/auth/login. Errors use the
+the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, and uploaded
+files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb]. Errors use the
 protocol's error codes: {"error": {"code": ..., "message": ..., "field": ...}} (and
 "retry_after_ms" with rate_limited, which is 429 with a Retry-After header).
 
@@ -24,6 +25,8 @@ from ..errors import ChatError
 from ..net.forwarded import client_ip, parse_networks
 from ..net.origin import origin_allowed
 from ..store.users import public_user
+from .files import PREFIX as FILES_PREFIX
+from .files import Files, Streamed
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -41,6 +44,7 @@ _STATUS = {
     "forbidden": 403,
     "not_found": 404,
     "too_large": 413,
+    "quota_exceeded": 413,
     "rate_limited": 429,
     "unavailable": 503,
 }
@@ -65,10 +69,12 @@ class HttpApp:
     def __init__(self, server: Server):
         self.server = server
         self.trusted_proxies = parse_networks(server.cfg.server.trusted_proxies)
+        self.files = Files(server, self.trusted_proxies)
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
             ("POST", "/api/v1/auth/login"): self.login,
+            ("POST", FILES_PREFIX): self.files.upload,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -88,8 +94,10 @@ class HttpApp:
             return
         path, method = scope["path"], scope["method"]
         route = self.routes.get((method, path))
+        if route is None and method == "GET" and path.startswith(FILES_PREFIX + "/"):
+            route = self.files.fetch
         if route is None:
-            if any(p == path for _, p in self.routes):
+            if any(p == path for _, p in self.routes) or path.startswith(FILES_PREFIX + "/"):
                 status, body = 405, _error("bad_request", f"{method} is not allowed on {path}")
             elif path == "/ws":
                 status, body = 426, _error("bad_request", "connect with a WebSocket upgrade")
@@ -102,11 +110,16 @@ class HttpApp:
             except ChatError as err:
                 status = err.status if isinstance(err, HttpError) else _STATUS.get(err.code, 400)
                 body = _error(err.code, err.message, err.field, err.retry_after_ms)
+        if isinstance(body, Streamed):
+            await body.send(send)
+            return
         payload = msgspec.json.encode(body)
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"cache-control", b"no-store")]
         if status == 429:
             retry_ms = body["error"].get("retry_after_ms") or 1000
             headers.append((b"retry-after", str((retry_ms + 999) // 1000).encode()))
+        if status == 401 and path.startswith(FILES_PREFIX):
+            headers.append((b"www-authenticate", b'Bearer realm="chatd"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

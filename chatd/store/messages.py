@@ -13,7 +13,7 @@ import msgspec
 
 from ..errors import ChatError
 from ..protocol import content as ct
-from . import search
+from . import search, uploads
 
 COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at, forwarded"
 _json_decode = msgspec.json.decode
@@ -237,6 +237,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
         f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
         (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded),
     )
+    uploads.link(conn, msg_id, msg.content)
     # The search index entry is added later, by search.op_index_pending.
     # Sending reads everything before it.
     conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
@@ -286,6 +287,7 @@ def edit(
     old_text = indexed_text(row[4], row[5])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, ?)", (msg_id, row[5], ctx.now))
     conn.execute("UPDATE messages SET content = ?, edited_at = ?, edit_count = edit_count + 1 WHERE id = ?", (new.content, ctx.now, msg_id))
+    uploads.link(conn, msg_id, new.content)
     if max_history_bytes:
         _release(conn, user_id, _trim_history(conn, msg_id, max_history_bytes))
     search.reindex(conn, msg_id, conv_id, old_text, new.text)
@@ -326,6 +328,7 @@ def recall(ctx: Any, conv_id: int, user_id: int, msg_id: int, *, is_admin: bool,
             _release(conn, row[3], len(row[5]) + history)
         conn.execute("UPDATE messages SET content = NULL, mentions = NULL, recalled_at = ? WHERE id = ?", (ctx.now, msg_id))
         conn.execute("DELETE FROM message_edits WHERE message_id = ?", (msg_id,))
+        uploads.unlink_message(conn, msg_id)
         if row[8]:
             _forget_mentions(conn, conv_id, row[2], _json_decode(row[8]))
     out = load(conn, msg_id)

@@ -453,4 +453,26 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE communities ADD COLUMN assignments_version INTEGER NOT NULL DEFAULT 0;
     """,
     _broadcast,
+    # 19: uploaded files (chatd.store.uploads): one row per user and file (the bytes are on disk,
+    # chatd.media), and which messages name which file (file_refs, kept by chatd.store.messages).
+    """
+    CREATE TABLE IF NOT EXISTS uploads (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        uploader_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        size INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX IF NOT EXISTS uploads_user_file ON uploads(uploader_id, sha256);
+    CREATE INDEX IF NOT EXISTS uploads_file ON uploads(sha256, created_at);
+    CREATE TABLE IF NOT EXISTS file_refs (
+        sha256 TEXT NOT NULL,
+        msg_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+        PRIMARY KEY (sha256, msg_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS file_refs_msg ON file_refs(msg_id);
+    """,
 ]

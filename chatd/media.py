@@ -1,0 +1,197 @@
+"""Uploaded files on disk: content-addressed storage, type sniffing, image sizes and thumbnails.
+
+A file lives at DATA_DIR/files/<aa>/<sha256 hex> (aa: the first two hex digits), its
+thumbnail, when it is an image, beside it as <sha256 hex>.thumb.png. An upload is written
+to DATA_DIR/files/tmp/ while it is hashed and renamed into place when complete, so a
+partial upload is never seen under a key. Everything here blocks (disk, Pillow): callers
+run it in a worker thread.
+
+The type is sniffed from the bytes (puremagic); the client's Content-Type is never read.
+An image type is believed only when Pillow decodes the image: a file that sniffs as PNG
+but does not decode is stored as application/octet-stream. Pillow's decompression-bomb
+check is an error here (files.max_image_pixels), never a warning. Pillow and puremagic are
+imported at the first upload, not at start (docs/memory.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+OCTET = "application/octet-stream"
+# Raster image types that Pillow must decode, and that are served inline.
+IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
+INLINE_TYPES = frozenset(IMAGE_FORMATS.values())
+THUMB_SUFFIX = ".thumb.png"
+
+
+class ImageTooLarge(Exception):
+    """An image whose pixel count is over files.max_image_pixels (a decompression bomb or just huge)."""
+
+
+@dataclass
+class Stored:
+    sha256: str
+    size: int
+    mime: str
+    width: int | None = None
+    height: int | None = None
+
+
+def files_dir(data_dir: Path) -> Path:
+    return data_dir / "files"
+
+
+def path_of(data_dir: Path, sha256: str) -> Path:
+    return files_dir(data_dir) / sha256[:2] / sha256
+
+
+def thumb_path_of(data_dir: Path, sha256: str) -> Path:
+    return files_dir(data_dir) / sha256[:2] / (sha256 + THUMB_SUFFIX)
+
+
+class Spool:
+    """A temporary file being written and hashed, chunk by chunk (each write from a worker thread)."""
+
+    def __init__(self, data_dir: Path, file_mode: int):
+        tmp = files_dir(data_dir) / "tmp"
+        tmp.mkdir(parents=True, exist_ok=True)
+        self.data_dir = data_dir
+        self.file_mode = file_mode
+        self.path = tmp / f"up-{os.getpid()}-{os.urandom(8).hex()}"
+        self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, file_mode)
+        self.hash = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self.hash.update(data)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view):]
+        self.size += len(data)
+
+    def discard(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def finish(self, max_pixels: int, thumb_px: int) -> Stored:
+        """Close, sniff, probe an image, and move into place (or drop, when the same bytes are stored).
+
+        Raises ImageTooLarge (the spool is discarded)."""
+        os.fsync(self.fd)
+        os.close(self.fd)
+        self.fd = -1
+        sha = self.hash.hexdigest()
+        try:
+            stored = Stored(sha, self.size, sniff(self.path))
+            if stored.mime in INLINE_TYPES:
+                probe_image(self.path, stored, max_pixels)
+            final = path_of(self.data_dir, sha)
+            final.parent.mkdir(exist_ok=True)
+            if final.exists():  # the same bytes are there: keep those
+                os.unlink(self.path)
+            else:
+                os.replace(self.path, final)
+            thumb = thumb_path_of(self.data_dir, sha)
+            if stored.width is not None and not thumb.exists():
+                make_thumbnail(final, thumb, max_pixels, thumb_px, self.file_mode)
+        except BaseException:
+            self.discard()
+            raise
+        return stored
+
+
+def sniff(path: Path) -> str:
+    """The media type the bytes say (the most confident of puremagic's guesses), or octet-stream."""
+    import puremagic
+
+    try:
+        guesses = puremagic.magic_file(str(path))
+    except (puremagic.PureError, ValueError):
+        return OCTET
+    for guess in guesses:
+        if guess.mime_type:
+            return guess.mime_type.lower()
+    return OCTET
+
+
+def _open(path: Path, max_pixels: int) -> Image.Image:
+    from PIL import Image
+
+    # Pillow refuses past twice MAX_IMAGE_PIXELS and warns past it: the warning is made an
+    # error (process-wide, for this category only), and the caller checks the pixels itself.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    warnings.simplefilter("error", Image.DecompressionBombWarning)
+    try:
+        img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageTooLarge(str(exc)) from None
+    if img.width * img.height > max_pixels:
+        img.close()
+        raise ImageTooLarge(f"{img.width}x{img.height} pixels is over {max_pixels}")
+    return img
+
+
+def probe_image(path: Path, stored: Stored, max_pixels: int) -> None:
+    """Record width and height when Pillow decodes the image as the type sniffed; otherwise octet-stream."""
+    try:
+        with _open(path, max_pixels) as img:
+            if IMAGE_FORMATS.get(img.format or "") != stored.mime:
+                stored.mime = OCTET
+                return
+            img.load()  # decodes the first frame: a truncated or corrupt image fails here
+            stored.width, stored.height = img.width, img.height
+    except ImageTooLarge:
+        raise
+    except Exception:  # Pillow raises many kinds on hostile input
+        stored.mime = OCTET
+        stored.width = stored.height = None
+
+
+def make_thumbnail(source: Path, target: Path, max_pixels: int, thumb_px: int, file_mode: int) -> None:
+    """A PNG of at most thumb_px on its longer side, from the first frame of an animation."""
+    with _open(source, max_pixels) as img:
+        img.seek(0)
+        frame = img.convert("RGBA") if img.mode in ("RGBA", "LA", "P", "PA") else img.convert("RGB")
+        frame.thumbnail((thumb_px, thumb_px))
+        tmp = target.with_name(target.name + f".{os.urandom(4).hex()}.tmp")
+        frame.save(tmp, "PNG")
+        os.chmod(tmp, file_mode)
+        os.replace(tmp, target)
+
+
+def clean_tmp(data_dir: Path, max_age_s: float) -> None:
+    """Remove temporary upload files older than max_age_s (left by a crash)."""
+    import time
+
+    tmp = files_dir(data_dir) / "tmp"
+    if not tmp.is_dir():
+        return
+    limit = time.time() - max_age_s
+    for entry in os.scandir(tmp):
+        try:
+            if entry.stat().st_mtime < limit:
+                os.unlink(entry.path)
+        except FileNotFoundError:
+            pass
+
+
+def remove(data_dir: Path, sha256: str) -> None:
+    for path in (path_of(data_dir, sha256), thumb_path_of(data_dir, sha256)):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
