@@ -35,6 +35,7 @@ class ServerConfig(Base):
     max_fragments: int = 64
     max_connections_per_ip: int = 512
     http_body_timeout_s: float = 30.0
+    http_body_min_bytes_per_s: float = 32768.0
     http_keepalive_timeout_s: float = 30.0
     http2: bool = False
     allowed_origins: list[str] = msgspec.field(default_factory=list)
@@ -171,6 +172,7 @@ def _validate(cfg: Config) -> Config:
         "server.backlog_max_bytes": cfg.server.backlog_max_bytes,
         "server.max_fragments": cfg.server.max_fragments,
         "server.http_body_timeout_s": cfg.server.http_body_timeout_s,
+        "server.http_body_min_bytes_per_s": cfg.server.http_body_min_bytes_per_s,
         "server.http_keepalive_timeout_s": cfg.server.http_keepalive_timeout_s,
         "storage.batch_max": cfg.storage.batch_max,
         "storage.queue_max": cfg.storage.queue_max,

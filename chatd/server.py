@@ -132,7 +132,7 @@ class Server:
         )
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.files_lock = trio.Lock()  # uploads finishing and the collector of files (chatd.services.file_gc)
-        self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
+        self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, body_min_bytes_per_s=cfg.server.http_body_min_bytes_per_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
         self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
         self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
         self.writer.on_commit = self.delivery.on_commit

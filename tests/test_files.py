@@ -209,3 +209,47 @@ async def test_collecting_files_no_message_names(harness, users):
     names = {p.name for p in stored_files(harness)}
     sha = kept.split(":")[1]
     assert names == {sha, sha + ".thumb.png"}
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"http_body_timeout_s": 0.5, "http_body_min_bytes_per_s": 100_000}}])
+async def test_a_long_upload_that_keeps_the_pace_is_not_cut_off(harness, users):
+    alice = await token_of(harness, "alice")
+    size = 40 * 10_000
+    with trio.fail_after(20):
+        http = await open_http(harness)
+        async with http.stream:
+            head = f"POST /api/v1/files HTTP/1.1\r\nHost: {http.host}\r\nAuthorization: Bearer {alice}\r\nContent-Length: {size}\r\n\r\n"
+            await http.stream.send_all(head.encode())
+            for _ in range(40):  # 200 KB/s for 2 s: past 0.5 s, but over the pace
+                await http.stream.send_all(b"z" * 10_000)
+                await trio.sleep(0.05)
+            resp = await http.response()
+    assert resp.status == 201, resp
+    assert resp.json()["size"] == size
+    # Slower than the pace: 408 once the deadline passes.
+    with trio.fail_after(20):
+        http = await open_http(harness)
+        async with http.stream:
+            await http.stream.send_all(head.encode())
+            try:
+                for _ in range(40):  # 20 KB/s
+                    await http.stream.send_all(b"z" * 1_000)
+                    await trio.sleep(0.05)
+            except trio.BrokenResourceError:
+                pass
+            resp = await http.response()
+    assert resp.status == 408
+
+
+async def test_an_unauthenticated_upload_is_not_read(harness, users):
+    """The 401 comes before the body is read, and the connection is closed with the body unread."""
+    with trio.fail_after(10):
+        http = await open_http(harness)
+        async with http.stream:
+            head = f"POST /api/v1/files HTTP/1.1\r\nHost: {http.host}\r\nContent-Length: 50000000\r\n\r\n"
+            await http.stream.send_all(head.encode() + b"x" * 1000)
+            resp = await http.response()
+            assert resp.status == 401
+            with trio.fail_after(2), pytest.raises((EOFError, trio.BrokenResourceError)):
+                while True:
+                    await http._fill()

@@ -11,8 +11,10 @@ What chatd changes in it (docs/security-transport.part.md):
   (server.login_timeout_s); the head of a later request on a kept-alive
   connection must come within server.http_keepalive_timeout_s of the previous
   response (hypercorn's keep-alive timeout); a request body must be complete
-  within server.http_body_timeout_s of its head, or the client gets 408 and
-  the connection is closed. (hypercorn's own read_timeout restarts at every
+  within server.http_body_timeout_s of its head, plus one second for every
+  server.http_body_min_bytes_per_s bytes of it received (so a large upload
+  that keeps that pace is never cut off), or the client gets 408 and the
+  connection is closed. (hypercorn's own read_timeout restarts at every
   read, so one byte a second would keep a body open for ever.)
 - No HTTP/2 over cleartext unless server.http2 is on: an `Upgrade: h2c` header
   is ignored (the request is answered in HTTP/1.1) and the HTTP/2 preface
@@ -118,6 +120,7 @@ class _Server(TCPServer):
     """hypercorn's trio connection, plaintext HTTP/1.1 only, with a deadline on request bodies."""
 
     body_timeout_s = 30.0
+    body_min_rate = 32768.0
     http2 = False
 
     async def run(self) -> None:
@@ -138,15 +141,17 @@ class _Server(TCPServer):
 
     async def _read_data(self) -> None:
         body_deadline = inf
+        body_bytes = 0
         while True:
             h11_protocol = self.protocol.protocol  # until an HTTP/2 switch, when it is allowed
             if isinstance(h11_protocol, _H11) and h11_protocol.connection.their_state is h11.SEND_BODY:
                 if body_deadline == inf:
                     body_deadline = trio.current_time() + self.body_timeout_s
+                    body_bytes = 0
             else:
                 body_deadline = inf
             try:
-                with trio.fail_at(body_deadline):
+                with trio.fail_at(body_deadline + body_bytes / self.body_min_rate):
                     data = await self.stream.receive_some(MAX_RECV)
             except trio.TooSlowError:
                 if isinstance(h11_protocol, _H11) and h11_protocol.connection.our_state is h11.SEND_RESPONSE:
@@ -156,6 +161,8 @@ class _Server(TCPServer):
             except (trio.ClosedResourceError, trio.BrokenResourceError):
                 break
             else:
+                if body_deadline != inf:
+                    body_bytes += len(data)
                 await self.protocol.handle(RawData(bytes(data)))
                 if data == b"":
                     break
@@ -164,7 +171,14 @@ class _Server(TCPServer):
 
 class HttpBridge:
     def __init__(
-        self, asgi_app: Any, *, max_body_bytes: int = 16 * 1024 * 1024, body_timeout_s: float = 30.0, keepalive_timeout_s: float = 30.0, http2: bool = False
+        self,
+        asgi_app: Any,
+        *,
+        max_body_bytes: int = 16 * 1024 * 1024,
+        body_timeout_s: float = 30.0,
+        body_min_bytes_per_s: float = 32768.0,
+        keepalive_timeout_s: float = 30.0,
+        http2: bool = False,
     ):
         self.config = HypercornConfig()
         self.config.accesslog = None
@@ -173,6 +187,7 @@ class HttpBridge:
         self.config.graceful_timeout = 2
         self.config.wsgi_max_body_size = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        self.body_min_rate = body_min_bytes_per_s
         self.http2 = http2
         self.app = wrap_app(asgi_app, max_body_bytes, "asgi")
         self.context = WorkerContext(None)
@@ -180,6 +195,7 @@ class HttpBridge:
     async def serve(self, stream: trio.SocketStream, prefix: bytes) -> None:
         server = _Server(self.app, self.config, self.context, ConnectionState({}), PrefixedStream(stream, prefix))  # type: ignore[arg-type]
         server.body_timeout_s = self.body_timeout_s
+        server.body_min_rate = self.body_min_rate
         server.http2 = self.http2
         await server.run()
 
