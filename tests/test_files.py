@@ -12,6 +12,7 @@ import pytest
 import trio
 from PIL import Image
 
+from chatd.client import ClientError
 from chatd.services import file_gc
 
 from .conftest import PASSWORD
@@ -253,3 +254,24 @@ async def test_an_unauthenticated_upload_is_not_read(harness, users):
             with trio.fail_after(2), pytest.raises((EOFError, trio.BrokenResourceError)):
                 while True:
                     await http._fill()
+
+
+async def test_a_message_may_name_only_a_file_its_sender_may_fetch(harness, users):
+    """Knowing a key is not enough: sending it to oneself (or to anyone) would otherwise unlock the file."""
+    alice = await token_of(harness, "alice")
+    key = (await upload(harness, alice, png())).json()["key"]
+    async with harness.client("bob") as b1:
+        for k in (key, "chatd-file:" + "f" * 64):  # alice's file, and one nobody uploaded: the same answer
+            with pytest.raises(ClientError) as exc:
+                await b1.request("chat_dm_send", {"peer": users["carol"], "content": image_content(k)})
+            assert (exc.value.code, exc.value.field) == ("not_found", "content")
+        sent = await b1.request("chat_dm_send", {"peer": users["carol"], "content": {"type": "text", "text": "hi"}})
+        with pytest.raises(ClientError) as exc:
+            await b1.request("chat_dm_edit", {"peer": users["carol"], "msg_id": sent["message"]["id"], "content": {"type": "text", "text": key}})
+        assert exc.value.code == "not_found"
+        # Once alice shows it to bob, bob may pass it on, and carol may fetch it.
+        async with harness.client("alice") as a1:
+            await a1.request("chat_dm_send", {"peer": users["bob"], "content": image_content(key)})
+        await b1.request("chat_dm_send", {"peer": users["carol"], "content": image_content(key)})
+        carol = await token_of(harness, "carol")
+        assert (await fetch(harness, carol, key)).status == 200

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from chatd.client import ClientError
+from chatd.store import uploads
 
 from .test_group import create as create_group
 from .test_group import fails
@@ -268,6 +269,11 @@ BAD_URLS = [
 ]
 
 
+async def alice_uploaded_file_key(harness, users) -> None:
+    """A message may name only a file its sender may fetch (docs/files.md): record FILE_KEY as alice's upload."""
+    await harness.server.writer.submit(uploads.op_record, users["alice"], FILE_KEY.split(":")[1], 3, "application/octet-stream", None, None, 0)
+
+
 def url_contents(url: str) -> list[tuple[dict, str]]:
     """Every URL field of every content type, with `url` in it, and the field an error names."""
     ok = "https://example.test/ok"
@@ -289,6 +295,7 @@ def url_contents(url: str) -> list[tuple[dict, str]]:
 @pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 10_000, "user_write_burst": 10_000}}])
 async def test_content_urls_must_be_http_or_chatd_file_keys(harness, users):
     a, b = users["alice"], users["bob"]
+    await alice_uploaded_file_key(harness, users)
     async with harness.client("alice") as a1:
         gid = (await create_group(a1, "team", [b]))["group_id"]
         rid = (await create_room(a1))["room_id"]
@@ -310,6 +317,7 @@ async def test_content_urls_must_be_http_or_chatd_file_keys(harness, users):
 
 async def test_edits_check_content_urls_too(harness, users):
     a, b = users["alice"], users["bob"]
+    await alice_uploaded_file_key(harness, users)
     async with harness.client("alice") as a1:
         gid = (await create_group(a1, "team", [b]))["group_id"]
         rid = (await create_room(a1))["room_id"]

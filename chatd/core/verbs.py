@@ -24,6 +24,7 @@ from ..store import messages
 from ..store import social as social_store
 from ..store.db import now_ms
 from .effects import Outcome, Present, Push, ReadMoved, Users
+from . import files as files_core
 from . import social_gate
 from .kinds import Kind
 from .membership import names as membership_names
@@ -72,6 +73,7 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
             raise ChatError("conflict", "this client_msg_id was used for a message elsewhere", field="client_msg_id")
         return Outcome((existing, True))
     acc = found.access
+    files_core.check_keys(conn, me, new.content)
     may_all = None
     if roles.MENTION_ALL in kind.by_access:  # forbidden, with what is missing and where, unless allowed
         if 0 in new.mentions:
@@ -255,6 +257,7 @@ def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: m
     acc = _access(ctx, kind, target, user_id, roles.READ)
     if kind.change_gate is not None:
         kind.change_gate(ctx.conn, user_id, acc.peer_id)
+    files_core.check_keys(ctx.conn, user_id, new.content)
     msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new, max_edits=max_edits, max_history_bytes=max_history_bytes)
     out = Outcome({"message": msg})
     kind.message(out, "edit", msg, acc.peer_id, user_id)
