@@ -67,6 +67,7 @@ class Spool:
         self.data_dir = data_dir
         self.file_mode = file_mode
         self.path = tmp / f"up-{os.getpid()}-{os.urandom(8).hex()}"
+        self.thumb = self.path.with_name(self.path.name + THUMB_SUFFIX)
         self.fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, file_mode)
         self.hash = hashlib.sha256()
         self.size = 0
@@ -82,36 +83,47 @@ class Spool:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
-        try:
-            os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+        for path in (self.path, self.thumb):
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
 
-    def finish(self, max_pixels: int, thumb_px: int) -> Stored:
-        """Close, sniff, probe an image, and move into place (or drop, when the same bytes are stored).
+    def seal(self, max_pixels: int, thumb_px: int) -> Stored:
+        """Sync and close, sniff, probe an image and draw its thumbnail, all still in the temporary directory.
 
         Raises ImageTooLarge (the spool is discarded)."""
-        os.fsync(self.fd)
-        os.close(self.fd)
-        self.fd = -1
-        sha = self.hash.hexdigest()
         try:
-            stored = Stored(sha, self.size, sniff(self.path))
+            os.fsync(self.fd)
+            os.close(self.fd)
+            self.fd = -1
+            stored = Stored(self.hash.hexdigest(), self.size, sniff(self.path))
             if stored.mime in INLINE_TYPES:
                 probe_image(self.path, stored, max_pixels)
-            final = path_of(self.data_dir, sha)
-            final.parent.mkdir(exist_ok=True)
-            if final.exists():  # the same bytes are there: keep those
-                os.unlink(self.path)
-            else:
-                os.replace(self.path, final)
-            thumb = thumb_path_of(self.data_dir, sha)
-            if stored.width is not None and not thumb.exists():
-                make_thumbnail(final, thumb, max_pixels, thumb_px, self.file_mode)
+            if stored.width is not None:
+                make_thumbnail(self.path, self.thumb, max_pixels, thumb_px, self.file_mode)
         except BaseException:
             self.discard()
             raise
         return stored
+
+    def place(self, stored: Stored) -> None:
+        """Move the file (and its thumbnail) under its key, or drop them when the same bytes are there."""
+        final = path_of(self.data_dir, stored.sha256)
+        final.parent.mkdir(exist_ok=True)
+        pairs = [(self.path, final)]
+        if stored.width is not None:
+            pairs.append((self.thumb, thumb_path_of(self.data_dir, stored.sha256)))
+        for source, target in pairs:
+            if target.exists():
+                os.unlink(source)
+            else:
+                os.replace(source, target)
+        fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)  # the renames reach the disk before the upload's row is committed
+        finally:
+            os.close(fd)
 
 
 def sniff(path: Path) -> str:
@@ -165,6 +177,7 @@ def make_thumbnail(source: Path, target: Path, max_pixels: int, thumb_px: int, f
     """A PNG of at most thumb_px on its longer side, from the first frame of an animation."""
     with _open(source, max_pixels) as img:
         img.seek(0)
+        img.draft(None, (thumb_px, thumb_px))  # a JPEG decodes at a fraction of its size; others ignore it
         frame = img.convert("RGBA") if img.mode in ("RGBA", "LA", "P", "PA") else img.convert("RGB")
         frame.thumbnail((thumb_px, thumb_px))
         tmp = target.with_name(target.name + f".{os.urandom(4).hex()}.tmp")

@@ -275,3 +275,15 @@ async def test_a_message_may_name_only_a_file_its_sender_may_fetch(harness, user
         await b1.request("chat_dm_send", {"peer": users["carol"], "content": image_content(key)})
         carol = await token_of(harness, "carol")
         assert (await fetch(harness, carol, key)).status == 200
+
+
+async def test_a_jpeg_gets_its_size_and_a_thumbnail(harness, users):
+    alice = await token_of(harness, "alice")
+    out = io.BytesIO()
+    Image.new("RGB", (1200, 900), (10, 200, 10)).save(out, "JPEG", quality=80)
+    resp = await upload(harness, alice, out.getvalue())
+    assert resp.status == 201 and resp.json()["mime"] == "image/jpeg" and (resp.json()["width"], resp.json()["height"]) == (1200, 900)
+    thumb = await fetch(harness, alice, resp.json()["key"], "/thumb")
+    img = Image.open(io.BytesIO(thumb.body))
+    assert img.format == "PNG" and img.size == (320, 240)
+    assert list((Path(harness.server.cfg.data_path) / "files" / "tmp").iterdir()) == []

@@ -139,11 +139,12 @@ class Files:
             quota = cfg.files.user_quota_bytes
             if quota:
                 await self.server.readers.read(_check_quota, user["id"], spool.hash.hexdigest(), spool.size, quota)
+            try:
+                stored = await trio.to_thread.run_sync(spool.seal, cfg.files.max_image_pixels, cfg.files.thumb_px)
+            except media.ImageTooLarge as exc:
+                raise ChatError("too_large", f"the image is over files.max_image_pixels ({exc})", field="pixels") from None
             async with self.server.files_lock:  # not while the collector removes files (chatd.services.file_gc)
-                try:
-                    stored = await trio.to_thread.run_sync(spool.finish, cfg.files.max_image_pixels, cfg.files.thumb_px)
-                except media.ImageTooLarge as exc:
-                    raise ChatError("too_large", f"the image is over files.max_image_pixels ({exc})", field="pixels") from None
+                await trio.to_thread.run_sync(spool.place, stored)
                 await self.server.writer.submit(
                     uploads.op_record, user["id"], stored.sha256, stored.size, stored.mime, stored.width, stored.height, quota
                 )
