@@ -133,6 +133,9 @@ def check_database(path: Path) -> None:
             "LEFT JOIN messages m ON m.conv_id = c.id GROUP BY c.id"
         ).fetchall()
         for conv_id, last_seq, count, low, high in rows:
+            if count == 0:  # (the announcements, made empty by a migration)
+                assert last_seq == 0, f"conversation {conv_id}: no messages, last_seq {last_seq}"
+                continue
             assert (low, high, last_seq) == (1, count, count), f"conversation {conv_id}: seqs {low}..{high}, {count} messages, last_seq {last_seq}"
     finally:
         conn.close()

@@ -15,7 +15,7 @@ def _targets(page: dict) -> list[str]:
 async def test_every_kind_in_one_list(harness, users):
     a, b = users["alice"], users["bob"]
     async with harness.client("alice") as a1, harness.client("alice") as a2, harness.client("bob") as b1:
-        cid, _, ch = await setup(b1, a1)  # bob's community, alice in it
+        cid, _, ch = await setup(b1, a1, icon="https://example.org/icon.png")  # bob's community, alice in it
         hidden = (await b1.request("community_channel_create", {"community_id": cid, "name": "staff"}))["channel"]["channel_id"]
         await b1.request("community_overwrite_set", {"community_id": cid, "place": "channel", "place_id": hidden,
                                                      "target": "member", "target_id": a, "deny": ["view_channel"]})
@@ -36,7 +36,9 @@ async def test_every_kind_in_one_list(harness, users):
         await a1.request("chat_friend_remark_set", {"user_id": b, "remark": "老板"})
         at = next(e for e in (await a1.request("chat_conversations", {}))["conversations"] if e["kind"] == "group")["at"]
         assert at["mentioner_name"] == "老板"
-        assert dm["peer"]["id"] == b and dm["peer_online"] is True and dm["at"] is None
+        assert dm["peer"]["id"] == b and dm["peer_online"] is True and dm["at"] is None and dm["avatar"] == ""
+        channel = next(e for e in page["conversations"] if e["kind"] == "channel")
+        assert channel["avatar"] == "https://example.org/icon.png" and "avatar" in group
         # Filters, and paging by next_offset.
         assert _targets(await a1.request("chat_conversations", {"kinds": ["dm", "room"]})) == [f"dm:{b}", f"room:{rid}"]
         assert _targets(await a1.request("chat_conversations", {"unread_only": True})) == [f"group:{gid}", f"dm:{b}", f"channel:{ch}"]

@@ -27,7 +27,7 @@ from ..stats import summary_ms
 from .base import Context, Result, scenario
 from .fanout import Fanout
 from .goals import Goal, at_least, count, number, samples
-from .groups import DELIVERIES_GOAL
+from .groups import DELIVERIES_GOAL, fanout_figures
 from .send import text_pool
 
 COMMUNITY_CMDS = ("community_send", "community_channel_list", "community_role_update")
@@ -295,14 +295,7 @@ def scenario_k(ctx: Context, res: Result) -> None:
             r = fan.round("k", p["rate_per_s"], p["duration_s"], build, drain=ctx.scale(5.0, 1.0))
         finally:
             fan.close()
-    d = r["delivery_ms"]
-    res.fig("deliveries_per_s", r["deliveries_per_s"], "deliveries/s")
-    res.fig("p50_ms", d.get("p50"), "ms")
-    res.fig("p99_ms", d.get("p99"), "ms")
-    cpu = r["server"]["cpu_s"]
-    res.fig("server_cpu_s_per_1000_deliveries", None if cpu is None or not r["deliveries"] else round(cpu / r["deliveries"] * 1000, 4), "CPU-s")
-    res.fig("losses", r["losses"], "deliveries")
-    res.fig("duplicates", r["duplicates"], "deliveries")
+    fanout_figures(res, r)
     for kind in ("warm", "cold", "fresh"):
         s = trees[f"{kind}_ms"]
         for pct in ("p50", "p95", "p99"):

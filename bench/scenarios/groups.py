@@ -19,6 +19,19 @@ from .fanout import Fanout
 from .goals import Goal, at_least, count, durability, number, samples
 from .send import b_procs, closed_loop_plan, fill_result, run_send_load, text_pool
 
+
+def fanout_figures(res: Result, r: dict[str, Any]) -> None:
+    """The figures of a fanout round (F, K): deliveries/s, delivery p50/p99, CPU, losses."""
+    d = r["delivery_ms"]
+    res.fig("deliveries_per_s", r["deliveries_per_s"], "deliveries/s")
+    res.fig("p50_ms", d.get("p50"), "ms")
+    res.fig("p99_ms", d.get("p99"), "ms")
+    cpu = r["server"]["cpu_s"]
+    res.fig("server_cpu_s_per_1000_deliveries", None if cpu is None or not r["deliveries"] else round(cpu / r["deliveries"] * 1000, 4), "CPU-s")
+    res.fig("losses", r["losses"], "deliveries")
+    res.fig("duplicates", r["duplicates"], "deliveries")
+
+
 GROUP_CMDS = ("chat_group_create", "chat_group_send")
 GROUPS_NOTE = "needs groups: chat_group_create and chat_group_send are not implemented by this server"
 BGROUP_MEMBERS = 20  # the group B-group's goals were set for
@@ -122,14 +135,7 @@ def scenario_f(ctx: Context, res: Result) -> None:
             r = fan.round("f", rate, duration, build, drain=ctx.scale(5.0, 1.0))
         finally:
             fan.close()
-    d = r["delivery_ms"]
-    res.fig("deliveries_per_s", r["deliveries_per_s"], "deliveries/s")
-    res.fig("p50_ms", d.get("p50"), "ms")
-    res.fig("p99_ms", d.get("p99"), "ms")
-    cpu = r["server"]["cpu_s"]
-    res.fig("server_cpu_s_per_1000_deliveries", None if cpu is None or not r["deliveries"] else round(cpu / r["deliveries"] * 1000, 4), "CPU-s")
-    res.fig("losses", r["losses"], "deliveries")
-    res.fig("duplicates", r["duplicates"], "deliveries")
+    fanout_figures(res, r)
     res.detail = {k: v for k, v in r.items() if k not in ("latencies", "timeline", "acks_timeline")}
     res.samples = {"delivery": [x * 1000 for x in r["latencies"]]}
     res.timelines = {"deliveries": r["timeline"]}

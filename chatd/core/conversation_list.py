@@ -6,9 +6,10 @@ on request (chat_conversations_unread).
 
 The list is ordered as each kind's own list: pinned first, then sort_order (higher first),
 then newest activity. Each entry is its kind's entry (chatd.store.<kind>.listed, which also
-leaves out channels the user cannot see) with `kind`, `target` (kind:id, as
-chat_message_forward names conversations), `sort_order` and `at`: who mentioned the user in
-the newest unread mention (by the user's remark for them, if any), and at which seq.
+leaves out channels the user cannot see) with `avatar` (a channel's: its community's icon),
+`kind`, `target` (kind:id, as chat_message_forward names conversations), `sort_order` and
+`at`: who mentioned the user in the newest unread mention (by the user's remark for them, if
+any), and at which seq.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import roles
 from ..protocol import content as ct
+from ..store import community as community_store
 from ..store import conversations as conv_store
 from ..store import social as social_store
 from .effects import Outcome, Users
@@ -88,8 +90,11 @@ def home(conn: Any, user_id: int, kinds: list[str], unread_only: bool, limit: in
     who = conv_store.mentioners(conn, wanted)
     blocked = social_store.blocked_among(conn, user_id, [sender for sender, _ in who.values()])
     remarks = social_store.remarks(conn, user_id, [sender for sender, _ in who.values()])  # the user's own names for them
+    icons = community_store.icons(conn, [e["community_id"] for _, e in out if "community_id" in e])
     page = []
     for r, entry in out:
+        if "avatar" not in entry:  # a channel shows its community's icon; a DM has none (users have no avatar)
+            entry["avatar"] = icons.get(entry.get("community_id", 0), "")
         at = None
         if entry["mentioned"]:
             for seq in sorted({r[_MENTION], r[_ALL_MENTION]}, reverse=True):

@@ -25,6 +25,14 @@ _COLS = "id, name, description, icon, owner_id, public, join_mode, member_count,
 # --- the community ------------------------------------------------------------------------
 
 
+def icons(conn: sqlite3.Connection, community_ids: list[int]) -> dict[int, str]:
+    ids = sorted(set(community_ids))
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    return dict(conn.execute(f"SELECT id, icon FROM communities WHERE id IN ({marks})", ids).fetchall())
+
+
 def row(conn: sqlite3.Connection, community_id: int) -> dict[str, Any]:
     """The community as the wire carries it (Community); not_found when there is none."""
     r = conn.execute(f"SELECT {_COLS} FROM communities WHERE id = ?", (community_id,)).fetchone()
