@@ -287,3 +287,15 @@ async def test_a_jpeg_gets_its_size_and_a_thumbnail(harness, users):
     img = Image.open(io.BytesIO(thumb.body))
     assert img.format == "PNG" and img.size == (320, 240)
     assert list((Path(harness.server.cfg.data_path) / "files" / "tmp").iterdir()) == []
+
+
+@pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 10_000, "user_write_burst": 10_000}}])
+async def test_a_reader_of_an_old_message_among_many_may_fetch(harness, users):
+    """The messages that name a file are looked at from the reader's own conversations first."""
+    alice, bob = [await token_of(harness, n) for n in ("alice", "bob")]
+    key = (await upload(harness, alice, png())).json()["key"]
+    async with harness.client("alice") as a1:
+        await a1.request("chat_dm_send", {"peer": users["bob"], "content": image_content(key)})
+        for _ in range(210):
+            await a1.request("chat_dm_send", {"peer": users["carol"], "content": image_content(key)})
+    assert (await fetch(harness, bob, key)).status == 200

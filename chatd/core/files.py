@@ -25,7 +25,7 @@ def may_read(conn: sqlite3.Connection, user_id: int, sha256: str) -> dict[str, A
         return None
     if uploads.has_upload(conn, user_id, sha256):
         return meta
-    for msg_id in uploads.referencing(conn, sha256):
+    for msg_id in uploads.referencing(conn, sha256, user_id):
         try:
             message_reads.readable(conn, msg_id, user_id)
         except ChatError:

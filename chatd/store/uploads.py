@@ -61,9 +61,17 @@ def info(conn: sqlite3.Connection, sha256: str) -> dict[str, Any] | None:
     return {"size": row[0], "mime": row[1], "width": row[2], "height": row[3]}
 
 
-def referencing(conn: sqlite3.Connection, sha256: str, limit: int = 200) -> list[int]:
-    """Ids of messages whose content names the file, newest first."""
-    return [r[0] for r in conn.execute("SELECT msg_id FROM file_refs WHERE sha256 = ? ORDER BY msg_id DESC LIMIT ?", (sha256, limit))]
+def referencing(conn: sqlite3.Connection, sha256: str, user_id: int, limit: int = 200) -> list[int]:
+    """Ids of up to `limit` messages whose content names the file: first those in conversations
+    user_id is a member of, then the others (channels and announcements have no member rows);
+    newest first in each."""
+    rows = conn.execute(
+        "SELECT r.msg_id FROM file_refs r JOIN messages m ON m.id = r.msg_id "
+        "LEFT JOIN members mb ON mb.conv_id = m.conv_id AND mb.user_id = ? "
+        "WHERE r.sha256 = ? ORDER BY mb.user_id IS NULL, r.msg_id DESC LIMIT ?",
+        (user_id, sha256, limit),
+    )
+    return [r[0] for r in rows]
 
 
 def unreferenced_before(conn: sqlite3.Connection, before_ms: int, limit: int) -> list[str]:
