@@ -299,3 +299,13 @@ async def test_a_reader_of_an_old_message_among_many_may_fetch(harness, users):
         for _ in range(210):
             await a1.request("chat_dm_send", {"peer": users["carol"], "content": image_content(key)})
     assert (await fetch(harness, bob, key)).status == 200
+
+
+@pytest.mark.parametrize("config_overrides", [{"files": {"gc_after_s": 1, "gc_interval_s": 1}}])
+async def test_the_server_collects_on_its_own(harness, users):
+    alice = await token_of(harness, "alice")
+    key = (await upload(harness, alice, b"nobody will name this")).json()["key"]
+    with trio.fail_after(10):
+        while (await fetch(harness, alice, key)).status == 200:
+            await trio.sleep(0.2)
+    assert stored_files(harness) == []
