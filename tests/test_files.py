@@ -309,3 +309,16 @@ async def test_the_server_collects_on_its_own(harness, users):
         while (await fetch(harness, alice, key)).status == 200:
             await trio.sleep(0.2)
     assert stored_files(harness) == []
+
+
+@pytest.mark.parametrize("config_overrides", [{"limits": {"user_write_rate_per_s": 0.01, "user_write_burst": 10}}])
+async def test_uploads_take_from_the_users_write_budget(harness, users):
+    alice = await token_of(harness, "alice")
+    for n in range(2):  # 5 each
+        assert (await upload(harness, alice, b"file %d" % n)).status == 201
+    resp = await upload(harness, alice, b"one too many")
+    assert resp.status == 429 and error_code(resp) == "rate_limited" and int(resp.headers["retry-after"]) >= 1
+    async with harness.client("alice") as a1:  # the budget is the one the WebSocket takes from
+        with pytest.raises(ClientError) as exc:
+            await a1.request("chat_dm_send", {"peer": users["bob"], "content": {"type": "text", "text": "hi"}})
+        assert exc.value.code == "rate_limited"

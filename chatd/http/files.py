@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 PREFIX = "/api/v1/files"
 UPLOAD_BUFFER = 1024 * 1024
 SEND_CHUNK = 256 * 1024
+UPLOAD_COST = 5  # taken from the user's write budget (limits.user_write_rate_per_s), shared with the WebSocket
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # = chatd.media.INLINE_TYPES
 
 
@@ -112,6 +113,9 @@ class Files:
         from .. import media
 
         user = await self.bearer(scope)
+        wait_ms = self.server.write_budget.take(user["id"], UPLOAD_COST)
+        if wait_ms:
+            raise ChatError("rate_limited", "too many requests from this user; slow down", retry_after_ms=wait_ms)
         cfg = self.server.cfg
         limit = cfg.files.max_file_bytes
         declared = _header(scope, b"content-length")
