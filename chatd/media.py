@@ -72,7 +72,7 @@ class Spool:
         self.hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         self.hash.update(data)
         view = memoryview(data)
         while view:

@@ -134,8 +134,8 @@ class Files:
                 buf += chunk
                 more = message.get("more_body", False)
                 if len(buf) >= UPLOAD_BUFFER or (buf and not more):
-                    await trio.to_thread.run_sync(spool.write, bytes(buf))
-                    buf.clear()
+                    full, buf = buf, bytearray()  # handed to the thread as it is: no copy on the event loop
+                    await trio.to_thread.run_sync(spool.write, full)
                 if not more:
                     break
             if spool.size == 0:
