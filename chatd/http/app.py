@@ -1,8 +1,9 @@
 """The HTTP side: an ASGI app served by hypercorn on the same address as the WebSocket.
 
 Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
-the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, and uploaded
-files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb]. Errors use the
+the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, uploaded
+files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb], and the REST
+API (chatd.http.rest): POST /api/v1/commands/{wire}, GET /api/v1/openapi.json. Errors use the
 protocol's error codes: {"error": {"code": ..., "message": ..., "field": ...}} (and
 "retry_after_ms" with rate_limited, which is 429 with a Retry-After header).
 
@@ -27,6 +28,8 @@ from ..net.origin import origin_allowed
 from ..store.users import public_user
 from .files import PREFIX as FILES_PREFIX
 from .files import Files, Streamed
+from .rest import OPENAPI_PATH, Rest
+from .rest import PREFIX as COMMANDS_PREFIX
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -36,17 +39,31 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 MAX_JSON_BODY = 64 * 1024
+# The HTTP status of every protocol error code (docs/rest.md lists them with their reasons).
 _STATUS = {
-    "bad_request": 400,
     "bad_frame": 400,
+    "bad_request": 400,
+    "unknown_command": 404,
+    "not_implemented": 501,
+    "not_logged_in": 401,
+    "already_logged_in": 409,
     "auth_failed": 401,
     "user_disabled": 403,
-    "forbidden": 403,
     "not_found": 404,
+    "forbidden": 403,
+    "not_member": 403,
+    "rate_limited": 429,
     "too_large": 413,
     "quota_exceeded": 413,
-    "rate_limited": 429,
+    "recall_window_passed": 409,
+    "not_editable": 409,
+    "conflict": 409,
+    "privacy_restricted": 403,
+    "muted": 403,
+    "banned": 403,
+    "owner_must_transfer": 409,
     "unavailable": 503,
+    "internal": 500,
 }
 _JSON_ROUTES = {("POST", "/api/v1/auth/login")}
 
@@ -70,11 +87,13 @@ class HttpApp:
         self.server = server
         self.trusted_proxies = parse_networks(server.cfg.server.trusted_proxies)
         self.files = Files(server, self.trusted_proxies)
+        self.rest = Rest(server, self.files)
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
             ("POST", "/api/v1/auth/login"): self.login,
             ("POST", FILES_PREFIX): self.files.upload,
+            ("GET", OPENAPI_PATH): self.rest.openapi,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,10 +113,13 @@ class HttpApp:
             return
         path, method = scope["path"], scope["method"]
         route = self.routes.get((method, path))
+        takes_json = (method, path) in _JSON_ROUTES
         if route is None and method == "GET" and path.startswith(FILES_PREFIX + "/"):
             route = self.files.fetch
+        elif route is None and method == "POST" and path.startswith(COMMANDS_PREFIX):
+            route, takes_json = self.rest.command, True
         if route is None:
-            if any(p == path for _, p in self.routes) or path.startswith(FILES_PREFIX + "/"):
+            if any(p == path for _, p in self.routes) or path.startswith((FILES_PREFIX + "/", COMMANDS_PREFIX)):
                 status, body = 405, _error("bad_request", f"{method} is not allowed on {path}")
             elif path == "/ws":
                 status, body = 426, _error("bad_request", "connect with a WebSocket upgrade")
@@ -105,11 +127,11 @@ class HttpApp:
                 status, body = 404, _error("not_found", f"no route {path}")
         else:
             try:
-                self._check_request(scope, (method, path) in _JSON_ROUTES)
+                self._check_request(scope, takes_json)
                 status, body = await route(scope, receive)
             except ChatError as err:
                 status = err.status if isinstance(err, HttpError) else _STATUS.get(err.code, 400)
-                body = _error(err.code, err.message, err.field, err.retry_after_ms)
+                body = _error(err.code, err.message, err.field, err.retry_after_ms, err.missing, err.by)
         if isinstance(body, Streamed):
             await body.send(send)
             return
@@ -118,7 +140,7 @@ class HttpApp:
         if status == 429:
             retry_ms = body["error"].get("retry_after_ms") or 1000
             headers.append((b"retry-after", str((retry_ms + 999) // 1000).encode()))
-        if status == 401 and path.startswith(FILES_PREFIX):
+        if status == 401 and path.startswith((FILES_PREFIX, COMMANDS_PREFIX)):
             headers.append((b"www-authenticate", b'Bearer realm="chatd"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
@@ -160,12 +182,18 @@ class HttpApp:
         return 200, {"token": token, "user": public_user(user)}
 
 
-def _error(code: str, message: str, field: str | None = None, retry_after_ms: int | None = None) -> dict[str, Any]:
+def _error(
+    code: str, message: str, field: str | None = None, retry_after_ms: int | None = None, missing: str | None = None, by: str | None = None
+) -> dict[str, Any]:
     err: dict[str, Any] = {"code": code, "message": message}
     if field:
         err["field"] = field
     if retry_after_ms is not None:
         err["retry_after_ms"] = retry_after_ms
+    if missing is not None:
+        err["missing"] = missing
+    if by is not None:
+        err["by"] = by
     return {"error": err}
 
 

@@ -53,13 +53,18 @@ class UserBuckets:
     def take(self, user_id: int, cost: float, now: float | None = None) -> int:
         """Take `cost` from the user's bucket; 0 on success, else milliseconds to wait."""
         now = time.monotonic() if now is None else now
+        return self.bucket(user_id, now).take(now, cost)
+
+    def bucket(self, user_id: int, now: float | None = None) -> TokenBucket:
+        """The user's bucket (made full when there is none)."""
+        now = time.monotonic() if now is None else now
         bucket = self.buckets.get(user_id)
         if bucket is None:
             if len(self.buckets) >= self._prune_at:
                 self.buckets = {u: b for u, b in self.buckets.items() if not b.full(now)}
                 self._prune_at = max(1024, 2 * len(self.buckets))
             bucket = self.buckets[user_id] = TokenBucket(self.rate, self.burst, now)
-        return bucket.take(now, cost)
+        return bucket
 
 
 class Session:

@@ -73,38 +73,44 @@ class Codec:
         except RecursionError:
             raise ChatError("bad_frame", "the frame is nested too deeply") from None
         try:
-            decoders = self._decoders.get(env.cmd)
-            if decoders is None:
-                if env.cmd not in self.unimplemented:
-                    raise ChatError("unknown_command", f"no command named {env.cmd!r}", field="cmd")
-                raise ChatError("not_implemented", f"{env.cmd} is not implemented by this server yet")
-            raw = bytes(env.data) or _EMPTY[codec]
-            try:
-                data = decoders[codec].decode(raw)
-            except msgspec.ValidationError as exc:
-                text = str(exc)
-                m = _AT.search(text)
-                field = m.group(1) if m else None
-                msg = _AT.sub("", text)
-                if field:
-                    missing = re.match(r"Object missing required field `(\w+)`", msg)
-                    field = f"{field}.{missing.group(1)}" if missing else field
-                elif (missing := re.match(r"Object missing required field `(\w+)`", msg)) :
-                    field = missing.group(1)
-                elif msg.startswith("Expected `object`"):
-                    field = "data"
-                raise ChatError("bad_request", msg, field=field) from None
-            except msgspec.DecodeError as exc:
-                raise ChatError("bad_request", f"data: {exc}", field="data") from None
-            except UnicodeDecodeError:
-                raise ChatError("bad_request", "data holds text that is not UTF-8", field="data") from None
-            except RecursionError:
-                raise ChatError("bad_request", "data is nested too deeply", field="data") from None
+            data = self.decode_data(env.cmd, bytes(env.data), codec)
         except ChatError as err:
             err.cmd = env.cmd  # type: ignore[attr-defined]
             err.req_id = env.id  # type: ignore[attr-defined]
             raise
         return Request(env.cmd, env.id, data, codec)
+
+    def decode_data(self, cmd: str, raw: bytes, codec: int) -> Any:
+        """Decode a request's `data` (empty: `{}`) with the Struct of `cmd` (the WebSocket's frames
+        and the REST route, chatd.http.rest). Raises ChatError(unknown_command | not_implemented |
+        bad_request, with `field`)."""
+        decoders = self._decoders.get(cmd)
+        if decoders is None:
+            if cmd not in self.unimplemented:
+                raise ChatError("unknown_command", f"no command named {cmd!r}", field="cmd")
+            raise ChatError("not_implemented", f"{cmd} is not implemented by this server yet")
+        raw = raw or _EMPTY[codec]
+        try:
+            return decoders[codec].decode(raw)
+        except msgspec.ValidationError as exc:
+            text = str(exc)
+            m = _AT.search(text)
+            field = m.group(1) if m else None
+            msg = _AT.sub("", text)
+            if field:
+                missing = re.match(r"Object missing required field `(\w+)`", msg)
+                field = f"{field}.{missing.group(1)}" if missing else field
+            elif (missing := re.match(r"Object missing required field `(\w+)`", msg)) :
+                field = missing.group(1)
+            elif msg.startswith("Expected `object`"):
+                field = "data"
+            raise ChatError("bad_request", msg, field=field) from None
+        except msgspec.DecodeError as exc:
+            raise ChatError("bad_request", f"data: {exc}", field="data") from None
+        except UnicodeDecodeError:
+            raise ChatError("bad_request", "data holds text that is not UTF-8", field="data") from None
+        except RecursionError:
+            raise ChatError("bad_request", "data is nested too deeply", field="data") from None
 
 
 def encode(obj: Any, codec: int) -> bytes:

@@ -1,0 +1,158 @@
+"""The REST API (docs/rest.md): POST /api/v1/commands/{wire} runs the WebSocket's handlers, over a real socket."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from chatd.errors import CODES
+from chatd.http.app import _STATUS
+from chatd.protocol import openapigen
+from chatd.protocol.requests import REQUESTS
+from chatd.protocol.rest import WS_ONLY
+
+from .test_files import png, token_of, upload
+from .test_http import Response, error_code, request
+
+
+async def rest(harness, token: str | None, wire: str, data: Any = None, *, raw: bytes | None = None, content_type: str | None = "application/json") -> Response:
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if content_type:
+        headers["Content-Type"] = content_type
+    body = raw if raw is not None else json.dumps({} if data is None else data).encode()
+    return await request(harness, "POST", f"/api/v1/commands/{wire}", body, headers)
+
+
+def text(t: str) -> dict[str, Any]:
+    return {"type": "text", "text": t}
+
+
+def test_every_error_code_has_a_status():
+    assert set(_STATUS) == set(CODES)
+
+
+async def test_a_dm_sent_over_rest_reaches_the_peers_websocket(harness, users):
+    alice = await token_of(harness, "alice")
+    async with harness.client("bob") as bob, harness.client("alice") as alice_ws:
+        resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text("hello from a bot"), "client_msg_id": "m1"})
+        assert resp.status == 200, resp
+        sent = resp.json()
+        assert sent["duplicate"] is False and sent["message"]["content"] == text("hello from a bot")
+        push = await bob.next_push("chat_message")
+        assert push["data"]["message"]["id"] == sent["id"] and push["data"]["peer"] == users["alice"]
+        # The sender's own WebSocket devices learn it as usual.
+        await alice_ws.next_push("chat_message")
+        # The same client_msg_id answers the same message, not a second one.
+        again = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text("hello from a bot"), "client_msg_id": "m1"})
+        assert again.status == 200 and again.json()["duplicate"] is True and again.json()["id"] == sent["id"]
+
+
+async def test_history_pages(harness, users):
+    alice = await token_of(harness, "alice")
+    for n in range(5):
+        assert (await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text(f"m{n}")})).status == 200
+    page = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2})
+    assert page.status == 200, page
+    body = page.json()
+    assert [m["content"]["text"] for m in body["messages"]] == ["m3", "m4"] and body["has_more"] is True
+    older = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2, "before_seq": body["messages"][0]["seq"]})
+    assert [m["content"]["text"] for m in older.json()["messages"]] == ["m1", "m2"]
+
+
+async def test_a_group_created_and_read(harness, users):
+    alice = await token_of(harness, "alice")
+    async with harness.client("bob") as bob:
+        resp = await rest(harness, alice, "chat_group_create", {"name": "bots", "members": [users["bob"]]})
+        assert resp.status == 200, resp
+        gid = resp.json()["group"]["group_id"]
+        await bob.next_push("chat_group_conversation_update")
+    members = await rest(harness, alice, "chat_group_members", {"group_id": gid})
+    assert members.status == 200 and {m["user"]["id"] for m in members.json()["members"]} == {users["alice"], users["bob"]}
+    carol = await token_of(harness, "carol")
+    refused = await rest(harness, carol, "chat_group_members", {"group_id": gid})
+    assert refused.status == 403 and error_code(refused) == "not_member"
+
+
+async def test_an_image_uploaded_then_sent(harness, users):
+    alice = await token_of(harness, "alice")
+    key = (await upload(harness, alice, png())).json()["key"]
+    resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": {"type": "image", "url": key}})
+    assert resp.status == 200, resp
+
+
+async def test_errors(harness, users):
+    alice = await token_of(harness, "alice")
+    body = {"peer": users["bob"], "content": text("x")}
+    no_token = await rest(harness, None, "chat_dm_send", body)
+    assert no_token.status == 401 and error_code(no_token) == "auth_failed" and "bearer" in no_token.headers["www-authenticate"].lower()
+    bad_token = await rest(harness, "nope", "chat_dm_send", body)
+    assert bad_token.status == 401 and error_code(bad_token) == "auth_failed"
+    bad_field = await rest(harness, alice, "chat_dm_send", {"peer": "bob", "content": text("x")})
+    assert bad_field.status == 400 and error_code(bad_field) == "bad_request" and bad_field.json()["error"]["field"] == "peer"
+    missing = await rest(harness, alice, "chat_dm_send", {"content": text("x")})
+    assert missing.status == 400 and missing.json()["error"]["field"] == "peer"
+    bob = await token_of(harness, "bob")
+    forbidden = await rest(harness, bob, "chat_room_create", {"name": "mine"})  # rooms.create = admins
+    assert forbidden.status == 403 and error_code(forbidden) == "forbidden"
+    unknown = await rest(harness, alice, "no_such_command", {})
+    assert unknown.status == 404 and error_code(unknown) == "unknown_command"
+    push_name = await rest(harness, alice, "chat_message", {})
+    assert push_name.status == 404 and error_code(push_name) == "unknown_command"
+    not_json = await rest(harness, alice, "chat_dm_send", raw=b"peer=2", content_type="application/x-www-form-urlencoded")
+    assert not_json.status == 415 and error_code(not_json) == "bad_request"
+    malformed = await rest(harness, alice, "chat_dm_send", raw=b"{nope")
+    assert malformed.status == 400 and malformed.json()["error"]["field"] == "data"
+    get = await request(harness, "GET", "/api/v1/commands/chat_dm_send", None, {"Authorization": f"Bearer {alice}"})
+    assert get.status == 405
+
+
+@pytest.mark.parametrize("wire", sorted(WS_ONLY))
+async def test_connection_only_requests_are_refused(harness, users, wire):
+    alice = await token_of(harness, "alice")
+    data = {"peer": users["bob"]} if wire == "chat_dm_typing" else {}
+    resp = await rest(harness, alice, wire, data)
+    assert resp.status == 400 and error_code(resp) == "bad_request" and resp.json()["error"]["field"] == "cmd"
+
+
+@pytest.mark.parametrize("config_overrides", [{"limits": {"user_write_burst": 3, "user_write_rate_per_s": 0.5}}])
+async def test_the_write_budget_applies(harness, users):
+    alice = await token_of(harness, "alice")
+    for n in range(3):
+        assert (await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text(f"{n}")})).status == 200
+    resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text("one too many")})
+    assert resp.status == 429 and error_code(resp) == "rate_limited" and int(resp.headers["retry-after"]) >= 1
+    assert resp.json()["error"]["retry_after_ms"] > 0
+    # Reads cost nothing.
+    assert (await rest(harness, alice, "chat_dm_history", {"peer": users["bob"]})).status == 200
+
+
+@pytest.mark.parametrize("config_overrides", [{"limits": {"send_burst": 2, "send_rate_per_s": 0.5}}])
+async def test_the_send_rate_applies_to_a_users_rest_requests(harness, users):
+    alice = await token_of(harness, "alice")
+    for n in range(2):
+        assert (await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text(f"{n}")})).status == 200
+    resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": text("too fast")})
+    assert resp.status == 429 and error_code(resp) == "rate_limited"
+
+
+async def test_the_openapi_document(harness, users):
+    resp = await request(harness, "GET", "/api/v1/openapi.json")
+    assert resp.status == 200 and resp.headers["content-type"] == "application/json"
+    doc = resp.json()
+    assert doc["openapi"] == "3.1.0"
+    exposed = {path.rsplit("/", 1)[1] for path in doc["paths"]}
+    assert exposed == set(REQUESTS) - set(WS_ONLY)
+    for path, item in doc["paths"].items():
+        op = item["post"]
+        assert op["operationId"] == path.rsplit("/", 1)[1]
+        assert "200" in op["responses"] and "401" in op["responses"] and "429" in op["responses"]
+    send = doc["components"]["schemas"]["ChatDMHistoryRequest"]["properties"]["limit"]
+    assert send["minimum"] == 1 and send["maximum"] == 100 and send["default"] == 20
+
+
+def test_the_openapi_document_is_up_to_date():
+    assert openapigen.OPENAPI_JSON.read_text(encoding="utf-8") == openapigen.render(), "run python -m chatd.protocol.openapigen"
