@@ -77,6 +77,24 @@ async def test_a_group_created_and_read(harness, users):
     assert refused.status == 403 and error_code(refused) == "not_member"
 
 
+async def test_a_room_joined_and_sent_to_over_rest(harness, users):
+    """Over REST a user becomes a member of a room (no connection enters it); what it sends reaches
+    the connections that are in the room."""
+    alice, carol = await token_of(harness, "alice"), await token_of(harness, "carol")
+    room = (await rest(harness, alice, "chat_room_create", {"name": "lobby"})).json()["room"]
+    async with harness.client("bob") as bob:
+        await bob.request("room_join", {"room_id": room["room_id"]})
+        joined = await rest(harness, carol, "room_join", {"room_id": room["room_id"]})
+        assert joined.status == 200 and joined.json()["joined"] is True and joined.json()["room"]["present_count"] == 1
+        sent = await rest(harness, carol, "chat_room_send", {"room_id": room["room_id"], "content": text("hi room")})
+        assert sent.status == 200, sent
+        push = await bob.next_push("chat_message")
+        assert push["data"]["message"]["id"] == sent.json()["id"]
+        assert (await rest(harness, carol, "room_exit", {"room_id": room["room_id"]})).status == 200
+        gone = await rest(harness, carol, "chat_room_history", {"room_id": room["room_id"]})
+        assert gone.status == 403 and error_code(gone) == "not_member"
+
+
 async def test_an_image_uploaded_then_sent(harness, users):
     alice = await token_of(harness, "alice")
     key = (await upload(harness, alice, png())).json()["key"]
