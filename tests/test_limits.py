@@ -19,6 +19,7 @@ from chatd.protocol.registry import REGISTRY, load_registry
 
 from .bystander import watching
 from .conftest import Harness, make_config, start_server
+from .schema_rewind import rewind
 from .test_bad_input import check_error, still_up, text
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "clients" / "protocol.yaml"
@@ -312,14 +313,7 @@ def test_the_migration_counts_each_users_stored_bytes_and_edits(tmp_path):
     want = {u: _actual_bytes(conn, u) for u in (a, b)}
     assert want[a] > 0 and want[b] > 0
     # The same database as it was before the migration, then migrated.
-    conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")
-    conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
-    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14, run again too
-    conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
-    conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
-    conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
-    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
-    conn.execute("PRAGMA user_version = 6")  # before migration 7 (the later ones are idempotent)
+    rewind(conn, 6)  # before migration 7
     schema.migrate(conn)
     assert {u: conn.execute("SELECT stored_bytes FROM users WHERE id = ?", (u,)).fetchone()[0] for u in (a, b)} == want
     assert conn.execute("SELECT edit_count FROM messages WHERE id = ?", (m1,)).fetchone()[0] == 2

@@ -11,6 +11,7 @@ import pytest
 from chatd.client import ClientError
 from chatd.store import uploads
 
+from .schema_rewind import rewind
 from .test_group import create as create_group
 from .test_group import fails
 from .test_room import create as create_room
@@ -353,14 +354,7 @@ def test_migration_erases_what_earlier_recalls_left(tmp_path):
     newer = mention("@b second", [b])
     conn.execute("INSERT INTO message_edits (message_id, content, edited_at) VALUES (?, ?, 0)", (newer["id"], ct.dumps(ct.Text(text="v1"))))
     conn.execute("UPDATE messages SET content = NULL, recalled_at = 1 WHERE id = ?", (newer["id"],))  # the old recall
-    conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")  # a later migration, run again below
-    conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
-    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14, run again too
-    conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
-    conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
-    conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
-    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
-    conn.execute("PRAGMA user_version = 5")
+    rewind(conn, 5)
     assert schema.migrate(conn) == 5
     assert conn.execute("SELECT COUNT(*) FROM message_edits").fetchone()[0] == 0
     assert conn.execute("SELECT mentions FROM messages WHERE id = ?", (newer["id"],)).fetchone()[0] is None

@@ -12,6 +12,7 @@ from chatd.protocol import content as ct
 from chatd.protocol import rich
 from chatd.store import messages, schema, search
 
+from .schema_rewind import rewind
 from .test_community_chat import fails
 from .test_search_index import _dm, _find
 
@@ -99,12 +100,7 @@ def test_migration_13_sanitizes_stored_html_and_its_index_entries(tmp_path):
     search.index(conn, other, conv, "x")
     conn.execute("UPDATE search_state SET indexed_upto = ?", (other,))
     assert _find(conn, a, "onclick") == [msg_id]
-    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14 runs again too
-    conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
-    conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
-    conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
-    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
-    conn.execute("PRAGMA user_version = 12")
+    rewind(conn, 12)
     assert schema.migrate(conn) == 12
     stored = messages.load(conn, msg_id)["content"]["text"]
     assert "script" not in stored and "onclick" not in stored and "quarterly" in stored and "report" in stored

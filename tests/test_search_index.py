@@ -10,6 +10,8 @@ from chatd.store import dm, messages, schema, search
 from chatd.store.db import IdGen, connect, now_ms
 from chatd.store.writer import WriteCtx
 
+from .schema_rewind import rewind
+
 
 def _db(tmp_path) -> WriteCtx:
     conn = connect(tmp_path / "chatd.sqlite3")
@@ -64,14 +66,7 @@ def test_migration_rebuilds_the_index_from_the_messages(tmp_path):
     assert before["开会"] == [kept] and before["secret"] == [] and before["joined"] == []
     # Run migration 4 again over the same messages: the index it builds answers alike.
     conn.execute("DROP TABLE search_state")  # made by migration 5, which runs again after 4
-    conn.execute("ALTER TABLE users DROP COLUMN stored_bytes")  # added by a later one, which runs again too
-    conn.execute("ALTER TABLE messages DROP COLUMN edit_count")
-    conn.execute("ALTER TABLE messages DROP COLUMN forwarded")  # migration 14, run again too
-    conn.execute("ALTER TABLE members DROP COLUMN sort_order")  # migration 15 too
-    conn.execute("ALTER TABLE members DROP COLUMN removed_seq")
-    conn.execute("ALTER TABLE users DROP COLUMN translation_language")  # migration 16 too
-    conn.execute("ALTER TABLE communities DROP COLUMN assignments_version")  # migration 17 too
-    conn.execute("PRAGMA user_version = 3")
+    rewind(conn, 3)
     assert schema.migrate(conn) == 3
     assert search.indexed_upto(conn) == ctx.ids.last
     assert {q: _find(conn, a, q) for q in before} == before
