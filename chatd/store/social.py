@@ -61,20 +61,20 @@ def engaged(conn: sqlite3.Connection, conv_id: int, target: int) -> bool:
 
 def blockers_among(conn: sqlite3.Connection, user_id: int, candidates: list[int]) -> set[int]:
     """The candidates who blocked user_id."""
-    ids = sorted(set(candidates))
-    if not ids:
-        return set()
-    marks = ",".join("?" * len(ids))
-    return {r[0] for r in conn.execute(f"SELECT user_id FROM blocks WHERE blocked_id = ? AND user_id IN ({marks})", [user_id, *ids])}
+    return _blocks_among(conn, "user_id", "blocked_id", user_id, candidates)
 
 
 def blocked_among(conn: sqlite3.Connection, user_id: int, candidates: list[int]) -> set[int]:
     """The candidates user_id blocked."""
+    return _blocks_among(conn, "blocked_id", "user_id", user_id, candidates)
+
+
+def _blocks_among(conn: sqlite3.Connection, found: str, given: str, user_id: int, candidates: list[int]) -> set[int]:
     ids = sorted(set(candidates))
     if not ids:
         return set()
     marks = ",".join("?" * len(ids))
-    return {r[0] for r in conn.execute(f"SELECT blocked_id FROM blocks WHERE user_id = ? AND blocked_id IN ({marks})", [user_id, *ids])}
+    return {r[0] for r in conn.execute(f"SELECT {found} FROM blocks WHERE {given} = ? AND {found} IN ({marks})", [user_id, *ids])}
 
 
 def blockers_in(conn: sqlite3.Connection, user_id: int, conv_id: int) -> set[int]:
