@@ -40,6 +40,7 @@ def requests_for(gid: int, msg_id: int, req_id: int, target: int) -> dict[str, d
         "chat_group_invite": {"group_id": gid, "user_ids": [target]},
         "chat_group_invite_approval_set": {"group_id": gid, "approval": False},
         "chat_group_members": {"group_id": gid},
+        "chat_group_info": {"group_id": gid},
         "chat_group_member_kick": {"group_id": gid, "user_id": target},
         "chat_group_member_mute_set": {"group_id": gid, "user_id": target, "duration_ms": 1000},
         "chat_group_member_role_set": {"group_id": gid, "user_id": target, "role": "admin"},
@@ -124,7 +125,7 @@ async def test_plain_member_is_refused_where_an_admin_is_needed(harness, users, 
         if frame["ok"] or frame["error"]["code"] != "forbidden":
             problems.append(f"@all by a plain member: {frame.get('error') or 'ok'}")
         # What a plain member may do.
-        for cmd in ("chat_group_send", "chat_group_history", "chat_group_search", "chat_group_members", "chat_group_react"):
+        for cmd in ("chat_group_send", "chat_group_history", "chat_group_search", "chat_group_members", "chat_group_info", "chat_group_react"):
             await b1.request(cmd, calls[cmd])
     assert not problems, "\n".join(problems)
     async with harness.client("alice") as a1:
@@ -133,6 +134,10 @@ async def test_plain_member_is_refused_where_an_admin_is_needed(harness, users, 
         assert members["total"] == 3
         group = (await a1.request("chat_group_list", {}))["groups"][0]
         assert group["name"] == "private" and group["approval"] is True
+        # chat_group_info shows the group as the list does, with the asker's own role.
+        assert (await a1.request("chat_group_info", {"group_id": gid}))["group"] == group
+    async with harness.client("erin") as e1:
+        assert (await e1.request("chat_group_info", {"group_id": gid}))["group"]["role"] == "member"
 
 
 async def test_unknown_group_is_not_found(harness, users):

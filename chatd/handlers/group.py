@@ -65,6 +65,11 @@ async def members(call: Call) -> dict[str, Any]:
     return await call.ctx.readers.read(group_store.members_page, d.group_id, call.user_id, d.limit, d.offset, now_ms())
 
 
+@handler("chat_group_info")
+async def group_info(call: Call) -> dict[str, Any]:
+    return await call.ctx.readers.read(group_store.info_for_member, call.data.group_id, call.user_id)
+
+
 @handler("chat_group_list")
 async def group_list(call: Call) -> dict[str, Any]:
     d = call.data

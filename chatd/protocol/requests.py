@@ -545,6 +545,10 @@ class ChatGroupMembersRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class ChatGroupInfoRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+
+
 class ChatGroupMemberKickRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
@@ -929,6 +933,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_invite": ChatGroupInviteRequest,
     "chat_group_invite_approval_set": ChatGroupInviteApprovalSetRequest,
     "chat_group_members": ChatGroupMembersRequest,
+    "chat_group_info": ChatGroupInfoRequest,
     "chat_group_member_kick": ChatGroupMemberKickRequest,
     "chat_group_member_mute_set": ChatGroupMemberMuteSetRequest,
     "chat_group_list": ChatGroupListRequest,
@@ -1071,6 +1076,7 @@ COSTS: dict[str, int] = {
     "chat_group_invite": 5,
     "chat_group_invite_approval_set": 2,
     "chat_group_members": 0,
+    "chat_group_info": 0,
     "chat_group_member_kick": 2,
     "chat_group_member_mute_set": 2,
     "chat_group_list": 0,

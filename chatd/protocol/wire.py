@@ -1008,6 +1008,12 @@ class ChatGroupMembersResponse(Shape, kw_only=True):
     has_more: bool
 
 
+class ChatGroupInfoResponse(Shape, kw_only=True):
+    """`chat_group_info`: the `data` of a successful response."""
+
+    group: Group
+
+
 class ChatGroupMemberKickResponse(Shape, kw_only=True):
     """`chat_group_member_kick`: the `data` of a successful response."""
 
@@ -1694,6 +1700,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_invite": ChatGroupInviteResponse,
     "chat_group_invite_approval_set": ChatGroupInviteApprovalSetResponse,
     "chat_group_members": ChatGroupMembersResponse,
+    "chat_group_info": ChatGroupInfoResponse,
     "chat_group_member_kick": ChatGroupMemberKickResponse,
     "chat_group_member_mute_set": ChatGroupMemberMuteSetResponse,
     "chat_group_list": ChatGroupListResponse,

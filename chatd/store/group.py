@@ -115,6 +115,12 @@ def conversations(conn: sqlite3.Connection, user_id: int, *, limit: int = 50, un
     return chat.conversations(conn, user_id, KIND, limit=limit, unread_only=unread_only, extra=extra)
 
 
+def info_for_member(conn: sqlite3.Connection, group_id: int, user_id: int) -> dict[str, Any]:
+    """chat_group_info: the group as chat_group_list shows it, for one of its members."""
+    acc = access(conn, group_id, user_id)
+    return {"group": info(conn, group_id, acc.role)}
+
+
 def members_page(conn: sqlite3.Connection, group_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
     """chat_group_members: owner first, then admins, then members by join time."""
     access(conn, group_id, user_id)
