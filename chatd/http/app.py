@@ -3,7 +3,9 @@
 Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
 the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, uploaded
 files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb], and the REST
-API (chatd.http.rest): POST /api/v1/commands/{wire}, GET /api/v1/openapi.json. Errors use the
+API (chatd.http.rest): POST /api/v1/commands/{wire}, the resource routes of
+chatd.protocol.rest.RESOURCES (GET /api/v1/conversations, POST /api/v1/groups/{group_id}/messages,
+...), GET /api/v1/openapi.json. Errors use the
 protocol's error codes: {"error": {"code": ..., "message": ..., "field": ...}} (and
 "retry_after_ms" with rate_limited, which is 429 with a Retry-After header).
 
@@ -118,8 +120,10 @@ class HttpApp:
             route = self.files.fetch
         elif route is None and method == "POST" and path.startswith(COMMANDS_PREFIX):
             route, takes_json = self.rest.command, True
+        elif route is None and (found := self.rest.find(method, path)) is not None:
+            route, takes_json = found
         if route is None:
-            if any(p == path for _, p in self.routes) or path.startswith((FILES_PREFIX + "/", COMMANDS_PREFIX)):
+            if any(p == path for _, p in self.routes) or path.startswith((FILES_PREFIX + "/", COMMANDS_PREFIX)) or self.rest.knows(path):
                 status, body = 405, _error("bad_request", f"{method} is not allowed on {path}")
             elif path == "/ws":
                 status, body = 426, _error("bad_request", "connect with a WebSocket upgrade")
@@ -140,7 +144,7 @@ class HttpApp:
         if status == 429:
             retry_ms = body["error"].get("retry_after_ms") or 1000
             headers.append((b"retry-after", str((retry_ms + 999) // 1000).encode()))
-        if status == 401 and path.startswith((FILES_PREFIX, COMMANDS_PREFIX)):
+        if status == 401 and path.startswith("/api/v1/") and path != "/api/v1/auth/login":
             headers.append((b"www-authenticate", b'Bearer realm="chatd"'))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

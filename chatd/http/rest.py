@@ -21,8 +21,13 @@ GET /api/v1/openapi.json serves the OpenAPI document generated from the registry
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import msgspec
 
 import trio
 
@@ -31,7 +36,8 @@ from ..handlers import HANDLERS, Call
 from ..net.session import Session, UserBuckets
 from ..protocol.envelope import JSON
 from ..protocol.requests import COSTS
-from ..protocol.rest import WS_ONLY
+from ..protocol.requests import REQUESTS
+from ..protocol.rest import RESOURCES, WS_ONLY, Resource
 
 if TYPE_CHECKING:
     from ..server import Server
@@ -40,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("chatd.http.rest")
 
 PREFIX = "/api/v1/commands/"
+Route = Callable[[dict[str, Any], Any], Awaitable[tuple[int, Any]]]
 OPENAPI_PATH = "/api/v1/openapi.json"
 
 
@@ -49,17 +56,58 @@ class Rest:
         self.files = files
         lim = server.cfg.limits
         self.send_budget = UserBuckets(lim.send_rate_per_s, lim.send_burst)  # one "connection" per user
+        self._resources = [(_pattern(res.path), res) for res in RESOURCES]
 
     async def command(self, scope: dict[str, Any], receive: Any) -> tuple[int, Any]:
         from .app import _read_body
 
         wire = scope["path"][len(PREFIX):]
         user = await self.files.bearer(scope)
-        server = self.server
-        raw = await _read_body(receive, server.cfg.server.max_frame_bytes)
+        raw = await _read_body(receive, self.server.cfg.server.max_frame_bytes)
         if wire in WS_ONLY:
             raise ChatError("bad_request", f"{wire} is not available over REST: {WS_ONLY[wire]}", field="cmd")
-        data = server.codec.decode_data(wire, raw, JSON)
+        return await self._run(user, wire, self.server.codec.decode_data(wire, raw, JSON))
+
+    def find(self, method: str, path: str) -> tuple[Route, bool] | None:
+        """The resource route of `method path` and whether it takes a JSON body; None when none."""
+        for pattern, res in self._resources:
+            m = pattern.fullmatch(path)
+            if m is not None and res.method == method:
+                params = m.groupdict()
+                return (lambda scope, receive: self.resource(res, params, scope, receive)), res.takes_body
+        return None
+
+    def knows(self, path: str) -> bool:
+        """Whether some resource route has this path (another method on it answers 405)."""
+        return any(pattern.fullmatch(path) for pattern, _ in self._resources)
+
+    async def resource(self, res: Resource, params: dict[str, str], scope: dict[str, Any], receive: Any) -> tuple[int, Any]:
+        """A resource route: the request's fields from the path, the query (GET, DELETE, PUT) or the
+        JSON body (POST, PATCH), decoded by the same Struct as the command's WebSocket frames."""
+        from .app import _read_body
+
+        user = await self.files.bearer(scope)
+        fields = {f.name: f.type for f in msgspec.structs.fields(REQUESTS[res.wire])}
+        obj: dict[str, Any] = {}
+        if res.takes_body:
+            raw = await _read_body(receive, self.server.cfg.server.max_frame_bytes)
+            try:
+                obj = msgspec.json.decode(raw) if raw else {}
+            except msgspec.DecodeError as exc:
+                raise ChatError("bad_request", f"data: {exc}", field="data") from None
+            if not isinstance(obj, dict):
+                raise ChatError("bad_request", "the body must be a JSON object", field="data")
+        else:
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+            obj = {key: _from_text(key, fields[key], values) for key, values in query.items() if key in fields}
+        obj.update({key: _from_text(key, fields[key], [value]) for key, value in params.items()})
+        obj.update(res.fixed)
+        data = self.server.codec.decode_data(res.wire, msgspec.json.encode(obj), JSON)
+        return await self._run(user, res.wire, data)
+
+    async def _run(self, user: dict[str, Any], wire: str, data: Any) -> tuple[int, Any]:
+        """Run one decoded request as the user's REST connection: its write budget, its handler, its pushes."""
+        server = self.server
         cost = COSTS.get(wire, 0)
         if cost:
             wait_ms = server.write_budget.take(user["id"], cost)
@@ -90,3 +138,24 @@ class Rest:
         size = (await trio.Path(str(path)).stat()).st_size
         headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-cache")]
         return 0, Streamed(200, headers, str(path), 0, size)
+
+
+def _pattern(path: str) -> re.Pattern[str]:
+    """A resource path as a regular expression: each `{name}` one path segment, named."""
+    return re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(path)))
+
+
+def _from_text(key: str, type_: Any, values: list[str]) -> Any:
+    """A request field given as text (a path segment or query parameters), as the value of its
+    type: a list field takes repeated parameters or one comma-separated value."""
+    if len(values) > 1:
+        candidates: list[Any] = [values]
+    else:
+        candidates = [values[0], values[0].split(",")]
+    first: msgspec.ValidationError | None = None
+    for value in candidates:
+        try:
+            return msgspec.convert(value, type_, strict=False)
+        except msgspec.ValidationError as exc:
+            first = first or exc
+    raise ChatError("bad_request", f"{key}: {first}", field=key) from None

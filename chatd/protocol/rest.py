@@ -1,8 +1,11 @@
-"""What the REST route (chatd.http.rest, docs/rest.md) does not run: requests that make sense
-only on a WebSocket connection, each with the reason it answers. Imports nothing: the route and
-the OpenAPI generator (chatd.protocol.openapigen) both read it."""
+"""The shape of the REST API (chatd.http.rest, docs/rest.md): the requests it does not run (they
+make sense only on a WebSocket connection, each with the reason it answers), and the resource
+routes, each a request of the registry behind a method and a path. Imports nothing of chatd: the
+server and the OpenAPI generator (chatd.protocol.openapigen) both read it."""
 
 from __future__ import annotations
+
+from typing import Any, NamedTuple
 
 _TYPING = (
     "a typing notice says that a connection is typing now (at most one per "
@@ -18,3 +21,56 @@ WS_ONLY: dict[str, str] = {
     "chat_room_typing": _TYPING,
     "community_typing": _TYPING,
 }
+
+
+class Resource(NamedTuple):
+    """A resource route of the REST API: `method path` runs the request `wire`. Each `{name}`
+    in the path is the request field `name`; a GET's query parameters and a body's JSON
+    object give the other fields; `fixed` fields are set by the route itself."""
+
+    method: str
+    path: str
+    wire: str
+    fixed: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def takes_body(self) -> bool:
+        return self.method in ("POST", "PATCH")
+
+
+# Where each conversation kind's messages live: (path segment, the field that names one, command prefix).
+CONVERSATION_KINDS = (
+    ("dms", "peer", "chat_dm"),
+    ("groups", "group_id", "chat_group"),
+    ("rooms", "room_id", "chat_room"),
+    ("channels", "channel_id", "community"),
+)
+
+
+def _resources() -> list[Resource]:
+    out = [
+        Resource("GET", "/api/v1/conversations", "chat_conversations"),
+        Resource("GET", "/api/v1/groups", "chat_group_list"),
+        Resource("POST", "/api/v1/groups", "chat_group_create"),
+        Resource("GET", "/api/v1/groups/{group_id}", "chat_group_info"),
+        Resource("PATCH", "/api/v1/groups/{group_id}", "chat_group_update"),
+        Resource("GET", "/api/v1/groups/{group_id}/members", "chat_group_members"),
+        Resource("POST", "/api/v1/groups/{group_id}/members", "chat_group_invite"),
+        Resource("GET", "/api/v1/messages/{msg_id}", "chat_message_get"),
+    ]
+    for segment, key, prefix in CONVERSATION_KINDS:
+        messages = f"/api/v1/{segment}/{{{key}}}/messages"
+        reaction = messages + "/{msg_id}/reactions/{emoji}"
+        out += [
+            Resource("POST", messages, f"{prefix}_send"),
+            Resource("GET", messages, f"{prefix}_history"),
+            Resource("PATCH", messages + "/{msg_id}", f"{prefix}_edit"),
+            Resource("DELETE", messages + "/{msg_id}", f"{prefix}_recall"),
+            Resource("PUT", reaction, f"{prefix}_react", (("remove", False),)),
+            Resource("DELETE", reaction, f"{prefix}_react", (("remove", True),)),
+            Resource("POST", f"/api/v1/{segment}/{{{key}}}/read", f"{prefix}_mark_read"),
+        ]
+    return out
+
+
+RESOURCES: list[Resource] = _resources()
