@@ -115,6 +115,25 @@ class FilesConfig(Base):
     gc_interval_s: int = 3600
 
 
+class IceServer(Base):
+    urls: list[str] = msgspec.field(default_factory=list)
+    username: str = ""
+    credential: str = ""
+
+
+class CallsConfig(Base):
+    ring_timeout_s: float = 45.0
+    reconnect_grace_s: float = 20.0
+    max_sdp_bytes: int = 65536
+    max_candidates: int = 200
+    max_buffered_signals: int = 64
+    mesh_max_participants: int = 6
+    ice_servers: list[IceServer] = msgspec.field(default_factory=list)
+    turn_urls: list[str] = msgspec.field(default_factory=list)
+    turn_secret_file: str = ""
+    turn_ttl_s: int = 86400
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -125,6 +144,7 @@ class Config(Base):
     rooms: RoomsConfig = msgspec.field(default_factory=RoomsConfig)
     social: SocialConfig = msgspec.field(default_factory=SocialConfig)
     files: FilesConfig = msgspec.field(default_factory=FilesConfig)
+    calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
 
     @property
     def data_path(self) -> Path:
@@ -151,7 +171,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -204,6 +224,13 @@ def _validate(cfg: Config) -> Config:
         "groups.max_members": cfg.groups.max_members,
         "social.friend_request_ttl_s": cfg.social.friend_request_ttl_s,
         "social.friend_requests_per_hour": cfg.social.friend_requests_per_hour,
+        "calls.ring_timeout_s": cfg.calls.ring_timeout_s,
+        "calls.reconnect_grace_s": cfg.calls.reconnect_grace_s,
+        "calls.max_sdp_bytes": cfg.calls.max_sdp_bytes,
+        "calls.max_candidates": cfg.calls.max_candidates,
+        "calls.max_buffered_signals": cfg.calls.max_buffered_signals,
+        "calls.mesh_max_participants": cfg.calls.mesh_max_participants,
+        "calls.turn_ttl_s": cfg.calls.turn_ttl_s,
     }
     for key, value in positive.items():
         if value <= 0:
@@ -226,6 +253,8 @@ def _validate(cfg: Config) -> Config:
     if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
         raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
     _validate_hashing(cfg.auth)
+    if cfg.calls.turn_urls and not cfg.calls.turn_secret_file:
+        raise ConfigError("calls.turn_urls: TURN needs calls.turn_secret_file (the secret shared with the TURN server)")
     from .net.forwarded import parse_networks
     from .net.origin import normalize
 

@@ -26,6 +26,7 @@ CODES = frozenset(
         "not_editable",
         "conflict",
         "privacy_restricted",
+        "answered_elsewhere",
         "muted",
         "banned",
         "owner_must_transfer",

@@ -133,8 +133,9 @@ class Server:
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.files_lock = trio.Lock()  # uploads finishing and the collector of files (chatd.services.file_gc)
         self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, body_min_bytes_per_s=cfg.server.http_body_min_bytes_per_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
-        self.services = Services(self.hub, self.readers, self.writer, cfg.auth)
+        self.services = Services(self.hub, self.readers, self.writer, cfg.auth, cfg.calls)
         self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
+        self.services.calls.apply = self.services.mesh.apply = lambda effects: self.delivery.apply(effects, None)
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)

@@ -38,7 +38,7 @@ import trio
 
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -181,6 +181,8 @@ class Delivery:
             return hub.sessions_of_users(self._read_now(viewers, to.conv_id, ids))
         if type(to) is Everyone:
             return hub.logged_in_sessions()
+        if type(to) is Connections:
+            return [s for s in to.sessions if hub.is_registered(s)]
         if type(to) is Present:
             out = self.services.room_presence.sessions(to.room_id)
             if to.also:

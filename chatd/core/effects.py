@@ -48,11 +48,17 @@ class Viewers(NamedTuple):
     conv_id: int
 
 
+class Connections(NamedTuple):
+    """These connections, those of them still connected (a call's devices)."""
+
+    sessions: tuple[Any, ...]
+
+
 class Everyone(NamedTuple):
     """Every logged-in connection (the server's announcements)."""
 
 
-Audience = Users | Members | Present | Viewers | Everyone
+Audience = Users | Members | Present | Viewers | Connections | Everyone
 
 
 class Live(NamedTuple):

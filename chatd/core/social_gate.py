@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from ..errors import ChatError
 from ..policy import social as rules
 from ..policy.social import Action
+from ..store import dm as dm_store
 from ..store import social as store
 
 
@@ -66,3 +67,12 @@ def quiet_mentions(conn: sqlite3.Connection, sender: int, mentioned: list[int], 
 
 def hears_typing(conn: sqlite3.Connection, listener: int, speaker: int) -> bool:
     return rules.hears(store.blocks(conn, listener, speaker))
+
+
+def call_gate(conn: sqlite3.Connection, caller: int, callee: int) -> None:
+    """rtc_call_invite: the callee exists and is not disabled, and lets the caller call them (the
+    DM privacy policy and blocks: the same refusal as a first DM)."""
+    peer = dm_store.require_peer(conn, caller, callee)
+    if peer["disabled"]:
+        raise ChatError("forbidden", "this user's account is disabled", field="peer")
+    require(conn, caller, callee, Action.CALL, "peer", dm_store.find_conv(conn, caller, callee))

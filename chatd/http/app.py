@@ -61,6 +61,7 @@ _STATUS = {
     "not_editable": 409,
     "conflict": 409,
     "privacy_restricted": 403,
+    "answered_elsewhere": 409,
     "muted": 403,
     "banned": 403,
     "owner_must_transfer": 409,

@@ -418,6 +418,63 @@ class GroupExitRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
 
 
+class RTCCallInviteRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    media: str = "audio"
+
+
+class RTCCallAcceptRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+
+
+class RTCCallRejectRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+
+
+class RTCCallHangupRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+
+
+class RTCCallStateRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64] | None = None
+
+
+class RTCOfferRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+    sdp: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class RTCAnswerRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+    sdp: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class RTCICECandidateRequest(msgspec.Struct, kw_only=True):
+    call_id: Annotated[int, INT64]
+    candidate: Annotated[str, msgspec.Meta(max_length=2048)]
+    sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None
+
+
+class RTCMultiJoinRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64] | None = None
+    channel_id: Annotated[int, INT64] | None = None
+
+
+class RTCMultiSignalRequest(msgspec.Struct, kw_only=True):
+    conv_id: Annotated[int, INT64]
+    to_device: Annotated[str, msgspec.Meta(max_length=32)]
+    type: str
+    sdp: str | None = None
+    candidate: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
+    sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    sdp_mline_index: Annotated[int, msgspec.Meta(ge=0, le=1024)] | None = None
+
+
+class RTCMultiLeaveRequest(msgspec.Struct, kw_only=True):
+    conv_id: Annotated[int, INT64]
+
+
 class ChatFriendListRequest(msgspec.Struct, kw_only=True):
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
@@ -909,6 +966,17 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_room_disband": ChatRoomDisbandRequest,
     "group_join": GroupJoinRequest,
     "group_exit": GroupExitRequest,
+    "rtc_call_invite": RTCCallInviteRequest,
+    "rtc_call_accept": RTCCallAcceptRequest,
+    "rtc_call_reject": RTCCallRejectRequest,
+    "rtc_call_hangup": RTCCallHangupRequest,
+    "rtc_call_state": RTCCallStateRequest,
+    "rtc_offer": RTCOfferRequest,
+    "rtc_answer": RTCAnswerRequest,
+    "rtc_ice_candidate": RTCICECandidateRequest,
+    "rtc_multi_join": RTCMultiJoinRequest,
+    "rtc_multi_signal": RTCMultiSignalRequest,
+    "rtc_multi_leave": RTCMultiLeaveRequest,
     "chat_friend_list": ChatFriendListRequest,
     "chat_friend_add": ChatFriendAddRequest,
     "chat_friend_remove": ChatFriendRemoveRequest,
@@ -1052,6 +1120,17 @@ COSTS: dict[str, int] = {
     "chat_room_disband": 5,
     "group_join": 5,
     "group_exit": 1,
+    "rtc_call_invite": 2,
+    "rtc_call_accept": 0,
+    "rtc_call_reject": 0,
+    "rtc_call_hangup": 0,
+    "rtc_call_state": 0,
+    "rtc_offer": 0,
+    "rtc_answer": 0,
+    "rtc_ice_candidate": 0,
+    "rtc_multi_join": 1,
+    "rtc_multi_signal": 0,
+    "rtc_multi_leave": 0,
     "chat_friend_list": 0,
     "chat_friend_add": 2,
     "chat_friend_remove": 2,
@@ -1133,17 +1212,6 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
         "push_device_unregister",
         "chat_dm_handover",
         "chat_dm_release",
-        "rtc_call_invite",
-        "rtc_call_accept",
-        "rtc_call_reject",
-        "rtc_call_hangup",
-        "rtc_call_state",
-        "rtc_offer",
-        "rtc_answer",
-        "rtc_ice_candidate",
-        "rtc_multi_join",
-        "rtc_multi_signal",
-        "rtc_multi_leave",
         "enterprise_department_create",
         "enterprise_department_update",
         "enterprise_department_delete",

@@ -12,6 +12,8 @@ _TYPING = (
     "limits.typing_interval_ms per connection): a REST request has no connection"
 )
 
+_CALL = "a call is signaled between connections (the devices that ring, answer and exchange offers): a REST request has none"
+
 WS_ONLY: dict[str, str] = {
     "login": "a WebSocket logs in with its first frame; over HTTP, POST /api/v1/auth/login answers the Bearer token",
     "heartbeat": "a heartbeat keeps a connection alive: a REST request has none",
@@ -20,6 +22,13 @@ WS_ONLY: dict[str, str] = {
     "chat_group_typing": _TYPING,
     "chat_room_typing": _TYPING,
     "community_typing": _TYPING,
+    **{
+        wire: _CALL
+        for wire in (
+            "rtc_call_invite", "rtc_call_accept", "rtc_call_reject", "rtc_call_hangup", "rtc_call_state", "rtc_offer", "rtc_answer",
+            "rtc_ice_candidate", "rtc_multi_join", "rtc_multi_signal", "rtc_multi_leave",
+        )
+    },
 }
 
 

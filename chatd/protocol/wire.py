@@ -86,6 +86,41 @@ class Group(Shape, kw_only=True):
     role: str  # The asking user's role: owner, admin or member.
 
 
+class Call(Shape, kw_only=True):
+    """A 1:1 call as the server keeps it (docs/calls.md). Devices are connection ids: the device that placed the call and the one that answered."""
+
+    call_id: int
+    caller_id: int
+    callee_id: int
+    media: str  # audio or video.
+    state: str  # ringing, accepted, connected or ended.
+    reason: str  # Once ended: missed, cancelled, rejected, hangup or lost; empty before.
+    ended_by: int  # The user whose request ended it; 0 for the clock (missed, lost).
+    started_at: int
+    ring_until: int  # Server time (ms) the ringing stops: a device never rings after it.
+    accepted_at: int  # 0 until answered.
+    ended_at: int
+    duration_ms: int  # From the answer to the end; 0 if never answered.
+    caller_device: str | None  # null while the caller's device is gone (reconnect grace).
+    callee_device: str | None  # The device that answered; null before.
+    server_time: int
+
+
+class IceServer(Shape, kw_only=True):
+    """One STUN or TURN server, as RTCPeerConnection's iceServers takes it."""
+
+    urls: list[str]
+    username: str | UnsetType = UNSET
+    credential: str | UnsetType = UNSET
+
+
+class Participant(Shape, kw_only=True):
+    """One device in a group call."""
+
+    user_id: int
+    device: str
+
+
 class GroupMember(Shape, kw_only=True):
     """One member of a group."""
 
@@ -831,6 +866,81 @@ class GroupExitResponse(Shape, kw_only=True):
     group_id: int
 
 
+class RTCCallInviteResponse(Shape, kw_only=True):
+    """`rtc_call_invite`: the `data` of a successful response."""
+
+    call: Call
+    merged: bool  # True when this invite met the callee's own ringing invite (glare): `call` is that call, now accepted.
+    ice_servers: list[IceServer]  # STUN/TURN servers for this user (TURN credentials expire after calls.turn_ttl_s).
+
+
+class RTCCallAcceptResponse(Shape, kw_only=True):
+    """`rtc_call_accept`: the `data` of a successful response."""
+
+    call: Call
+    ice_servers: list[IceServer]
+
+
+class RTCCallRejectResponse(Shape, kw_only=True):
+    """`rtc_call_reject`: the `data` of a successful response."""
+
+    call: Call
+
+
+class RTCCallHangupResponse(Shape, kw_only=True):
+    """`rtc_call_hangup`: the `data` of a successful response."""
+
+    call: Call
+
+
+class RTCCallStateResponse(Shape, kw_only=True):
+    """`rtc_call_state`: the `data` of a successful response."""
+
+    calls: list[Call]
+    resumed: bool  # This device took the place of the user's vanished device in the call named by call_id.
+    ice_servers: list[IceServer]
+
+
+class RTCOfferResponse(Shape, kw_only=True):
+    """`rtc_offer`: the `data` of a successful response."""
+
+    relayed: bool  # False when it waits for the device that will accept.
+
+
+class RTCAnswerResponse(Shape, kw_only=True):
+    """`rtc_answer`: the `data` of a successful response."""
+
+    relayed: bool
+
+
+class RTCICECandidateResponse(Shape, kw_only=True):
+    """`rtc_ice_candidate`: the `data` of a successful response."""
+
+    relayed: bool
+
+
+class RTCMultiJoinResponse(Shape, kw_only=True):
+    """`rtc_multi_join`: the `data` of a successful response."""
+
+    conv_id: int
+    device: str  # This device's id in the call.
+    participants: list[Participant]  # The others, already in the call.
+    ice_servers: list[IceServer]
+
+
+class RTCMultiSignalResponse(Shape, kw_only=True):
+    """`rtc_multi_signal`: the `data` of a successful response."""
+
+    relayed: bool
+
+
+class RTCMultiLeaveResponse(Shape, kw_only=True):
+    """`rtc_multi_leave`: the `data` of a successful response."""
+
+    conv_id: int
+    left: bool  # False when this device was not in the call.
+
+
 class ChatFriendListResponse(Shape, kw_only=True):
     """`chat_friend_list`: the `data` of a successful response."""
 
@@ -1491,6 +1601,43 @@ class ChatGroupReadReceiptPush(Shape, kw_only=True):
     reads: list[Any]  # Each {msg_id, seq, read_count}, oldest first.
 
 
+class RTCCallIncomingPush(Shape, kw_only=True):
+    """`rtc_call_incoming`: the push's `data`."""
+
+    call: Call
+    caller: User
+    ice_servers: list[IceServer]
+
+
+class RTCCallUpdatePush(Shape, kw_only=True):
+    """`rtc_call_update`: the push's `data`."""
+
+    call: Call
+
+
+class RTCSignalPush(Shape, kw_only=True):
+    """`rtc_signal`: the push's `data`."""
+
+    call_id: int  # 0 in a group call.
+    conv_id: int  # 0 in a 1:1 call.
+    type: str  # offer, answer or candidate.
+    from_user: int
+    from_device: str
+    sdp: str | UnsetType = UNSET
+    candidate: str | UnsetType = UNSET
+    sdp_mid: str | None | UnsetType = UNSET
+    sdp_mline_index: int | None | UnsetType = UNSET
+
+
+class RTCMultiUpdatePush(Shape, kw_only=True):
+    """`rtc_multi_update`: the push's `data`."""
+
+    conv_id: int
+    event: str  # joined or left.
+    participant: Participant
+    participants: list[Participant]
+
+
 class ChatFriendRequestUpdatePush(Shape, kw_only=True):
     """`chat_friend_request_update`: the push's `data`."""
 
@@ -1676,6 +1823,17 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_room_disband": ChatRoomDisbandResponse,
     "group_join": GroupJoinResponse,
     "group_exit": GroupExitResponse,
+    "rtc_call_invite": RTCCallInviteResponse,
+    "rtc_call_accept": RTCCallAcceptResponse,
+    "rtc_call_reject": RTCCallRejectResponse,
+    "rtc_call_hangup": RTCCallHangupResponse,
+    "rtc_call_state": RTCCallStateResponse,
+    "rtc_offer": RTCOfferResponse,
+    "rtc_answer": RTCAnswerResponse,
+    "rtc_ice_candidate": RTCICECandidateResponse,
+    "rtc_multi_join": RTCMultiJoinResponse,
+    "rtc_multi_signal": RTCMultiSignalResponse,
+    "rtc_multi_leave": RTCMultiLeaveResponse,
     "chat_friend_list": ChatFriendListResponse,
     "chat_friend_add": ChatFriendAddResponse,
     "chat_friend_remove": ChatFriendRemoveResponse,
@@ -1765,6 +1923,10 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
     "chat_group_request_update": ChatGroupRequestUpdatePush,
     "chat_group_read_receipt": ChatGroupReadReceiptPush,
+    "rtc_call_incoming": RTCCallIncomingPush,
+    "rtc_call_update": RTCCallUpdatePush,
+    "rtc_signal": RTCSignalPush,
+    "rtc_multi_update": RTCMultiUpdatePush,
     "chat_friend_request_update": ChatFriendRequestUpdatePush,
     "chat_friend_update": ChatFriendUpdatePush,
     "chat_block_update": ChatBlockUpdatePush,

@@ -17,6 +17,10 @@ that ends. Handlers and the delivery pipeline reach them through
 |                  | access checks share it, so it lives there)       |                  |              |
 | login_guard      | failed logins per address and account; hashing  |                  |              |
 |                  | slots and each address's line for them           |                  |              |
+| calls            | 1:1 calls that ring or are live (docs/calls.md)  | one per call:    | the call's   |
+|                  |                                                  | its deadlines,   | device is    |
+|                  |                                                  | then its record  | gone (grace) |
+| mesh             | who is in each group call, per device            |                  | leaves them  |
 """
 
 from __future__ import annotations
@@ -28,21 +32,23 @@ import trio
 from ..store import community_cache
 from ..store import conversations as conv_store
 from .accounts import DisabledWatch
+from .calls import Calls
 from .group_receipts import GroupReceipts
 from .login_guard import LoginGuard
 from .members import MemberCache
+from .mesh import Mesh
 from .room_presence import RoomPresence
 from .user_presence import UserPresence
 
 if TYPE_CHECKING:
-    from ..config import AuthConfig
+    from ..config import AuthConfig, CallsConfig
     from ..net.hub import Hub
     from ..store.readers import Readers
     from ..store.writer import Writer
 
 
 class Services:
-    def __init__(self, hub: Hub, readers: Readers, writer: Writer, auth_cfg: AuthConfig):
+    def __init__(self, hub: Hub, readers: Readers, writer: Writer, auth_cfg: AuthConfig, calls_cfg: CallsConfig):
         self.members = MemberCache(readers, conv_store.member_ids)
         self.room_presence = RoomPresence()
         self.group_receipts = GroupReceipts(readers, hub)
@@ -50,9 +56,12 @@ class Services:
         self.disabled_watch = DisabledWatch(writer, hub)
         self.login_guard = LoginGuard(auth_cfg)
         self.communities = community_cache.CACHE
-        hub.session_end_hooks.append(self.room_presence.session_ended)
+        self.calls = Calls(calls_cfg, hub, writer)
+        self.mesh = Mesh(calls_cfg.mesh_max_participants)
+        hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended]
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start every service's task in `nursery` (the serving nursery)."""
         await nursery.start(self.group_receipts.run)
         await nursery.start(self.disabled_watch.run)
+        await nursery.start(self.calls.run)

@@ -82,11 +82,17 @@ def _decorate(conn: sqlite3.Connection, messages: list[dict[str, Any]]) -> list[
     return messages
 
 
+SEARCHABLE_SYSTEM_EVENTS = frozenset({"call"})
+
+
 def indexed_text(msg_type: str, content: bytes | None) -> str:
-    """What the search index holds for a stored message: nothing for system or recalled messages
-    (insert never indexes them, and FTS5 must be told exactly what was indexed to delete it)."""
-    if content is None or msg_type == "system":
+    """What the search index holds for a stored message: nothing for recalled messages or system
+    messages but call records (FTS5 must be told exactly what was indexed to delete it)."""
+    if content is None:
         return ""
+    if msg_type == "system":  # only call records (chatd.core.call_records) are found by search
+        system = ct.loads(content)
+        return system.text if getattr(system, "event", "") in SEARCHABLE_SYSTEM_EVENTS else ""
     return ct.searchable_text(ct.loads(content))
 
 

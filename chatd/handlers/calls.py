@@ -1,0 +1,127 @@
+"""Calls (rtc_*; docs/calls.md): 1:1 calls through chatd.services.calls, whose rules are the
+transition table of chatd.policy.calls, and group calls (mesh) through chatd.services.mesh.
+Signaling is relayed from memory; only a call's record, when it ends, is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import social_gate
+from ..core.kinds import CHANNEL, GROUP
+from ..errors import ChatError
+from ..policy import roles
+from ..policy.calls import Event
+from ..store.users import public_user
+from . import Call, handler
+
+MEDIA = ("audio", "video")
+
+
+def _answer(call: Call, out: dict[str, Any], effects: list[Any]) -> dict[str, Any]:
+    call.effects += effects
+    return out
+
+
+@handler("rtc_call_invite")
+async def invite(call: Call) -> dict[str, Any]:
+    d, me = call.data, call.user_id
+    if d.media not in MEDIA:
+        raise ChatError("bad_request", "media is audio or video", field="media")
+    await call.ctx.readers.read(social_gate.call_gate, me, d.peer)
+    calls = call.ctx.services.calls
+    placed, merged, effects = calls.invite(me, call.session, d.peer, d.media, public_user(call.session.user))
+    return _answer(call, {"call": calls.view(placed), "merged": merged, "ice_servers": calls.ice_servers(me)}, effects)
+
+
+@handler("rtc_call_accept")
+async def accept(call: Call) -> dict[str, Any]:
+    calls = call.ctx.services.calls
+    placed, effects = calls.event(call.data.call_id, Event.ACCEPT, call.user_id, call.session)
+    return _answer(call, {"call": calls.view(placed), "ice_servers": calls.ice_servers(call.user_id)}, effects)
+
+
+@handler("rtc_call_reject")
+async def reject(call: Call) -> dict[str, Any]:
+    calls = call.ctx.services.calls
+    placed, effects = calls.event(call.data.call_id, Event.REJECT, call.user_id, call.session)
+    return _answer(call, {"call": calls.view(placed)}, effects)
+
+
+@handler("rtc_call_hangup")
+async def hangup(call: Call) -> dict[str, Any]:
+    calls = call.ctx.services.calls
+    placed, effects = calls.event(call.data.call_id, Event.HANGUP, call.user_id, call.session)
+    return _answer(call, {"call": calls.view(placed)}, effects)
+
+
+@handler("rtc_call_state")
+async def state(call: Call) -> dict[str, Any]:
+    calls, me = call.ctx.services.calls, call.user_id
+    if call.data.call_id is None:
+        return {"calls": [calls.view(c) for c in calls.of_user(me)], "resumed": False, "ice_servers": calls.ice_servers(me)}
+    placed, resumed, effects = calls.resume(call.data.call_id, me, call.session)
+    return _answer(call, {"calls": [calls.view(placed)], "resumed": resumed, "ice_servers": calls.ice_servers(me)}, effects)
+
+
+async def _relay(call: Call, event: Event, body: dict[str, Any]) -> dict[str, Any]:
+    relayed, effects = call.ctx.services.calls.signal(call.data.call_id, event, call.user_id, call.session, body)
+    return _answer(call, {"relayed": relayed}, effects)
+
+
+@handler("rtc_offer")
+async def offer(call: Call) -> dict[str, Any]:
+    return await _relay(call, Event.OFFER, {"sdp": call.data.sdp})
+
+
+@handler("rtc_answer")
+async def answer(call: Call) -> dict[str, Any]:
+    return await _relay(call, Event.ANSWER, {"sdp": call.data.sdp})
+
+
+def _candidate(d: Any) -> dict[str, Any]:
+    return {"candidate": d.candidate, "sdp_mid": d.sdp_mid, "sdp_mline_index": d.sdp_mline_index}
+
+
+@handler("rtc_ice_candidate")
+async def ice_candidate(call: Call) -> dict[str, Any]:
+    return await _relay(call, Event.ICE, _candidate(call.data))
+
+
+# -- group calls ------------------------------------------------------------------------------------
+
+
+@handler("rtc_multi_join")
+async def multi_join(call: Call) -> dict[str, Any]:
+    d, ctx = call.data, call.ctx
+    if (d.group_id is None) == (d.channel_id is None):
+        raise ChatError("bad_request", "name the call's conversation by group_id or by channel_id", field="group_id")
+    kind, target = (GROUP, d.group_id) if d.group_id is not None else (CHANNEL, d.channel_id)
+    acc = await ctx.readers.read(kind.store.access, target, call.user_id, roles.SEND)
+    others, effects = ctx.services.mesh.join(acc.conv_id, kind is CHANNEL, call.session)
+    out = {"conv_id": acc.conv_id, "device": call.session.id, "participants": others, "ice_servers": ctx.services.calls.ice_servers(call.user_id)}
+    return _answer(call, out, effects)
+
+
+@handler("rtc_multi_signal")
+async def multi_signal(call: Call) -> dict[str, Any]:
+    d, limits = call.data, call.ctx.cfg.calls
+    if d.type not in ("offer", "answer", "candidate"):
+        raise ChatError("bad_request", "type is offer, answer or candidate", field="type")
+    if d.type == "candidate":
+        if d.candidate is None:
+            raise ChatError("bad_request", "a candidate signal carries candidate", field="candidate")
+        body = {"type": d.type, **_candidate(d)}
+    else:
+        if not d.sdp:
+            raise ChatError("bad_request", f"an {d.type} carries sdp", field="sdp")
+        if len(d.sdp.encode()) > limits.max_sdp_bytes:
+            raise ChatError("too_large", f"sdp is over {limits.max_sdp_bytes} bytes", field="sdp")
+        body = {"type": d.type, "sdp": d.sdp}
+    push = call.ctx.services.mesh.signal(d.conv_id, call.session, d.to_device, body)
+    return _answer(call, {"relayed": True}, [push])
+
+
+@handler("rtc_multi_leave")
+async def multi_leave(call: Call) -> dict[str, Any]:
+    effects = call.ctx.services.mesh.leave(call.data.conv_id, call.session)
+    return _answer(call, {"conv_id": call.data.conv_id, "left": bool(effects)}, effects)
