@@ -1,10 +1,12 @@
-"""The `chatd` command: serve, user management, config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, config check. No logic of its own."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from . import __version__
@@ -133,6 +135,55 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _transaction(conn: Any) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    import secrets
+
+    from .errors import ChatError
+    from .store import users
+
+    cfg = _config(args)
+    conn = _db(cfg)
+    try:
+        token = secrets.token_urlsafe(32)
+        if args.bot_cmd == "add":
+            with _transaction(conn):
+                uid = users.create_bot(conn, args.name, args.display_name)
+                users.replace_bot_token(conn, uid, token)
+            print(f"created bot {args.name} (id {uid}); its token, shown only now:")
+            print(token)
+        elif args.bot_cmd == "token":
+            with _transaction(conn):
+                users.replace_bot_token(conn, users.bot_id(conn, args.name), token)
+            print(f"new token of bot {args.name} (the old one no longer works), shown only now:")
+            print(token)
+        elif args.bot_cmd == "list":
+            print(f"{'id':>5}  {'name':<24} {'disabled':<8}")
+            for u in users.list_users(conn):
+                if u["is_bot"]:
+                    print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['disabled'] else '':<8}")
+        elif args.bot_cmd in ("disable", "enable"):
+            users.bot_id(conn, args.name)
+            users.set_disabled(conn, args.name, args.bot_cmd == "disable")
+            print(f"bot {args.name} {args.bot_cmd}d" + (": its token no longer works; `chatd bot token` makes a new one" if args.bot_cmd == "disable" else ""))
+    except ChatError as exc:
+        print(f"chatd: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = _config(args)
     print(f"configuration is valid; listen {cfg.server.listen}, database {cfg.db_path}")
@@ -169,6 +220,21 @@ def build_parser() -> argparse.ArgumentParser:
     for p in (add, passwd, disable, enable, user_sub.choices["list"]):
         common(p)
     user.set_defaults(func=cmd_user)
+
+    bot = sub.add_parser("bot", help="manage bot accounts (docs/bots.md)")
+    bot_sub = bot.add_subparsers(dest="bot_cmd", required=True)
+    bot_add = bot_sub.add_parser("add", help="create a bot and print its token")
+    bot_add.add_argument("name")
+    bot_add.add_argument("--display-name", help="shown name (default: NAME)")
+    bot_token = bot_sub.add_parser("token", help="give a bot a new token; the old one stops working")
+    bot_token.add_argument("name")
+    bot_disable = bot_sub.add_parser("disable", help="disable a bot and end its token")
+    bot_disable.add_argument("name")
+    bot_enable = bot_sub.add_parser("enable", help="enable a disabled bot (then give it a token)")
+    bot_enable.add_argument("name")
+    for p in (bot_add, bot_token, bot_disable, bot_enable, bot_sub.add_parser("list", help="list bots")):
+        common(p)
+    bot.set_defaults(func=cmd_bot)
 
     check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
     common(check)

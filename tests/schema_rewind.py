@@ -13,6 +13,7 @@ ADDED_COLUMNS = {
     15: [("members", "sort_order"), ("members", "removed_seq")],
     16: [("users", "translation_language")],
     17: [("communities", "assignments_version")],
+    20: [("users", "is_bot")],
 }
 
 

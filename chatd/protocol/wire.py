@@ -28,6 +28,7 @@ class User(Shape, kw_only=True):
     name: str  # Unique login name.
     display_name: str
     is_admin: bool
+    is_bot: bool | UnsetType = UNSET  # Present, and true, for a bot account (docs/bots.md).
 
 
 class Message(Shape, kw_only=True):

@@ -475,4 +475,9 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS file_refs_msg ON file_refs(msg_id);
     """,
+    # 20: bot accounts (chatd bot add; docs/bots.md): marked wherever a user is shown; they log
+    # in with a token that does not expire (tokens.expires_at far ahead) and have no password.
+    """
+    ALTER TABLE users ADD COLUMN is_bot INTEGER NOT NULL DEFAULT 0;
+    """,
 ]

@@ -16,11 +16,12 @@ from ..errors import ChatError
 from ..policy.social import DEFAULT_POLICY, Facts
 from .users import public_user
 
-_USER = "{a}.id, {a}.name, {a}.display_name, {a}.is_admin"
+_USER = "{a}.id, {a}.name, {a}.display_name, {a}.is_admin, {a}.is_bot"
+_N = 5  # the columns of _USER
 
 
 def _user(r: tuple[Any, ...], i: int = 0) -> dict[str, Any]:
-    return public_user({"id": r[i], "name": r[i + 1], "display_name": r[i + 2], "is_admin": bool(r[i + 3])})
+    return public_user({"id": r[i], "name": r[i + 1], "display_name": r[i + 2], "is_admin": bool(r[i + 3]), "is_bot": r[i + 4]})
 
 
 # --- users as targets ---------------------------------------------------------------------
@@ -114,7 +115,7 @@ _FRIEND = f"SELECT {_USER.format(a='u')}, f.remark, f.created_at FROM friendship
 
 
 def _friend(r: tuple[Any, ...]) -> dict[str, Any]:
-    return {"user": _user(r), "remark": r[4], "online": False, "since": r[5]}
+    return {"user": _user(r), "remark": r[_N], "online": False, "since": r[_N + 1]}
 
 
 def friend(conn: sqlite3.Connection, owner: int, friend_id: int) -> dict[str, Any] | None:
@@ -154,10 +155,10 @@ _REQUEST = (
 
 
 def _request(r: tuple[Any, ...], now: int) -> dict[str, Any]:
-    status = r[9]
-    if status == "pending" and r[11] <= now:
+    message, status, created_at, expires_at, decided_at = r[2 * _N :]
+    if status == "pending" and expires_at <= now:
         status = "expired"
-    return {"from_user": _user(r), "to_user": _user(r, 4), "message": r[8], "status": status, "created_at": r[10], "expires_at": r[11], "decided_at": r[12]}
+    return {"from_user": _user(r), "to_user": _user(r, _N), "message": message, "status": status, "created_at": created_at, "expires_at": expires_at, "decided_at": decided_at}
 
 
 def request(conn: sqlite3.Connection, from_id: int, to_id: int, now: int) -> dict[str, Any] | None:
@@ -226,7 +227,7 @@ def list_page(conn: sqlite3.Connection, name: str, owner: int, limit: int, offse
         "WHERE l.user_id = ? ORDER BY l.created_at DESC, u.id LIMIT ? OFFSET ?",
         (owner, limit, offset),
     ).fetchall()
-    return {"users": [{"user": _user(r), "created_at": r[4]} for r in rows], "total": total, "has_more": offset + len(rows) < total}
+    return {"users": [{"user": _user(r), "created_at": r[_N]} for r in rows], "total": total, "has_more": offset + len(rows) < total}
 
 
 # --- privacy settings -----------------------------------------------------------------------

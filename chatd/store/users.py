@@ -9,17 +9,22 @@ from typing import Any
 from ..errors import ChatError
 from .db import now_ms
 
-USER_COLS = "id, name, display_name, is_admin, disabled"
+USER_COLS = "id, name, display_name, is_admin, disabled, is_bot"
+_NCOLS = 6
 
 
 def user_row(row: tuple[Any, ...] | None) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"id": row[0], "name": row[1], "display_name": row[2], "is_admin": bool(row[3]), "disabled": bool(row[4])}
+    return {"id": row[0], "name": row[1], "display_name": row[2], "is_admin": bool(row[3]), "disabled": bool(row[4]), "is_bot": bool(row[5])}
 
 
 def public_user(user: dict[str, Any]) -> dict[str, Any]:
-    return {"id": user["id"], "name": user["name"], "display_name": user["display_name"], "is_admin": user["is_admin"]}
+    """A User as the wire carries it: `is_bot` only for bots."""
+    out = {"id": user["id"], "name": user["name"], "display_name": user["display_name"], "is_admin": user["is_admin"]}
+    if user.get("is_bot"):
+        out["is_bot"] = True
+    return out
 
 
 def token_hash(token: str) -> bytes:
@@ -38,6 +43,34 @@ def create_user(conn: sqlite3.Connection, name: str, password_hash: str, *, is_a
     except sqlite3.IntegrityError:
         raise ChatError("conflict", f"user {name!r} already exists", field="name") from None
     return int(cur.lastrowid)  # type: ignore[arg-type]
+
+
+# A bot has no password (no hash verifies against this) and logs in with tokens that do not expire.
+NO_PASSWORD = "!no-password"
+BOT_TOKEN_TTL_MS = 100 * 365 * 86_400_000
+
+
+def create_bot(conn: sqlite3.Connection, name: str, display_name: str | None = None) -> int:
+    uid = create_user(conn, name, NO_PASSWORD, display_name=display_name)
+    conn.execute("UPDATE users SET is_bot = 1 WHERE id = ?", (uid,))
+    return uid
+
+
+def bot_id(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT id, is_bot FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None or not row[1]:
+        raise ChatError("not_found", f"no bot named {name!r}", field="name")
+    return int(row[0])
+
+
+def replace_bot_token(conn: sqlite3.Connection, user_id: int, token: str) -> None:
+    """The bot's only token from now on: every earlier one stops working."""
+    conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+    now = now_ms()
+    conn.execute(
+        "INSERT INTO tokens (token_hash, user_id, device, created_at, expires_at) VALUES (?, ?, 'bot', ?, ?)",
+        (token_hash(token), user_id, now, now + BOT_TOKEN_TTL_MS),
+    )
 
 
 def set_password(conn: sqlite3.Connection, name: str, password_hash: str) -> None:
@@ -62,10 +95,10 @@ def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     rows = conn.execute(f"SELECT {USER_COLS}, created_at, last_seen FROM users ORDER BY id").fetchall()
     out = []
     for row in rows:
-        user = user_row(row[:5])
+        user = user_row(row[:_NCOLS])
         assert user is not None
-        user["created_at"] = row[5]
-        user["last_seen"] = row[6]
+        user["created_at"] = row[_NCOLS]
+        user["last_seen"] = row[_NCOLS + 1]
         out.append(user)
     return out
 
@@ -86,12 +119,12 @@ def password_login_row(conn: sqlite3.Connection, name: str) -> tuple[dict[str, A
     row = conn.execute(f"SELECT {USER_COLS}, password_hash FROM users WHERE name = ?", (name,)).fetchone()
     if row is None:
         return None
-    return user_row(row[:5]), row[5]  # type: ignore[return-value]
+    return user_row(row[:_NCOLS]), row[_NCOLS]  # type: ignore[return-value]
 
 
 def token_user(conn: sqlite3.Connection, token: str) -> dict[str, Any] | None:
     row = conn.execute(
-        "SELECT u.id, u.name, u.display_name, u.is_admin, u.disabled FROM tokens t JOIN users u ON u.id = t.user_id "
+        "SELECT u.id, u.name, u.display_name, u.is_admin, u.disabled, u.is_bot FROM tokens t JOIN users u ON u.id = t.user_id "
         "WHERE t.token_hash = ? AND t.expires_at > ?",
         (token_hash(token), now_ms()),
     ).fetchone()
