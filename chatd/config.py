@@ -134,6 +134,12 @@ class CallsConfig(Base):
     turn_ttl_s: int = 86400
 
 
+class BotsConfig(Base):
+    stream_idle_timeout_s: float = 60.0
+    stream_push_interval_ms: int = 50
+    stream_flush_interval_ms: int = 1000
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -145,6 +151,7 @@ class Config(Base):
     social: SocialConfig = msgspec.field(default_factory=SocialConfig)
     files: FilesConfig = msgspec.field(default_factory=FilesConfig)
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
+    bots: BotsConfig = msgspec.field(default_factory=BotsConfig)
 
     @property
     def data_path(self) -> Path:
@@ -171,7 +178,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -231,6 +238,9 @@ def _validate(cfg: Config) -> Config:
         "calls.max_buffered_signals": cfg.calls.max_buffered_signals,
         "calls.mesh_max_participants": cfg.calls.mesh_max_participants,
         "calls.turn_ttl_s": cfg.calls.turn_ttl_s,
+        "bots.stream_idle_timeout_s": cfg.bots.stream_idle_timeout_s,
+        "bots.stream_push_interval_ms": cfg.bots.stream_push_interval_ms,
+        "bots.stream_flush_interval_ms": cfg.bots.stream_flush_interval_ms,
     }
     for key, value in positive.items():
         if value <= 0:

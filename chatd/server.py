@@ -74,8 +74,10 @@ def open_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
             if cfg.limits.user_storage_bytes:  # counted only while a quota is set: count afresh
                 with conn:
                     msg_store.recount_stored(conn)
-            if check_write:
+            if check_write:  # the server's own start, holding the data directory's lock
                 write_probe(conn)
+                if ended := msg_store.end_unfinished_streams(conn):
+                    log.warning("%d streamed messages were still streaming when the server stopped: they end as errors", ended)
             return before, users_store.count_users(conn)
         except sqlite3.Error as exc:
             if is_write_failure(exc):
@@ -135,9 +137,10 @@ class Server:
         self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
         self.files_lock = trio.Lock()  # uploads finishing and the collector of files (chatd.services.file_gc)
         self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, body_min_bytes_per_s=cfg.server.http_body_min_bytes_per_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
-        self.services = Services(self.hub, self.readers, self.writer, cfg.auth, cfg.calls)
+        self.services = Services(self.hub, self.readers, self.writer, cfg)
         self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
-        self.services.calls.apply = self.services.mesh.apply = lambda effects: self.delivery.apply(effects, None)
+        sv = self.services
+        sv.calls.apply = sv.mesh.apply = sv.streams.apply = lambda effects: self.delivery.apply(effects, None)
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)

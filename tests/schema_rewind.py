@@ -14,6 +14,7 @@ ADDED_COLUMNS = {
     16: [("users", "translation_language")],
     17: [("communities", "assignments_version")],
     20: [("users", "is_bot")],
+    21: [("messages", "stream_state")],
 }
 
 

@@ -84,12 +84,17 @@ class Kind:
         if self.fanout == "pair":  # each side is told who the other is
             out.push("chat_message", {**payload, "peer": peer_id}, Users((me,)))
             return out.push("chat_message", {**payload, "peer": me}, Users((peer_id,)))
+        return out.push(self.message_cmd, payload, self.audience(conv_id, also=also), skip_origin=skip_origin)
+
+    def audience(self, conv_id: int, pair: tuple[int, int] = (0, 0), also: tuple[int, ...] = ()) -> Any:
+        """Who hears this kind's messages in a conversation (a DM: its `pair` of users)."""
+        if self.fanout == "pair":
+            return Users(pair)
         if self.fanout == "viewers":
-            return out.push(self.message_cmd, payload, Viewers(conv_id), skip_origin=skip_origin)
+            return Viewers(conv_id)
         if self.fanout == "everyone":
-            return out.push(self.message_cmd, payload, Everyone(), skip_origin=skip_origin)
-        to = Present(conv_id, also) if self.fanout == "present" else Members(conv_id, also)
-        return out.push(self.message_cmd, payload, to, skip_origin=skip_origin)
+            return Everyone()
+        return Present(conv_id, also) if self.fanout == "present" else Members(conv_id, also)
 
     def update(self, out: Outcome, conv_id: int, views: dict[int, dict[str, Any] | None]) -> None:
         """Each user's own conversation entry (None: no longer a member) to that user's devices."""

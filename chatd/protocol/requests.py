@@ -376,6 +376,32 @@ class ChatGroupReactRequest(msgspec.Struct, kw_only=True):
     remove: bool = False
 
 
+class ChatStreamBeginRequest(msgspec.Struct, kw_only=True):
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+    peer: Annotated[int, INT64] | None = None
+    group_id: Annotated[int, INT64] | None = None
+    room_id: Annotated[int, INT64] | None = None
+    channel_id: Annotated[int, INT64] | None = None
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
+class ChatStreamAppendRequest(msgspec.Struct, kw_only=True):
+    stream_id: Annotated[int, INT64]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)]
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)]
+    text: Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class ChatStreamEndRequest(msgspec.Struct, kw_only=True):
+    stream_id: Annotated[int, INT64]
+    error: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    length: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class ChatStreamCancelRequestRequest(msgspec.Struct, kw_only=True):
+    stream_id: Annotated[int, INT64]
+
+
 class RoomJoinRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
 
@@ -958,6 +984,10 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchRequest,
     "chat_group_delete": ChatGroupDeleteRequest,
     "chat_group_react": ChatGroupReactRequest,
+    "chat_stream_begin": ChatStreamBeginRequest,
+    "chat_stream_append": ChatStreamAppendRequest,
+    "chat_stream_end": ChatStreamEndRequest,
+    "chat_stream_cancel": ChatStreamCancelRequestRequest,
     "room_join": RoomJoinRequest,
     "room_exit": RoomExitRequest,
     "chat_room_create": ChatRoomCreateRequest,
@@ -1112,6 +1142,10 @@ COSTS: dict[str, int] = {
     "chat_group_recall_batch": 2,
     "chat_group_delete": 1,
     "chat_group_react": 1,
+    "chat_stream_begin": 1,
+    "chat_stream_append": 0,
+    "chat_stream_end": 1,
+    "chat_stream_cancel": 0,
     "room_join": 2,
     "room_exit": 1,
     "chat_room_create": 10,

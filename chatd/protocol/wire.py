@@ -48,6 +48,7 @@ class Message(Shape, kw_only=True):
     recalled_at: int | None  # Time of the recall, or null. A recalled message has no content.
     reactions: Any  # List of {emoji, count, user_ids}.
     forwarded: Any | UnsetType = UNSET  # Only on a forwarded copy (`chat_message_forward`): {sender_id, created_at} of the original; never its conversation.
+    state: str | UnsetType = UNSET  # Only on a streamed message (docs/bots.md) that is not complete: streaming, or error.
 
 
 class Conversation(Shape, kw_only=True):
@@ -815,6 +816,37 @@ class ChatGroupReactResponse(Shape, kw_only=True):
     message: Message
 
 
+class ChatStreamBeginResponse(Shape, kw_only=True):
+    """`chat_stream_begin`: the `data` of a successful response."""
+
+    stream_id: int
+    conv_id: int
+    seq: int
+    duplicate: bool
+    message: Message
+
+
+class ChatStreamAppendResponse(Shape, kw_only=True):
+    """`chat_stream_append`: the `data` of a successful response."""
+
+    stream_id: int
+    length: int  # Characters of the text so far.
+    applied: bool  # False for a delta already applied.
+
+
+class ChatStreamEndResponse(Shape, kw_only=True):
+    """`chat_stream_end`: the `data` of a successful response."""
+
+    message: Message
+
+
+class ChatStreamCancelRequestResponse(Shape, kw_only=True):
+    """`chat_stream_cancel`: the `data` of a successful response."""
+
+    stream_id: int
+    forwarded: bool  # False when the bot has no connection now.
+
+
 class RoomJoinResponse(Shape, kw_only=True):
     """`room_join`: the `data` of a successful response."""
 
@@ -1571,6 +1603,45 @@ class ChatPresenceUpdatePush(Shape, kw_only=True):
     last_seen: int  # ms since the epoch.
 
 
+class ChatStreamDeltaPush(Shape, kw_only=True):
+    """`chat.stream.delta`: the push's `data`."""
+
+    stream_id: int  # The streamed message's id.
+    kind: str
+    conv_id: int
+    seq: int  # The bot's last delta number this push includes.
+    offset: int
+    text: str
+
+
+class ChatStreamDonePush(Shape, kw_only=True):
+    """`chat.stream.done`: the push's `data`."""
+
+    stream_id: int
+    kind: str
+    conv_id: int
+    message: Message
+
+
+class ChatStreamErrorPush(Shape, kw_only=True):
+    """`chat.stream.error`: the push's `data`."""
+
+    stream_id: int
+    kind: str
+    conv_id: int
+    reason: str  # The bot's own reason, or timeout, disconnected.
+    message: Message
+
+
+class ChatStreamCancelledPush(Shape, kw_only=True):
+    """`chat.stream.cancel`: the push's `data`."""
+
+    stream_id: int
+    kind: str
+    conv_id: int
+    by: int  # The user who asked.
+
+
 class ChatRoomConversationUpdatePush(Shape, kw_only=True):
     """`chat_room_conversation_update`: the push's `data`."""
 
@@ -1816,6 +1887,10 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchResponse,
     "chat_group_delete": ChatGroupDeleteResponse,
     "chat_group_react": ChatGroupReactResponse,
+    "chat_stream_begin": ChatStreamBeginResponse,
+    "chat_stream_append": ChatStreamAppendResponse,
+    "chat_stream_end": ChatStreamEndResponse,
+    "chat_stream_cancel": ChatStreamCancelRequestResponse,
     "room_join": RoomJoinResponse,
     "room_exit": RoomExitResponse,
     "chat_room_create": ChatRoomCreateResponse,
@@ -1920,6 +1995,10 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_conversation_list_update": ChatConversationListUpdatePush,
     "chat_translation_language_update": ChatTranslationLanguageUpdatePush,
     "chat_presence_update": ChatPresenceUpdatePush,
+    "chat.stream.delta": ChatStreamDeltaPush,
+    "chat.stream.done": ChatStreamDonePush,
+    "chat.stream.error": ChatStreamErrorPush,
+    "chat.stream.cancel": ChatStreamCancelledPush,
     "chat_room_conversation_update": ChatRoomConversationUpdatePush,
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
     "chat_group_request_update": ChatGroupRequestUpdatePush,

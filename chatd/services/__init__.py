@@ -21,6 +21,10 @@ that ends. Handlers and the delivery pipeline reach them through
 |                  |                                                  | its deadlines,   | device is    |
 |                  |                                                  | then its record  | gone (grace) |
 | mesh             | who is in each group call, per device            |                  | leaves them  |
+| streams          | the text of every running streamed message       | one per stream:  | a bot's last |
+|                  | (docs/bots.md)                                   | pushes, flushes, | connection:  |
+|                  |                                                  | idle timeout     | its streams  |
+|                  |                                                  |                  | end          |
 """
 
 from __future__ import annotations
@@ -37,31 +41,34 @@ from .group_receipts import GroupReceipts
 from .login_guard import LoginGuard
 from .members import MemberCache
 from .mesh import Mesh
+from .streams import Streams
 from .room_presence import RoomPresence
 from .user_presence import UserPresence
 
 if TYPE_CHECKING:
-    from ..config import AuthConfig, CallsConfig
+    from ..config import Config
     from ..net.hub import Hub
     from ..store.readers import Readers
     from ..store.writer import Writer
 
 
 class Services:
-    def __init__(self, hub: Hub, readers: Readers, writer: Writer, auth_cfg: AuthConfig, calls_cfg: CallsConfig):
+    def __init__(self, hub: Hub, readers: Readers, writer: Writer, cfg: Config):
         self.members = MemberCache(readers, conv_store.member_ids)
         self.room_presence = RoomPresence()
         self.group_receipts = GroupReceipts(readers, hub)
         self.user_presence = UserPresence(readers, writer, hub)
         self.disabled_watch = DisabledWatch(writer, hub)
-        self.login_guard = LoginGuard(auth_cfg)
+        self.login_guard = LoginGuard(cfg.auth)
         self.communities = community_cache.CACHE
-        self.calls = Calls(calls_cfg, hub, writer)
-        self.mesh = Mesh(calls_cfg.mesh_max_participants)
-        hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended]
+        self.calls = Calls(cfg.calls, hub, writer)
+        self.mesh = Mesh(cfg.calls.mesh_max_participants)
+        self.streams = Streams(cfg.bots, hub, writer, cfg.limits.max_text_chars)
+        hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start every service's task in `nursery` (the serving nursery)."""
         await nursery.start(self.group_receipts.run)
         await nursery.start(self.disabled_watch.run)
         await nursery.start(self.calls.run)
+        await nursery.start(self.streams.run)

@@ -15,7 +15,7 @@ from ..errors import ChatError
 from ..protocol import content as ct
 from . import search, uploads
 
-COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at, forwarded"
+COLS = "id, conv_id, seq, sender_id, type, content, client_msg_id, quote_id, mentions, created_at, edited_at, recalled_at, forwarded, stream_state"
 _json_decode = msgspec.json.decode
 
 
@@ -31,6 +31,7 @@ class NewMessage(msgspec.Struct):
     mentions: list[int]
     quota: int = 0  # limits.user_storage_bytes of the sender (0: none); see charge()
     forwarded: bytes | None = None  # a forwarded copy: its origin, JSON {sender_id, created_at}
+    stream_state: str | None = None  # 'streaming' for a bot's stream just begun (chatd.services.streams)
 
 
 def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -49,6 +50,7 @@ def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
         "recalled_at": row[11],
         "reactions": [],
         **({"forwarded": _json_decode(row[12])} if row[12] else {}),
+        **({"state": row[13]} if row[13] else {}),
     }
 
 
@@ -240,8 +242,8 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
     ).fetchone()
     mentions = msgspec.json.encode(msg.mentions) if msg.mentions else None
     conn.execute(
-        f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?)",
-        (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded),
+        f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
+        (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded, msg.stream_state),
     )
     uploads.link(conn, msg_id, msg.content)
     # The search index entry is added later, by search.op_index_pending.
@@ -256,7 +258,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
             conn.execute("UPDATE conversations SET all_mention_seq = ? WHERE id = ?", (seq, conv_id))
         elif uid != msg.sender_id and uid not in quiet:
             conn.execute("UPDATE members SET mention_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, uid))
-    row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None, msg.forwarded)
+    row = (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, None, None, msg.forwarded, msg.stream_state)
     out = _wire(row)
     if msg.quote_id is not None:
         _decorate(conn, [out])
@@ -283,6 +285,8 @@ def edit(
         raise ChatError("forbidden", "only the sender can edit a message")
     if row[11] is not None:
         raise ChatError("not_editable", "the message was recalled")
+    if row[13] == "streaming":
+        raise ChatError("not_editable", "the message is being streamed: end its stream first")
     if row[4] == "system" or row[4] != new.type:
         raise ChatError("not_editable", f"a {row[4]} message cannot become {new.type}", field="content.type")
     if max_edits:
@@ -409,3 +413,22 @@ def hide(ctx: Any, conv_id: int, user_id: int, msg_ids: list[int]) -> list[int]:
         "INSERT OR IGNORE INTO hidden_messages (user_id, message_id, conv_id) VALUES (?, ?, ?)", [(user_id, i, conv_id) for i in ids]
     )
     return ids
+
+
+# --- streamed messages (chatd.services.streams) ------------------------------------------------
+
+
+def set_stream_text(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str, state: str | None) -> None:
+    """A streamed message's text so far (or its final text) and state; its search entry follows."""
+    row = conn.execute("SELECT type, content FROM messages WHERE id = ?", (msg_id,)).fetchone()
+    if row is None or row[1] is None:
+        return  # recalled meanwhile: it keeps no text
+    content = ct.dumps(ct.Text(text=text))
+    conn.execute("UPDATE messages SET content = ?, stream_state = ? WHERE id = ?", (content, state, msg_id))
+    search.reindex(conn, msg_id, conv_id, indexed_text(row[0], row[1]), text)
+
+
+def end_unfinished_streams(conn: sqlite3.Connection) -> int:
+    """At startup: streams that were running when the server stopped end as errors (their text
+    as last flushed). Returns how many."""
+    return conn.execute("UPDATE messages SET stream_state = 'error' WHERE stream_state = 'streaming'").rowcount

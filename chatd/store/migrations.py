@@ -480,4 +480,10 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     ALTER TABLE users ADD COLUMN is_bot INTEGER NOT NULL DEFAULT 0;
     """,
+    # 21: streamed messages (chatd.services.streams; docs/bots.md): 'streaming' while a bot's
+    # stream runs, 'error' when it ended without its end; NULL for every other message.
+    """
+    ALTER TABLE messages ADD COLUMN stream_state TEXT;
+    CREATE INDEX IF NOT EXISTS messages_streaming ON messages(id) WHERE stream_state = 'streaming';
+    """,
 ]

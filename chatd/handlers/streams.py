@@ -1,0 +1,65 @@
+"""Streamed messages (chat_stream_*; docs/bots.md): a bot begins a message with its first text,
+appends to it and ends it; readers may ask the bot to stop. The text lives in
+chatd.services.streams while the stream runs; the message row is written at the begin, in
+batches, and at the end (chatd.core.stream_ops)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core import verbs
+from ..core.kinds import CHANNEL, DM, GROUP, ROOM
+from ..core.validate import check_rate, new_message
+from ..errors import ChatError
+from ..policy import roles
+from ..protocol.content import Text
+from . import Call, handler
+
+_TARGETS = (("peer", DM), ("group_id", GROUP), ("room_id", ROOM), ("channel_id", CHANNEL))
+
+
+@handler("chat_stream_begin")
+async def begin(call: Call) -> dict[str, Any]:
+    d, ctx, me = call.data, call.ctx, call.user_id
+    named = [(kind, getattr(d, field)) for field, kind in _TARGETS if getattr(d, field) is not None]
+    if len(named) != 1:
+        raise ChatError("bad_request", "name the conversation by one of peer, group_id, room_id, channel_id", field="peer")
+    if not call.session.user.get("is_bot"):
+        raise ChatError("forbidden", "only bots stream messages (chatd bot add)")
+    (kind, target), = named
+    check_rate(call.session)
+    new = new_message(ctx.cfg.limits, me, Text(text=d.text), client_msg_id=d.client_msg_id)
+    new.stream_state = "streaming"
+    msg, duplicate = await call.write(verbs.op_send, kind, target, new)
+    if not duplicate:
+        ctx.services.streams.started(kind, msg, kind.audience(msg["conv_id"], pair=(me, target)))
+    return {"stream_id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "duplicate": duplicate, "message": msg}
+
+
+@handler("chat_stream_append")
+async def append(call: Call) -> dict[str, Any]:
+    d = call.data
+    length, applied = call.ctx.services.streams.append(d.stream_id, call.user_id, d.seq, d.offset, d.text)
+    return {"stream_id": d.stream_id, "length": length, "applied": applied}
+
+
+@handler("chat_stream_end")
+async def end(call: Call) -> dict[str, Any]:
+    d = call.data
+    return {"message": await call.ctx.services.streams.end(d.stream_id, call.user_id, d.error, d.length)}
+
+
+@handler("chat_stream_cancel")
+async def cancel(call: Call) -> dict[str, Any]:
+    ctx, me = call.ctx, call.user_id
+    stream = ctx.services.streams.streams.get(call.data.stream_id)
+    if stream is None:
+        raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+    if stream.kind is DM:
+        if me not in stream.audience.ids:
+            raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+    else:
+        await ctx.readers.read(stream.kind.store.access, stream.conv_id, me, roles.READ)
+    _, effects = ctx.services.streams.cancel(stream.stream_id, me)
+    call.effects += effects
+    return {"stream_id": stream.stream_id, "forwarded": ctx.hub.online(stream.bot_id)}

@@ -1,0 +1,189 @@
+"""Streamed messages (docs/bots.md): the text of every running stream, in memory.
+
+A bot begins a stream with its first text (the message is stored at once, `state: streaming`),
+appends deltas, and ends it. The authoritative text is here: each delta is applied by its
+offset (a resend changes nothing, a gap is refused), pushed as `chat.stream.delta` at most once
+per `bots.stream_push_interval_ms` per stream (deltas in between are merged into one push, so
+a fast bot costs its readers one frame per interval and the bytes of its text), and written to
+the message row once per `bots.stream_flush_interval_ms`. A reader that opens the conversation
+mid-stream gets the text so far (`overlay`), then the deltas after it.
+
+Each stream is one task in the service's nursery: it pushes what waits, flushes, and ends the
+stream as `timeout` when the bot is silent for `bots.stream_idle_timeout_s`; the bot's last
+connection ending ends its streams as `disconnected`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..core import stream_ops
+from ..core.effects import Push, Users
+from ..errors import ChatError
+
+if TYPE_CHECKING:
+    from ..config import BotsConfig
+    from ..net.hub import Hub
+    from ..net.session import Session
+    from ..store.writer import Writer
+
+log = logging.getLogger("chatd.streams")
+
+
+@dataclass
+class Stream:
+    stream_id: int
+    kind: Any  # chatd.core.kinds.Kind
+    conv_id: int
+    bot_id: int
+    audience: Any  # where its pushes go (the kind's audience of its messages)
+    text: str
+    seq: int = 0  # the bot's last delta number applied
+    pushed: int = 0  # characters already pushed
+    pushed_seq: int = 0
+    flushed: int = 0  # characters already in the message row
+    last_append: float = 0.0  # trio time
+    wake: trio.Event = field(default_factory=trio.Event)
+    ending: tuple[str, str | None] | None = None  # ("done" | "error", reason), set by end()
+    ended: trio.Event = field(default_factory=trio.Event)
+    result: dict[str, Any] | None = None
+
+
+class Streams:
+    def __init__(self, cfg: BotsConfig, hub: Hub, writer: Writer, max_chars: int):
+        self.cfg = cfg
+        self.hub = hub
+        self.writer = writer
+        self.max_chars = max_chars
+        self.apply: Callable[[list[Any]], None] = lambda effects: None  # the delivery pipeline's (chatd.server)
+        self.streams: dict[int, Stream] = {}
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            await trio.sleep_forever()
+
+    def started(self, kind: Any, msg: dict[str, Any], audience: Any) -> None:
+        """A stream's message was stored (chatd.core.stream_ops.op_begin): keep its text."""
+        text = msg["content"]["text"]
+        stream = Stream(msg["id"], kind, msg["conv_id"], msg["sender_id"], audience, text, pushed=len(text), flushed=len(text))
+        stream.last_append = trio.current_time()
+        self.streams[stream.stream_id] = stream
+        assert self._nursery is not None, "the streams service is not running"
+        self._nursery.start_soon(self._run_stream, stream)
+
+    def _own(self, stream_id: int, user_id: int) -> Stream:
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+        if stream.bot_id != user_id:
+            raise ChatError("forbidden", "only the stream's sender may change it", field="stream_id")
+        return stream
+
+    def append(self, stream_id: int, user_id: int, seq: int, offset: int, text: str) -> tuple[int, bool]:
+        """Apply a delta by its offset: (the text's length now, whether it added anything)."""
+        stream = self._own(stream_id, user_id)
+        if stream.ending is not None:
+            raise ChatError("conflict", "the stream is ending", field="stream_id")
+        have = len(stream.text)
+        if offset > have:
+            raise ChatError("conflict", f"offset {offset} leaves a gap: the stream has {have} characters", field="offset")
+        end = offset + len(text)
+        if end <= have:  # already applied (a resend): it must say what was applied
+            if stream.text[offset:end] != text:
+                raise ChatError("conflict", f"the text at offset {offset} differs from what the stream has", field="text")
+            return have, False
+        if stream.text[offset:] != text[: have - offset]:
+            raise ChatError("conflict", f"the text at offset {offset} differs from what the stream has", field="text")
+        if end > self.max_chars:
+            raise ChatError("too_large", f"a message holds at most {self.max_chars} characters", field="text")
+        stream.text += text[have - offset :]
+        stream.seq = max(stream.seq, seq)
+        stream.last_append = trio.current_time()
+        stream.wake.set()
+        return len(stream.text), True
+
+    async def end(self, stream_id: int, user_id: int, error: str | None, length: int | None) -> dict[str, Any]:
+        """End the stream (its task stores the text and pushes the end); returns the message."""
+        stream = self._own(stream_id, user_id)
+        if length is not None and length != len(stream.text):
+            raise ChatError("conflict", f"the stream has {len(stream.text)} characters, not {length}", field="length")
+        if stream.ending is None:
+            stream.ending = ("error", error) if error else ("done", None)
+            stream.wake.set()
+        await stream.ended.wait()
+        if stream.result is None:
+            raise ChatError("unavailable", "the stream's end could not be stored")
+        return stream.result
+
+    def cancel(self, stream_id: int, by: int) -> tuple[Stream, list[Any]]:
+        """A reader asks the bot to stop: the push to the bot's connections (the handler checked
+        that the reader can read the conversation)."""
+        stream = self.streams.get(stream_id)
+        if stream is None:
+            raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+        data = {"stream_id": stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id, "by": by}
+        return stream, [Push("chat.stream.cancel", data, Users((stream.bot_id,)), skip_origin=False)]
+
+    def overlay(self, messages: list[dict[str, Any]]) -> None:
+        """Messages read from the database, with the text of their running stream so far."""
+        for m in messages:
+            if m.get("state") == "streaming":
+                stream = self.streams.get(m["id"])
+                if stream is not None and m["content"] is not None:
+                    m["content"] = {"type": "text", "text": stream.text}
+
+    def session_ended(self, session: Session) -> None:
+        """The bot's last connection is gone: its streams end as disconnected."""
+        if session.user is None or self.hub.sessions_of(session.user_id):  # (it has left the list already)
+            return
+        for stream in self.streams.values():
+            if stream.bot_id == session.user_id and stream.ending is None:
+                stream.ending = ("error", "disconnected")
+                stream.wake.set()
+
+    # -- each stream's task ---------------------------------------------------------------------
+
+    def _delta(self, stream: Stream) -> list[Any]:
+        if stream.pushed >= len(stream.text):
+            return []
+        data = {
+            "stream_id": stream.stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id,
+            "seq": stream.seq, "offset": stream.pushed, "text": stream.text[stream.pushed :],
+        }
+        stream.pushed, stream.pushed_seq = len(stream.text), stream.seq
+        return [Push("chat.stream.delta", data, stream.audience, skip_origin=False)]
+
+    async def _run_stream(self, stream: Stream) -> None:
+        cfg = self.cfg
+        push_s, flush_s, idle_s = cfg.stream_push_interval_ms / 1000, cfg.stream_flush_interval_ms / 1000, cfg.stream_idle_timeout_s
+        last_flush = trio.current_time()
+        try:
+            while stream.ending is None:
+                with trio.move_on_at(stream.last_append + idle_s):
+                    await stream.wake.wait()
+                if not stream.wake.is_set():
+                    stream.ending = ("error", "timeout")
+                    break
+                stream.wake = trio.Event()
+                self.apply(self._delta(stream))
+                if trio.current_time() - last_flush >= flush_s and stream.flushed < len(stream.text):
+                    await self.writer.submit(stream_ops.op_flush, stream.stream_id, stream.conv_id, stream.text)
+                    stream.flushed, last_flush = len(stream.text), trio.current_time()
+                await trio.sleep(push_s)  # deltas that come meanwhile go out merged, in one push
+            self.apply(self._delta(stream))
+            _, reason = stream.ending
+            done = await self.writer.submit(stream_ops.op_end, stream.kind, stream.stream_id, stream.conv_id, stream.text, reason, stream.audience)
+            stream.result = done.result
+        except Exception:  # noqa: BLE001 - one stream's failure must not end the others
+            log.exception("stream %s failed", stream.stream_id)
+        finally:
+            self.streams.pop(stream.stream_id, None)
+            stream.ended.set()
