@@ -1,11 +1,17 @@
 """U: WebSocket sends while files are uploaded over HTTP (issue 14's bounds; docs/performance.md).
 
 One user sends DMs to a connected peer one at a time (each waits for its ack,
-then SEND_GAP_S before the next) and the generator times each ack: first with
-nothing else running (quiet), then while 20 uploads run at once, each as fast
-as loopback takes it (during). Before the concurrent uploads, one large upload
-(100 MB at full scale) runs alone, and the server's RSS is read before it and
-its peak (VmHWM) after it: the memory an upload holds is bounded, not its size.
+then SEND_GAP_S before the next) and the generator times each ack: with no
+upload running (quiet: half before the uploads, half after them, so a change
+in the machine's other load shows in both), and while 20 uploads run at once
+(during). Before the concurrent uploads, one large upload (100 MB at full
+scale) runs alone, and the server's RSS is read before it and sampled while it
+runs (and its VmHWM after it): the memory an upload holds is bounded, not its
+size.
+
+The server runs with chatd's default files.upload_bytes_per_s (the budget that
+paces all uploads together, docs/files.md), or the one given by
+--u-upload-rate (0: unpaced, as fast as loopback takes them).
 
 The uploads come from a second generator process (so their threads do not
 share the interpreter of the process that times the sends), with http.client
@@ -13,8 +19,9 @@ from the standard library: POST /api/v1/files with Authorization: Bearer, a
 Content-Length and the body sent in 1 MiB pieces. Every upload's bytes differ
 (its last 8 bytes are a counter), so none is stored as a copy of another.
 During the concurrent phase each of the 20 uploaders uploads again and again
-until the sender has its samples; the sends that overlap it are the "during"
-figures, the bytes of the uploads completed over its length the throughput.
+until the sender has its samples and each has done one upload; the sends
+that overlap it are the "during" figures, the bytes of the uploads completed
+over its length the throughput.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from typing import Any
 from .. import wire
 from ..stats import ServerMeter, summary_ms
 from .base import Context, Result, Skip, scenario
-from .goals import Goal, at_least, count, samples
+from .goals import Goal, at_least, count, number, samples
 from .logins import proc_status_kib
 
 MB = 1_000_000  # figures in MB are 10^6 bytes
@@ -43,7 +50,11 @@ RSS_RISE_MB = 16.0  # what that upload may add to the server's RSS
 
 
 def plan_u(ctx: Context) -> dict[str, Any]:
+    from chatd.config import FilesConfig
+
+    rate = getattr(ctx.args, "u_upload_rate", None)
     return {
+        "upload_bytes_per_s": FilesConfig().upload_bytes_per_s if rate is None else rate,
         "uploads": 20,
         "upload_mb": ctx.scale(20, 1),
         "big_upload_mb": ctx.scale(BIG_MB, 10),
@@ -54,10 +65,22 @@ def plan_u(ctx: Context) -> dict[str, Any]:
 
 
 def title_u(p: dict[str, Any]) -> str:
+    rate = p["upload_bytes_per_s"]
+    paced = f"paced to {number(rate / MB)} MB/s in all (files.upload_bytes_per_s)" if rate else "unpaced (files.upload_bytes_per_s = 0)"
     return (
         f"DM sends (one at a time, acked) quiet and during {p['uploads']} concurrent uploads of {p['upload_mb']} MB "
-        f"over loopback, after one {p['big_upload_mb']} MB upload alone (server RSS), durability {p['durability']}"
+        f"over loopback, {paced}, after one {p['big_upload_mb']} MB upload alone (server RSS), durability {p['durability']}"
     )
+
+
+def _configure(rate: int) -> Any:
+    """A seed for ctx.server: the spawned server's files.upload_bytes_per_s."""
+
+    def seed(srv: Any) -> None:
+        config = srv.tmp / "chatd.toml"
+        config.write_text(config.read_text() + f"\n[files]\nupload_bytes_per_s = {int(rate)}\n")
+
+    return seed
 
 
 def _http_address(url: str) -> tuple[str, int]:
@@ -189,7 +212,7 @@ def scenario_u(ctx: Context, res: Result) -> None:
         raise Skip("needs a server it starts itself (it uploads hundreds of MB into the server's data directory)")
     p = res.params
     n_up, size, big, want = p["uploads"], p["upload_mb"] * MB, p["big_upload_mb"] * MB, p["send_samples"]
-    with ctx.server(2) as target:
+    with ctx.server(2, seed=_configure(p["upload_bytes_per_s"])) as target:
         alice, bob = target.logins(["bench1", "bench2"])
         host, port = _http_address(target.url)
         loop = wire.Loop()
@@ -203,7 +226,7 @@ def scenario_u(ctx: Context, res: Result) -> None:
             sender = Sender(loop, a, b.user["id"])  # type: ignore[index]
             for _ in range(50):  # warm-up, not measured
                 sender.one()
-            quiet = [sender.one() for _ in range(want)]
+            quiet = [sender.one() for _ in range(want // 2)]  # the other half after the uploads
 
             # One large upload alone: the server's RSS before, sampled during, and its peak (VmHWM) after.
             pid = target.pid
@@ -239,6 +262,7 @@ def scenario_u(ctx: Context, res: Result) -> None:
                 pipe.send(("stop",))
             results = _expect(pipe, "done", 600)
             server.stop()
+            quiet += [sender.one() for _ in range(want - want // 2)]
             peak = proc_status_kib(pid, "VmRSS", "VmHWM") if pid else {}
             if peak.get("VmHWM") and after.get("VmHWM") and peak["VmHWM"] > after["VmHWM"]:
                 busy_peak = max(busy_peak, peak["VmHWM"])
