@@ -50,11 +50,9 @@ RSS_RISE_MB = 16.0  # what that upload may add to the server's RSS
 
 
 def plan_u(ctx: Context) -> dict[str, Any]:
-    from chatd.config import FilesConfig
-
     rate = getattr(ctx.args, "u_upload_rate", None)
     return {
-        "upload_bytes_per_s": FilesConfig().upload_bytes_per_s if rate is None else rate,
+        "upload_bytes_per_s": _default_rate() if rate is None else rate,
         "uploads": 20,
         "upload_mb": ctx.scale(20, 1),
         "big_upload_mb": ctx.scale(BIG_MB, 10),
@@ -73,8 +71,16 @@ def title_u(p: dict[str, Any]) -> str:
     )
 
 
+def _default_rate() -> int:
+    from chatd.config import FilesConfig
+
+    return getattr(FilesConfig(), "upload_bytes_per_s", 0)
+
+
 def _configure(rate: int) -> Any:
-    """A seed for ctx.server: the spawned server's files.upload_bytes_per_s."""
+    """A seed for ctx.server: the spawned server's files.upload_bytes_per_s, when it is not chatd's default."""
+    if rate == _default_rate():
+        return None
 
     def seed(srv: Any) -> None:
         config = srv.tmp / "chatd.toml"
@@ -285,6 +291,9 @@ def scenario_u(ctx: Context, res: Result) -> None:
         res.fig(f"{name}_send_max_ms", s.get("max"), "ms")
     res.fig("upload_mb_per_s", rate, f"MB/s ({n_up} at once)")
     res.fig("big_upload_mb_per_s", big_rate, "MB/s (alone)")
+    uploaded = sum(r[1] for r in results)
+    if server.cpu is not None and uploaded:
+        res.fig("server_cpu_s_per_100_mb", round(server.cpu / (uploaded / (100 * MB)), 3), "CPU-s (during the concurrent uploads)")
     if pid and before.get("VmRSS") and big_peak:
         res.fig("rss_before_mb", _mb(before["VmRSS"]), "MB")
         res.fig("big_upload_rss_peak_mb", _mb(big_peak), "MB")
