@@ -113,7 +113,7 @@ class FilesConfig(Base):
     thumb_px: int = 320
     gc_after_s: int = 86400
     gc_interval_s: int = 3600
-    upload_bytes_per_s: int = 0
+    upload_bytes_per_s: int = 20_000_000  # bytes per second, all uploads together; 0: no budget
 
 
 class Config(Base):

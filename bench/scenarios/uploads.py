@@ -237,6 +237,8 @@ def scenario_u(ctx: Context, res: Result) -> None:
             # One large upload alone: the server's RSS before, sampled during, and its peak (VmHWM) after.
             pid = target.pid
             before = proc_status_kib(pid, "VmRSS", "VmHWM") if pid else {}
+            big_meter = ServerMeter(target)
+            big_meter.start()
             pipe.send(("upload", 1, big, 1))
             _expect(pipe, "started", 60)
             pipe.send(("stop",))
@@ -245,6 +247,7 @@ def scenario_u(ctx: Context, res: Result) -> None:
             while not pipe.poll(0.01) and time.perf_counter() < deadline:
                 big_peak = max(big_peak, target.rss_kib() or 0)
             big_results = _expect(pipe, "done", 1)
+            big_meter.stop()
             after = proc_status_kib(pid, "VmRSS", "VmHWM") if pid else {}
             if after.get("VmHWM") and before.get("VmHWM") and after["VmHWM"] > before["VmHWM"]:
                 big_peak = max(big_peak, after["VmHWM"])  # the peak between two samples
@@ -291,9 +294,8 @@ def scenario_u(ctx: Context, res: Result) -> None:
         res.fig(f"{name}_send_max_ms", s.get("max"), "ms")
     res.fig("upload_mb_per_s", rate, f"MB/s ({n_up} at once)")
     res.fig("big_upload_mb_per_s", big_rate, "MB/s (alone)")
-    uploaded = sum(r[1] for r in results)
-    if server.cpu is not None and uploaded:
-        res.fig("server_cpu_s_per_100_mb", round(server.cpu / (uploaded / (100 * MB)), 3), "CPU-s (during the concurrent uploads)")
+    if big_meter.cpu is not None:
+        res.fig("server_cpu_s_per_100_mb", round(big_meter.cpu / (big / (100 * MB)), 3), "CPU-s (the large upload alone)")
     if pid and before.get("VmRSS") and big_peak:
         res.fig("rss_before_mb", _mb(before["VmRSS"]), "MB")
         res.fig("big_upload_rss_peak_mb", _mb(big_peak), "MB")
@@ -308,6 +310,7 @@ def scenario_u(ctx: Context, res: Result) -> None:
         "rss_kib": {"before": before, "after_big_upload": after, "after_concurrent": peak},
     }
     res.server = server.to_json()
+    res.detail["big_upload"]["server"] = big_meter.to_json()
     res.samples = {"send quiet": [x * 1000 for x in quiet], f"send during {count(n_up, 'upload')}": [x * 1000 for x in busy]}
     if not pid:
         res.note = "the server's pid is not known (--server-pid): no RSS figures"

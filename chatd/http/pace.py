@@ -20,9 +20,11 @@ class BytePace:
         self.rate = float(bytes_per_s)
         self.burst = max(0, burst_bytes)
         self.free_at = -float("inf")  # the time when every byte reserved so far has been paid for
+        self.taken = 0  # bytes reserved, in all
 
     def delay(self, n: int, now: float) -> float:
         """Reserve n bytes at `now`: the seconds to wait before going on (0 when within the budget)."""
+        self.taken += max(0, n)
         if self.rate <= 0 or n <= 0:
             return 0.0
         # The budget does not save up more than `burst` bytes while idle.
