@@ -32,16 +32,16 @@ import os
 import struct
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .. import wire
 from ..stats import ServerMeter, summary_ms
 from .base import Context, Result, Skip, scenario
 from .goals import Goal, at_least, count, number, samples
-from .logins import proc_status_kib
+from .logins import _mb, proc_status_kib
 
 MB = 1_000_000  # figures in MB are 10^6 bytes
-KIB_PER_MB = MB / 1024
 PIECE = 1 << 20  # the uploaders send the body in pieces of this many bytes
 SEND_GAP_S = 0.002  # the sender's pause after each ack
 NOISE = 1.15  # run-to-run noise of a send p99 here (5-15 %, docs/performance.md)
@@ -155,9 +155,13 @@ def _uploader(pipe: Any, host: str, port: int, token: str, tag: int) -> None:
         pipe.close()
 
 
-def _expect(pipe: Any, kind: str, timeout: float) -> Any:
-    if not pipe.poll(timeout):
-        raise RuntimeError(f"the upload generator sent no {kind!r} in {timeout} s")
+def _expect(pipe: Any, kind: str, timeout: float, meanwhile: Callable[[], None] = lambda: None) -> Any:
+    """The upload generator's next message, which must be `kind`; meanwhile() is called every 10 ms while it is awaited."""
+    deadline = time.perf_counter() + timeout
+    while not pipe.poll(0.01):
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"the upload generator sent no {kind!r} in {timeout} s")
+        meanwhile()
     got, payload = pipe.recv()
     if got != kind:
         raise RuntimeError(f"the upload generator failed: {payload}")
@@ -180,10 +184,6 @@ class Sender:
             self.errors[code] = self.errors.get(code, 0) + 1
         self.loop.sleep(SEND_GAP_S)
         return latency
-
-
-def _mb(kib: int | None) -> float | None:
-    return None if kib is None else round(kib / KIB_PER_MB, 1)
 
 
 def _throughput(results: list[tuple[int, int, float, float]]) -> tuple[float | None, dict[str, int]]:
@@ -242,11 +242,9 @@ def scenario_u(ctx: Context, res: Result) -> None:
             pipe.send(("upload", 1, big, 1))
             _expect(pipe, "started", 60)
             pipe.send(("stop",))
-            big_peak = 0
-            deadline = time.perf_counter() + 600
-            while not pipe.poll(0.01) and time.perf_counter() < deadline:
-                big_peak = max(big_peak, target.rss_kib() or 0)
-            big_results = _expect(pipe, "done", 1)
+            rss = [0]
+            big_results = _expect(pipe, "done", 600, lambda: rss.append(target.rss_kib() or 0))
+            big_peak = max(rss)
             big_meter.stop()
             after = proc_status_kib(pid, "VmRSS", "VmHWM") if pid else {}
             if after.get("VmHWM") and before.get("VmHWM") and after["VmHWM"] > before["VmHWM"]:

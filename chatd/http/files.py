@@ -4,9 +4,12 @@ Both are authenticated by a login token, `Authorization: Bearer <token>` (a toke
 POST /api/v1/auth/login or a WebSocket login); an unknown token answers 401 and counts as a
 failed login of the client's address (chatd.services.login_guard).
 
-An upload's body is read chunk by chunk as it comes, hashed and written to a temporary
-file under the data directory in worker threads, at most UPLOAD_BUFFER bytes held at a
-time; chatd.media sniffs, probes and stores it. Fetching answers 404 to anyone who may not
+An upload's body is read chunk by chunk as it comes; the chunks are kept as they came
+(never copied into one buffer on the event loop) until UPLOAD_BUFFER bytes are held, then
+hashed and written to a temporary file under the data directory in a worker thread (at
+most UPLOAD_THREADS for all uploads). All uploads together are read at no more than
+files.upload_bytes_per_s (chatd.http.pace), so that they leave the event loop to the
+WebSocket connections; chatd.media sniffs, probes and stores the file. Fetching answers 404 to anyone who may not
 see the file (chatd.core.files), as for a key never uploaded. Files are sent in
 SEND_CHUNK pieces, each read in a worker thread; a single byte range is honoured (206).
 """
