@@ -9,9 +9,11 @@ An upload's body is read chunk by chunk as it comes; the chunks are kept as they
 hashed and written to a temporary file under the data directory in a worker thread (at
 most UPLOAD_THREADS for all uploads). All uploads together are read at no more than
 files.upload_bytes_per_s (chatd.http.pace), so that they leave the event loop to the
-WebSocket connections; chatd.media sniffs, probes and stores the file. Fetching answers 404 to anyone who may not
-see the file (chatd.core.files), as for a key never uploaded. Files are sent in
-SEND_CHUNK pieces, each read in a worker thread; a single byte range is honoured (206).
+WebSocket connections; chatd.media sniffs, probes and stores the file.
+
+Fetching answers 404 to anyone who may not see the file (chatd.core.files), as for a key
+never uploaded. Files are sent in SEND_CHUNK pieces, each read in a worker thread; a single
+byte range is honoured (206).
 """
 
 from __future__ import annotations
