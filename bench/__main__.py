@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     scale.add_argument("--s-repeats", type=int, help="S: measured passes over the queries (default 10)")
     scale.add_argument("--m-levels", help="M: connection counts (default 1000,5000,10000)")
     scale.add_argument("--t-repeats", type=int, help="T: starts per database (default 5)")
+    scale.add_argument("--u-upload-rate", type=int, help="U: the server's files.upload_bytes_per_s, bytes per second, 0 for none (default: chatd's default)")
     return p
 
 

@@ -113,6 +113,7 @@ class FilesConfig(Base):
     thumb_px: int = 320
     gc_after_s: int = 86400
     gc_interval_s: int = 3600
+    upload_bytes_per_s: int = 20_000_000  # bytes per second, all uploads together; 0: no budget
 
 
 class IceServer(Base):
@@ -284,7 +285,7 @@ def _validate(cfg: Config) -> Config:
     for key in ("max_file_bytes", "max_image_pixels", "thumb_px", "gc_interval_s"):
         if getattr(cfg.files, key) < 1:
             raise ConfigError(f"files.{key}: must be 1 or more")
-    for key in ("user_quota_bytes", "gc_after_s"):
+    for key in ("user_quota_bytes", "gc_after_s", "upload_bytes_per_s"):
         if getattr(cfg.files, key) < 0:
             raise ConfigError(f"files.{key}: must be 0 or more")
     if cfg.messages.recall_window_s < 0:

@@ -31,6 +31,7 @@ OCTET = "application/octet-stream"
 IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "GIF": "image/gif", "WEBP": "image/webp"}
 INLINE_TYPES = frozenset(IMAGE_FORMATS.values())
 THUMB_SUFFIX = ".thumb.png"
+IOV_BATCH = 512  # buffers given to one os.writev (Linux takes at most 1,024)
 
 
 class ImageTooLarge(Exception):
@@ -72,12 +73,20 @@ class Spool:
         self.hash = hashlib.sha256()
         self.size = 0
 
-    def write(self, data: bytes | bytearray) -> None:
-        self.hash.update(data)
-        view = memoryview(data)
-        while view:
-            view = view[os.write(self.fd, view):]
-        self.size += len(data)
+    def write(self, chunks: list[bytes]) -> None:
+        """Hash and append the chunks as they came (no copy into one buffer): os.writev, IOV_BATCH at a time."""
+        for chunk in chunks:
+            self.hash.update(chunk)
+        for lo in range(0, len(chunks), IOV_BATCH):
+            views = [memoryview(c) for c in chunks[lo : lo + IOV_BATCH] if c]
+            while views:
+                n = os.writev(self.fd, views)
+                self.size += n
+                while views and n >= len(views[0]):
+                    n -= len(views[0])
+                    views.pop(0)
+                if n:
+                    views[0] = views[0][n:]
 
     def discard(self) -> None:
         if self.fd >= 0:

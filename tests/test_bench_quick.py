@@ -19,12 +19,12 @@ import pytest
 from bench.scenarios.base import Result
 from bench.scenarios.goals import Goal, at_least, durability
 from bench.target import SpawnedServer
-from chatd.config import StorageConfig, load
+from chatd.config import FilesConfig, StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
-RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "M", "L", "T"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "M", "L", "T"]
+RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "M", "L", "T", "U"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "M", "L", "T", "U"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -114,6 +114,12 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
     assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
+    u = doc["scenarios"]["U"]
+    assert {f"{phase}_send_{stat}_ms" for phase in ("quiet", "busy") for stat in ("p50", "p99", "max")} <= set(figures["U"])
+    assert {"upload_mb_per_s", "big_upload_mb_per_s", "server_cpu_s_per_100_mb", "rss_before_mb", "big_upload_rss_peak_mb", "big_upload_rss_rise_mb", "concurrent_rss_peak_mb"} <= set(figures["U"])
+    assert u["detail"]["quiet_send_ms"]["n"] == 200 and u["detail"]["busy_send_ms"]["n"] >= 200
+    assert u["detail"]["uploads"]["statuses"] == {"201": u["detail"]["uploads"]["count"]} and u["detail"]["uploads"]["count"] >= 20
+    assert u["params"]["upload_bytes_per_s"] == FilesConfig().upload_bytes_per_s and "MB/s in all" in u["title"]
     for sid in ("A", "B-dm", "C"):
         gen = doc["scenarios"][sid]["generator"]
         assert gen["cpu_s"] >= 0 and isinstance(gen["saturated"], bool), sid
@@ -167,6 +173,9 @@ def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) 
         assert goals[("K", "≥ 100,000 deliveries/s (F's goal)")]["why"] == "200 members < 10,000; offered 980 deliveries/s < 100,000"
         assert goals[("K", "channel tree p95 ≤ 5 ms (warm)")]["why"] == "200 members < 10,000; 80 trees measured < 100"
         assert goals[("K", "channel tree p95 ≤ 5 ms (right after a change)")]["status"] == "not tested"
+    assert goals[("U", "a 100 MB upload adds ≤ 16 MB to the server's peak RSS")]["why"] == "a 10 MB upload < 100"
+    (u_sends,) = [g for (sid, text), g in goals.items() if sid == "U" and text.startswith("send p99 during 20 concurrent uploads")]
+    assert u_sends["status"] == "not tested" and u_sends["why"].startswith("200 samples measured < 1,000")
     (sync_goal,) = [g for (sid, text), g in goals.items() if sid == "A" and "sync limit" in text]
     assert sync_goal["status"] in (("not tested",) if DEFAULT_DURABILITY == "normal" else ("met", "missed"))
     assert "not tested: 20 senders < 200" in quick["_stdout"]

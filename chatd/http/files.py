@@ -4,11 +4,16 @@ Both are authenticated by a login token, `Authorization: Bearer <token>` (a toke
 POST /api/v1/auth/login or a WebSocket login); an unknown token answers 401 and counts as a
 failed login of the client's address (chatd.services.login_guard).
 
-An upload's body is read chunk by chunk as it comes, hashed and written to a temporary
-file under the data directory in worker threads, at most UPLOAD_BUFFER bytes held at a
-time; chatd.media sniffs, probes and stores it. Fetching answers 404 to anyone who may not
-see the file (chatd.core.files), as for a key never uploaded. Files are sent in
-SEND_CHUNK pieces, each read in a worker thread; a single byte range is honoured (206).
+An upload's body is read chunk by chunk as it comes; the chunks are kept as they came
+(never copied into one buffer on the event loop) until UPLOAD_BUFFER bytes are held, then
+hashed and written to a temporary file under the data directory in a worker thread (at
+most UPLOAD_THREADS for all uploads). All uploads together are read at no more than
+files.upload_bytes_per_s (chatd.http.pace), so that they leave the event loop to the
+WebSocket connections; chatd.media sniffs, probes and stores the file.
+
+Fetching answers 404 to anyone who may not see the file (chatd.core.files), as for a key
+never uploaded. Files are sent in SEND_CHUNK pieces, each read in a worker thread; a single
+byte range is honoured (206).
 """
 
 from __future__ import annotations
@@ -23,12 +28,16 @@ from ..net.forwarded import client_ip
 from ..policy.login_throttle import address_key
 from ..store import uploads
 from ..store import users as users_store
+from .pace import BytePace
 
 if TYPE_CHECKING:
     from ..server import Server
 
 PREFIX = "/api/v1/files"
 UPLOAD_BUFFER = 1024 * 1024
+UPLOAD_CHUNKS = 256  # a batch is written when it holds UPLOAD_BUFFER bytes or this many chunks
+UPLOAD_THREADS = 2  # worker threads hashing and writing uploads at once, for all uploads together
+UPLOAD_BURST = 4 * UPLOAD_BUFFER  # bytes that pass files.upload_bytes_per_s at once after an idle time
 SEND_CHUNK = 256 * 1024
 UPLOAD_COST = 5  # taken from the user's write budget (limits.user_write_rate_per_s), shared with the WebSocket
 INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})  # = chatd.media.INLINE_TYPES
@@ -92,6 +101,8 @@ class Files:
     def __init__(self, server: Server, trusted_proxies: Any):
         self.server = server
         self.trusted_proxies = trusted_proxies
+        self.disk = trio.CapacityLimiter(UPLOAD_THREADS)
+        self.pace = BytePace(server.cfg.files.upload_bytes_per_s, UPLOAD_BURST)
 
     async def bearer(self, scope: dict[str, Any]) -> dict[str, Any]:
         value = _header(scope, b"authorization") or ""
@@ -123,19 +134,24 @@ class Files:
             raise ChatError("too_large", f"a file may have at most {limit} bytes (files.max_file_bytes)")
         spool = await trio.to_thread.run_sync(media.Spool, cfg.data_path, cfg.file_mode)
         try:
-            buf = bytearray()
+            chunks: list[bytes] = []
+            held = 0  # bytes in chunks
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
                     raise ChatError("bad_request", "the client went away")
                 chunk = message.get("body", b"")
-                if spool.size + len(buf) + len(chunk) > limit:
+                if spool.size + held + len(chunk) > limit:
                     raise ChatError("too_large", f"a file may have at most {limit} bytes (files.max_file_bytes)")
-                buf += chunk
+                if chunk:
+                    chunks.append(chunk)  # kept as it came: no copy on the event loop
+                    held += len(chunk)
                 more = message.get("more_body", False)
-                if len(buf) >= UPLOAD_BUFFER or (buf and not more):
-                    full, buf = buf, bytearray()  # handed to the thread as it is: no copy on the event loop
-                    await trio.to_thread.run_sync(spool.write, full)
+                if held >= UPLOAD_BUFFER or len(chunks) >= UPLOAD_CHUNKS or (chunks and not more):
+                    batch, chunks, n = chunks, [], held
+                    held = 0
+                    await trio.to_thread.run_sync(spool.write, batch, limiter=self.disk)
+                    await self.pace.take(n)  # files.upload_bytes_per_s, shared by all uploads
                 if not more:
                     break
             if spool.size == 0:
