@@ -243,3 +243,29 @@ async def test_a_reader_reconnecting_at_100_random_points_ends_with_every_charac
                         reading.cancel_scope.cancel()
         assert final_text == full
         assert reconnects == 101
+
+
+async def test_a_reader_receives_each_character_once(harness, users, bot_token):
+    """Bandwidth: the deltas a reader gets carry the final text exactly once (merged deltas add
+    framing per push, never text twice); the bound of issue 17 is 1.2x the text plus framing."""
+    import msgspec
+
+    pieces = [f"token{n} " for n in range(400)]
+    async with as_bot(harness, bot_token) as bot, harness.client("alice") as alice:
+        sid = (await begin(bot, users["alice"], "go "))["stream_id"]
+        offset = 3
+        for n, piece in enumerate(pieces, start=1):
+            await bot.request("chat_stream_append", {"stream_id": sid, "seq": n, "offset": offset, "text": piece})
+            offset += len(piece)
+        await bot.request("chat_stream_end", {"stream_id": sid})
+        text_bytes = frame_bytes = pushes = 0
+        while True:
+            push = await next_stream_push(alice, sid)
+            if push["cmd"] != "chat.stream.delta":
+                break
+            pushes += 1
+            text_bytes += len(push["data"]["text"].encode())
+            frame_bytes += len(msgspec.json.encode(push))
+        final = "go " + "".join(pieces)
+        assert text_bytes == len(final.encode()) - len(b"go ")
+        assert frame_bytes <= 1.2 * len(final.encode()) + 200 * pushes
