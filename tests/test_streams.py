@@ -269,3 +269,16 @@ async def test_a_reader_receives_each_character_once(harness, users, bot_token):
         final = "go " + "".join(pieces)
         assert text_bytes == len(final.encode()) - len(b"go ")
         assert frame_bytes <= 1.2 * len(final.encode()) + 200 * pushes
+
+
+async def test_a_stream_is_refused_like_a_dm(harness, users, bot_token):
+    async with as_bot(harness, bot_token) as bot, harness.client("bob") as bob:
+        await bob.request("chat_block_add", {"user_id": bot.user["id"]})
+        with pytest.raises(ClientError) as exc:
+            await begin(bot, users["bob"], "hello")
+        assert exc.value.code == "privacy_restricted"
+        await bob.request("chat_block_remove", {"user_id": bot.user["id"]})
+        await bob.request("chat_dm_privacy_set", {"policy": "friends"})
+        with pytest.raises(ClientError) as exc:
+            await begin(bot, users["bob"], "hello")
+        assert exc.value.code == "privacy_restricted"

@@ -376,6 +376,16 @@ class ChatGroupReactRequest(msgspec.Struct, kw_only=True):
     remove: bool = False
 
 
+class ChatButtonClickRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+    value: Annotated[str, msgspec.Meta(max_length=256)]
+
+
+class ChatFormSubmitRequest(msgspec.Struct, kw_only=True):
+    msg_id: Annotated[int, INT64]
+    values: Any
+
+
 class ChatStreamBeginRequest(msgspec.Struct, kw_only=True):
     text: Annotated[str, msgspec.Meta(min_length=1)]
     peer: Annotated[int, INT64] | None = None
@@ -984,6 +994,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchRequest,
     "chat_group_delete": ChatGroupDeleteRequest,
     "chat_group_react": ChatGroupReactRequest,
+    "chat_button_click": ChatButtonClickRequest,
+    "chat_form_submit": ChatFormSubmitRequest,
     "chat_stream_begin": ChatStreamBeginRequest,
     "chat_stream_append": ChatStreamAppendRequest,
     "chat_stream_end": ChatStreamEndRequest,
@@ -1142,6 +1154,8 @@ COSTS: dict[str, int] = {
     "chat_group_recall_batch": 2,
     "chat_group_delete": 1,
     "chat_group_react": 1,
+    "chat_button_click": 0,
+    "chat_form_submit": 0,
     "chat_stream_begin": 1,
     "chat_stream_append": 0,
     "chat_stream_end": 1,

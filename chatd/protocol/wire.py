@@ -816,6 +816,21 @@ class ChatGroupReactResponse(Shape, kw_only=True):
     message: Message
 
 
+class ChatButtonClickResponse(Shape, kw_only=True):
+    """`chat_button_click`: the `data` of a successful response."""
+
+    msg_id: int
+    delivered: bool  # False when the sender has no connection now (the click is not kept).
+
+
+class ChatFormSubmitResponse(Shape, kw_only=True):
+    """`chat_form_submit`: the `data` of a successful response."""
+
+    msg_id: int
+    values: Any  # Every field's value as the sender gets it.
+    delivered: bool
+
+
 class ChatStreamBeginResponse(Shape, kw_only=True):
     """`chat_stream_begin`: the `data` of a successful response."""
 
@@ -1603,6 +1618,26 @@ class ChatPresenceUpdatePush(Shape, kw_only=True):
     last_seen: int  # ms since the epoch.
 
 
+class ChatButtonClickedPush(Shape, kw_only=True):
+    """`chat.button.click`: the push's `data`."""
+
+    msg_id: int
+    kind: str
+    conv_id: int
+    user: User  # Who clicked.
+    value: str
+
+
+class ChatFormSubmittedPush(Shape, kw_only=True):
+    """`chat.form.submit`: the push's `data`."""
+
+    msg_id: int
+    kind: str
+    conv_id: int
+    user: User
+    values: Any
+
+
 class ChatStreamDeltaPush(Shape, kw_only=True):
     """`chat.stream.delta`: the push's `data`."""
 
@@ -1887,6 +1922,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchResponse,
     "chat_group_delete": ChatGroupDeleteResponse,
     "chat_group_react": ChatGroupReactResponse,
+    "chat_button_click": ChatButtonClickResponse,
+    "chat_form_submit": ChatFormSubmitResponse,
     "chat_stream_begin": ChatStreamBeginResponse,
     "chat_stream_append": ChatStreamAppendResponse,
     "chat_stream_end": ChatStreamEndResponse,
@@ -1995,6 +2032,8 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_conversation_list_update": ChatConversationListUpdatePush,
     "chat_translation_language_update": ChatTranslationLanguageUpdatePush,
     "chat_presence_update": ChatPresenceUpdatePush,
+    "chat.button.click": ChatButtonClickedPush,
+    "chat.form.submit": ChatFormSubmittedPush,
     "chat.stream.delta": ChatStreamDeltaPush,
     "chat.stream.done": ChatStreamDonePush,
     "chat.stream.error": ChatStreamErrorPush,
