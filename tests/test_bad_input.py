@@ -350,6 +350,7 @@ WRONG: dict[str, list[Any]] = {
     "list[str]": ["x", 1, {"a": "x"}],
     "Content": [5, "hello", ["text"]],
     "any": [],  # (a control message's data: any value is of the right type)
+    "list[any]": ["x", 1, {"a": 1}],
 }
 
 
@@ -376,6 +377,8 @@ def _valid(name: str, spec: dict[str, Any], ids: dict[str, int]) -> Any:
         return text("x")
     if t == "any":  # (a form's values)
         return {}
+    if t == "list[any]":
+        return []
     raise AssertionError(f"the walk does not know the field type {t!r}: add it to WRONG and _valid")
 
 
@@ -507,6 +510,8 @@ async def test_unknown_ids_answer_not_found(harness, users):
             ("chat_dm_delete", {"msg_ids": [m]}),
             ("chat_dm_search", {"query": "hello"}),
             ("rtc_call_invite", {}),
+            ("chat_bot_commands_list", {}),
+            ("chat_bot_command", {"bot_id": b, "name": "x"}),
         ]
         # chat_stream_begin is refused to people whatever it names (only bots stream): its
         # unknown peers are walked by a bot in tests/test_streams.py.
@@ -516,7 +521,7 @@ async def test_unknown_ids_answer_not_found(harness, users):
                 await expect_rejected(a, cmd, {**data, "peer": peer}, "not_found", "peer")
         # carol exists, but alice has no conversation with her: nothing to act on.
         for cmd, data in by_peer:
-            if cmd in ("chat_dm_send", "chat_dm_history", "rtc_call_invite"):  # a first message or call needs none
+            if cmd in ("chat_dm_send", "chat_dm_history", "rtc_call_invite", "chat_bot_commands_list", "chat_bot_command"):  # a first message or call needs none
                 continue
             await expect_rejected(a, cmd, {**data, "peer": c}, "not_found", "peer")
         empty = await a.request("chat_dm_history", {"peer": c})

@@ -212,7 +212,7 @@ async def test_block_and_whitelist_lists_and_bad_input(harness, users):
 
 # Every implemented request that names another user, and why it passes the social gate or not.
 # A new request naming a user fails the test below until it is placed here.
-GATED = {"chat_dm_send", "chat_dm_edit", "chat_dm_react", "chat_group_invite", "chat_group_create", "chat_friend_add", "rtc_call_invite", "chat_stream_begin"}
+GATED = {"chat_dm_send", "chat_dm_edit", "chat_dm_react", "chat_group_invite", "chat_group_create", "chat_friend_add", "rtc_call_invite", "chat_stream_begin", "chat_bot_command"}
 NOT_REACHING = {
     "chat_dm_history": "reads", "chat_dm_search": "reads", "chat_dm_mark_read": "the reader's own pointer",
     "chat_dm_pin_set": "the user's own entry", "chat_dm_recall": "takes content away",
@@ -233,6 +233,7 @@ NOT_REACHING = {
     "community_role_set": "moderation in a shared community", "community_owner_transfer": "to a member of a shared community",
     "community_permissions": "reads", "community_request_decide": "answers the user's own request",
     "community_overwrite_set": "a permission setting",
+    "chat_bot_commands_list": "reads",
 }
 
 
@@ -269,6 +270,7 @@ async def test_walk_the_gated_paths_over_the_wire(harness, users):
                 "chat_group_create": {"name": "g2", "members": [b]},
                 "chat_friend_add": {"user_id": b},
                 "rtc_call_invite": {"peer": b},
+                "chat_bot_command": {"peer": b, "bot_id": b, "name": "help"},
             }
             for cmd, data in walk.items():
                 await fails(client, cmd, data, "privacy_restricted")

@@ -41,6 +41,17 @@ def parse_target(target: str, field: str = "target") -> tuple[Kind, int]:
     return BY_NAME[kind], int(ident)
 
 
+_NAMED_BY = (("peer", "dm"), ("group_id", "group"), ("room_id", "room"), ("channel_id", "channel"))
+
+
+def named_target(d: Any) -> tuple[Kind, int]:
+    """The conversation a request names by exactly one of peer, group_id, room_id, channel_id."""
+    named = [(BY_NAME[kind], getattr(d, field)) for field, kind in _NAMED_BY if getattr(d, field, None) is not None]
+    if len(named) != 1:
+        raise ChatError("bad_request", "name the conversation by one of peer, group_id, room_id, channel_id", field="peer")
+    return named[0]
+
+
 def unread_filter(since: int, types: list[str]) -> conv_store.Unread:
     """What chat_conversations_unread keeps: unread messages sent after `since`, of `types`."""
     wanted = tuple(dict.fromkeys(types))

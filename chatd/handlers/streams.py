@@ -8,25 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import verbs
-from ..core.kinds import CHANNEL, DM, GROUP, ROOM
+from ..core.conversation_list import named_target
+from ..core.kinds import DM
 from ..core.validate import check_rate, new_message
 from ..errors import ChatError
 from ..policy import roles
 from ..protocol.content import Text
 from . import Call, handler
 
-_TARGETS = (("peer", DM), ("group_id", GROUP), ("room_id", ROOM), ("channel_id", CHANNEL))
-
-
 @handler("chat_stream_begin")
 async def begin(call: Call) -> dict[str, Any]:
     d, ctx, me = call.data, call.ctx, call.user_id
-    named = [(kind, getattr(d, field)) for field, kind in _TARGETS if getattr(d, field) is not None]
-    if len(named) != 1:
-        raise ChatError("bad_request", "name the conversation by one of peer, group_id, room_id, channel_id", field="peer")
+    kind, target = named_target(d)
     if not call.session.user.get("is_bot"):
         raise ChatError("forbidden", "only bots stream messages (chatd bot add)")
-    (kind, target), = named
     check_rate(call.session)
     new = new_message(ctx.cfg.limits, me, Text(text=d.text), client_msg_id=d.client_msg_id)
     new.stream_state = "streaming"

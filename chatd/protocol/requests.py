@@ -386,6 +386,28 @@ class ChatFormSubmitRequest(msgspec.Struct, kw_only=True):
     values: Any
 
 
+class ChatBotCommandsSetRequest(msgspec.Struct, kw_only=True):
+    commands: Annotated[list[Any], msgspec.Meta(max_length=100)]
+
+
+class ChatBotCommandsListRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64] | None = None
+    group_id: Annotated[int, INT64] | None = None
+    room_id: Annotated[int, INT64] | None = None
+    channel_id: Annotated[int, INT64] | None = None
+
+
+class ChatBotCommandRequest(msgspec.Struct, kw_only=True):
+    bot_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    peer: Annotated[int, INT64] | None = None
+    group_id: Annotated[int, INT64] | None = None
+    room_id: Annotated[int, INT64] | None = None
+    channel_id: Annotated[int, INT64] | None = None
+    args: Annotated[str, msgspec.Meta(max_length=2000)] = ""
+    client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+
+
 class ChatStreamBeginRequest(msgspec.Struct, kw_only=True):
     text: Annotated[str, msgspec.Meta(min_length=1)]
     peer: Annotated[int, INT64] | None = None
@@ -996,6 +1018,9 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_react": ChatGroupReactRequest,
     "chat_button_click": ChatButtonClickRequest,
     "chat_form_submit": ChatFormSubmitRequest,
+    "chat_bot_commands_set": ChatBotCommandsSetRequest,
+    "chat_bot_commands_list": ChatBotCommandsListRequest,
+    "chat_bot_command": ChatBotCommandRequest,
     "chat_stream_begin": ChatStreamBeginRequest,
     "chat_stream_append": ChatStreamAppendRequest,
     "chat_stream_end": ChatStreamEndRequest,
@@ -1156,6 +1181,9 @@ COSTS: dict[str, int] = {
     "chat_group_react": 1,
     "chat_button_click": 0,
     "chat_form_submit": 0,
+    "chat_bot_commands_set": 1,
+    "chat_bot_commands_list": 0,
+    "chat_bot_command": 1,
     "chat_stream_begin": 1,
     "chat_stream_append": 0,
     "chat_stream_end": 1,

@@ -123,6 +123,15 @@ class Participant(Shape, kw_only=True):
     device: str
 
 
+class BotCommand(Shape, kw_only=True):
+    """A slash command offered by a bot in a conversation."""
+
+    bot: User
+    name: str
+    description: str
+    params: list[Any]  # Each {name, description, required}.
+
+
 class GroupMember(Shape, kw_only=True):
     """One member of a group."""
 
@@ -829,6 +838,28 @@ class ChatFormSubmitResponse(Shape, kw_only=True):
     msg_id: int
     values: Any  # Every field's value as the sender gets it.
     delivered: bool
+
+
+class ChatBotCommandsSetResponse(Shape, kw_only=True):
+    """`chat_bot_commands_set`: the `data` of a successful response."""
+
+    commands: list[Any]
+
+
+class ChatBotCommandsListResponse(Shape, kw_only=True):
+    """`chat_bot_commands_list`: the `data` of a successful response."""
+
+    commands: list[BotCommand]
+
+
+class ChatBotCommandResponse(Shape, kw_only=True):
+    """`chat_bot_command`: the `data` of a successful response."""
+
+    id: int
+    conv_id: int
+    seq: int
+    duplicate: bool
+    message: Message
 
 
 class ChatStreamBeginResponse(Shape, kw_only=True):
@@ -1638,6 +1669,18 @@ class ChatFormSubmittedPush(Shape, kw_only=True):
     values: Any
 
 
+class ChatBotCommandRunPush(Shape, kw_only=True):
+    """`chat.bot.command`: the push's `data`."""
+
+    bot_id: int
+    name: str
+    args: str
+    msg_id: int
+    kind: str
+    conv_id: int
+    user_id: int
+
+
 class ChatStreamDeltaPush(Shape, kw_only=True):
     """`chat.stream.delta`: the push's `data`."""
 
@@ -1924,6 +1967,9 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_react": ChatGroupReactResponse,
     "chat_button_click": ChatButtonClickResponse,
     "chat_form_submit": ChatFormSubmitResponse,
+    "chat_bot_commands_set": ChatBotCommandsSetResponse,
+    "chat_bot_commands_list": ChatBotCommandsListResponse,
+    "chat_bot_command": ChatBotCommandResponse,
     "chat_stream_begin": ChatStreamBeginResponse,
     "chat_stream_append": ChatStreamAppendResponse,
     "chat_stream_end": ChatStreamEndResponse,
@@ -2034,6 +2080,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat_presence_update": ChatPresenceUpdatePush,
     "chat.button.click": ChatButtonClickedPush,
     "chat.form.submit": ChatFormSubmittedPush,
+    "chat.bot.command": ChatBotCommandRunPush,
     "chat.stream.delta": ChatStreamDeltaPush,
     "chat.stream.done": ChatStreamDonePush,
     "chat.stream.error": ChatStreamErrorPush,

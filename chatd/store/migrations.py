@@ -486,4 +486,15 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ALTER TABLE messages ADD COLUMN stream_state TEXT;
     CREATE INDEX IF NOT EXISTS messages_streaming ON messages(id) WHERE stream_state = 'streaming';
     """,
+    # 22: the slash commands each bot offers (chat_bot_commands_set; docs/bots.md).
+    """
+    CREATE TABLE IF NOT EXISTS bot_commands (
+        bot_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        params TEXT NOT NULL,
+        PRIMARY KEY (bot_id, name)
+    ) WITHOUT ROWID;
+    """,
 ]
