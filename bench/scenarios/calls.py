@@ -4,14 +4,15 @@ same connection, and the memory of many calls ringing at once.
 Round trip: two users, each with one connection (a device), in one accepted video call. A round
 is: the caller sends `rtc_offer` (an SDP of about 3 KB); the callee's connection, on the
 `rtc_signal` push that relays it, sends `rtc_answer` at once; the round ends when the caller's
-connection reads the `rtc_signal` that relays the answer. Rounds alternate between two kinds:
-quiet (nothing else in flight) and busy (the caller's connection first sends a
-`chat_dm_history` page of 100 messages at a random place in the callers' DM, filled beforehand,
-and the offer right behind it, without waiting). A connection that made a call has a request
-lane (chatd.server), so the relayed offer should not wait for the page: the busy round's figure
-is compared with the quiet one's and with the page's own latency, and how often the answer came
-back before the page did is counted. Every connection that signals has that lane (its first
-`rtc_*` request opens it), so there is no run without it to compare with.
+connection reads the `rtc_signal` that relays the answer. Rounds of three kinds follow each
+other in turn: quiet (nothing else in flight), behind a page (the caller's connection first sends
+a `chat_dm_history` page of 100 messages at a random place in the two users' DM, filled
+beforehand, and the offer right behind it, without waiting) and behind a search (the same with
+a `chat_dm_search` in that DM). A connection that made a call has a request lane (chatd.server),
+so the relayed offer should not wait for the slow request: each busy kind's round trip is
+compared with the quiet one's and with the slow request's own latency, and how often the answer
+came back before the slow request's response is counted. Every connection that signals has that
+lane (its first `rtc_*` request opens it), so there is no run without it to compare with.
 
 Memory: on a fresh server (its ring timeout raised so nothing stops ringing while it is
 measured), N callers and N callees each log in with one connection; RSS is read with them all
@@ -62,10 +63,6 @@ class _Signal(msgspec.Struct):
 
 
 _decode_signal = msgspec.json.Decoder(_Signal).decode
-
-
-def _ignore(*_: Any) -> None:
-    pass
 
 
 class Exchange:
