@@ -23,8 +23,8 @@ from chatd.config import FilesConfig, StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
-RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "M", "L", "T", "U"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "M", "L", "T", "U"]
+RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "R", "M", "L", "T", "U"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "R", "M", "L", "T", "U"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -111,6 +111,12 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     assert first["entries"] == 50 and first["has_more"] is True and set(first["by_kind"]) == {"dm", "group", "room", "channel"}
     assert deep["entries"] == 50 and deep["has_more"] is False  # from offset 50 of 102 rows, two of them hidden channels
     assert 0 < unread["entries"] == unread["unread"] <= q["seeded"]["with_unread"]
+    for kind in ("quiet", "behind_page", "behind_search"):
+        assert {f"relay_{kind}_p50_ms", f"relay_{kind}_p99_ms", f"relay_{kind}_max_ms"} <= set(figures["R"])
+    assert {"page_p50_ms", "search_p50_ms", "answered_before_page", "answered_before_search", "kib_per_call", "kib_per_lane"} <= set(figures["R"])
+    r = doc["scenarios"]["R"]["detail"]
+    assert r["relay_quiet_ms"]["n"] == r["relay_behind_page_ms"]["n"] == r["relay_behind_search_ms"]["n"] == r["page_ms"]["n"] == 100
+    assert figures["R"]["still_ringing"] == 100 and r["memory"]["rung_callees"] == 100 and r["memory"]["merged_invites"] == 0
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
     assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
@@ -137,6 +143,7 @@ def test_bench_quick_titles_carry_the_scale_that_ran(quick: dict[str, Any]) -> N
     assert "400 messages" in s["H"]["title"] and "20,000-message" in s["H"]["title"]
     assert "20,000-message" in s["S"]["title"] and "20,000-message" in s["T"]["title"]
     assert "300 connections" in s["M"]["title"]
+    assert "100 rounds of each kind" in s["R"]["title"] and "500-message DM" in s["R"]["title"] and "100 calls ringing at once" in s["R"]["title"]
     assert "one user's 100 conversations (50 DMs, 30 groups, 10 rooms, 10 channels in 2 communities)" in s["Q"]["title"]
     assert "the page at 50" in s["Q"]["title"] and "100 times each" in s["Q"]["title"]
     if s["B-group"]["status"] == "ok":
@@ -164,6 +171,9 @@ def test_bench_quick_goals_it_cannot_test_are_not_tested(quick: dict[str, Any]) 
     assert goals[("T", "≤ 1 s on 1,000,000 messages")]["status"] == "not tested"
     assert goals[("M", "≤ 8 KiB per idle connection")]["why"] == "300 connections < 10,000"
     assert goals[("M", "≤ 32 MB idle")]["status"] in ("met", "missed")
+    assert goals[("R", "≤ 16 KiB per ringing call (the caller's lane included)")]["why"] == "100 calls < 1,000"
+    behind = [g for (sid, text), g in goals.items() if sid == "R" and text.startswith("p99 behind a ")]
+    assert len(behind) == 2 and all(g["why"] == "100 rounds measured < 1,000" for g in behind)
     assert goals[("Q", "p99 ≤ 5 ms (the first page, 1,000 conversations)")]["why"] == "100 conversations < 1,000; 100 pages measured < 1,000"
     if quick["scenarios"]["F"]["status"] == "ok":
         assert goals[("F", "≥ 100,000 deliveries/s")]["why"] == "offered 980 deliveries/s < 100,000"
