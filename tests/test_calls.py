@@ -23,6 +23,15 @@ async def record(client, peer: int) -> dict[str, Any]:
     return push["data"]["message"]
 
 
+async def answered_then_gone(harness, a, users) -> dict[str, Any]:
+    """alice (a) calls bob, whose device answers and then loses its connection."""
+    async with harness.client("bob") as b:
+        call = (await a.request("rtc_call_invite", {"peer": users["bob"]}))["call"]
+        await b.request("rtc_call_accept", {"call_id": call["call_id"]})
+        await a.next_push("rtc_call_update", where=lambda d: d["call"]["state"] == "accepted")
+    return call
+
+
 async def test_invite_rings_every_device_and_one_accept_wins(harness, users):
     async with harness.client("alice") as a, harness.client("bob") as b1, harness.client("bob") as b2, harness.client("bob") as b3:
         out = await a.request("rtc_call_invite", {"peer": users["bob"], "media": "video"})
@@ -189,10 +198,7 @@ async def test_signal_limits(harness, users):
 @pytest.mark.parametrize("config_overrides", [{"calls": {"reconnect_grace_s": 30}}])
 async def test_a_device_that_comes_back_resumes_the_call(harness, users):
     async with harness.client("alice") as a:
-        async with harness.client("bob") as b:
-            call = (await a.request("rtc_call_invite", {"peer": users["bob"]}))["call"]
-            await b.request("rtc_call_accept", {"call_id": call["call_id"]})
-            await a.next_push("rtc_call_update")
+        call = await answered_then_gone(harness, a, users)
         gone = await a.next_push("rtc_call_update", where=lambda d: d["call"]["callee_device"] is None)
         assert gone["data"]["call"]["state"] == "accepted"
         async with harness.client("bob") as b2:
@@ -209,9 +215,7 @@ async def test_a_device_that_comes_back_resumes_the_call(harness, users):
 @pytest.mark.parametrize("config_overrides", [{"calls": {"reconnect_grace_s": 0.2}}])
 async def test_a_call_whose_device_vanishes_ends_lost(harness, users):
     async with harness.client("alice") as a:
-        async with harness.client("bob") as b:
-            call = (await a.request("rtc_call_invite", {"peer": users["bob"]}))["call"]
-            await b.request("rtc_call_accept", {"call_id": call["call_id"]})
+        await answered_then_gone(harness, a, users)
         upd = await a.next_push("rtc_call_update", where=ended("lost"))
         assert upd["data"]["call"]["ended_by"] == 0
         assert "connection lost" in (await record(a, users["bob"]))["content"]["text"]
