@@ -282,3 +282,19 @@ async def test_a_stream_is_refused_like_a_dm(harness, users, bot_token):
         with pytest.raises(ClientError) as exc:
             await begin(bot, users["bob"], "hello")
         assert exc.value.code == "privacy_restricted"
+
+
+async def test_a_bot_in_a_community_channel(harness, users, bot_token):
+    async with as_bot(harness, bot_token) as bot, harness.client("alice") as alice:
+        made = await alice.request("community_create", {"name": "makers", "public": True, "join_mode": "open"})
+        cid, channel = made["community"]["community_id"], made["channel_id"]
+        await bot.request("community_join", {"community_id": cid})
+        members = (await alice.request("community_members", {"community_id": cid}))["members"]
+        assert {m["name"]: m.get("is_bot", False) for m in members} == {"alice": False, "helper": True}
+        sid = (await bot.request("chat_stream_begin", {"channel_id": channel, "text": "Welcome"}))["stream_id"]
+        await bot.request("chat_stream_append", {"stream_id": sid, "seq": 1, "offset": 7, "text": ", makers!"})
+        await bot.request("chat_stream_end", {"stream_id": sid})
+        reader = Reader("Welcome")
+        while reader.final is None:
+            reader.apply(await next_stream_push(alice, sid))
+        assert reader.text == "Welcome, makers!" and reader.final["kind"] == "channel"

@@ -219,6 +219,7 @@ class CommunityMember(Shape, kw_only=True):
     role_ids: list[int]  # The member's roles besides @everyone, by id.
     timed_out_until: int  # ms since the epoch; 0 when not timed out.
     joined_at: int
+    is_bot: bool | UnsetType = UNSET  # Present, and true, for a bot account (docs/bots.md).
 
 
 class CommunityRole(Shape, kw_only=True):

@@ -186,13 +186,16 @@ def members_page(conn: sqlite3.Connection, community_id: int, limit: int, offset
     """Members by join time, each with their role ids and time-out (0: none)."""
     (total,) = conn.execute("SELECT member_count FROM communities WHERE id = ?", (community_id,)).fetchone()
     rows = conn.execute(
-        "SELECT m.user_id, u.name, u.display_name, m.timed_out_until, m.joined_at FROM community_members m JOIN users u ON u.id = m.user_id "
+        "SELECT m.user_id, u.name, u.display_name, m.timed_out_until, m.joined_at, u.is_bot FROM community_members m JOIN users u ON u.id = m.user_id "
         "WHERE m.community_id = ? ORDER BY m.joined_at, m.user_id LIMIT ? OFFSET ?",
         (community_id, limit, offset),
     ).fetchall()
     roles = member_roles(conn, community_id, [r[0] for r in rows])
     members = [
-        {"user_id": r[0], "name": r[1], "display_name": r[2], "role_ids": roles.get(r[0], []), "timed_out_until": r[3] if r[3] > now else 0, "joined_at": r[4]}
+        {
+            "user_id": r[0], "name": r[1], "display_name": r[2], "role_ids": roles.get(r[0], []), "timed_out_until": r[3] if r[3] > now else 0,
+            "joined_at": r[4], **({"is_bot": True} if r[5] else {}),
+        }
         for r in rows
     ]
     return {"members": members, "total": total, "has_more": offset + len(rows) < total}
