@@ -180,11 +180,16 @@ async def test_strangers_and_bad_requests(harness, users):
         assert [c["call_id"] for c in (await a.request("rtc_call_state", {}))["calls"]] == [call["call_id"]]
 
 
-@pytest.mark.parametrize("config_overrides", [{"calls": {"max_sdp_bytes": 100, "max_candidates": 2}}])
+@pytest.mark.parametrize("config_overrides", [{"calls": {"max_sdp_bytes": 100, "max_candidates": 2, "max_buffered_signals": 1}}])
 async def test_signal_limits(harness, users):
     async with harness.client("alice") as a, harness.client("bob") as b:
         call = (await a.request("rtc_call_invite", {"peer": users["bob"]}))["call"]
+        await a.request("rtc_offer", {"call_id": call["call_id"], "sdp": "v=0 early"})
+        with pytest.raises(ClientError) as exc:  # one signal may wait for the answer
+            await a.request("rtc_ice_candidate", {"call_id": call["call_id"], "candidate": "c0"})
+        assert exc.value.code == "too_large"
         await b.request("rtc_call_accept", {"call_id": call["call_id"]})
+        assert [(await b.next_push("rtc_signal"))["data"]["type"]] == ["offer"]
         with pytest.raises(ClientError) as exc:
             await a.request("rtc_offer", {"call_id": call["call_id"], "sdp": "x" * 101})
         assert exc.value.code == "too_large" and exc.value.field == "sdp"

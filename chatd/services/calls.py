@@ -158,20 +158,19 @@ class Calls:
         call = self.get(call_id, user_id)
         if "sdp" in body and len(body["sdp"].encode()) > self.cfg.max_sdp_bytes:
             raise ChatError("too_large", f"sdp is over {self.cfg.max_sdp_bytes} bytes", field="sdp")
-        if event is Event.ICE:
-            key = (call.call_id, session.id)
-            sent = self._candidates.get(key, 0)
-            if sent >= self.cfg.max_candidates:
-                raise ChatError("too_large", f"more than {self.cfg.max_candidates} candidates from this device in this call", field="candidate")
-            self._candidates[key] = sent + 1
+        key = (call.call_id, session.id)
+        if event is Event.ICE and self._candidates.get(key, 0) >= self.cfg.max_candidates:
+            raise ChatError("too_large", f"more than {self.cfg.max_candidates} candidates from this device in this call", field="candidate")
+        if call.device_of(user_id) == session.id and call.state == RINGING and len(call.buffered) >= self.cfg.max_buffered_signals:
+            raise ChatError("too_large", f"more than {self.cfg.max_buffered_signals} signals wait for an answer", field="call_id")
         try:
             result = machine.step(call, event, user_id, session.id, now_ms())
         except CallError as err:
             raise ChatError(err.code, err.message, field="call_id") from None
+        if event is Event.ICE:  # counted once accepted, so a refused one changes nothing
+            self._candidates[key] = self._candidates.get(key, 0) + 1
         kind = {Event.OFFER: "offer", Event.ANSWER: "answer", Event.ICE: "candidate"}[event]
         if result.buffer:
-            if len(call.buffered) >= self.cfg.max_buffered_signals:
-                raise ChatError("too_large", f"more than {self.cfg.max_buffered_signals} signals wait for an answer", field="call_id")
             call.buffered.append((kind, session.id, body))
             return False, []
         effects = [self._signal(call, user_id, kind, body, session)]
