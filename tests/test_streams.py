@@ -93,8 +93,10 @@ async def test_a_stream_from_begin_to_done(harness, users, bot_token):
 
 async def test_resends_gaps_and_strangers(harness, users, bot_token):
     async with as_bot(harness, bot_token) as bot, harness.client("alice") as alice:
-        sid = (await begin(bot, users["alice"], "abc"))["stream_id"]
+        sid = (await begin(bot, users["alice"], "abc", client_msg_id="s1"))["stream_id"]
         assert (await bot.request("chat_stream_append", {"stream_id": sid, "seq": 1, "offset": 3, "text": "def"}))["applied"] is True
+        resent = await begin(bot, users["alice"], "abc", client_msg_id="s1")  # a begin whose answer was lost
+        assert resent["duplicate"] is True and resent["stream_id"] == sid and resent["message"]["content"]["text"] == "abcdef"
         again = await bot.request("chat_stream_append", {"stream_id": sid, "seq": 1, "offset": 3, "text": "def"})
         assert again == {"stream_id": sid, "length": 6, "applied": False}
         # Overlapping a resend: only the new part is added.

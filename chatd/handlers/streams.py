@@ -26,7 +26,9 @@ async def begin(call: Call) -> dict[str, Any]:
     new = new_message(ctx.cfg.limits, me, Text(text=d.text), client_msg_id=d.client_msg_id)
     new.stream_state = "streaming"
     msg, duplicate = await call.write(verbs.op_send, kind, target, new)
-    if not duplicate:
+    if duplicate:  # a resent begin: the stream as it stands
+        ctx.services.streams.overlay([msg])
+    else:
         ctx.services.streams.started(kind, msg, kind.audience(msg["conv_id"], pair=(me, target)))
     return {"stream_id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "duplicate": duplicate, "message": msg}
 
