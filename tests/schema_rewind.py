@@ -18,9 +18,19 @@ ADDED_COLUMNS = {
 }
 
 
+# The indexes on those columns, dropped first (SQLite refuses to drop an indexed column).
+ADDED_INDEXES = {
+    21: ["messages_streaming"],
+}
+
+
 def rewind(conn: sqlite3.Connection, version: int) -> None:
     """The schema as of `version`, as far as the migrations after it will need (then call
     schema.migrate to run them again)."""
+    for number, indexes in ADDED_INDEXES.items():
+        if number > version:
+            for index in indexes:
+                conn.execute(f"DROP INDEX IF EXISTS {index}")
     for number, columns in ADDED_COLUMNS.items():
         if number > version:
             for table, column in columns:
