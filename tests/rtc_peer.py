@@ -1,7 +1,7 @@
 """One WebRTC peer for tests/test_calls_webrtc.py, run as its own process:
 
-    python tests/rtc_peer.py WS_URL USERNAME PASSWORD callee
-    python tests/rtc_peer.py WS_URL USERNAME PASSWORD caller PEER_USER_ID
+    python tests/rtc_peer.py WS_URL USERNAME PASSWORD callee [relay]
+    python tests/rtc_peer.py WS_URL USERNAME PASSWORD caller PEER_USER_ID [relay]
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD mesh GROUP_ID EXPECTED_PEERS
 
 It talks to chatd with chatd's own client (trio) and runs aiortc (asyncio) on an asyncio loop in
@@ -17,7 +17,9 @@ the end of candidates; the other side adds them with addIceCandidate.
 Loopback: aioice leaves 127.0.0.1 out of its host candidates, and a machine (or CI) may have no
 other interface. This peer gathers on 127.0.0.1 only (below, `loopback_only`), so the
 two processes reach each other over lo on any machine and no packet leaves it. No STUN or TURN
-server (`iceServers=[]`): aiortc would otherwise try a public STUN server.
+server (`iceServers=[]`): aiortc would otherwise try a public STUN server. With `relay`, a 1:1
+peer takes the ICE servers chatd handed it (the answer to rtc_call_invite or rtc_call_accept)
+and the relay policy: every candidate is a TURN relay (tests/test_turn.py).
 
 Every frame the client receives is checked against the registry (chatd.protocol.wirecheck),
 as the tests' own clients are; the peer reports what did not match in a `problems` line.
@@ -38,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import aioice.ice  # noqa: E402
 import trio  # noqa: E402
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+from aiortc import RTCConfiguration, RTCIceServer, RTCIceTransportPolicy, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.sdp import candidate_from_sdp  # noqa: E402
 
 from chatd.client import Client, connect  # noqa: E402
@@ -101,13 +103,21 @@ class Link:
     """One RTCPeerConnection with one data channel, on the asyncio thread. Each side sends its
     payload (0x00 + 16 random bytes) when the channel opens and echoes the other's (0x01 + it)."""
 
-    def __init__(self) -> None:
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def __init__(self, ice_servers: list[dict[str, Any]], relay: bool) -> None:
+        servers = [RTCIceServer(s["urls"], s.get("username"), s.get("credential")) for s in ice_servers]
+        policy = RTCIceTransportPolicy.RELAY if relay else RTCIceTransportPolicy.ALL
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=servers, iceTransportPolicy=policy))
         self.payload = os.urandom(16)
         loop = asyncio.get_running_loop()
         self.received: asyncio.Future[bytes] = loop.create_future()
         self.echoed: asyncio.Future[bytes] = loop.create_future()
         self.pc.on("datachannel", self._channel)
+        self.candidate_types: list[str] = []  # of the candidates this side sent
+
+    def _local(self) -> tuple[str, list[dict[str, Any]]]:
+        sdp, candidates = split_candidates(self.pc.localDescription.sdp)
+        self.candidate_types = sorted({c["candidate"].split(" typ ")[1].split()[0] for c in candidates})
+        return sdp, candidates
 
     def _channel(self, channel: Any) -> None:
         def on_message(message: Any) -> None:
@@ -130,12 +140,12 @@ class Link:
     async def offer(self) -> tuple[str, list[dict[str, Any]]]:
         self._channel(self.pc.createDataChannel("chatd-test"))
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        return split_candidates(self.pc.localDescription.sdp)
+        return self._local()
 
     async def answer(self, sdp: str) -> tuple[str, list[dict[str, Any]]]:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return split_candidates(self.pc.localDescription.sdp)
+        return self._local()
 
     async def accept(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
@@ -148,16 +158,16 @@ class Link:
         parsed.sdpMid, parsed.sdpMLineIndex = sdp_mid, sdp_mline_index
         await self.pc.addIceCandidate(parsed)
 
-    async def exchanged(self) -> dict[str, str]:
+    async def exchanged(self) -> dict[str, Any]:
         received, echoed = await self.received, await self.echoed
-        return {"sent": self.payload.hex(), "received": received.hex(), "echoed": echoed.hex()}
+        return {"sent": self.payload.hex(), "received": received.hex(), "echoed": echoed.hex(), "candidate_types": self.candidate_types}
 
     async def close(self) -> None:
         await self.pc.close()
 
 
-async def create_link() -> Link:
-    return Link()
+async def create_link(ice_servers: list[dict[str, Any]] = [], relay: bool = False) -> Link:  # noqa: B006 - never changed
+    return Link(ice_servers, relay)
 
 
 Send = Callable[..., Awaitable[Any]]
@@ -194,12 +204,13 @@ async def commands() -> Any:
 
 async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> None:
     if role == "caller":
-        invited = await client.request("rtc_call_invite", {"peer": int(args[0]), "media": "audio"})
-        call_id = invited["call"]["call_id"]
+        answer = await client.request("rtc_call_invite", {"peer": int(args[0]), "media": "audio"})
+        call_id = answer["call"]["call_id"]
     else:
         ring = await client.next_push("rtc_call_incoming", timeout=STEP)
         call_id = ring["data"]["call"]["call_id"]
-        await client.request("rtc_call_accept", {"call_id": call_id})
+        answer = await client.request("rtc_call_accept", {"call_id": call_id})
+    relay = args[-1:] == ["relay"]
     relayed: list[bool] = []
 
     async def send(kind: str, **fields: Any) -> None:
@@ -207,7 +218,7 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         relayed.append((await client.request(cmd, {"call_id": call_id, **{k: v for k, v in fields.items() if v is not None}}))["relayed"])
 
     signals_in, signals_out = trio.open_memory_channel[dict[str, Any]](64)
-    link = await aio.run(create_link())
+    link = await aio.run(create_link(answer["ice_servers"] if relay else [], relay))
     async with trio.open_nursery() as nursery:
 
         async def route() -> None:
@@ -218,7 +229,7 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         nursery.start_soon(route)
         result = await negotiate(aio, link, signals_out, send, offerer=role == "caller")
         nursery.cancel_scope.cancel()
-    say("exchanged", call_id=call_id, relayed=relayed, **result)
+    say("exchanged", call_id=call_id, relayed=relayed, ice_servers=answer["ice_servers"], **result)
     if role == "caller":
         async for command in commands():
             if command == "hangup":

@@ -8,94 +8,13 @@ only (tests/rtc_peer.py): the peers reach each other over lo whatever other inte
 machine has, or lacks, and need no root, namespace or veth pair. A private network namespace
 with a veth pair would work too, but needs root and leaves links behind when a run is killed.
 
-Every wait has a deadline (tests/rtc_peer.py: STEP seconds per step; here PEER_S per line).
+Every wait has a deadline (tests/rtc_peer.py: STEP seconds per step; tests/helpers_rtc.py: PEER_S
+per line the test reads).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
-
-import trio
-
-from tests.conftest import PASSWORD
-
-PEER = Path(__file__).with_name("rtc_peer.py")
-PEER_S = 20  # seconds a peer may take to print its next line
-
-
-class Peer:
-    """A tests/rtc_peer.py process: its JSON lines on stdout, commands on stdin."""
-
-    def __init__(self, proc: trio.Process, name: str, log: Path):
-        self.proc, self.name, self.log = proc, name, log
-        self._buf = b""
-
-    async def expect(self, event: str) -> dict[str, Any]:
-        """The next line the peer prints; it must be `event`."""
-        assert self.proc.stdout is not None
-        with trio.fail_after(PEER_S):
-            while b"\n" not in self._buf:
-                chunk = await self.proc.stdout.receive_some(65536)
-                if not chunk:
-                    raise AssertionError(f"peer {self.name} ended before {event!r}:\n{self.log.read_text(errors='replace')}")
-                self._buf += chunk
-        line, _, self._buf = self._buf.partition(b"\n")
-        out = json.loads(line)
-        assert out["event"] == event, (self.name, out, self.log.read_text(errors="replace"))
-        return out
-
-    async def tell(self, command: str) -> None:
-        assert self.proc.stdin is not None
-        await self.proc.stdin.send_all(command.encode() + b"\n")
-
-    async def finish(self) -> None:
-        """The peer's last line: no frame it received broke the registry; then it exits 0."""
-        assert (await self.expect("problems"))["problems"] == []
-        with trio.fail_after(PEER_S):
-            assert await self.proc.wait() == 0, self.log.read_text(errors="replace")
-
-
-@asynccontextmanager
-async def peers(tmp_path: Path, url: str) -> AsyncIterator[Any]:
-    """Start peers with `await start(name, username, *args)`; all are killed at the end."""
-    procs: list[trio.Process] = []
-
-    async def start(name: str, username: str, *args: Any) -> Peer:
-        log = tmp_path / f"peer-{name}.stderr"
-        with open(log, "wb") as err:
-            proc = await trio.lowlevel.open_process(
-                [sys.executable, str(PEER), url, username, PASSWORD, *map(str, args)],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=err,
-            )
-        procs.append(proc)
-        peer = Peer(proc, name, log)
-        await peer.expect("ready")
-        return peer
-
-    try:
-        yield start
-    finally:
-        with trio.CancelScope(shield=True):
-            for proc in procs:
-                if proc.returncode is None:
-                    proc.kill()
-                with trio.move_on_after(5):
-                    await proc.wait()
-
-
-def pair_exchanged(x: dict[str, Any], y: dict[str, Any]) -> None:
-    """Each side received the other's bytes, and got its own back."""
-    assert x["received"] == y["sent"] and y["received"] == x["sent"]
-    assert x["echoed"] == x["sent"] and y["echoed"] == y["sent"]
-    assert len(bytes.fromhex(x["sent"])) == 16
+from tests.helpers_rtc import pair_exchanged, peers
 
 
 async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
@@ -105,6 +24,7 @@ async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
         a, b = await alice.expect("exchanged"), await bob.expect("exchanged")
         assert a["call_id"] == b["call_id"]
         pair_exchanged(a, b)
+        assert a["candidate_types"] == b["candidate_types"] == ["host"] and a["ice_servers"] == []  # 127.0.0.1
         assert all(b["relayed"])  # the callee's answer and candidates: it answered, so straight through
         await alice.tell("hangup")
         hung = (await alice.expect("hung_up"))["call"]
