@@ -12,6 +12,7 @@ import logging
 import signal
 import sqlite3
 import time
+from typing import Any
 import trio
 
 from . import __version__
@@ -28,6 +29,7 @@ from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
 from .net.session import Session, TokenBucket, UserBuckets
 from .protocol.requests import COSTS as REQUEST_COSTS
+from .handlers.calls import RELAYED
 from .store import messages as msg_store
 from .store import schema
 from .store import users as users_store
@@ -242,7 +244,11 @@ class Server:
         conn.session = session
         self.hub.pending.add(session)
         try:
-            await conn.serve(self._on_message)
+            async with trio.open_nursery() as lanes:  # holds the request lane of a connection in a call
+                session.lanes = lanes
+                await conn.serve(self._on_message)
+                if session.lane is not None:
+                    session.lane.close()
         except Exception:  # noqa: BLE001 - a bug ends this connection, never the server
             log.exception("connection %s failed", conn.peer)
         finally:
@@ -289,7 +295,31 @@ class Server:
                 err = ChatError("rate_limited", "too many requests from this user; slow down", retry_after_ms=wait_ms)
                 hub.reply(session, error_body(req.cmd, req.id, err), codec)
                 return
-        call = Call(self.ctx, session, req.cmd, req.id, req.data, codec, cost or 0)
+        if req.cmd not in RELAYED:
+            if session.lane is None and req.cmd.startswith("rtc_"):
+                self._open_lane(session)
+            if session.lane is not None:
+                # A connection in a call: its other requests run one after another in its lane,
+                # so a relayed signal behind a slow one (a search) is not held up by it.
+                await session.lane.send((req, codec, cost or 0))
+                return
+        await self._run_request(session, req, codec, cost or 0)
+
+    def _open_lane(self, session: Session) -> None:
+        send, receive = trio.open_memory_channel[tuple[Any, int, int]](0)
+        session.lane = send
+
+        async def lane() -> None:
+            async with receive:
+                async for req, codec, cost in receive:
+                    await self._run_request(session, req, codec, cost)
+
+        session.lanes.start_soon(lane)
+
+    async def _run_request(self, session: Session, req: Any, codec: int, cost: int) -> None:
+        """Run one request of a connection: its handler, its response, then its pushes."""
+        hub = self.hub
+        call = Call(self.ctx, session, req.cmd, req.id, req.data, codec, cost)
         try:
             try:
                 data = await HANDLERS[req.cmd](call)

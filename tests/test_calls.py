@@ -226,3 +226,96 @@ async def test_blocks_and_privacy_apply_at_invite(harness, users):
                 await client.request("rtc_call_invite", {"peer": users["bob"]})
             assert exc.value.code == "privacy_restricted"
         assert not (await b.request("rtc_call_state", {}))["calls"]
+
+
+async def test_a_signal_does_not_wait_behind_a_slow_request(harness, users, monkeypatch):
+    """A connection in a call runs its other requests in a lane: an offer sent while its search
+    still runs is relayed at once. The search is held on an event of the test's (the one hook)."""
+    from chatd.handlers import HANDLERS
+
+    release, started = trio.Event(), trio.Event()
+    search = HANDLERS["chat_dm_search"]
+
+    async def held(call):
+        started.set()
+        await release.wait()
+        return await search(call)
+
+    monkeypatch.setitem(HANDLERS, "chat_dm_search", held)
+    async with harness.client("alice") as a, harness.client("bob") as b:
+        call = (await a.request("rtc_call_invite", {"peer": users["bob"]}))["call"]
+        await b.request("rtc_call_accept", {"call_id": call["call_id"]})
+        results: list[Any] = []
+        async with trio.open_nursery() as n:
+
+            async def slow():
+                results.append(await a.request("chat_dm_search", {"query": "x"}))
+
+            n.start_soon(slow)
+            await started.wait()
+            assert (await a.request("rtc_offer", {"call_id": call["call_id"], "sdp": "v=0 now"}))["relayed"] is True
+            assert (await b.next_push("rtc_signal"))["data"]["sdp"] == "v=0 now"
+            assert not results  # the search is still running
+            release.set()
+        assert results and results[0]["results"] == []
+
+
+@pytest.mark.parametrize("config_overrides", [{"calls": {"mesh_max_participants": 3}}])
+async def test_a_group_call_in_a_mesh(harness, users):
+    a_id, b_id, c_id = users["alice"], users["bob"], users["carol"]
+    async with harness.client("bob") as watcher:
+        async with harness.client("alice") as a, harness.client("bob") as b, harness.client("carol") as c, harness.client("bob") as b2:
+            gid = (await a.request("chat_group_create", {"name": "standup", "members": [b_id, c_id]}))["group"]["group_id"]
+            ja = await a.request("rtc_multi_join", {"group_id": gid})
+            assert ja["conv_id"] == gid and ja["participants"] == []
+            # Every member's devices learn that a call is on, the joining one too.
+            for client in (a, b, c, b2):
+                upd = await client.next_push("rtc_multi_update", where=lambda d: d["event"] == "joined")
+                assert upd["data"]["participant"] == {"user_id": a_id, "device": ja["device"]}
+            jb = await b.request("rtc_multi_join", {"group_id": gid})
+            assert jb["participants"] == [{"user_id": a_id, "device": ja["device"]}]
+            await a.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jb["device"])
+            # A signal reaches only the device it names.
+            await b.request("rtc_multi_signal", {"conv_id": gid, "to_device": ja["device"], "type": "offer", "sdp": "v=0 b->a"})
+            sig = await a.next_push("rtc_signal")
+            assert sig["data"] == {"call_id": 0, "conv_id": gid, "from_user": b_id, "from_device": jb["device"], "type": "offer", "sdp": "v=0 b->a"}
+            await a.request("rtc_multi_signal", {"conv_id": gid, "to_device": jb["device"], "type": "candidate", "candidate": "candidate:1", "sdp_mid": "0"})
+            assert (await b.next_push("rtc_signal"))["data"]["candidate"] == "candidate:1"
+            assert not c.pending_pushes("rtc_signal") and not b2.pending_pushes("rtc_signal")
+            for data, code in (
+                ({"conv_id": gid, "to_device": "nobody", "type": "offer", "sdp": "v=0"}, "not_found"),
+                ({"conv_id": gid, "to_device": ja["device"], "type": "hello", "sdp": "v=0"}, "bad_request"),
+                ({"conv_id": gid, "to_device": ja["device"], "type": "offer"}, "bad_request"),
+            ):
+                with pytest.raises(ClientError) as exc:
+                    await b.request("rtc_multi_signal", data)
+                assert exc.value.code == code, data
+            with pytest.raises(ClientError) as exc:  # not in the call
+                await c.request("rtc_multi_signal", {"conv_id": gid, "to_device": ja["device"], "type": "offer", "sdp": "v=0"})
+            assert exc.value.code == "forbidden"
+            await c.request("rtc_multi_join", {"group_id": gid})
+            with pytest.raises(ClientError) as exc:  # the cap: 3 devices
+                await b2.request("rtc_multi_join", {"group_id": gid})
+            assert exc.value.code == "conflict"
+            left = await b.request("rtc_multi_leave", {"conv_id": gid})
+            assert left["left"] is True
+            upd = await a.next_push("rtc_multi_update", where=lambda d: d["event"] == "left")
+            assert [p["user_id"] for p in upd["data"]["participants"]] == [a_id, c_id]
+            assert (await b.request("rtc_multi_leave", {"conv_id": gid}))["left"] is False
+        # Disconnecting leaves the call: when the last device is gone, the call is over.
+        await watcher.next_push("rtc_multi_update", where=lambda d: d["participants"] == [])
+        with pytest.raises(ClientError) as exc:
+            await watcher.request("rtc_multi_join", {"group_id": gid, "channel_id": 1})
+        assert exc.value.code == "bad_request"
+        assert (await watcher.request("rtc_multi_join", {"group_id": gid}))["participants"] == []
+
+
+async def test_only_members_join_a_group_call(harness, users):
+    async with harness.client("alice") as a, harness.client("carol") as c:
+        gid = (await a.request("chat_group_create", {"name": "private", "members": [users["bob"]]}))["group"]["group_id"]
+        with pytest.raises(ClientError) as exc:
+            await c.request("rtc_multi_join", {"group_id": gid})
+        assert exc.value.code == "not_member"
+        with pytest.raises(ClientError) as exc:
+            await c.request("rtc_multi_join", {"channel_id": 12345})
+        assert exc.value.code == "not_found"

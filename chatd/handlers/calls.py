@@ -15,6 +15,10 @@ from ..store.users import public_user
 from . import Call, handler
 
 MEDIA = ("audio", "video")
+# Requests a connection runs as soon as they arrive, even while another of its requests runs
+# (chatd.server: a connection that made a call has a lane for the others): a call's signals,
+# relayed from memory without waiting for anything, never wait behind a search.
+RELAYED = frozenset({"rtc_offer", "rtc_answer", "rtc_ice_candidate", "rtc_multi_signal"})
 
 
 def _answer(call: Call, out: dict[str, Any], effects: list[Any]) -> dict[str, Any]:

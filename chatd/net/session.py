@@ -70,7 +70,9 @@ class UserBuckets:
 class Session:
     """One logged-in (or logging-in) connection of a user."""
 
-    __slots__ = ("id", "conn", "user", "device", "codec", "bucket", "frames", "typing_at", "last_frame", "connected_at", "token", "__weakref__")
+    __slots__ = (
+        "id", "conn", "user", "device", "codec", "bucket", "frames", "typing_at", "last_frame", "connected_at", "token", "lanes", "lane", "__weakref__"
+    )
 
     def __init__(self, conn: Any, bucket: TokenBucket, frames: TokenBucket | None = None):
         self.id = f"s{next(_ids)}"
@@ -83,6 +85,8 @@ class Session:
         self.typing_at: dict[int, float] | None = None  # made at the first typing notice
         self.last_frame = self.connected_at = time.monotonic()
         self.token = ""
+        self.lanes: Any = None  # the connection's nursery (chatd.server), where its request lane runs
+        self.lane: Any = None  # once the connection makes a call: where its requests but relayed signals go
 
     @property
     def user_id(self) -> int:
