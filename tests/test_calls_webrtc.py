@@ -41,6 +41,9 @@ async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
         assert rec["content"]["data"]["duration_ms"] == hung["duration_ms"] > 0
         assert rec["content"]["text"].startswith("Audio call, 0:")
         assert not watcher.pending_pushes("rtc_signal")
+        # That device followed the call's states, and was told when it ended.
+        states = [(await watcher.next_push("rtc_call_update"))["data"]["call"]["state"] for _ in range(4)]
+        assert states == ["ringing", "accepted", "connected", "ended"]
 
 
 async def test_a_third_peer_joins_a_mesh_call(harness, users, tmp_path):
