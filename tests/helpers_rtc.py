@@ -16,6 +16,7 @@ from tests.conftest import PASSWORD
 
 PEER = Path(__file__).with_name("rtc_peer.py")
 PEER_S = 20  # seconds a peer may take to print its next line
+TEST_S = 25  # seconds a whole test with peers may take
 
 
 class Peer:
@@ -52,7 +53,8 @@ class Peer:
 
 @asynccontextmanager
 async def peers(tmp_path: Path, url: str) -> AsyncIterator[Any]:
-    """Start peers with `await start(name, username, *args)`; all are killed at the end."""
+    """Start peers with `await start(name, username, *args)`: each logs in, says `ready` and, unless
+    it is a callee, waits for `go`. All are killed at the end; the block fails after TEST_S seconds."""
     procs: list[trio.Process] = []
 
     async def start(name: str, username: str, *args: Any) -> Peer:
@@ -65,12 +67,11 @@ async def peers(tmp_path: Path, url: str) -> AsyncIterator[Any]:
                 stderr=err,
             )
         procs.append(proc)
-        peer = Peer(proc, name, log)
-        await peer.expect("ready")
-        return peer
+        return Peer(proc, name, log)
 
     try:
-        yield start
+        with trio.fail_after(TEST_S):
+            yield start
     finally:
         with trio.CancelScope(shield=True):
             for proc in procs:

@@ -7,8 +7,9 @@
 It talks to chatd with chatd's own client (trio) and runs aiortc (asyncio) on an asyncio loop in
 a second thread; `Aio.run` carries a coroutine across. It prints one JSON object per line on
 stdout (`event`: ready, joined, exchanged, hung_up, ended, left, problems) and reads commands,
-one per line, on stdin (`hangup` for the caller, `leave` in a group call): the test decides when
-a peer ends, so no peer closes a connection the other still reads from.
+one per line, on stdin (`go`: call or join, once logged in; `hangup` for the caller; `leave` in a
+group call). The test starts the processes together and says when each acts and when it ends,
+so no peer closes a connection the other still reads from.
 
 Signaling goes through chatd only: the SDP is sent without its candidates, and each candidate
 follows on its own (rtc_ice_candidate, or rtc_multi_signal type candidate), then an empty one,
@@ -47,6 +48,7 @@ from chatd.client import Client, connect  # noqa: E402
 from chatd.protocol.wirecheck import check_frame  # noqa: E402
 
 STEP = 15  # seconds: the most any one step may take
+STDIN = trio.wrap_file(sys.stdin)
 
 
 def loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -196,10 +198,12 @@ async def negotiate(aio: Aio, link: Link, signals: trio.MemoryReceiveChannel[dic
     return await aio.run(link.exchanged())
 
 
-async def commands() -> Any:
-    stdin = trio.wrap_file(sys.stdin)
-    while line := await stdin.readline():
-        yield line.strip()
+async def command(word: str) -> None:
+    """Wait for the test to say `word` on stdin."""
+    while (line := await STDIN.readline()) and line.strip() != word:
+        pass
+    if not line:
+        raise SystemExit(f"stdin ended before {word!r}")
 
 
 async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> None:
@@ -231,9 +235,7 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         nursery.cancel_scope.cancel()
     say("exchanged", call_id=call_id, relayed=relayed, ice_servers=answer["ice_servers"], **result)
     if role == "caller":
-        async for command in commands():
-            if command == "hangup":
-                break
+        await command("hangup")
         done = await client.request("rtc_call_hangup", {"call_id": call_id})
         say("hung_up", call=done["call"])
     else:
@@ -279,9 +281,7 @@ async def mesh(aio: Aio, client: Client, group_id: int, expected: int) -> None:
         for _ in range(expected):
             device, user_id, result = await results_out.receive()
             say("exchanged", peer_device=device, peer_user=user_id, device=me, **result)
-        async for command in commands():
-            if command == "leave":
-                break
+        await command("leave")
         nursery.cancel_scope.cancel()
     left = await client.request("rtc_multi_leave", {"conv_id": conv_id})
     say("left", **left)
@@ -294,6 +294,8 @@ async def main(url: str, username: str, password: str, role: str, *args: str) ->
     async with connect(url) as client:
         me = await client.login(username, password)
         say("ready", user_id=me["user"]["id"])
+        if role != "callee":
+            await command("go")
         if role == "mesh":
             await mesh(aio, client, int(args[0]), int(args[1]))
         else:

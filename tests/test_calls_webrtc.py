@@ -19,8 +19,10 @@ from tests.helpers_rtc import pair_exchanged, peers
 
 async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
     async with harness.client("alice") as watcher, peers(tmp_path, harness.url) as start:
-        bob = await start("bob", "bob", "callee")
-        alice = await start("alice", "alice", "caller", users["bob"])
+        bob, alice = await start("bob", "bob", "callee"), await start("alice", "alice", "caller", users["bob"])
+        await bob.expect("ready")  # before the call: the invite rings it
+        await alice.expect("ready")
+        await alice.tell("go")
         a, b = await alice.expect("exchanged"), await bob.expect("exchanged")
         assert a["call_id"] == b["call_id"]
         pair_exchanged(a, b)
@@ -49,15 +51,18 @@ async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
 async def test_a_third_peer_joins_a_mesh_call(harness, users, tmp_path):
     async with harness.client("alice") as watcher, peers(tmp_path, harness.url) as start:
         group = (await watcher.request("chat_group_create", {"name": "call", "members": [users["bob"], users["carol"]]}))["group"]
-        alice = await start("alice", "alice", "mesh", group["group_id"], 2)
+        alice, bob, carol = [await start(name, name, "mesh", group["group_id"], 2) for name in ("alice", "bob", "carol")]
+        for peer in (alice, bob, carol):
+            await peer.expect("ready")
+        await alice.tell("go")
         a_dev = (await alice.expect("joined"))["device"]
-        bob = await start("bob", "bob", "mesh", group["group_id"], 2)
+        await bob.tell("go")
         b_joined = await bob.expect("joined")
         assert b_joined["participants"] == [{"user_id": users["alice"], "device": a_dev}]
         ab, ba = await alice.expect("exchanged"), await bob.expect("exchanged")
         pair_exchanged(ab, ba)
         # The third joins the call of two: it offers to both, and each pair exchanges bytes.
-        carol = await start("carol", "carol", "mesh", group["group_id"], 2)
+        await carol.tell("go")
         c_joined = await carol.expect("joined")
         assert c_joined["participants"] == [{"user_id": users["alice"], "device": a_dev}, {"user_id": users["bob"], "device": b_joined["device"]}]
         got = {(x["device"], x["peer_device"]): x for x in [await alice.expect("exchanged"), await bob.expect("exchanged")]}

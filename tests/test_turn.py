@@ -29,7 +29,7 @@ import trio
 
 from chatd.services.calls import turn_credentials
 from tests import debian
-from tests.helpers_rtc import pair_exchanged, peers
+from tests.helpers_rtc import TEST_S, pair_exchanged, peers
 
 START_S = 15  # seconds coturn may take to listen
 UCLIENT_S = 20  # seconds one turnutils_uclient run may take
@@ -115,6 +115,11 @@ async def uclient(turn: Turn, username: str, password: str) -> tuple[int, str]:
 
 
 async def test_chatd_hands_out_turn_credentials_coturn_takes(harness, users, turn):
+    with trio.fail_after(TEST_S):
+        await check_credentials(harness, users, turn)
+
+
+async def check_credentials(harness, users, turn):
     async with harness.client("alice") as a, harness.client("bob") as b:
         invited = await a.request("rtc_call_invite", {"peer": users["bob"]})
         incoming = (await b.next_push("rtc_call_incoming"))["data"]
@@ -141,8 +146,10 @@ async def test_chatd_hands_out_turn_credentials_coturn_takes(harness, users, tur
 
 async def test_two_peers_call_through_turn_only(harness, users, turn, tmp_path):
     async with peers(tmp_path, harness.url) as start:
-        bob = await start("bob", "bob", "callee", "relay")
-        alice = await start("alice", "alice", "caller", users["bob"], "relay")
+        bob, alice = await start("bob", "bob", "callee", "relay"), await start("alice", "alice", "caller", users["bob"], "relay")
+        await bob.expect("ready")
+        await alice.expect("ready")
+        await alice.tell("go")
         a, b = await alice.expect("exchanged"), await bob.expect("exchanged")
         pair_exchanged(a, b)
         # Every candidate either side offered was a relay on coturn: the bytes went through it.
