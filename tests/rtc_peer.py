@@ -4,11 +4,13 @@
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD caller PEER_USER_ID [relay]
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD mesh GROUP_ID EXPECTED_PEERS
 
+A caller whose invite meets the peer's own (glare: the answer says `merged`) answers that call.
+
 It talks to chatd with chatd's own client (trio) and runs aiortc (asyncio) on an asyncio loop in
 a second thread; `Aio.run` carries a coroutine across. It prints one JSON object per line on
 stdout (`event`: ready, joined, exchanged, hung_up, ended, left, problems) and reads commands,
-one per line, on stdin (`go`: call or join, once logged in; `hangup` for the caller; `leave` in a
-group call). The test starts the processes together and says when each acts and when it ends,
+one per line, on stdin (`go`: call or join, once logged in; `hangup` in a 1:1 call, which the
+other side sees end; `leave` in a group call). The test starts the processes together and says when each acts and when it ends,
 so no peer closes a connection the other still reads from.
 
 Signaling goes through chatd only: the SDP is sent without its candidates, and each candidate
@@ -48,7 +50,6 @@ from chatd.client import Client, connect  # noqa: E402
 from chatd.protocol.wirecheck import check_frame  # noqa: E402
 
 STEP = 15  # seconds: the most any one step may take
-STDIN = trio.wrap_file(sys.stdin)
 
 
 def loopback_only(use_ipv4: bool, use_ipv6: bool) -> list[str]:
@@ -198,18 +199,38 @@ async def negotiate(aio: Aio, link: Link, signals: trio.MemoryReceiveChannel[dic
     return await aio.run(link.exchanged())
 
 
-async def command(word: str) -> None:
-    """Wait for the test to say `word` on stdin."""
-    while (line := await STDIN.readline()) and line.strip() != word:
-        pass
-    if not line:
-        raise SystemExit(f"stdin ended before {word!r}")
+class Stdin:
+    """The test's commands, a line each (read from the descriptor, so a wait can be cancelled)."""
+
+    def __init__(self) -> None:
+        self.stream: trio.lowlevel.FdStream | None = None
+        self.buf = b""
+
+    async def wait_for(self, word: str) -> None:
+        if self.stream is None:
+            self.stream = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
+        while True:
+            line, newline, rest = self.buf.partition(b"\n")
+            if newline:
+                self.buf = rest
+                if line.strip() == word.encode():
+                    return
+                continue
+            chunk = await self.stream.receive_some(4096)
+            if not chunk:
+                raise SystemExit(f"stdin ended before {word!r}")
+            self.buf += chunk
+
+
+command = Stdin().wait_for
 
 
 async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> None:
     if role == "caller":
         answer = await client.request("rtc_call_invite", {"peer": int(args[0]), "media": "audio"})
         call_id = answer["call"]["call_id"]
+        if answer["merged"]:  # glare: this invite answered the peer's call, whose caller offers
+            role = "callee"
     else:
         ring = await client.next_push("rtc_call_incoming", timeout=STEP)
         call_id = ring["data"]["call"]["call_id"]
@@ -233,14 +254,22 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         nursery.start_soon(route)
         result = await negotiate(aio, link, signals_out, send, offerer=role == "caller")
         nursery.cancel_scope.cancel()
-    say("exchanged", call_id=call_id, relayed=relayed, ice_servers=answer["ice_servers"], **result)
-    if role == "caller":
-        await command("hangup")
-        done = await client.request("rtc_call_hangup", {"call_id": call_id})
-        say("hung_up", call=done["call"])
-    else:
-        ended = await client.next_push("rtc_call_update", where=lambda d: d["call"]["state"] == "ended", timeout=3600)
-        say("ended", call=ended["data"]["call"])
+    say("exchanged", call_id=call_id, merged=answer.get("merged", False), relayed=relayed, ice_servers=answer["ice_servers"], **result)
+    async with trio.open_nursery() as nursery:  # this side hangs up when the test says so, or the other side does
+
+        async def hang_up() -> None:
+            await command("hangup")
+            done = await client.request("rtc_call_hangup", {"call_id": call_id})
+            say("hung_up", call=done["call"])
+            nursery.cancel_scope.cancel()
+
+        async def ended() -> None:
+            ended = await client.next_push("rtc_call_update", where=lambda d: d["call"]["state"] == "ended", timeout=3600)
+            say("ended", call=ended["data"]["call"])
+            nursery.cancel_scope.cancel()
+
+        nursery.start_soon(hang_up)
+        nursery.start_soon(ended)
     await aio.run(link.close())
 
 

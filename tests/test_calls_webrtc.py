@@ -2,6 +2,7 @@
 its own process (tests/rtc_peer.py), log in to chatd over /ws, signal through it (invite,
 accept, the offer, the answer and every ICE candidate relayed one by one, or the mesh's
 rtc_multi_signal), open data channels and exchange bytes; media never passes through chatd.
+Two peers that call each other at once (glare) end up in one call and connect too.
 
 Loopback: aioice leaves 127.0.0.1 out of its host candidates, so each peer gathers on 127.0.0.1
 only (tests/rtc_peer.py): the peers reach each other over lo whatever other interfaces the
@@ -46,6 +47,25 @@ async def test_two_peers_call_and_exchange_bytes(harness, users, tmp_path):
         # That device followed the call's states, and was told when it ended.
         states = [(await watcher.next_push("rtc_call_update"))["data"]["call"]["state"] for _ in range(4)]
         assert states == ["ringing", "accepted", "connected", "ended"]
+
+
+async def test_two_peers_calling_each_other_meet_in_one_call(harness, users, tmp_path):
+    """Glare: each invites the other at once; the server makes one call of the two, and the peer
+    whose invite was merged answers the other's offer."""
+    async with peers(tmp_path, harness.url) as start:
+        alice, bob = await start("alice", "alice", "caller", users["bob"]), await start("bob", "bob", "caller", users["alice"])
+        await alice.expect("ready")
+        await bob.expect("ready")
+        await alice.tell("go")
+        await bob.tell("go")
+        a, b = await alice.expect("exchanged"), await bob.expect("exchanged")
+        assert a["call_id"] == b["call_id"] and sorted([a["merged"], b["merged"]]) == [False, True]
+        pair_exchanged(a, b)
+        await bob.tell("hangup")
+        assert (await bob.expect("hung_up"))["call"]["reason"] == "hangup"
+        assert (await alice.expect("ended"))["call"]["ended_by"] == users["bob"]
+        await alice.finish()
+        await bob.finish()
 
 
 async def test_a_third_peer_joins_a_mesh_call(harness, users, tmp_path):
