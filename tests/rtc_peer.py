@@ -39,7 +39,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the chatd of this tree, as the test's
 
 import aioice.ice  # noqa: E402
 import trio  # noqa: E402
