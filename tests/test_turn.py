@@ -82,15 +82,16 @@ async def turn(tmp_path: Path, coturn_installed: str) -> AsyncIterator[Turn]:
         while chunk := await proc.stdout.receive_some(65536):
             *lines, buf = (buf + chunk).split(b"\n")
             server.log += [line.decode(errors="replace") for line in lines]
-            if any("UDP listener opened" in line for line in server.log):
+            if any(b"UDP listener opened" in line for line in lines):
                 listening.set()
+        listening.set()  # it ended: no use waiting
 
     try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(drain)
             with trio.move_on_after(START_S):
                 await listening.wait()
-            assert listening.is_set(), "coturn did not listen:\n" + "\n".join(server.log[-40:])
+            assert proc.returncode is None and any("UDP listener opened" in line for line in server.log), "coturn did not listen:\n" + "\n".join(server.log[-40:])
             yield server
             nursery.cancel_scope.cancel()
     finally:
