@@ -44,6 +44,12 @@ class Peer:
         assert self.proc.stdin is not None
         await self.proc.stdin.send_all(command.encode() + b"\n")
 
+    async def kill(self) -> None:
+        """SIGKILL: the peer's connection to chatd ends with no goodbye."""
+        self.proc.kill()
+        with trio.fail_after(PEER_S):
+            await self.proc.wait()
+
     async def finish(self) -> None:
         """The peer's last line: no frame it received broke the registry; then it exits 0."""
         assert (await self.expect("problems"))["problems"] == []

@@ -2,9 +2,12 @@
 
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD callee [relay]
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD caller PEER_USER_ID [relay]
+    python tests/rtc_peer.py WS_URL USERNAME PASSWORD resume      (then `go CALL_ID` on stdin)
     python tests/rtc_peer.py WS_URL USERNAME PASSWORD mesh GROUP_ID EXPECTED_PEERS
 
 A caller whose invite meets the peer's own (glare: the answer says `merged`) answers that call.
+`resume` takes the place of the user's device that vanished from a live call (rtc_call_state)
+and offers a new connection; the other side answers it and exchanges bytes again.
 
 It talks to chatd with chatd's own client (trio) and runs aiortc (asyncio) on an asyncio loop in
 a second thread; `Aio.run` carries a coroutine across. It prints one JSON object per line on
@@ -206,15 +209,17 @@ class Stdin:
         self.stream: trio.lowlevel.FdStream | None = None
         self.buf = b""
 
-    async def wait_for(self, word: str) -> None:
+    async def wait_for(self, word: str) -> list[str]:
+        """Wait for a line that starts with `word`; the words after it."""
         if self.stream is None:
             self.stream = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
         while True:
             line, newline, rest = self.buf.partition(b"\n")
             if newline:
                 self.buf = rest
-                if line.strip() == word.encode():
-                    return
+                words = line.decode().split()
+                if words[:1] == [word]:
+                    return words[1:]
                 continue
             chunk = await self.stream.receive_some(4096)
             if not chunk:
@@ -231,6 +236,10 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         call_id = answer["call"]["call_id"]
         if answer["merged"]:  # glare: this invite answered the peer's call, whose caller offers
             role = "callee"
+    elif role == "resume":  # a device of a user whose device in the call vanished takes its place
+        call_id = int(args[0])
+        answer = await client.request("rtc_call_state", {"call_id": call_id})
+        assert answer["resumed"], answer
     else:
         ring = await client.next_push("rtc_call_incoming", timeout=STEP)
         call_id = ring["data"]["call"]["call_id"]
@@ -242,18 +251,26 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
         cmd = {"offer": "rtc_offer", "answer": "rtc_answer", "candidate": "rtc_ice_candidate"}[kind]
         relayed.append((await client.request(cmd, {"call_id": call_id, **{k: v for k, v in fields.items() if v is not None}}))["relayed"])
 
-    signals_in, signals_out = trio.open_memory_channel[dict[str, Any]](64)
-    link = await aio.run(create_link(answer["ice_servers"] if relay else [], relay))
-    async with trio.open_nursery() as nursery:
+    async def connection(offerer: bool, first: dict[str, Any] | None = None) -> tuple[Link, dict[str, Any]]:
+        """A peer connection signaled through the call (`first`: the offer that asked for it)."""
+        signals_in, signals_out = trio.open_memory_channel[dict[str, Any]](64)
+        if first is not None:
+            signals_in.send_nowait(first)
+        link = await aio.run(create_link(answer["ice_servers"] if relay else [], relay))
+        async with trio.open_nursery() as nursery:
 
-        async def route() -> None:
-            while True:
-                push = await client.next_push("rtc_signal", where=lambda d: d["call_id"] == call_id, timeout=3600)
-                await signals_in.send(push["data"])
+            async def route() -> None:
+                while True:
+                    push = await client.next_push("rtc_signal", where=lambda d: d["call_id"] == call_id, timeout=3600)
+                    await signals_in.send(push["data"])
 
-        nursery.start_soon(route)
-        result = await negotiate(aio, link, signals_out, send, offerer=role == "caller")
-        nursery.cancel_scope.cancel()
+            nursery.start_soon(route)
+            result = await negotiate(aio, link, signals_out, send, offerer)
+            nursery.cancel_scope.cancel()
+        return link, result
+
+    # The device that comes back offers anew (aiortc has no ICE restart: a new connection).
+    link, result = await connection(offerer=role in ("caller", "resume"))
     say("exchanged", call_id=call_id, merged=answer.get("merged", False), relayed=relayed, ice_servers=answer["ice_servers"], **result)
     async with trio.open_nursery() as nursery:  # this side hangs up when the test says so, or the other side does
 
@@ -268,8 +285,17 @@ async def one_to_one(aio: Aio, client: Client, role: str, args: list[str]) -> No
             say("ended", call=ended["data"]["call"])
             nursery.cancel_scope.cancel()
 
+        async def offered_again() -> None:  # the other side's device came back and offers
+            nonlocal link
+            while True:
+                offer = await client.next_push("rtc_signal", where=lambda d: d["call_id"] == call_id and d["type"] == "offer", timeout=3600)
+                await aio.run(link.close())
+                link, result = await connection(offerer=False, first=offer["data"])
+                say("exchanged", call_id=call_id, again=True, **result)
+
         nursery.start_soon(hang_up)
         nursery.start_soon(ended)
+        nursery.start_soon(offered_again)
     await aio.run(link.close())
 
 
@@ -323,12 +349,11 @@ async def main(url: str, username: str, password: str, role: str, *args: str) ->
     async with connect(url) as client:
         me = await client.login(username, password)
         say("ready", user_id=me["user"]["id"])
-        if role != "callee":
-            await command("go")
+        more = await command("go") if role != "callee" else []
         if role == "mesh":
             await mesh(aio, client, int(args[0]), int(args[1]))
         else:
-            await one_to_one(aio, client, role, list(args))
+            await one_to_one(aio, client, role, [*args, *more])
         say("problems", problems=PROBLEMS)
 
 

@@ -2,7 +2,8 @@
 its own process (tests/rtc_peer.py), log in to chatd over /ws, signal through it (invite,
 accept, the offer, the answer and every ICE candidate relayed one by one, or the mesh's
 rtc_multi_signal), open data channels and exchange bytes; media never passes through chatd.
-Two peers that call each other at once (glare) end up in one call and connect too.
+Two peers that call each other at once (glare) end up in one call and connect too, and a callee
+whose process dies comes back and connects again.
 
 Loopback: aioice leaves 127.0.0.1 out of its host candidates, so each peer gathers on 127.0.0.1
 only (tests/rtc_peer.py): the peers reach each other over lo whatever other interfaces the
@@ -66,6 +67,32 @@ async def test_two_peers_calling_each_other_meet_in_one_call(harness, users, tmp
         assert (await alice.expect("ended"))["call"]["ended_by"] == users["bob"]
         await alice.finish()
         await bob.finish()
+
+
+async def test_a_callee_whose_process_dies_comes_back_and_the_call_goes_on(harness, users, tmp_path):
+    """The callee's process is killed mid-call; a new one logs in as the same user, takes the
+    vanished device's place (rtc_call_state) and offers a new connection, which the caller answers."""
+    async with harness.client("alice") as watcher, peers(tmp_path, harness.url) as start:
+        bob, alice = await start("bob", "bob", "callee"), await start("alice", "alice", "caller", users["bob"])
+        back = await start("bob-again", "bob", "resume")  # the call's id comes with `go`, below
+        for peer in (bob, alice, back):
+            await peer.expect("ready")
+        await alice.tell("go")
+        a, b = await alice.expect("exchanged"), await bob.expect("exchanged")
+        pair_exchanged(a, b)
+        await bob.kill()
+        # The caller's devices learn the callee's device is gone; the call stays connected meanwhile.
+        await watcher.next_push("rtc_call_update", where=lambda d: d["call"]["state"] == "connected" and d["call"]["callee_device"] is None)
+        await back.tell(f"go {a['call_id']}")
+        a2, b2 = await alice.expect("exchanged"), await back.expect("exchanged")
+        assert a2["again"] is True and a2["call_id"] == b2["call_id"] == a["call_id"]
+        pair_exchanged(a2, b2)
+        assert a2["received"] != a["received"]  # from the new process
+        await alice.tell("hangup")
+        assert (await alice.expect("hung_up"))["call"]["reason"] == "hangup"
+        assert (await back.expect("ended"))["call"]["reason"] == "hangup"
+        await alice.finish()
+        await back.finish()
 
 
 async def test_a_third_peer_joins_a_mesh_call(harness, users, tmp_path):
