@@ -1,0 +1,208 @@
+// A conversation: its history a page at a time (older pages when scrolled to the top), live
+// messages, sending text and files, edit, recall, reactions, read receipts and typing.
+import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
+import {t} from './i18n.js';
+import {Message} from './message.js';
+import {command, newId, targetArgs} from './protocol.js';
+import {html} from './ui.js';
+
+const PAGE = 30;
+const TYPING_SHOWN_MS = 6000;
+
+function merge(list, incoming) {
+  const bySeq = new Map(list.map((m) => [m.seq, m]));
+  for (const m of incoming) bySeq.set(m.seq, m);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+export function Conversation({client, sync, me, target, anchor, entry, names}) {
+  const kind = target.split(':')[0];
+  const args = targetArgs(target);
+  const peer = kind === 'dm' ? args.peer : null;
+  const [messages, setMessages] = useState([]);
+  const [more, setMore] = useState({before: false, after: false});
+  const [loading, setLoading] = useState(false);
+  const [convId, setConvId] = useState(entry?.conv_id || 0);
+  const [peerRead, setPeerRead] = useState(0);
+  const [typing, setTyping] = useState(new Map());
+  const [text, setText] = useState('');
+  const [error, setError] = useState('');
+  const list = useRef(null);
+  const stick = useRef(true); // keep the newest message in view
+  const keep = useRef(null); // scroll height before older messages were put on top
+  const lastTyping = useRef(0);
+  const state = useRef({});
+  state.current = {messages, more, convId, loading};
+
+  const markRead = (seq) => {
+    if (document.visibilityState === 'visible') client.request(command(kind, 'mark_read'), {...args, seq}).catch(() => {});
+  };
+
+  // The first page: the newest messages, or those around the message to jump to.
+  useEffect(() => {
+    let live = true;
+    setMessages([]);
+    setError('');
+    stick.current = !anchor;
+    const first = anchor
+      ? client.request('chat_message_around', {msg_id: anchor, before: PAGE, after: PAGE}).then((r) => ({conv_id: r.conv_id, messages: r.messages, before: r.has_more_before, after: r.has_more_after}))
+      : client.request(command(kind, 'history'), {...args, limit: PAGE}).then((r) => ({conv_id: r.conv_id, messages: r.messages, before: r.has_more, after: false}));
+    first.then(
+      (r) => {
+        if (!live) return;
+        setConvId(r.conv_id);
+        setMessages(r.messages);
+        setMore({before: r.before, after: r.after});
+        const newest = r.messages[r.messages.length - 1];
+        if (newest && !r.after) markRead(newest.seq);
+      },
+      (err) => live && setError(err.message),
+    );
+    return () => (live = false);
+  }, [target, anchor]);
+
+  // Live events of this conversation (Sync gives each new message once, in seq order).
+  useEffect(() => {
+    const mine = (d) => d.kind === kind && (d.conv_id === state.current.convId || (peer && d.peer === peer));
+    const offMessage = sync.on('message', (d) => {
+      if (!mine(d)) return;
+      if (!state.current.convId) setConvId(d.conv_id);
+      if (d.event === 'new') {
+        if (state.current.more.after) return; // reading older pages: reached by scrolling down
+        setMessages((ms) => merge(ms, [d.message]));
+        if (d.message.sender_id !== me.id) markRead(d.seq);
+        setTyping((m) => (m.delete(d.message.sender_id) ? new Map(m) : m));
+      } else if (d.event === 'delete') {
+        setMessages((ms) => ms.filter((m) => !d.msg_ids.includes(m.id)));
+      } else if (d.message) {
+        setMessages((ms) => (ms.some((m) => m.id === d.message.id) ? merge(ms, [d.message]) : ms));
+      }
+    });
+    const offPush = client.on('push', ({cmd, data}) => {
+      if (cmd === 'chat_dm_read_receipt' && kind === 'dm' && data.peer === peer) setPeerRead((s) => Math.max(s, data.seq));
+      if (cmd === 'chat_typing' && mine(data) && data.user_id !== me.id) {
+        setTyping((m) => new Map(m).set(data.user_id, data.typing ? Date.now() + TYPING_SHOWN_MS : 0));
+        setTimeout(() => setTyping((m) => new Map([...m].filter(([, until]) => until > Date.now()))), TYPING_SHOWN_MS + 50);
+      }
+    });
+    // After a reconnect: re-read the shown newest page for edits and recalls missed meanwhile.
+    const offResync = sync.on('resync', () => {
+      if (state.current.more.after) return;
+      client.request(command(kind, 'history'), {...args, limit: PAGE}).then((r) => setMessages((ms) => merge(ms, r.messages)), () => {});
+    });
+    return () => (offMessage(), offPush(), offResync());
+  }, [target]);
+
+  // Scrolling: stay at the bottom for new messages; keep the place when older ones are put on top.
+  useLayoutEffect(() => {
+    const el = list.current;
+    if (!el) return;
+    if (keep.current !== null) {
+      el.scrollTop += el.scrollHeight - keep.current;
+      keep.current = null;
+    } else if (stick.current) {
+      el.scrollTop = el.scrollHeight;
+    } else if (anchor) {
+      el.querySelector('.highlight')?.scrollIntoView({block: 'center'});
+    }
+  }, [messages]);
+
+  const loadPage = async (older) => {
+    const {messages: ms, loading: busy} = state.current;
+    if (busy || !ms.length) return;
+    setLoading(true);
+    try {
+      const data = older ? {before_seq: ms[0].seq} : {after_seq: ms[ms.length - 1].seq};
+      const r = await client.request(command(kind, 'history'), {...args, ...data, limit: PAGE});
+      if (older) keep.current = list.current.scrollHeight;
+      setMessages((cur) => merge(cur, r.messages));
+      setMore((m) => (older ? {...m, before: r.has_more} : {...m, after: r.has_more}));
+    } finally {
+      setLoading(false);
+    }
+  };
+
+  const onScroll = () => {
+    const el = list.current;
+    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40 && !state.current.more.after;
+    if (el.scrollTop < 80 && state.current.more.before) loadPage(true);
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 80 && state.current.more.after) loadPage(false);
+  };
+
+  const sendContent = async (content) => {
+    setError('');
+    try {
+      const r = await client.request(command(kind, 'send'), {...args, content, client_msg_id: newId()});
+      setConvId(r.conv_id || r.message.conv_id);
+      sync.saw(kind, r.message.conv_id, r.message.seq);
+      stick.current = true;
+      if (!state.current.more.after) setMessages((ms) => merge(ms, [r.message]));
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+
+  const onSubmit = (ev) => {
+    ev.preventDefault();
+    const body = text.trim();
+    if (!body) return;
+    setText('');
+    sendContent({type: 'text', text: body});
+  };
+
+  const onInput = (ev) => {
+    setText(ev.target.value);
+    if (Date.now() - lastTyping.current > 3000) {
+      lastTyping.current = Date.now();
+      client.request(command(kind, 'typing'), {...args, typing: true}).catch(() => {});
+    }
+  };
+
+  const onFile = async (ev) => {
+    const file = ev.target.files[0];
+    ev.target.value = '';
+    if (!file) return;
+    try {
+      const up = await client.upload(file);
+      const image = up.mime.startsWith('image/') && up.width;
+      await sendContent(
+        image
+          ? {type: 'image', url: up.key, width: up.width, height: up.height, size: up.size, mime: up.mime}
+          : {type: 'file', url: up.key, name: file.name.slice(0, 200) || 'file', size: up.size, mime: up.mime},
+      );
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+
+  const update = (r) => setMessages((ms) => merge(ms, [r.message]));
+  const fail = (err) => setError(err.message);
+  const actions = {
+    edit: (m, body) => client.request(command(kind, 'edit'), {...args, msg_id: m.id, content: {type: 'text', text: body}}).then(update, fail),
+    recall: (m) => client.request(command(kind, 'recall'), {...args, msg_id: m.id}).then((r) => (r && r.message ? update(r) : null), fail),
+    react: (m, emoji, remove) => client.request(command(kind, 'react'), {...args, msg_id: m.id, emoji, remove}).then(update, fail),
+  };
+
+  const lastReadMine = [...messages].reverse().find((m) => m.sender_id === me.id && m.seq <= peerRead);
+  const typers = [...typing].filter(([, until]) => until > Date.now());
+  return html`<section class="conversation">
+    <header class="bar">
+      <a class="back" href="#">${t('back')}</a>
+      <h2>${entry ? entry.title : target}</h2>
+    </header>
+    <ol class="messages" ref=${list} onScroll=${onScroll}>
+      ${more.before ? html`<li class="more">${t('older')}</li>` : null}
+      ${messages.map(
+        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : names(m.sender_id)}
+          readHere=${lastReadMine && lastReadMine.seq === m.seq} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
+      )}
+    </ol>
+    <div class="typing" aria-live="polite">${typers.length ? `${typers.map(([id]) => names(id) || '').join(', ')} ${t('typing')}` : ''}</div>
+    ${error ? html`<div class="error" role="alert">${error}</div>` : null}
+    <form class="composer" onSubmit=${onSubmit}>
+      <label class="attach" title=${t('attach')}>📎<input type="file" onChange=${onFile} aria-label=${t('attach')} /></label>
+      <input class="compose" value=${text} onInput=${onInput} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />
+      <button type="submit">${t('send')}</button>
+    </form>
+  </section>`;
+}

@@ -1,0 +1,88 @@
+// One message of a conversation: its content (text nodes, links only http(s), html only as the
+// server sanitized it), reactions, and the actions its reader may take.
+import {useState} from 'preact/hooks';
+import {t} from './i18n.js';
+import {html, Linkified, timeLabel, useFileUrl} from './ui.js';
+
+export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉'];
+
+function Image({client, content}) {
+  const url = useFileUrl(client, content.url, content.url?.startsWith('chatd-file:'));
+  return url ? html`<img class="thumb" src=${url} alt=${t('image')} />` : html`<span class="placeholder">${t('image')}</span>`;
+}
+
+function File({client, content}) {
+  const download = async () => {
+    const url = await client.fileUrl(content.url);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = content.name || 'file';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  };
+  return html`<span class="file">📄 ${content.name} <button type="button" class="link" onClick=${download}>${t('download')}</button></span>`;
+}
+
+export function Content({client, content}) {
+  if (!content) return html`<span class="recalled">${t('recalled')}</span>`;
+  switch (content.type) {
+    case 'text':
+    case 'markdown': // shown as typed until the client renders Markdown (raw HTML would stay text anyway)
+      return html`<${Linkified} text=${content.text} />`;
+    case 'html': // sanitized by the server before it was stored (docs/protocol.md, "Rich text")
+      return html`<div class="rich" dangerouslySetInnerHTML=${{__html: content.text}} />`;
+    case 'image':
+      return html`<${Image} client=${client} content=${content} />`;
+    case 'file':
+      return html`<${File} client=${client} content=${content} />`;
+    case 'system':
+      return html`<span class="system">${content.text || content.event}</span>`;
+    default:
+      return html`<span class="placeholder">${content.text || t('unsupported')}</span>`;
+  }
+}
+
+export function Message({client, me, m, sender, readHere, highlighted, actions}) {
+  const mine = m.sender_id === me.id;
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState('');
+  const editable = mine && !m.recalled_at && m.content?.type === 'text';
+  const save = (ev) => {
+    ev.preventDefault();
+    if (draft.trim()) actions.edit(m, draft);
+    setEditing(false);
+  };
+  const cls = `msg${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${m.recalled_at ? ' is-recalled' : ''}`;
+  return html`<li class=${cls} data-seq=${m.seq} data-id=${m.id}>
+    <div class="bubble">
+      ${!mine && sender ? html`<div class="sender">${sender}</div>` : null}
+      ${editing
+        ? html`<form class="edit" onSubmit=${save}>
+            <input value=${draft} onInput=${(e) => setDraft(e.target.value)} aria-label=${t('edit')} />
+            <button type="submit">${t('save')}</button>
+            <button type="button" onClick=${() => setEditing(false)}>${t('cancel')}</button>
+          </form>`
+        : html`<${Content} client=${client} content=${m.recalled_at ? null : m.content} />`}
+      <div class="meta">
+        ${m.edited_at && !m.recalled_at ? html`<span class="edited">${t('edited')}</span>` : null}
+        <time>${timeLabel(m.created_at)}</time>
+        ${readHere ? html`<span class="read-mark">${t('read')}</span>` : null}
+      </div>
+      ${(m.reactions || []).length
+        ? html`<div class="reactions">
+            ${m.reactions.map(
+              (r) => html`<button type="button" class=${`reaction${r.user_ids.includes(me.id) ? ' mine' : ''}`}
+                onClick=${() => actions.react(m, r.emoji, r.user_ids.includes(me.id))}>${r.emoji} ${r.count}</button>`,
+            )}
+          </div>`
+        : null}
+    </div>
+    ${m.recalled_at || !m.content || m.content.type === 'system'
+      ? null
+      : html`<div class="actions">
+          ${QUICK_REACTIONS.map((e) => html`<button type="button" class="react" title=${t('react')} onClick=${() => actions.react(m, e, false)}>${e}</button>`)}
+          ${editable ? html`<button type="button" class="do-edit" onClick=${() => (setDraft(m.content.text), setEditing(true))}>${t('edit')}</button>` : null}
+          ${mine ? html`<button type="button" class="do-recall" onClick=${() => actions.recall(m)}>${t('recall')}</button>` : null}
+        </div>`}
+  </li>`;
+}
