@@ -15,7 +15,7 @@ function merge(list, incoming) {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-export function Conversation({client, sync, me, target, anchor, entry, names}) {
+export function Conversation({client, sync, me, target, anchor, entry, names, onChange}) {
   const kind = target.split(':')[0];
   const args = targetArgs(target);
   const peer = kind === 'dm' ? args.peer : null;
@@ -35,7 +35,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names}) {
   state.current = {messages, more, convId, loading};
 
   const markRead = (seq) => {
-    if (document.visibilityState === 'visible') client.request(command(kind, 'mark_read'), {...args, seq}).catch(() => {});
+    if (document.visibilityState === 'visible') client.request(command(kind, 'mark_read'), {...args, seq}).then(onChange, () => {});
   };
 
   // The first page: the newest messages, or those around the message to jump to.
@@ -137,6 +137,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names}) {
       sync.saw(kind, r.message.conv_id, r.message.seq);
       stick.current = true;
       if (!state.current.more.after) setMessages((ms) => merge(ms, [r.message]));
+      onChange();
     } catch (err) {
       setError(err.message);
     }

@@ -85,7 +85,7 @@ function App() {
     <main class="pane">
       ${route.view === 'conversation'
         ? html`<${Conversation} key=${route.target} client=${client} sync=${sync} me=${user} target=${route.target} anchor=${route.anchor}
-            entry=${byTarget.get(route.target) || {title: names(Number(route.target.split(':')[1]))}} names=${names} />`
+            entry=${byTarget.get(route.target) || {title: names(Number(route.target.split(':')[1]))}} names=${names} onChange=${reload} />`
         : route.view === 'search'
           ? html`<${Search} client=${client} titleOf=${titleOf} />`
           : html`<p class="empty pane-hint">chatd</p>`}

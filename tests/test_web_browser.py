@@ -1,0 +1,237 @@
+"""The web client in a real browser: Playwright driving Debian's Chromium (installed by
+tests/debian.py when missing; never a downloaded browser) against `chatd serve` in a
+subprocess, two users in two browser contexts.
+
+These tests are plain synchronous tests (Playwright's sync API runs its own event loop);
+every wait is Playwright's own, bounded by EXPECT_MS.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import threading
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import PASSWORD
+from .debian import ensure
+from .helpers_proc import CHATD, URL_RE, clean_env, run_sync
+
+sync_api = pytest.importorskip("playwright.sync_api")
+expect = sync_api.expect
+
+EXPECT_MS = 10_000
+IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+expect.set_options(timeout=EXPECT_MS)
+
+
+class Chatd:
+    """`chatd serve` on a free loopback port with its own data directory; its stdout read by a thread."""
+
+    def __init__(self, data: Path):
+        self.data = data
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self.log = open(data.parent / f"{data.name}.stderr", "wb")
+        self.proc = subprocess.Popen([*CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data)], stdout=subprocess.PIPE, stderr=self.log, env=clean_env(), text=True)
+        threading.Thread(target=self._read, daemon=True).start()
+        self.url = URL_RE.search(self.wait_for("http://")).group(0)
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._queue.put(line.rstrip("\n"))
+        self._queue.put(None)
+
+    def wait_for(self, needle: str, timeout: float = 20) -> str:
+        for line in self.lines:
+            if needle in line:
+                return line
+        while True:
+            line = self._queue.get(timeout=timeout)
+            assert line is not None, f"chatd serve ended before printing {needle!r}: {self.lines}"
+            self.lines.append(line)
+            if needle in line:
+                return line
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+        self.log.close()
+
+    # -- the other side, over the REST API ---------------------------------------------------
+
+    def post(self, path: str, body: Any, token: str | None = None) -> Any:
+        headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {token}"} if token else {})}
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), headers=headers, method="POST")
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return json.loads(resp.read())
+
+    def token(self, name: str) -> str:
+        return self.post("/api/v1/auth/login", {"username": name, "password": PASSWORD, "device": "test"})["token"]
+
+    def command(self, token: str, wire: str, data: Any) -> Any:
+        return self.post(f"/api/v1/commands/{wire}", data, token)
+
+
+def add_users(data: Path, *names: str) -> None:
+    for i, name in enumerate(names):
+        res = run_sync("user", "add", name, "--data", str(data), *(["--admin"] if i == 0 else []), input=PASSWORD + "\n")
+        assert res.returncode == 0, res
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    executable = ensure("chromium", "/usr/bin/chromium")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def chatd(tmp_path: Path) -> Iterator[Chatd]:
+    """A server with alice (id 1, admin) and bob (id 2)."""
+    add_users(tmp_path / "data", "alice", "bob")
+    server = Chatd(tmp_path / "data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pages(browser: Any, chatd: Chatd) -> Iterator[tuple[Any, Any]]:
+    """alice's and bob's pages, each in its own browser context, logged in."""
+    contexts = [browser.new_context(viewport={"width": 960, "height": 720}, locale="en-US") for _ in range(2)]
+    out = []
+    for ctx, name in zip(contexts, ("alice", "bob")):
+        page = ctx.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        page.errors = errors
+        log_in(page, chatd.url, name)
+        out.append(page)
+    yield out[0], out[1]
+    for page in out:
+        assert not page.errors, page.errors
+    for ctx in contexts:
+        ctx.close()
+
+
+def log_in(page: Any, url: str, name: str) -> None:
+    page.goto(url + "/")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator(".home h1")).to_be_visible()
+
+
+def open_dm(page: Any, peer: int) -> None:
+    page.fill(".new-dm input", str(peer))
+    page.press(".new-dm input", "Enter")
+    expect(page.locator(".conversation")).to_be_visible()
+
+
+def send(page: Any, text: str) -> None:
+    page.fill(".compose", text)
+    page.press(".compose", "Enter")
+    expect(page.locator(".msg.mine .text", has_text=text)).to_have_count(1)
+
+
+def message(page: Any, text: str) -> Any:
+    return page.locator(".msg", has=page.locator(".text", has_text=text))
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+def test_two_users_chat_live(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    open_dm(alice, 2)
+    send(alice, "hello bob, see https://example.org/x and javascript:alert(1)")
+    # bob's home list shows it live, with its unread count, then the conversation.
+    entry = bob.locator('.entry[data-target="dm:1"]')
+    expect(entry.locator(".unread")).to_have_text("1")
+    expect(entry.locator(".preview")).to_contain_text("hello bob")
+    IMG.mkdir(parents=True, exist_ok=True)
+    entry.click()
+    got = message(bob, "hello bob")
+    expect(got).to_have_count(1)
+    links = got.locator("a")
+    expect(links).to_have_count(1)
+    assert links.get_attribute("href") == "https://example.org/x"
+    # bob read it: alice sees the read receipt, and bob's badge is gone.
+    expect(message(alice, "hello bob").locator(".read-mark")).to_be_visible()
+    expect(entry.locator(".unread")).to_have_count(0)
+    # typing, both ways of seeing it
+    bob.type(".compose", "typ")
+    expect(alice.locator(".typing")).to_contain_text("typing")
+    bob.fill(".compose", "")
+    send(bob, "hi alice 你好")
+    expect(message(alice, "hi alice 你好")).to_have_count(1)
+    # react, edit, recall
+    message(bob, "hello bob").locator("button.react", has_text="👍").click()
+    expect(message(alice, "hello bob").locator(".reaction")).to_have_text("👍 1")
+    message(alice, "hello bob").locator(".do-edit").click()
+    alice.fill(".edit input", "hello bob (edited)")
+    alice.press(".edit input", "Enter")
+    expect(message(bob, "hello bob (edited)").locator(".edited")).to_be_visible()
+    send(alice, "a message to take back")
+    expect(message(bob, "a message to take back")).to_have_count(1)
+    bob.screenshot(path=str(IMG / "web-conversation.png"))
+    bob.goto(chatd.url + "/#")
+    expect(bob.locator('.entry[data-target="dm:1"]')).to_be_visible()
+    bob.screenshot(path=str(IMG / "web-home.png"))
+    bob.go_back()
+    message(alice, "a message to take back").locator(".do-recall").click()
+    expect(bob.locator(".msg.is-recalled")).to_have_count(1)
+    expect(bob.locator(".text", has_text="a message to take back")).to_have_count(0)
+    # The session is kept across a reload (the token in localStorage, never in the URL).
+    alice.reload()
+    expect(message(alice, "hi alice 你好")).to_have_count(1)
+    assert "token" not in alice.url
+    alice.click(".logout")
+    expect(alice.locator("input[name=password]")).to_be_visible()
+    alice.reload()
+    expect(alice.locator("input[name=password]")).to_be_visible()
+
+
+def test_reconnect_catches_up_without_loss_or_doubles(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    open_dm(alice, 2)
+    send(alice, "before the drop")
+    open_dm(bob, 1)
+    expect(message(bob, "before the drop")).to_have_count(1)
+    bob.context.set_offline(True)
+    expect(bob.locator(".banner")).to_be_visible()
+    sent_offline = [f"while away {i}" for i in range(5)]
+    for text in sent_offline:
+        send(alice, text)
+    token = chatd.token("alice")
+    for i in range(3):
+        chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "text", "text": f"over REST {i}"}})
+    # bob writes while offline: sent once, after the reconnect
+    bob.fill(".compose", "written offline")
+    bob.press(".compose", "Enter")
+    bob.context.set_offline(False)
+    expect(bob.locator(".banner")).to_have_count(0)
+    for text in [*sent_offline, "over REST 0", "over REST 1", "over REST 2"]:
+        expect(message(bob, text)).to_have_count(1)
+    expect(message(alice, "written offline")).to_have_count(1)
+    texts = bob.locator(".msg .text").all_inner_texts()
+    assert len(texts) == len(set(texts)) == 10, texts
+    seqs = bob.locator(".msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
+    assert seqs == list(range(1, 11)), seqs
+    # and live again
+    send(alice, "after the drop")
+    expect(message(bob, "after the drop")).to_have_count(1)
