@@ -9,6 +9,7 @@ every wait is Playwright's own, bounded by EXPECT_MS.
 from __future__ import annotations
 
 import json
+import re
 import queue
 import subprocess
 import threading
@@ -94,6 +95,9 @@ def add_users(data: Path, *names: str) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     executable = ensure("chromium", "/usr/bin/chromium")
+    # Fonts for Chinese text and emoji, so that the screenshots in docs/img/ read as a person sees them.
+    ensure("fonts-wqy-microhei", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+    ensure("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield b
@@ -235,3 +239,84 @@ def test_reconnect_catches_up_without_loss_or_doubles(pages: tuple[Any, Any], ch
     # and live again
     send(alice, "after the drop")
     expect(message(bob, "after the drop")).to_have_count(1)
+
+
+def test_chinese_search_finds_the_message_and_jumps_to_it(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    token = chatd.token("alice")
+    for i in range(60):  # the message is far back: the jump opens the conversation around it
+        text = "明天下午三点开会，讨论预算" if i == 5 else f"filler {i}"
+        chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "text", "text": text}})
+    bob.click(".to-search")
+    bob.fill(".search-form input", "开会")
+    bob.press(".search-form input", "Enter")
+    result = bob.locator(".result")
+    expect(result).to_have_count(1)
+    expect(result.locator("mark")).to_have_text("开会")
+    expect(result.locator(".who")).to_have_text("alice")
+    bob.screenshot(path=str(IMG / "web-search.png"))
+    result.click()
+    hit = bob.locator(".msg.highlight")
+    expect(hit).to_contain_text("明天下午三点开会")
+    expect(hit).to_be_in_viewport()
+    assert bob.locator(".msg").count() < 60
+
+
+def test_scrolling_back_loads_older_pages_only(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    token = chatd.token("alice")
+    for i in range(1, 121):
+        chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "text", "text": f"number {i}"}, "client_msg_id": f"n{i}"})
+    open_dm(bob, 1)
+    expect(message(bob, "number 120")).to_have_count(1)
+    expect(bob.locator(".msg")).to_have_count(30)  # the newest page only
+    for shown in (60, 90, 120):  # each scroll to the top loads one older page
+        bob.locator(".messages").evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+        expect(bob.locator(".msg")).to_have_count(shown)
+    expect(bob.locator(".msg")).to_have_count(120)
+    seqs = bob.locator(".msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
+    assert seqs == list(range(1, 121))
+
+
+def test_an_image_is_uploaded_and_shown_as_a_thumbnail(pages: tuple[Any, Any], chatd: Chatd, tmp_path: Path) -> None:
+    from PIL import Image
+
+    alice, bob = pages
+    picture = tmp_path / "sunset.png"
+    Image.new("RGB", (640, 400), (230, 120, 40)).save(picture)
+    open_dm(alice, 2)
+    alice.set_input_files(".attach input", str(picture))
+    for page in (alice, bob):
+        if page is bob:
+            page.click('.entry[data-target="dm:1"]')
+        img = page.locator("img.thumb")
+        expect(img).to_have_count(1)
+        expect(img).to_have_attribute("src", re.compile(r"^blob:"))
+        page.wait_for_function("() => document.querySelector('img.thumb').naturalWidth > 0", timeout=EXPECT_MS)
+        width = img.evaluate("el => el.naturalWidth")
+        assert 0 < width < 640  # the thumbnail, not the full picture
+
+
+def test_the_first_visitor_creates_the_administrator_with_the_setup_token(browser: Any, tmp_path: Path) -> None:
+    server = Chatd(tmp_path / "fresh")
+    try:
+        token = server.wait_for("setup token").rsplit(" ", 1)[1]
+        ctx = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN")
+        page = ctx.new_page()
+        page.goto(server.url + "/")
+        expect(page.locator("h1")).to_have_text("创建管理员")
+        page.fill("input[name=token]", "wrong-token")
+        page.fill("input[name=username]", "root")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        expect(page.locator(".error")).to_contain_text("wrong setup token")
+        page.fill("input[name=token]", token)
+        page.click("button[type=submit]")
+        expect(page.locator(".home h1")).to_have_text("会话")
+        page.screenshot(path=str(IMG / "web-phone-zh.png"))
+        assert server.post("/api/v1/auth/login", {"username": "root", "password": PASSWORD})["user"]["is_admin"] is True
+        page.reload()  # the setup is spent: the page offers nothing but the app (and the login after it)
+        expect(page.locator(".home h1")).to_be_visible()
+        ctx.close()
+    finally:
+        server.stop()
