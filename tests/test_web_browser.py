@@ -320,3 +320,83 @@ def test_the_first_visitor_creates_the_administrator_with_the_setup_token(browse
         ctx.close()
     finally:
         server.stop()
+
+
+PROTOCOL_SCRIPT = """async (password) => Promise.race([
+  new Promise((_, reject) => setTimeout(() => reject(new Error('the protocol test took over 20 s')), 20000)),
+  (async () => {
+  const {Client, Sync, ProtocolError, TOKEN_KEY} = await import('/assets/protocol.js');
+  const memory = () => {
+    const m = new Map();
+    return {getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, v), removeItem: (k) => m.delete(k)};
+  };
+  const text = (t) => ({type: 'text', text: t});
+  const a = new Client({storage: memory(), baseDelayMs: 50});
+  const b = new Client({storage: memory(), baseDelayMs: 50});
+  const out = {};
+  out.alice = (await a.login('alice', password)).id;
+  out.bob = (await b.login('bob', password)).id;
+  out.tokenStored = b.storage.getItem(TOKEN_KEY) !== null;
+  const sync = new Sync(b);
+  await sync.conversations();
+  const seen = [];
+  const waiters = [];
+  const until = (n) => new Promise((resolve) => (seen.length >= n ? resolve() : waiters.push([n, resolve])));
+  sync.on('message', (d) => {
+    if (d.event !== 'new') return;
+    seen.push(d.message.content.text);
+    for (const [n, resolve] of waiters) if (seen.length >= n) resolve();
+  });
+  const first = await a.request('chat_dm_send', {peer: out.bob, content: text('one'), client_msg_id: 'p1'});
+  await until(1);
+  try {
+    await a.request('chat_dm_send', {peer: 99999, content: text('nobody')});
+  } catch (err) {
+    out.error = [err instanceof ProtocolError, err.code, err.field];
+  }
+  // The connection drops; what is sent meanwhile arrives once, by catch-up or by push.
+  const resynced = new Promise((resolve) => sync.on('resync', resolve));
+  b.ws.close();
+  for (const t of ['two', 'three', 'four']) await a.request('chat_dm_send', {peer: out.bob, content: text(t)});
+  await resynced;
+  await until(4);
+  // A push whose seq jumps past the known one: the gap is fetched first, in order.
+  const gap = new Sync(b);
+  gap.known.set(`dm:${first.conv_id}`, 1);
+  const gapSeen = [];
+  gap.on('message', (d) => d.event === 'new' && gapSeen.push(d.seq));
+  const five = new Promise((resolve) => gap.on('message', (d) => d.seq === 5 && resolve()));
+  await a.request('chat_dm_send', {peer: out.bob, content: text('five')});
+  await five;
+  await until(5);
+  out.seen = seen;
+  out.gap = gapSeen;
+  // A resend with the same client_msg_id is the same message.
+  const again = await a.request('chat_dm_send', {peer: out.bob, content: text('one'), client_msg_id: 'p1'});
+  out.duplicate = [again.duplicate, again.seq];
+  // The stored token logs in again; logging out forgets it.
+  const c = new Client({storage: b.storage});
+  out.resumed = (await c.resume()).name;
+  c.logout();
+  out.afterLogout = [b.storage.getItem(TOKEN_KEY), await new Client({storage: b.storage}).resume()];
+  a.logout();
+  b.logout();
+  return out;
+  })(),
+])"""
+
+
+def test_the_protocol_module_in_the_browser(browser: Any, chatd: Chatd) -> None:
+    """chatd/web/protocol.js on its own, imported by the page as the views import it."""
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    page.goto(chatd.url + "/")
+    out = page.evaluate(PROTOCOL_SCRIPT, PASSWORD)
+    ctx.close()
+    assert out["alice"] == 1 and out["bob"] == 2 and out["tokenStored"]
+    assert out["error"] == [True, "not_found", "peer"]
+    assert out["seen"] == ["one", "two", "three", "four", "five"]
+    assert out["gap"] == [2, 3, 4, 5]
+    assert out["duplicate"] == [True, 1]
+    assert out["resumed"] == "bob"
+    assert out["afterLogout"] == [None, None]
