@@ -134,10 +134,13 @@ async def test_setup_creates_the_administrator_once(harness):
     assert await setup.issue() is None  # an administrator exists: no token is made
 
 
-async def test_no_setup_token_while_an_administrator_exists(harness, users):
-    assert await harness.server.http.asgi_app.setup.issue() is None
-    resp = await post_json(harness, "/api/v1/setup", {"token": "anything", "username": "x", "password": PASSWORD})
+async def test_an_administrator_made_otherwise_ends_the_setup(harness):
+    token = await harness.server.http.asgi_app.setup.issue()
+    await harness.add_user("boss", admin=True)  # as `chatd user add boss --admin` while the server runs
+    assert (await request(harness, "GET", "/api/v1/setup")).json() == {"needed": False}
+    resp = await post_json(harness, "/api/v1/setup", {"token": token, "username": "x", "password": PASSWORD})
     assert resp.status == 409
+    assert await harness.server.http.asgi_app.setup.issue() is None
 
 
 @pytest.mark.parametrize("config_overrides", [{"auth": {"address_failures": 3}}])

@@ -51,6 +51,8 @@ class Setup:
         return self.token
 
     async def state(self) -> dict[str, Any]:
+        if self.token is not None and await self.server.readers.read(users_store.admin_exists):
+            self.token = None  # made meanwhile with `chatd user add --admin`
         return {"needed": self.token is not None}
 
     async def create(self, raw: bytes, address: str) -> dict[str, Any]:
