@@ -400,3 +400,52 @@ def test_the_protocol_module_in_the_browser(browser: Any, chatd: Chatd) -> None:
     assert out["duplicate"] == [True, 1]
     assert out["resumed"] == "bob"
     assert out["afterLogout"] == [None, None]
+
+
+def text(body: str) -> dict[str, str]:
+    return {"type": "text", "text": body}
+
+
+def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    ta, tb = chatd.token("alice"), chatd.token("bob")
+    group = chatd.command(ta, "chat_group_create", {"name": "Team 团队", "members": [2]})["group"]["group_id"]
+    chatd.command(ta, "chat_dm_send", {"peer": 2, "content": text("dm first")})
+    chatd.command(ta, "chat_group_send", {"group_id": group, "content": text("@bob look"), "mentions": [2]})
+    # bob's list, live: newest activity first, unread counts, the mention mark
+    entries = bob.locator(".entry")
+    expect(entries).to_have_count(2)
+    expect(entries.nth(0)).to_have_attribute("data-target", f"group:{group}")
+    expect(entries.nth(0).locator(".mention")).to_be_visible()
+    expect(entries.nth(1).locator(".unread")).to_have_text("1")
+    # pinned (on another device of bob's) goes first; muted is marked
+    chatd.command(tb, "chat_dm_pin_set", {"peer": 1, "pinned": True})
+    expect(entries.nth(0)).to_have_attribute("data-target", "dm:1")
+    expect(entries.nth(0).locator(".pin")).to_be_visible()
+    chatd.command(tb, "chat_group_mute_set", {"group_id": group, "muted": True})
+    expect(bob.locator(f'.entry[data-target="group:{group}"] .mute')).to_be_visible()
+    # the group: senders named from its members, a reply with a mention picked from them
+    bob.locator(f'.entry[data-target="group:{group}"] a').click()
+    expect(message(bob, "@bob look").locator(".sender")).to_have_text("alice")
+    expect(bob.locator(f'.entry[data-target="group:{group}"] .mention')).to_have_count(0)
+    message(bob, "@bob look").locator(".do-reply").click()
+    bob.fill(".compose", "@al")
+    bob.click(".mention-picker button")
+    expect(bob.locator(".compose")).to_have_value("@alice ")
+    expect(bob.locator(".compose")).to_be_focused()
+    bob.keyboard.type("thanks 谢谢")
+    bob.press(".compose", "Enter")
+    expect(alice.locator(f'.entry[data-target="group:{group}"] .mention')).to_be_visible()
+    alice.locator(f'.entry[data-target="group:{group}"] a').click()
+    reply = message(alice, "@alice thanks 谢谢")
+    expect(reply.locator(".quote")).to_have_text("@bob look")
+    expect(reply.locator(".sender")).to_have_text("bob")
+    bob.emulate_media(color_scheme="dark")
+    bob.screenshot(path=str(IMG / "web-group-dark.png"))
+    # delete for me: gone for bob only
+    message(bob, "@bob look").locator(".do-delete").click()
+    expect(message(bob, "@bob look")).to_have_count(0)
+    bob.reload()
+    expect(message(bob, "@alice thanks 谢谢")).to_have_count(1)
+    expect(message(bob, "@bob look")).to_have_count(0)
+    expect(message(alice, "@bob look")).to_have_count(1)

@@ -3,11 +3,31 @@
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
 import {t} from './i18n.js';
 import {Message} from './message.js';
-import {command, newId, targetArgs} from './protocol.js';
-import {html} from './ui.js';
+import {KINDS, command, newId, targetArgs} from './protocol.js';
+import {html, summary} from './ui.js';
 
 const PAGE = 30;
 const TYPING_SHOWN_MS = 6000;
+const MEMBERS = {group: 'chat_group_members', room: 'chat_room_members'};
+
+// The members of a group or room (the first 500), for sender names and the mention picker.
+function useMembers(client, kind, args) {
+  const [members, setMembers] = useState([]);
+  useEffect(() => {
+    let live = true;
+    if (MEMBERS[kind]) client.request(MEMBERS[kind], {...args, limit: 500}).then((r) => live && setMembers(r.members.map((x) => x.user)), () => {});
+    return () => (live = false);
+  }, [kind, args[KINDS[kind].key]]);
+  return members;
+}
+
+// The members whose name follows an @ at the end of the text being typed.
+function mentionChoices(text, members) {
+  const m = /@([^\s@]*)$/.exec(text);
+  if (!m) return [];
+  const part = m[1].toLowerCase();
+  return members.filter((u) => u.display_name.toLowerCase().startsWith(part) || u.name.toLowerCase().startsWith(part)).slice(0, 6);
+}
 
 function merge(list, incoming) {
   const bySeq = new Map(list.map((m) => [m.seq, m]));
@@ -27,7 +47,11 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const [typing, setTyping] = useState(new Map());
   const [text, setText] = useState('');
   const [error, setError] = useState('');
+  const [quote, setQuote] = useState(null);
+  const members = useMembers(client, kind, args);
+  const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
   const list = useRef(null);
+  const compose = useRef(null);
   const stick = useRef(true); // keep the newest message in view
   const keep = useRef(null); // scroll height before older messages were put on top
   const lastTyping = useRef(0);
@@ -129,10 +153,10 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     if (el.scrollHeight - el.scrollTop - el.clientHeight < 80 && state.current.more.after) loadPage(false);
   };
 
-  const sendContent = async (content) => {
+  const sendContent = async (content, extra = {}) => {
     setError('');
     try {
-      const r = await client.request(command(kind, 'send'), {...args, content, client_msg_id: newId()});
+      const r = await client.request(command(kind, 'send'), {...args, content, client_msg_id: newId(), ...extra});
       setConvId(r.conv_id || r.message.conv_id);
       sync.saw(kind, r.message.conv_id, r.message.seq);
       stick.current = true;
@@ -148,7 +172,21 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     const body = text.trim();
     if (!body) return;
     setText('');
-    sendContent({type: 'text', text: body});
+    const extra = {};
+    if (quote) extra.quote_id = quote.id;
+    const mentioned = members.filter((u) => u.id !== me.id && body.includes(`@${u.display_name}`)).map((u) => u.id);
+    if (mentioned.length) extra.mentions = mentioned;
+    setQuote(null);
+    sendContent({type: 'text', text: body}, extra);
+  };
+
+  const pickMention = (u) => {
+    const next = text.replace(/@[^\s@]*$/, `@${u.display_name} `);
+    setText(next);
+    requestAnimationFrame(() => {
+      compose.current.focus();
+      compose.current.setSelectionRange(next.length, next.length);
+    });
   };
 
   const onInput = (ev) => {
@@ -181,10 +219,14 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const actions = {
     edit: (m, body) => client.request(command(kind, 'edit'), {...args, msg_id: m.id, content: {type: 'text', text: body}}).then(update, fail),
     recall: (m) => client.request(command(kind, 'recall'), {...args, msg_id: m.id}).then((r) => (r && r.message ? update(r) : null), fail),
+    reply: (m) => setQuote(m),
+    remove: (m) =>
+      client.request(command(kind, 'delete'), {...args, msg_ids: [m.id]}).then(() => (setMessages((ms) => ms.filter((x) => x.id !== m.id)), onChange()), fail),
     react: (m, emoji, remove) => client.request(command(kind, 'react'), {...args, msg_id: m.id, emoji, remove}).then(update, fail),
   };
 
   const lastReadMine = [...messages].reverse().find((m) => m.sender_id === me.id && m.seq <= peerRead);
+  const choices = mentionChoices(text, members.filter((u) => u.id !== me.id));
   const typers = [...typing].filter(([, until]) => until > Date.now());
   return html`<section class="conversation">
     <header class="bar">
@@ -194,15 +236,24 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
-        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : names(m.sender_id)}
+        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : nameOf(m.sender_id)}
           readHere=${lastReadMine && lastReadMine.seq === m.seq} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
       )}
     </ol>
-    <div class="typing" aria-live="polite">${typers.length ? `${typers.map(([id]) => names(id) || '').join(', ')} ${t('typing')}` : ''}</div>
+    <div class="typing" aria-live="polite">${typers.length ? `${typers.map(([id]) => nameOf(id)).join(', ')} ${t('typing')}` : ''}</div>
     ${error ? html`<div class="error" role="alert">${error}</div>` : null}
+    ${quote
+      ? html`<div class="replying">${t('replying')}: <span>${summary(quote.content)}</span>
+          <button type="button" class="link" onClick=${() => setQuote(null)} aria-label=${t('cancel')}>✕</button></div>`
+      : null}
+    ${choices.length
+      ? html`<ul class="mention-picker" role="listbox">
+          ${choices.map((u) => html`<li><button type="button" onClick=${() => pickMention(u)}>@${u.display_name}</button></li>`)}
+        </ul>`
+      : null}
     <form class="composer" onSubmit=${onSubmit}>
       <label class="attach" title=${t('attach')}>📎<input type="file" onChange=${onFile} aria-label=${t('attach')} /></label>
-      <input class="compose" value=${text} onInput=${onInput} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />
+      <input class="compose" ref=${compose} value=${text} onInput=${onInput} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />
       <button type="submit">${t('send')}</button>
     </form>
   </section>`;

@@ -55,7 +55,8 @@ export function Message({client, me, m, sender, readHere, highlighted, actions})
   const cls = `msg${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${m.recalled_at ? ' is-recalled' : ''}`;
   return html`<li class=${cls} data-seq=${m.seq} data-id=${m.id}>
     <div class="bubble">
-      ${!mine && sender ? html`<div class="sender">${sender}</div>` : null}
+      ${!mine && sender && m.content?.type !== 'system' ? html`<div class="sender">${sender}</div>` : null}
+      ${m.quote ? html`<blockquote class="quote">${m.quote.recalled ? t('recalled') : m.quote.text || `[${m.quote.type}]`}</blockquote>` : null}
       ${editing
         ? html`<form class="edit" onSubmit=${save}>
             <input value=${draft} onInput=${(e) => setDraft(e.target.value)} aria-label=${t('edit')} />
@@ -81,8 +82,10 @@ export function Message({client, me, m, sender, readHere, highlighted, actions})
       ? null
       : html`<div class="actions">
           ${QUICK_REACTIONS.map((e) => html`<button type="button" class="react" title=${t('react')} onClick=${() => actions.react(m, e, false)}>${e}</button>`)}
+          <button type="button" class="do-reply" onClick=${() => actions.reply(m)}>${t('reply')}</button>
           ${editable ? html`<button type="button" class="do-edit" onClick=${() => (setDraft(m.content.text), setEditing(true))}>${t('edit')}</button>` : null}
           ${mine ? html`<button type="button" class="do-recall" onClick=${() => actions.recall(m)}>${t('recall')}</button>` : null}
+          <button type="button" class="do-delete" title=${t('delete_help')} onClick=${() => actions.remove(m)}>${t('delete')}</button>
         </div>`}
   </li>`;
 }
