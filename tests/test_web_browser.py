@@ -449,3 +449,55 @@ def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None
     expect(message(bob, "@alice thanks 谢谢")).to_have_count(1)
     expect(message(bob, "@bob look")).to_have_count(0)
     expect(message(alice, "@bob look")).to_have_count(1)
+
+
+RECORD_NOTIFICATIONS = """
+window.__notes = [];
+window.Notification = class {
+  static permission = 'default';
+  static requestPermission() { window.Notification.permission = 'granted'; return Promise.resolve('granted'); }
+  constructor(title, options) { window.__notes.push({title, body: options.body, tag: options.tag}); }
+  close() {}
+};
+"""
+
+
+def test_presence_groups_and_desktop_notifications(browser: Any, chatd: Chatd) -> None:
+    contexts = [browser.new_context(viewport={"width": 960, "height": 720}, locale="en-US") for _ in range(2)]
+    alice, bob = (ctx.new_page() for ctx in contexts)
+    bob.add_init_script(RECORD_NOTIFICATIONS)  # the browser's notifications, recorded
+    log_in(alice, chatd.url, "alice")
+    log_in(bob, chatd.url, "bob")
+    bob.click(".notify")  # asks for the permission once
+    expect(bob.locator(".notify")).to_have_count(0)
+    open_dm(alice, 2)
+    send(alice, "are you there?")
+    dm = bob.locator('.entry[data-target="dm:1"]')
+    expect(dm.locator(".presence.on")).to_have_count(1)
+    notes = lambda n: bob.wait_for_function(f"() => window.__notes.length >= {n}", timeout=EXPECT_MS) and bob.evaluate("window.__notes")  # noqa: E731
+    assert notes(1)[0] == {"title": "alice", "body": "are you there?", "tag": "dm:1"}
+    # a new group, made in the browser
+    alice.click(".new-group summary")
+    alice.fill("input[name=group-name]", "Lunch 午饭")
+    alice.fill("input[name=group-members]", "2")
+    alice.click(".new-group button[type=submit]")
+    expect(alice.locator(".conversation h2")).to_have_text("Lunch 午饭")
+    target = alice.evaluate("location.hash.slice(1)")
+    send(alice, "who is hungry?")
+    expect(bob.locator(f'.entry[data-target="{target}"]')).to_be_visible()
+    assert notes(2)[1] == {"title": "Lunch 午饭", "body": "who is hungry?", "tag": target}
+    # muted: no notification (the DM's, sent after it, is the next one)
+    chatd.command(chatd.token("bob"), "chat_group_mute_set", {"group_id": int(target.split(":")[1]), "muted": True})
+    expect(bob.locator(f'.entry[data-target="{target}"] .mute')).to_be_visible()
+    send(alice, "pizza?")
+    alice.click('.entry[data-target="dm:2"] a')
+    send(alice, "and you?")
+    assert [n["body"] for n in notes(3)] == ["are you there?", "who is hungry?", "and you?"]
+    # bob leaves the group; alice goes offline
+    bob.click(f'.entry[data-target="{target}"] a')
+    expect(message(bob, "pizza?")).to_have_count(1)
+    bob.click(".leave")
+    expect(bob.locator(f'.entry[data-target="{target}"]')).to_have_count(0)
+    contexts[0].close()
+    expect(dm.locator(".presence.on")).to_have_count(0)
+    contexts[1].close()

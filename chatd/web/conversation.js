@@ -214,6 +214,12 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     }
   };
 
+  const leave = () =>
+    client.request('chat_group_leave', args).then(() => {
+      onChange();
+      location.hash = '#';
+    }, fail);
+
   const update = (r) => setMessages((ms) => merge(ms, [r.message]));
   const fail = (err) => setError(err.message);
   const actions = {
@@ -232,6 +238,8 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     <header class="bar">
       <a class="back" href="#">${t('back')}</a>
       <h2>${entry ? entry.title : target}</h2>
+      ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
+      ${kind === 'group' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}

@@ -7,7 +7,7 @@ function Entry({c, active}) {
   const last = c.last_message;
   return html`<li class=${`entry${active ? ' active' : ''}${c.muted ? ' is-muted' : ''}`} data-target=${c.target}>
     <a href=${`#${c.target}`}>
-      <span class="title">${c.title}</span>
+      <span class="title">${c.kind === 'dm' ? html`<span class=${`presence${c.peer_online ? ' on' : ''}`} title=${c.peer_online ? t('online') : t('offline_peer')} />` : null}${c.title}</span>
       ${c.pinned ? html`<span class="pin" title=${t('pinned')}>📌</span>` : null}
       ${c.muted ? html`<span class="mute" title=${t('muted')}>🔕</span>` : null}
       <time>${c.last_activity ? timeLabel(c.last_activity) : ''}</time>
@@ -18,7 +18,37 @@ function Entry({c, active}) {
   </li>`;
 }
 
-export function Home({conversations, active, user, onLogout}) {
+// A new group: a name and the ids of its first members.
+function NewGroup({client, onChange}) {
+  const [name, setName] = useState('');
+  const [ids, setIds] = useState('');
+  const [error, setError] = useState('');
+  const create = async (ev) => {
+    ev.preventDefault();
+    setError('');
+    try {
+      const members = ids.split(/[\s,，]+/).filter(Boolean).map(Number);
+      const r = await client.request('chat_group_create', {name: name.trim(), members});
+      setName('');
+      setIds('');
+      onChange();
+      location.hash = `#group:${r.group.group_id}`;
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return html`<details class="new-group">
+    <summary>${t('new_group')}</summary>
+    <form onSubmit=${create}>
+      <input name="group-name" value=${name} onInput=${(e) => setName(e.target.value)} placeholder=${t('group_name')} aria-label=${t('group_name')} required maxlength="64" />
+      <input name="group-members" value=${ids} onInput=${(e) => setIds(e.target.value)} placeholder=${t('member_ids')} aria-label=${t('member_ids')} />
+      <button type="submit">${t('create')}</button>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    </form>
+  </details>`;
+}
+
+export function Home({client, conversations, active, user, onLogout, onChange, notify}) {
   const [peer, setPeer] = useState('');
   const open = (ev) => {
     ev.preventDefault();
@@ -28,12 +58,16 @@ export function Home({conversations, active, user, onLogout}) {
     <header class="bar">
       <h1>${t('conversations')}</h1>
       <a class="to-search" href="#search">${t('search')}</a>
+      ${notify.available && !notify.on
+        ? html`<button type="button" class="notify" onClick=${notify.enable} title=${t('notifications')}>🔔</button>`
+        : null}
       <button type="button" class="logout" onClick=${onLogout} title=${user.name}>${t('logout')}</button>
     </header>
     <ul class="entries">
       ${conversations.map((c) => html`<${Entry} key=${c.target} c=${c} active=${c.target === active} />`)}
     </ul>
     ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}
+    <${NewGroup} client=${client} onChange=${onChange} />
     <form class="new-dm" onSubmit=${open}>
       <input inputmode="numeric" value=${peer} onInput=${(e) => setPeer(e.target.value)} placeholder=${t('new_dm')} aria-label=${t('new_dm')} />
       <button type="submit">${t('open')}</button>

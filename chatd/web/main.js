@@ -6,13 +6,14 @@ import {Conversation} from './conversation.js';
 import {Home} from './home.js';
 import {lang, t} from './i18n.js';
 import {Login} from './login.js';
+import * as notify from './notify.js';
 import {Client, Sync} from './protocol.js';
 import {Search} from './search.js';
 import {html, title} from './ui.js';
 
 const LIST_PUSHES = new Set([
   'chat_dm_conversation_update', 'chat_group_conversation_update', 'chat_room_conversation_update',
-  'chat_conversation_list_update', 'community.conversation_update',
+  'chat_conversation_list_update', 'community.conversation_update', 'chat_presence_update',
 ]);
 
 function parseRoute(hash) {
@@ -41,6 +42,8 @@ function App() {
   const [conversations, setConversations] = useState([]);
   const route = useRoute();
   const refresh = useRef(null);
+  const [notifying, setNotifying] = useState(notify.granted());
+  const now = useRef({});
 
   const reload = () => {
     clearTimeout(refresh.current);
@@ -55,6 +58,7 @@ function App() {
       client.on('push', ({cmd}) => LIST_PUSHES.has(cmd) && reload()),
       sync.on('message', reload),
       sync.on('resync', reload),
+      notify.notifyOnMessage(sync, () => now.current),
     ];
     (async () => {
       const setup = await fetch('/api/v1/setup').then((r) => r.json(), () => ({}));
@@ -79,9 +83,12 @@ function App() {
   };
   const titleOf = (target) => byTarget.get(target)?.title || target;
   const active = route.view === 'conversation' ? route.target : null;
+  now.current = {user, entries: byTarget, shown: active};
+  const notifier = {available: notify.available, on: notifying, enable: async () => setNotifying(await notify.ask())};
   return html`<div class=${`layout view-${route.view}`}>
     ${net !== 'online' ? html`<div class="banner" role="status">${net === 'connecting' ? t('connecting') : t('offline')}</div>` : null}
-    <${Home} conversations=${conversations} active=${active} user=${user} onLogout=${() => client.logout()} />
+    <${Home} client=${client} conversations=${conversations} active=${active} user=${user} onLogout=${() => client.logout()}
+      onChange=${reload} notify=${notifier} />
     <main class="pane">
       ${route.view === 'conversation'
         ? html`<${Conversation} key=${route.target} client=${client} sync=${sync} me=${user} target=${route.target} anchor=${route.anchor}
