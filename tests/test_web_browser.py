@@ -501,3 +501,24 @@ def test_presence_groups_and_desktop_notifications(browser: Any, chatd: Chatd) -
     contexts[0].close()
     expect(dm.locator(".presence.on")).to_have_count(0)
     contexts[1].close()
+
+
+def test_a_community_channel(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    ta, tb = chatd.token("alice"), chatd.token("bob")
+    made = chatd.command(ta, "community_create", {"name": "开源社区", "public": True, "join_mode": "open"})
+    community, channel = made["community"]["community_id"], made["channel_id"]
+    chatd.command(tb, "community_join", {"community_id": community})
+    chatd.command(ta, "community_send", {"channel_id": channel, "content": text("大家好")})
+    entry = bob.locator(f'.entry[data-target="channel:{channel}"]')
+    expect(entry.locator(".unread")).to_have_text("1")
+    entry.locator("a").click()
+    expect(message(bob, "大家好").locator(".sender")).to_have_text("alice")
+    expect(entry.locator(".unread")).to_have_count(0)
+    send(bob, "你好 alice")
+    alice.click(f'.entry[data-target="channel:{channel}"] a')
+    expect(message(alice, "你好 alice").locator(".sender")).to_have_text("bob")
+    message(alice, "你好 alice").locator("button.react", has_text="🎉").click()
+    expect(message(bob, "你好 alice").locator(".reaction")).to_have_text("🎉 1")
+    alice.type(".compose", "…")
+    expect(bob.locator(".typing")).to_contain_text("alice typing")

@@ -3,21 +3,27 @@
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
 import {t} from './i18n.js';
 import {Message} from './message.js';
-import {KINDS, command, newId, targetArgs} from './protocol.js';
+import {TYPING_PUSHES, command, newId, targetArgs} from './protocol.js';
 import {html, summary} from './ui.js';
 
 const PAGE = 30;
 const TYPING_SHOWN_MS = 6000;
-const MEMBERS = {group: 'chat_group_members', room: 'chat_room_members'};
+// Who can be named in a conversation: [command, its request, a member as {id, name, display_name}].
+const MEMBERS = {
+  group: (args) => ['chat_group_members', {...args, limit: 500}, (x) => x.user],
+  room: (args) => ['chat_room_members', {...args, limit: 500}, (x) => x.user],
+  channel: (args, entry) => entry?.community_id && ['community_members', {community_id: entry.community_id, limit: 200}, (x) => ({...x, id: x.user_id})],
+};
 
-// The members of a group or room (the first 500), for sender names and the mention picker.
-function useMembers(client, kind, args) {
+// The members of a group, room or channel's community (the first page), for sender names and the mention picker.
+function useMembers(client, kind, args, entry) {
   const [members, setMembers] = useState([]);
+  const ask = MEMBERS[kind] && MEMBERS[kind](args, entry);
   useEffect(() => {
     let live = true;
-    if (MEMBERS[kind]) client.request(MEMBERS[kind], {...args, limit: 500}).then((r) => live && setMembers(r.members.map((x) => x.user)), () => {});
+    if (ask) client.request(ask[0], ask[1]).then((r) => live && setMembers(r.members.map(ask[2])), () => {});
     return () => (live = false);
-  }, [kind, args[KINDS[kind].key]]);
+  }, [JSON.stringify(ask && ask[1])]);
   return members;
 }
 
@@ -48,7 +54,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const [quote, setQuote] = useState(null);
-  const members = useMembers(client, kind, args);
+  const members = useMembers(client, kind, args, entry);
   const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
   const list = useRef(null);
   const compose = useRef(null);
@@ -104,7 +110,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     });
     const offPush = client.on('push', ({cmd, data}) => {
       if (cmd === 'chat_dm_read_receipt' && kind === 'dm' && data.peer === peer) setPeerRead((s) => Math.max(s, data.seq));
-      if (cmd === 'chat_typing' && mine(data) && data.user_id !== me.id) {
+      if (TYPING_PUSHES.has(cmd) && mine(data) && data.user_id !== me.id) {
         setTyping((m) => new Map(m).set(data.user_id, data.typing ? Date.now() + TYPING_SHOWN_MS : 0));
         setTimeout(() => setTyping((m) => new Map([...m].filter(([, until]) => until > Date.now()))), TYPING_SHOWN_MS + 50);
       }

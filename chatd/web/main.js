@@ -19,7 +19,7 @@ const LIST_PUSHES = new Set([
 function parseRoute(hash) {
   const h = hash.replace(/^#/, '');
   if (h === 'search') return {view: 'search'};
-  const m = /^((?:dm|group|room):\d+)(?:\/m\/(\d+))?$/.exec(h);
+  const m = /^((?:dm|group|room|channel):\d+)(?:\/m\/(\d+))?$/.exec(h);
   return m ? {view: 'conversation', target: m[1], anchor: m[2] ? Number(m[2]) : null} : {view: 'home'};
 }
 

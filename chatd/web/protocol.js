@@ -29,7 +29,11 @@ export const KINDS = {
   dm: {prefix: 'chat_dm_', key: 'peer'},
   group: {prefix: 'chat_group_', key: 'group_id'},
   room: {prefix: 'chat_room_', key: 'room_id'},
+  channel: {prefix: 'community_', key: 'channel_id'},
 };
+// The pushes that carry a conversation's message events (the same shape for every kind).
+export const MESSAGE_PUSHES = new Set(['chat_message', 'community.message']);
+export const TYPING_PUSHES = new Set(['chat_typing', 'community.typing']);
 
 export function command(kind, verb) {
   return KINDS[kind].prefix + verb;
@@ -267,7 +271,8 @@ export class Client extends Emitter {
   }
 }
 
-// Every new message of every conversation exactly once, in seq order: a push whose seq jumps
+// Every new message of every conversation exactly once, in seq order (chat_message, and
+// community.message for channels): a push whose seq jumps
 // past the one known, and every conversation after a reconnect, is caught up by seq from the
 // kind's history; a push already seen is dropped. Emits 'message' (chat_message push data:
 // event new, edit, recall, react or delete), 'resync' after a reconnect's catch-up.
@@ -278,7 +283,7 @@ export class Sync extends Emitter {
     this.known = new Map(); // 'kind:conv_id' -> highest seq seen
     this.targets = new Map(); // 'kind:conv_id' -> 'kind:id' (dm:<peer>, group:<group_id>)
     this.chains = new Map(); // 'kind:conv_id' -> the promise of its last handled event
-    client.on('push', (frame) => frame.cmd === 'chat_message' && KINDS[frame.data.kind] && this._push(frame.data));
+    client.on('push', (frame) => MESSAGE_PUSHES.has(frame.cmd) && KINDS[frame.data.kind] && this._push(frame.data));
     client.on('online', ({resumed}) => resumed && this.catchUp());
   }
 
