@@ -19,7 +19,7 @@ cannot without the server's consent). A request whose Origin is foreign
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -32,12 +32,13 @@ from .files import PREFIX as FILES_PREFIX
 from .files import Files, Streamed
 from .rest import OPENAPI_PATH, Rest
 from .rest import PREFIX as COMMANDS_PREFIX
-from .setup import SETUP_PATH, Setup
+from .setup import SETUP_PATH, Setup, SetupBody
 from .web import WebClient, send_response
 
 if TYPE_CHECKING:
     from ..server import Server
 
+T = TypeVar("T")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -178,13 +179,7 @@ class HttpApp:
         return 200, {"status": "ready", "version": __version__}
 
     async def login(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
-        raw = await _read_body(receive, MAX_JSON_BODY)
-        try:
-            body = msgspec.json.decode(raw, type=LoginBody)
-        except msgspec.ValidationError as exc:
-            raise ChatError("bad_request", str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
+        body = _decode(await _read_body(receive, MAX_JSON_BODY), LoginBody)
         user, token = await auth.login(
             self.server.ctx, username=body.username, password=body.password, token=None, device=body.device, address=self._address(scope), via="http"
         )
@@ -205,8 +200,8 @@ class HttpApp:
         return 200, await self.setup.state()
 
     async def setup_admin(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
-        raw = await _read_body(receive, MAX_JSON_BODY)
-        return 201, await self.setup.create(raw, self._address(scope))
+        body = _decode(await _read_body(receive, MAX_JSON_BODY), SetupBody)
+        return 201, await self.setup.create(body, self._address(scope))
 
 
 def _error(
@@ -222,6 +217,15 @@ def _error(
     if by is not None:
         err["by"] = by
     return {"error": err}
+
+
+def _decode(raw: bytes, type_: type[T]) -> T:
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ChatError("bad_request", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

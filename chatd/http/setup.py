@@ -55,13 +55,7 @@ class Setup:
             self.token = None  # made meanwhile with `chatd user add --admin`
         return {"needed": self.token is not None}
 
-    async def create(self, raw: bytes, address: str) -> dict[str, Any]:
-        try:
-            body = msgspec.json.decode(raw, type=SetupBody)
-        except msgspec.ValidationError as exc:
-            raise ChatError("bad_request", str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
+    async def create(self, body: SetupBody, address: str) -> dict[str, Any]:
         guard = self.server.services.login_guard
         addr = address_key(address)
         guard.check(addr, None)
