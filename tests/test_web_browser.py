@@ -122,6 +122,8 @@ def pages(browser: Any, chatd: Chatd) -> Iterator[tuple[Any, Any]]:
         page = ctx.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+        # Anything the Content-Security-Policy refused (an inline style or script, a foreign connection)
+        page.on("console", lambda msg, errors=errors: "Content Security Policy" in msg.text and errors.append(msg.text))
         page.errors = errors
         log_in(page, chatd.url, name)
         out.append(page)
@@ -522,3 +524,22 @@ def test_a_community_channel(pages: tuple[Any, Any], chatd: Chatd) -> None:
     expect(message(bob, "你好 alice").locator(".reaction")).to_have_text("🎉 1")
     alice.type(".compose", "…")
     expect(bob.locator(".typing")).to_contain_text("alice typing")
+
+
+def test_messages_are_shown_safely(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    token = chatd.token("alice")
+    trap = "<img src=x onerror=\"window.__pwned=1\"> <b>not bold</b> javascript:window.__pwned=1"
+    chatd.command(token, "chat_dm_send", {"peer": 2, "content": text(trap)})
+    rich = '<p><b>bold</b> <a href="https://example.org/">ok</a> <a href="javascript:window.__pwned=1">bad</a></p><script>window.__pwned=1</script>'
+    chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "html", "text": rich}})
+    chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "markdown", "text": "**md** <i>raw</i>"}})
+    bob.click('.entry[data-target="dm:1"] a')
+    expect(bob.locator(".msg")).to_have_count(3)
+    expect(bob.locator(".msg .text").first).to_have_text(trap)  # text, not markup
+    expect(bob.locator(".messages img")).to_have_count(0)
+    expect(bob.locator(".rich b")).to_have_text("bold")  # the server's sanitized html
+    assert bob.locator(".rich a").evaluate_all("els => els.map((a) => a.getAttribute('href'))") == ["https://example.org/", None]
+    expect(bob.locator(".messages script")).to_have_count(0)
+    expect(bob.locator(".msg .text").last).to_have_text("**md** <i>raw</i>")
+    assert bob.evaluate("window.__pwned") is None

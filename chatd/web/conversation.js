@@ -267,7 +267,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       : null}
     <form class="composer" onSubmit=${onSubmit}>
       <label class="attach" title=${t('attach')}>📎<input type="file" onChange=${onFile} aria-label=${t('attach')} /></label>
-      <input class="compose" ref=${compose} value=${text} onInput=${onInput} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />
+      <input class="compose" ref=${compose} value=${text} onInput=${onInput} onKeyDown=${(e) => e.key === 'Escape' && setQuote(null)} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />
       <button type="submit">${t('send')}</button>
     </form>
   </section>`;

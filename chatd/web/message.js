@@ -2,7 +2,7 @@
 // server sanitized it), reactions, and the actions its reader may take.
 import {useState} from 'preact/hooks';
 import {t} from './i18n.js';
-import {html, Linkified, timeLabel, useFileUrl} from './ui.js';
+import {html, Linkified, safeHref, timeLabel, useFileUrl} from './ui.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉'];
 
@@ -23,6 +23,15 @@ function File({client, content}) {
   return html`<span class="file">📄 ${content.name} <button type="button" class="link" onClick=${download}>${t('download')}</button></span>`;
 }
 
+// A link in rich text opens in a new tab (never in place of the client), if it is http(s).
+function openOutside(ev) {
+  const a = ev.target.closest('a');
+  if (!a) return;
+  ev.preventDefault();
+  const href = safeHref(a.getAttribute('href') || '');
+  if (href) window.open(href, '_blank', 'noopener,noreferrer');
+}
+
 export function Content({client, content}) {
   if (!content) return html`<span class="recalled">${t('recalled')}</span>`;
   switch (content.type) {
@@ -30,7 +39,7 @@ export function Content({client, content}) {
     case 'markdown': // shown as typed until the client renders Markdown (raw HTML would stay text anyway)
       return html`<${Linkified} text=${content.text} />`;
     case 'html': // sanitized by the server before it was stored (docs/protocol.md, "Rich text")
-      return html`<div class="rich" dangerouslySetInnerHTML=${{__html: content.text}} />`;
+      return html`<div class="rich" onClick=${openOutside} dangerouslySetInnerHTML=${{__html: content.text}} />`;
     case 'image':
       return html`<${Image} client=${client} content=${content} />`;
     case 'file':
@@ -59,7 +68,7 @@ export function Message({client, me, m, sender, readHere, highlighted, actions})
       ${m.quote ? html`<blockquote class="quote">${m.quote.recalled ? t('recalled') : m.quote.text || `[${m.quote.type}]`}</blockquote>` : null}
       ${editing
         ? html`<form class="edit" onSubmit=${save}>
-            <input value=${draft} onInput=${(e) => setDraft(e.target.value)} aria-label=${t('edit')} />
+            <input value=${draft} onInput=${(e) => setDraft(e.target.value)} onKeyDown=${(e) => e.key === 'Escape' && setEditing(false)} aria-label=${t('edit')} />
             <button type="submit">${t('save')}</button>
             <button type="button" onClick=${() => setEditing(false)}>${t('cancel')}</button>
           </form>`
