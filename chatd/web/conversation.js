@@ -47,7 +47,6 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const peer = kind === 'dm' ? args.peer : null;
   const [messages, setMessages] = useState([]);
   const [more, setMore] = useState({before: false, after: false});
-  const [loading, setLoading] = useState(false);
   const [convId, setConvId] = useState(entry?.conv_id || 0);
   const [peerRead, setPeerRead] = useState(0);
   const [typing, setTyping] = useState(new Map());
@@ -62,7 +61,8 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const keep = useRef(null); // scroll height before older messages were put on top
   const lastTyping = useRef(0);
   const state = useRef({});
-  state.current = {messages, more, convId, loading};
+  const loading = useRef(false); // a page is being fetched
+  state.current = {messages, more, convId};
 
   const markRead = (seq) => {
     if (document.visibilityState === 'visible') client.request(command(kind, 'mark_read'), {...args, seq}).then(onChange, () => {});
@@ -81,7 +81,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       (r) => {
         if (!live) return;
         setConvId(r.conv_id);
-        setMessages(r.messages);
+        setMessages((live) => merge(live, r.messages)); // with what arrived while it loaded
         setMore({before: r.before, after: r.after});
         const newest = r.messages[r.messages.length - 1];
         if (newest && !r.after) markRead(newest.seq);
@@ -138,9 +138,9 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   }, [messages]);
 
   const loadPage = async (older) => {
-    const {messages: ms, loading: busy} = state.current;
-    if (busy || !ms.length) return;
-    setLoading(true);
+    const ms = state.current.messages;
+    if (loading.current || !ms.length) return;
+    loading.current = true;
     try {
       const data = older ? {before_seq: ms[0].seq} : {after_seq: ms[ms.length - 1].seq};
       const r = await client.request(command(kind, 'history'), {...args, ...data, limit: PAGE});
@@ -148,7 +148,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       setMessages((cur) => merge(cur, r.messages));
       setMore((m) => (older ? {...m, before: r.has_more} : {...m, after: r.has_more}));
     } finally {
-      setLoading(false);
+      loading.current = false;
     }
   };
 
