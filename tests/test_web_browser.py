@@ -95,6 +95,7 @@ def add_users(data: Path, *names: str) -> None:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
     executable = ensure("chromium", "/usr/bin/chromium")
+    IMG.mkdir(parents=True, exist_ok=True)
     # Fonts for Chinese text and emoji, so that the screenshots in docs/img/ read as a person sees them.
     ensure("fonts-wqy-microhei", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     ensure("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
@@ -106,8 +107,8 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def chatd(tmp_path: Path) -> Iterator[Chatd]:
-    """A server with alice (id 1, admin) and bob (id 2)."""
-    add_users(tmp_path / "data", "alice", "bob")
+    """A server with alice (id 1, admin), bob (id 2) and carol (id 3)."""
+    add_users(tmp_path / "data", "alice", "bob", "carol")
     server = Chatd(tmp_path / "data")
     yield server
     server.stop()
@@ -169,7 +170,6 @@ def test_two_users_chat_live(pages: tuple[Any, Any], chatd: Chatd) -> None:
     entry = bob.locator('.entry[data-target="dm:1"]')
     expect(entry.locator(".unread")).to_have_text("1")
     expect(entry.locator(".preview")).to_contain_text("hello bob")
-    IMG.mkdir(parents=True, exist_ok=True)
     entry.click()
     got = message(bob, "hello bob")
     expect(got).to_have_count(1)
@@ -195,10 +195,6 @@ def test_two_users_chat_live(pages: tuple[Any, Any], chatd: Chatd) -> None:
     send(alice, "a message to take back")
     expect(message(bob, "a message to take back")).to_have_count(1)
     bob.screenshot(path=str(IMG / "web-conversation.png"))
-    bob.goto(chatd.url + "/#")
-    expect(bob.locator('.entry[data-target="dm:1"]')).to_be_visible()
-    bob.screenshot(path=str(IMG / "web-home.png"))
-    bob.go_back()
     message(alice, "a message to take back").locator(".do-recall").click()
     expect(bob.locator(".msg.is-recalled")).to_have_count(1)
     expect(bob.locator(".text", has_text="a message to take back")).to_have_count(0)
@@ -426,6 +422,7 @@ def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None
     expect(entries.nth(0).locator(".pin")).to_be_visible()
     chatd.command(tb, "chat_group_mute_set", {"group_id": group, "muted": True})
     expect(bob.locator(f'.entry[data-target="group:{group}"] .mute')).to_be_visible()
+    bob.screenshot(path=str(IMG / "web-home.png"))
     # the group: senders named from its members, a reply with a mention picked from them
     bob.locator(f'.entry[data-target="group:{group}"] a').click()
     expect(message(bob, "@bob look").locator(".sender")).to_have_text("alice")
@@ -485,6 +482,12 @@ def test_presence_groups_and_desktop_notifications(browser: Any, chatd: Chatd) -
     alice.click(".new-group button[type=submit]")
     expect(alice.locator(".conversation h2")).to_have_text("Lunch 午饭")
     target = alice.evaluate("location.hash.slice(1)")
+    alice.click(".show-members")
+    expect(alice.locator(".members li")).to_have_text(["alice owner", "bob"])
+    alice.fill("input[name=invite]", "3")
+    alice.press("input[name=invite]", "Enter")
+    expect(alice.locator(".members li")).to_have_text(["alice owner", "bob", "carol"])
+    alice.click(".show-members")
     send(alice, "who is hungry?")
     expect(bob.locator(f'.entry[data-target="{target}"]')).to_be_visible()
     assert notes(2)[1] == {"title": "Lunch 午饭", "body": "who is hungry?", "tag": target}

@@ -2,6 +2,7 @@
 // messages, sending text and files, edit, recall, reactions, read receipts and typing.
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
 import {t} from './i18n.js';
+import {Members} from './members.js';
 import {Message} from './message.js';
 import {TYPING_PUSHES, command, newId, targetArgs} from './protocol.js';
 import {html, summary} from './ui.js';
@@ -10,7 +11,7 @@ const PAGE = 30;
 const TYPING_SHOWN_MS = 6000;
 // Who can be named in a conversation: [command, its request, a member as {id, name, display_name}].
 const MEMBERS = {
-  group: (args) => ['chat_group_members', {...args, limit: 500}, (x) => x.user],
+  group: (args) => ['chat_group_members', {...args, limit: 500}, (x) => ({...x.user, role: x.role})],
   room: (args) => ['chat_room_members', {...args, limit: 500}, (x) => x.user],
   channel: (args, entry) => entry?.community_id && ['community_members', {community_id: entry.community_id, limit: 200}, (x) => ({...x, id: x.user_id})],
 };
@@ -18,13 +19,14 @@ const MEMBERS = {
 // The members of a group, room or channel's community (the first page), for sender names and the mention picker.
 function useMembers(client, kind, args, entry) {
   const [members, setMembers] = useState([]);
+  const [version, setVersion] = useState(0);
   const ask = MEMBERS[kind] && MEMBERS[kind](args, entry);
   useEffect(() => {
     let live = true;
     if (ask) client.request(ask[0], ask[1]).then((r) => live && setMembers(r.members.map(ask[2])), () => {});
     return () => (live = false);
-  }, [JSON.stringify(ask && ask[1])]);
-  return members;
+  }, [JSON.stringify(ask && ask[1]), version]);
+  return [members, () => setVersion((v) => v + 1)];
 }
 
 // The members whose name follows an @ at the end of the text being typed.
@@ -53,7 +55,8 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const [text, setText] = useState('');
   const [error, setError] = useState('');
   const [quote, setQuote] = useState(null);
-  const members = useMembers(client, kind, args, entry);
+  const [members, reloadMembers] = useMembers(client, kind, args, entry);
+  const [showMembers, setShowMembers] = useState(false);
   const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
   const list = useRef(null);
   const compose = useRef(null);
@@ -245,8 +248,12 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       <a class="back" href="#">${t('back')}</a>
       <h2>${entry ? entry.title : target}</h2>
       ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
-      ${kind === 'group' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
+      ${kind === 'group'
+        ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
+            <button type="button" class="leave" onClick=${leave}>${t('leave')}</button>`
+        : null}
     </header>
+    ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} onChange=${reloadMembers} />` : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
