@@ -546,3 +546,34 @@ def test_messages_are_shown_safely(pages: tuple[Any, Any], chatd: Chatd) -> None
     expect(bob.locator(".messages script")).to_have_count(0)
     expect(bob.locator(".msg .text").last).to_have_text("**md** <i>raw</i>")
     assert bob.evaluate("window.__pwned") is None
+
+
+def test_rooms_found_joined_and_caught_up(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    alice.click(".rooms summary")
+    alice.fill("input[name=room-query]", "大厅 lobby")
+    alice.click(".create-room")
+    expect(alice.locator(".conversation h2")).to_have_text("大厅 lobby")
+    room = alice.evaluate("location.hash.slice(1)")
+    send(alice, "welcome")
+    # bob finds the room by part of its name; opening it joins it
+    bob.click(".rooms summary")
+    bob.fill("input[name=room-query]", "大厅")
+    bob.press("input[name=room-query]", "Enter")
+    bob.click(".room-list a")
+    expect(message(bob, "welcome")).to_have_count(1)
+    send(alice, "live in the room")
+    expect(message(bob, "live in the room")).to_have_count(1)
+    # after a drop the connection is put back in the room and what was said meanwhile caught up
+    bob.context.set_offline(True)
+    expect(bob.locator(".banner")).to_be_visible()
+    send(alice, "said while bob was away")
+    bob.context.set_offline(False)
+    expect(message(bob, "said while bob was away")).to_have_count(1)
+    send(alice, "and live again")
+    expect(message(bob, "and live again")).to_have_count(1)
+    seqs = bob.locator(".msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
+    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 5, seqs  # the room's first message, then the four
+    expect(bob.locator(f'.entry[data-target="{room}"]')).to_be_visible()
+    bob.click(".leave")
+    expect(bob.locator(f'.entry[data-target="{room}"]')).to_have_count(0)

@@ -77,14 +77,15 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     setMessages([]);
     setError('');
     stick.current = !anchor;
-    const first = anchor
+    const entered = kind === 'room' ? sync.enterRoom(args.room_id) : Promise.resolve();
+    const load = () => anchor
       ? client.request('chat_message_around', {msg_id: anchor, before: PAGE, after: PAGE}).then((r) => ({conv_id: r.conv_id, messages: r.messages, before: r.has_more_before, after: r.has_more_after}))
       : client.request(command(kind, 'history'), {...args, limit: PAGE}).then((r) => ({conv_id: r.conv_id, messages: r.messages, before: r.has_more, after: false}));
-    first.then(
+    entered.then(load).then(
       (r) => {
         if (!live) return;
         setConvId(r.conv_id);
-        setMessages((live) => merge(live, r.messages)); // with what arrived while it loaded
+        setMessages((shown) => merge(shown, r.messages)); // with what arrived while it loaded
         setMore({before: r.before, after: r.after});
         const newest = r.messages[r.messages.length - 1];
         if (newest && !r.after) markRead(newest.seq);
@@ -224,7 +225,8 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   };
 
   const leave = () =>
-    client.request('chat_group_leave', args).then(() => {
+    client.request(kind === 'room' ? 'room_exit' : 'chat_group_leave', args).then(() => {
+      sync.inRooms.delete(args.room_id);
       onChange();
       location.hash = '#';
     }, fail);
@@ -252,6 +254,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
         ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
             <button type="button" class="leave" onClick=${leave}>${t('leave')}</button>`
         : null}
+      ${kind === 'room' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
     ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} onChange=${reloadMembers} />` : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>

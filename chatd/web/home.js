@@ -48,6 +48,45 @@ function NewGroup({client, onChange}) {
   </details>`;
 }
 
+// Rooms are open to everyone: find one by name (opening it joins it), or make a new one.
+function Rooms({client, onChange}) {
+  const [query, setQuery] = useState('');
+  const [rooms, setRooms] = useState(null);
+  const [error, setError] = useState('');
+  const find = async (ev) => {
+    ev.preventDefault();
+    setError('');
+    try {
+      setRooms((await client.request('chat_room_list', {query: query.trim(), limit: 20})).rooms);
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  const create = async () => {
+    setError('');
+    try {
+      const r = await client.request('chat_room_create', {name: query.trim()});
+      onChange();
+      location.hash = `#room:${r.room.room_id}`;
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return html`<details class="rooms">
+    <summary>${t('rooms')}</summary>
+    <form onSubmit=${find}>
+      <input name="room-query" value=${query} onInput=${(e) => setQuery(e.target.value)} placeholder=${t('room_name')} aria-label=${t('room_name')} maxlength="64" />
+      <button type="submit">${t('find')}</button>
+      <button type="button" class="create-room" onClick=${create} disabled=${!query.trim()}>${t('create')}</button>
+    </form>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${rooms && !rooms.length ? html`<p class="note">${t('no_results')}</p>` : null}
+    <ul class="room-list">
+      ${(rooms || []).map((r) => html`<li key=${r.room_id}><a href=${`#room:${r.room_id}`}>${r.name}</a> <span class="note">${r.member_count}</span></li>`)}
+    </ul>
+  </details>`;
+}
+
 export function Home({client, conversations, active, user, onLogout, onChange, notify}) {
   const [peer, setPeer] = useState('');
   const open = (ev) => {
@@ -68,6 +107,7 @@ export function Home({client, conversations, active, user, onLogout, onChange, n
     </ul>
     ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}
     <${NewGroup} client=${client} onChange=${onChange} />
+    <${Rooms} client=${client} onChange=${onChange} />
     <form class="new-dm" onSubmit=${open}>
       <input inputmode="numeric" value=${peer} onInput=${(e) => setPeer(e.target.value)} placeholder=${t('new_dm')} aria-label=${t('new_dm')} />
       <button type="submit">${t('open')}</button>

@@ -283,8 +283,22 @@ export class Sync extends Emitter {
     this.known = new Map(); // 'kind:conv_id' -> highest seq seen
     this.targets = new Map(); // 'kind:conv_id' -> 'kind:id' (dm:<peer>, group:<group_id>)
     this.chains = new Map(); // 'kind:conv_id' -> the promise of its last handled event
+    this.inRooms = new Map(); // room id -> its room_join on this connection (rooms push to the connections in them)
     client.on('push', (frame) => MESSAGE_PUSHES.has(frame.cmd) && KINDS[frame.data.kind] && this._push(frame.data));
-    client.on('online', ({resumed}) => resumed && this.catchUp());
+    client.on('online', ({resumed}) => {
+      this.inRooms.clear(); // a new connection is in no room yet
+      if (resumed) this.catchUp();
+    });
+  }
+
+  // Put this connection in a room (joining it, for one who is not a member yet).
+  enterRoom(roomId) {
+    if (!this.inRooms.has(roomId)) {
+      const joined = this.client.request('room_join', {room_id: roomId});
+      this.inRooms.set(roomId, joined);
+      joined.catch(() => this.inRooms.delete(roomId));
+    }
+    return this.inRooms.get(roomId);
   }
 
   // Every conversation of the home screen, all pages; learns where each one's seq stands.
@@ -300,6 +314,7 @@ export class Sync extends Emitter {
       const key = `${c.kind}:${c.conv_id}`;
       this.targets.set(key, c.target);
       if (!this.known.has(key)) this.known.set(key, c.last_seq);
+      if (c.kind === 'room') this.enterRoom(Number(c.target.split(':')[1])).catch(() => {});
     }
     return all;
   }
