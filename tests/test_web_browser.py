@@ -105,6 +105,13 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
+def new_context(browser: Any, **options: Any) -> Any:
+    """A browser context whose every action and navigation gives up after EXPECT_MS."""
+    ctx = browser.new_context(**{"viewport": {"width": 960, "height": 720}, "locale": "en-US", **options})
+    ctx.set_default_timeout(EXPECT_MS)
+    return ctx
+
+
 @pytest.fixture
 def chatd(tmp_path: Path) -> Iterator[Chatd]:
     """A server with alice (id 1, admin), bob (id 2) and carol (id 3)."""
@@ -117,7 +124,7 @@ def chatd(tmp_path: Path) -> Iterator[Chatd]:
 @pytest.fixture
 def pages(browser: Any, chatd: Chatd) -> Iterator[tuple[Any, Any]]:
     """alice's and bob's pages, each in its own browser context, logged in."""
-    contexts = [browser.new_context(viewport={"width": 960, "height": 720}, locale="en-US") for _ in range(2)]
+    contexts = [new_context(browser) for _ in range(2)]
     out = []
     for ctx, name in zip(contexts, ("alice", "bob")):
         page = ctx.new_page()
@@ -299,7 +306,7 @@ def test_the_first_visitor_creates_the_administrator_with_the_setup_token(browse
     server = Chatd(tmp_path / "fresh")
     try:
         token = server.wait_for("setup token").rsplit(" ", 1)[1]
-        ctx = browser.new_context(viewport={"width": 390, "height": 780}, locale="zh-CN")
+        ctx = new_context(browser, viewport={"width": 390, "height": 780}, locale="zh-CN")
         page = ctx.new_page()
         page.goto(server.url + "/")
         expect(page.locator("h1")).to_have_text("创建管理员")
@@ -386,7 +393,7 @@ PROTOCOL_SCRIPT = """async (password) => Promise.race([
 
 def test_the_protocol_module_in_the_browser(browser: Any, chatd: Chatd) -> None:
     """chatd/web/protocol.js on its own, imported by the page as the views import it."""
-    ctx = browser.new_context()
+    ctx = new_context(browser)
     page = ctx.new_page()
     page.goto(chatd.url + "/")
     out = page.evaluate(PROTOCOL_SCRIPT, PASSWORD)
@@ -462,7 +469,7 @@ window.Notification = class {
 
 
 def test_presence_groups_and_desktop_notifications(browser: Any, chatd: Chatd) -> None:
-    contexts = [browser.new_context(viewport={"width": 960, "height": 720}, locale="en-US") for _ in range(2)]
+    contexts = [new_context(browser) for _ in range(2)]
     alice, bob = (ctx.new_page() for ctx in contexts)
     bob.add_init_script(RECORD_NOTIFICATIONS)  # the browser's notifications, recorded
     log_in(alice, chatd.url, "alice")
@@ -572,8 +579,9 @@ def test_rooms_found_joined_and_caught_up(pages: tuple[Any, Any], chatd: Chatd) 
     expect(message(bob, "said while bob was away")).to_have_count(1)
     send(alice, "and live again")
     expect(message(bob, "and live again")).to_have_count(1)
+    expect(bob.locator(".msg")).to_have_count(5)  # the room's first message, then the four
     seqs = bob.locator(".msg").evaluate_all("els => els.map((e) => Number(e.dataset.seq))")
-    assert seqs == list(range(1, len(seqs) + 1)) and len(seqs) == 5, seqs  # the room's first message, then the four
+    assert seqs == [1, 2, 3, 4, 5], seqs
     expect(bob.locator(f'.entry[data-target="{room}"]')).to_be_visible()
     bob.click(".leave")
     expect(bob.locator(f'.entry[data-target="{room}"]')).to_have_count(0)

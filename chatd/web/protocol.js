@@ -126,7 +126,10 @@ export class Client extends Emitter {
     this.running = false;
     this.user = null;
     clearTimeout(this.timers.reconnect);
+    clearInterval(this.timers.heartbeat);
     if (this.ws) this.ws.close(1000, 'logout');
+    this.ws = null;
+    if (this.state !== 'offline') this._setState('offline');
     for (const [, p] of this.pending) p.reject(new ProtocolError(p.cmd, {code: 'not_logged_in', message: 'logged out'}));
     this.pending.clear();
   }
@@ -174,9 +177,12 @@ export class Client extends Emitter {
         }
         if (!loggedIn && frame.id === 'login' && 'ok' in frame) {
           if (!frame.ok) {
-            this.running = false;
+            const err = new ProtocolError('login', frame.error || {});
+            // A throttled or unavailable server is tried again (after retry_after_ms); wrong credentials are not.
+            if (err.code === 'rate_limited' || err.code === 'unavailable') this.retryAfterMs = err.retryAfterMs || 0;
+            else this.running = false;
             ws.close(1000);
-            reject(new ProtocolError('login', frame.error || {}));
+            reject(err);
             return;
           }
           loggedIn = true;
@@ -226,7 +232,9 @@ export class Client extends Emitter {
 
   _reconnectSoon(delayMs) {
     clearTimeout(this.timers.reconnect);
-    const wait = delayMs ?? Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    const backoff = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    const wait = delayMs ?? Math.max(backoff, this.retryAfterMs || 0);
+    this.retryAfterMs = 0;
     this.attempt += 1;
     this.timers.reconnect = setTimeout(() => {
       if (!this.running || this.ws || !this.token) return;
