@@ -430,8 +430,16 @@ def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None
     chatd.command(tb, "chat_group_mute_set", {"group_id": group, "muted": True})
     expect(bob.locator(f'.entry[data-target="group:{group}"] .mute')).to_be_visible()
     bob.screenshot(path=str(IMG / "web-home.png"))
+    # the keyboard: arrows move along the list, Enter opens
+    bob.focus(".entry a")
+    bob.keyboard.press("ArrowDown")
+    expect(bob.locator(f'.entry[data-target="group:{group}"] a')).to_be_focused()
+    bob.keyboard.press("ArrowUp")
+    expect(bob.locator('.entry[data-target="dm:1"] a')).to_be_focused()
+    bob.keyboard.press("ArrowDown")
+    bob.keyboard.press("Enter")
+    expect(bob.locator(".conversation h2")).to_have_text("Team 团队")
     # the group: senders named from its members, a reply with a mention picked from them
-    bob.locator(f'.entry[data-target="group:{group}"] a').click()
     expect(message(bob, "@bob look").locator(".sender")).to_have_text("alice")
     expect(bob.locator(f'.entry[data-target="group:{group}"] .mention')).to_have_count(0)
     message(bob, "@bob look").locator(".do-reply").click()
@@ -446,6 +454,7 @@ def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None
     reply = message(alice, "@alice thanks 谢谢")
     expect(reply.locator(".quote")).to_have_text("@bob look")
     expect(reply.locator(".sender")).to_have_text("bob")
+    expect(message(bob, "@alice thanks 谢谢").locator(".read-by")).to_have_text("Read by 1")  # alice read it
     bob.emulate_media(color_scheme="dark")
     bob.screenshot(path=str(IMG / "web-group-dark.png"))
     # delete for me: gone for bob only

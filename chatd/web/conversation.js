@@ -51,6 +51,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const [more, setMore] = useState({before: false, after: false});
   const [convId, setConvId] = useState(entry?.conv_id || 0);
   const [peerRead, setPeerRead] = useState(0);
+  const [readCounts, setReadCounts] = useState(new Map()); // group: msg_id -> members who read it
   const [typing, setTyping] = useState(new Map());
   const [text, setText] = useState('');
   const [error, setError] = useState('');
@@ -114,6 +115,9 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     });
     const offPush = client.on('push', ({cmd, data}) => {
       if (cmd === 'chat_dm_read_receipt' && kind === 'dm' && data.peer === peer) setPeerRead((s) => Math.max(s, data.seq));
+      if (cmd === 'chat_group_read_receipt' && kind === 'group' && data.group_id === args.group_id) {
+        setReadCounts((m) => new Map([...m, ...data.reads.map((r) => [r.msg_id, r.read_count])]));
+      }
       if (TYPING_PUSHES.has(cmd) && mine(data) && data.user_id !== me.id) {
         setTyping((m) => new Map(m).set(data.user_id, data.typing ? Date.now() + TYPING_SHOWN_MS : 0));
         setTimeout(() => setTyping((m) => new Map([...m].filter(([, until]) => until > Date.now()))), TYPING_SHOWN_MS + 50);
@@ -261,7 +265,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
         (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : nameOf(m.sender_id)}
-          readHere=${lastReadMine && lastReadMine.seq === m.seq} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
+          readHere=${lastReadMine && lastReadMine.seq === m.seq} readBy=${readCounts.get(m.id)} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
       )}
     </ol>
     <div class="typing" aria-live="polite">${typers.length ? `${typers.map(([id]) => nameOf(id)).join(', ')} ${t('typing')}` : ''}</div>

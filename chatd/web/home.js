@@ -18,6 +18,17 @@ function Entry({c, active}) {
   </li>`;
 }
 
+// Up and down arrows move between the conversations of the list.
+function moveFocus(ev) {
+  if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
+  const links = [...ev.currentTarget.querySelectorAll('a')];
+  const next = links[links.indexOf(document.activeElement) + (ev.key === 'ArrowDown' ? 1 : -1)];
+  if (next) {
+    ev.preventDefault();
+    next.focus();
+  }
+}
+
 // A new group: a name and the ids of its first members.
 function NewGroup({client, onChange}) {
   const [name, setName] = useState('');
@@ -102,7 +113,7 @@ export function Home({client, conversations, active, user, onLogout, onChange, n
         : null}
       <button type="button" class="logout" onClick=${onLogout} title=${user.name}>${t('logout')}</button>
     </header>
-    <ul class="entries">
+    <ul class="entries" onKeyDown=${moveFocus}>
       ${conversations.map((c) => html`<${Entry} key=${c.target} c=${c} active=${c.target === active} />`)}
     </ul>
     ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}

@@ -51,7 +51,7 @@ export function Content({client, content}) {
   }
 }
 
-export function Message({client, me, m, sender, readHere, highlighted, actions}) {
+export function Message({client, me, m, sender, readHere, readBy, highlighted, actions}) {
   const mine = m.sender_id === me.id;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
@@ -77,6 +77,7 @@ export function Message({client, me, m, sender, readHere, highlighted, actions})
         ${m.edited_at && !m.recalled_at ? html`<span class="edited">${t('edited')}</span>` : null}
         <time>${timeLabel(m.created_at)}</time>
         ${readHere ? html`<span class="read-mark">${t('read')}</span>` : null}
+        ${readBy ? html`<span class="read-by">${t('read_by').replace('{n}', readBy)}</span>` : null}
       </div>
       ${(m.reactions || []).length
         ? html`<div class="reactions">
