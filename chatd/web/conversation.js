@@ -260,7 +260,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
         : null}
       ${kind === 'room' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
-    ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} onChange=${reloadMembers} />` : null}
+    ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} me=${me} onChange=${reloadMembers} />` : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
