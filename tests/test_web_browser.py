@@ -254,3 +254,19 @@ def test_the_protocol_module_in_the_browser(browser: Any, chatd: Chatd) -> None:
     assert out["duplicate"] == [True, 1]
     assert out["resumed"] == "bob"
     assert out["afterLogout"] == [None, None]
+
+
+def test_search_results_come_a_page_at_a_time(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    token = chatd.token("alice")
+    for i in range(25):
+        chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "text", "text": f"周会第{i}次"}})
+    bob.click(".to-search")
+    bob.fill(".search-form input", "周会")
+    bob.press(".search-form input", "Enter")
+    expect(bob.locator(".result")).to_have_count(20)
+    expect(bob.locator(".result").first).to_contain_text("周会第24次")  # newest first
+    bob.click(".more-results")
+    expect(bob.locator(".result")).to_have_count(25)
+    expect(bob.locator(".more-results")).to_have_count(0)
+    expect(bob.locator(".result").last).to_contain_text("周会第0次")

@@ -15,24 +15,39 @@ function Snippet({text}) {
   return html`<span class="snippet">${parts}</span>`;
 }
 
-export async function searchAll(client, query) {
+// One page of every search: `cursors` is each search's before_id (undefined: from the newest;
+// null: that search has no more). Returns the results, newest first, and the next cursors.
+export async function searchAll(client, query, cursors = SEARCHES.map(() => undefined)) {
   const pages = await Promise.all(
-    SEARCHES.map(([cmd, target]) =>
-      client.request(cmd, {query, limit: 20}).then(
-        (r) => r.results.map((x) => ({...x, target: target(x)})),
-        () => [],
-      ),
+    SEARCHES.map(([cmd, target], i) =>
+      cursors[i] === null
+        ? {results: [], next: null}
+        : client.request(cmd, {query, limit: 20, ...(cursors[i] ? {before_id: cursors[i]} : {})}).then(
+            (r) => ({results: r.results.map((x) => ({...x, target: target(x)})), next: r.has_more ? r.results[r.results.length - 1].message.id : null}),
+            () => ({results: [], next: null}),
+          ),
     ),
   );
-  return pages.flat().sort((a, b) => b.message.id - a.message.id);
+  return {results: pages.flatMap((p) => p.results).sort((a, b) => b.message.id - a.message.id), cursors: pages.map((p) => p.next)};
 }
 
 export function Search({client, titleOf}) {
   const [query, setQuery] = useState('');
   const [results, setResults] = useState(null);
+  const [cursors, setCursors] = useState([]);
+  const [asked, setAsked] = useState('');
   const run = async (ev) => {
     ev.preventDefault();
-    if (query.trim()) setResults(await searchAll(client, query.trim()));
+    if (!query.trim()) return;
+    const found = await searchAll(client, query.trim());
+    setAsked(query.trim());
+    setResults(found.results);
+    setCursors(found.cursors);
+  };
+  const more = async () => {
+    const found = await searchAll(client, asked, cursors);
+    setResults((shown) => [...shown, ...found.results].sort((a, b) => b.message.id - a.message.id));
+    setCursors(found.cursors);
   };
   return html`<section class="search">
     <header class="bar"><a class="back" href="#">${t('back')}</a><h2>${t('search')}</h2></header>
@@ -52,5 +67,6 @@ export function Search({client, titleOf}) {
         </li>`,
       )}
     </ul>
+    ${results && cursors.some((c) => c !== null) ? html`<button type="button" class="more-results" onClick=${more}>${t('more')}</button>` : null}
   </section>`;
 }
