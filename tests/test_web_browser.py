@@ -48,6 +48,9 @@ def test_two_users_chat_live(pages: tuple[Any, Any], chatd: Chatd) -> None:
     alice.fill(".edit input", "hello bob (edited)")
     alice.press(".edit input", "Enter")
     expect(message(bob, "hello bob (edited)").locator(".edited")).to_be_visible()
+    message(bob, "hello bob (edited)").locator(".edited").click()  # the version before the edit
+    expect(message(bob, "hello bob (edited)").locator(".earlier li")).to_have_count(1)
+    expect(message(bob, "hello bob (edited)").locator(".earlier li .text")).to_contain_text("hello bob, see https://example.org/x")
     send(alice, "a message to take back")
     expect(message(bob, "a message to take back")).to_have_count(1)
     bob.screenshot(path=str(IMG / "web-conversation.png"))

@@ -55,6 +55,12 @@ export function Message({client, me, m, sender, readHere, readBy, highlighted, a
   const mine = m.sender_id === me.id;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
+  const [earlier, setEarlier] = useState(null); // the versions before the edits, once asked for
+  const history = async () => {
+    if (earlier) return setEarlier(null);
+    const r = await client.request('chat_message_edits', {msg_id: m.id, limit: 20});
+    setEarlier(r.edits);
+  };
   const editable = mine && !m.recalled_at && m.content?.type === 'text';
   const save = (ev) => {
     ev.preventDefault();
@@ -74,11 +80,16 @@ export function Message({client, me, m, sender, readHere, readBy, highlighted, a
           </form>`
         : html`<${Content} client=${client} content=${m.recalled_at ? null : m.content} />`}
       <div class="meta">
-        ${m.edited_at && !m.recalled_at ? html`<span class="edited">${t('edited')}</span>` : null}
+        ${m.edited_at && !m.recalled_at ? html`<button type="button" class="link edited" title=${t('edit_history')} onClick=${history}>${t('edited')}</button>` : null}
         <time>${timeLabel(m.created_at)}</time>
         ${readHere ? html`<span class="read-mark">${t('read')}</span>` : null}
         ${readBy ? html`<span class="read-by">${t('read_by').replace('{n}', readBy)}</span>` : null}
       </div>
+      ${earlier && !m.recalled_at
+        ? html`<ol class="earlier">
+            ${earlier.map((e) => html`<li key=${e.edit_id}><${Content} client=${client} content=${e.content} /> <time>${timeLabel(e.edited_at)}</time></li>`)}
+          </ol>`
+        : null}
       ${(m.reactions || []).length
         ? html`<div class="reactions">
             ${m.reactions.map(
