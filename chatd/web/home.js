@@ -1,7 +1,7 @@
 // The home screen: every conversation, as the server orders them, kept current from pushes.
 import {useState} from 'preact/hooks';
 import {t} from './i18n.js';
-import {html, summary, timeLabel} from './ui.js';
+import {html, summary, timeLabel, useAction} from './ui.js';
 
 function Entry({c, active}) {
   const last = c.last_message;
@@ -33,20 +33,17 @@ function moveFocus(ev) {
 function NewGroup({client, onChange}) {
   const [name, setName] = useState('');
   const [ids, setIds] = useState('');
-  const [error, setError] = useState('');
-  const create = async (ev) => {
+  const [error, run] = useAction();
+  const create = (ev) => {
     ev.preventDefault();
-    setError('');
-    try {
+    run(async () => {
       const members = ids.split(/[\s,，]+/).filter(Boolean).map(Number);
       const r = await client.request('chat_group_create', {name: name.trim(), members});
       setName('');
       setIds('');
       onChange();
       location.hash = `#group:${r.group.group_id}`;
-    } catch (err) {
-      setError(err.message);
-    }
+    });
   };
   return html`<details class="new-group">
     <summary>${t('new_group')}</summary>
@@ -63,26 +60,17 @@ function NewGroup({client, onChange}) {
 function Rooms({client, onChange}) {
   const [query, setQuery] = useState('');
   const [rooms, setRooms] = useState(null);
-  const [error, setError] = useState('');
-  const find = async (ev) => {
+  const [error, run] = useAction();
+  const find = (ev) => {
     ev.preventDefault();
-    setError('');
-    try {
-      setRooms((await client.request('chat_room_list', {query: query.trim(), limit: 20})).rooms);
-    } catch (err) {
-      setError(err.message);
-    }
+    run(async () => setRooms((await client.request('chat_room_list', {query: query.trim(), limit: 20})).rooms));
   };
-  const create = async () => {
-    setError('');
-    try {
+  const create = () =>
+    run(async () => {
       const r = await client.request('chat_room_create', {name: query.trim()});
       onChange();
       location.hash = `#room:${r.room.room_id}`;
-    } catch (err) {
-      setError(err.message);
-    }
-  };
+    });
   return html`<details class="rooms">
     <summary>${t('rooms')}</summary>
     <form onSubmit=${find}>

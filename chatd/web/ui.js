@@ -81,6 +81,20 @@ export function useFileUrl(client, key, thumb) {
   return url;
 }
 
+// An action that shows its error: run(fn) clears the error, awaits fn, and keeps the message of its failure.
+export function useAction() {
+  const [error, setError] = useState('');
+  const run = async (fn) => {
+    setError('');
+    try {
+      return await fn();
+    } catch (err) {
+      setError(err.message);
+    }
+  };
+  return [error, run];
+}
+
 // The name a conversation is shown by.
 export function title(c) {
   if (c.kind === 'dm') return c.peer_remark || c.peer?.display_name || c.peer?.name || c.target;
