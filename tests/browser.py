@@ -35,12 +35,12 @@ expect.set_options(timeout=EXPECT_MS)
 class Chatd:
     """`chatd serve` on a free loopback port with its own data directory; its stdout read by a thread."""
 
-    def __init__(self, data: Path):
+    def __init__(self, data: Path, **env: str):
         self.data = data
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.log = open(data.parent / f"{data.name}.stderr", "wb")
-        self.proc = subprocess.Popen([*CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data)], stdout=subprocess.PIPE, stderr=self.log, env=clean_env(), text=True)
+        self.proc = subprocess.Popen([*CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data)], stdout=subprocess.PIPE, stderr=self.log, env=clean_env(**env), text=True)
         threading.Thread(target=self._read, daemon=True).start()
         self.url = URL_RE.search(self.wait_for("http://")).group(0)
 

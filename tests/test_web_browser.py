@@ -6,6 +6,7 @@ protocol module is driven on its own."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 
 pytest.register_assert_rewrite("tests.browser")  # its asserts explain themselves, as the tests' do
 
-from .browser import EXPECT_MS, IMG, PASSWORD, Chatd, expect, message, new_context, open_dm, send
+from .browser import EXPECT_MS, IMG, PASSWORD, Chatd, add_users, expect, log_in, message, new_context, open_dm, send
 
 pytest_plugins = ["tests.browser"]  # the fixtures: browser, chatd, pages
 
@@ -273,3 +274,48 @@ def test_search_results_come_a_page_at_a_time(pages: tuple[Any, Any], chatd: Cha
     expect(bob.locator(".result")).to_have_count(25)
     expect(bob.locator(".more-results")).to_have_count(0)
     expect(bob.locator(".result").last).to_contain_text("周会第0次")
+
+
+SEND_MANY = """async ([password, count]) => Promise.race([
+  new Promise((_, reject) => setTimeout(() => reject(new Error('sending took over 120 s')), 120000)),
+  (async () => {
+    const {Client} = await import('/assets/protocol.js');
+    const kept = new Map();
+    const storage = {getItem: (k) => kept.get(k) ?? null, setItem: (k, v) => kept.set(k, v), removeItem: (k) => kept.delete(k)};
+    const alice = new Client({storage});
+    await alice.login('alice', password);
+    for (let i = 1; i <= count; i += 500) {
+      const batch = Array.from({length: Math.min(500, count - i + 1)}, (_, j) => i + j);
+      await Promise.all(batch.map((n) => alice.request('chat_dm_send', {peer: 2, content: {type: 'text', text: `message ${n}`}, client_msg_id: `m${n}`})));
+    }
+    alice.logout();
+    return count;
+  })(),
+])"""
+UNLIMITED = {f"CHATD_LIMITS_{name}": "1000000" for name in ("SEND_RATE_PER_S", "SEND_BURST", "USER_WRITE_RATE_PER_S", "USER_WRITE_BURST", "FRAMES_PER_S", "FRAMES_BURST")}
+
+
+def test_a_conversation_of_ten_thousand_messages_opens_one_page(browser: Any, tmp_path: Path) -> None:
+    """Issue 15's bound: a long conversation scrolls without loading it all."""
+    add_users(tmp_path / "data", "alice", "bob")
+    server = Chatd(tmp_path / "data", **UNLIMITED)  # the rate limits would make sending 10,000 take minutes
+    try:
+        ctx = new_context(browser)
+        page = ctx.new_page()
+        page.goto(server.url + "/")
+        started = time.monotonic()
+        assert page.evaluate(SEND_MANY, [PASSWORD, 10_000]) == 10_000
+        print(f"10,000 messages sent from the page in {time.monotonic() - started:.1f} s")
+        log_in(page, server.url, "bob")
+        expect(page.locator('.entry[data-target="dm:1"] .unread')).to_have_text("99+")
+        started = time.monotonic()
+        page.click('.entry[data-target="dm:1"] a')
+        expect(message(page, "message 10000")).to_have_count(1)
+        print(f"the newest page of 10,000 shown in {(time.monotonic() - started) * 1000:.0f} ms")
+        expect(page.locator(".msg")).to_have_count(30)
+        page.locator(".messages").evaluate("el => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); }")
+        expect(page.locator(".msg")).to_have_count(60)
+        assert page.locator(".msg .text").first.inner_text() == "message 9941"
+        ctx.close()
+    finally:
+        server.stop()
