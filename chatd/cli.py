@@ -68,6 +68,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 logging.getLogger("chatd.server").info("open files limit: %d", fd_limit)
             for line in info_line(server):
                 print(line, flush=True)
+            token = await server.http.asgi_app.setup.issue()
+            if token is not None:  # chatd.http.setup: the first visitor creates the administrator
+                print(f"no administrator yet: open {server.urls[0]}/ in a browser and enter the setup token {token}", flush=True)
 
     try:
         trio.run(main)

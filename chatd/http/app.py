@@ -5,7 +5,8 @@ the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, up
 files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb], and the REST
 API (chatd.http.rest): POST /api/v1/commands/{wire}, the resource routes of
 chatd.protocol.rest.RESOURCES (GET /api/v1/conversations, POST /api/v1/groups/{group_id}/messages,
-...), GET /api/v1/openapi.json. Errors use the
+...), GET /api/v1/openapi.json, the first start's setup (chatd.http.setup): GET and POST
+/api/v1/setup, and the web client (chatd.http.web): GET / and GET /assets/... Errors use the
 protocol's error codes: {"error": {"code": ..., "message": ..., "field": ...}} (and
 "retry_after_ms" with rate_limited, which is 429 with a Retry-After header).
 
@@ -19,7 +20,7 @@ cannot without the server's consent). A request whose Origin is foreign
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -32,10 +33,13 @@ from .files import PREFIX as FILES_PREFIX
 from .files import Files, Streamed
 from .rest import OPENAPI_PATH, Rest
 from .rest import PREFIX as COMMANDS_PREFIX
+from .setup import SETUP_PATH, Setup, SetupBody
+from .web import WebClient, send_response
 
 if TYPE_CHECKING:
     from ..server import Server
 
+T = TypeVar("T")
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -68,7 +72,7 @@ _STATUS = {
     "unavailable": 503,
     "internal": 500,
 }
-_JSON_ROUTES = {("POST", "/api/v1/auth/login")}
+_JSON_ROUTES = {("POST", "/api/v1/auth/login"), ("POST", SETUP_PATH)}
 
 
 class HttpError(ChatError):
@@ -91,12 +95,16 @@ class HttpApp:
         self.trusted_proxies = parse_networks(server.cfg.server.trusted_proxies)
         self.files = Files(server, self.trusted_proxies)
         self.rest = Rest(server, self.files)
+        self.setup = Setup(server)
+        self._web: WebClient | None = None  # read at the first page load
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
             ("POST", "/api/v1/auth/login"): self.login,
             ("POST", FILES_PREFIX): self.files.upload,
             ("GET", OPENAPI_PATH): self.rest.openapi,
+            ("GET", SETUP_PATH): self.setup_state,
+            ("POST", SETUP_PATH): self.setup_admin,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -115,6 +123,10 @@ class HttpApp:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
+        if method in ("GET", "HEAD") and (path == "/" or path.startswith("/assets/")):
+            status, headers, page = self.web.response(path, scope["headers"])
+            await send_response(send, status, headers, b"" if method == "HEAD" else page)
+            return
         route = self.routes.get((method, path))
         takes_json = (method, path) in _JSON_ROUTES
         if route is None and method == "GET" and path.startswith(FILES_PREFIX + "/"):
@@ -171,20 +183,29 @@ class HttpApp:
         return 200, {"status": "ready", "version": __version__}
 
     async def login(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
-        raw = await _read_body(receive, MAX_JSON_BODY)
-        try:
-            body = msgspec.json.decode(raw, type=LoginBody)
-        except msgspec.ValidationError as exc:
-            raise ChatError("bad_request", str(exc)) from None
-        except msgspec.DecodeError as exc:
-            raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
-        client = scope.get("client")
-        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
-        address = client_ip(client[0] if client else "", forwarded, self.trusted_proxies)
+        body = _decode(await _read_body(receive, MAX_JSON_BODY), LoginBody)
         user, token = await auth.login(
-            self.server.ctx, username=body.username, password=body.password, token=None, device=body.device, address=address, via="http"
+            self.server.ctx, username=body.username, password=body.password, token=None, device=body.device, address=self._address(scope), via="http"
         )
         return 200, {"token": token, "user": public_user(user)}
+
+    def _address(self, scope: Scope) -> str:
+        client = scope.get("client")
+        forwarded = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
+        return client_ip(client[0] if client else "", forwarded, self.trusted_proxies)
+
+    @property
+    def web(self) -> WebClient:
+        if self._web is None:
+            self._web = WebClient()
+        return self._web
+
+    async def setup_state(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
+        return 200, await self.setup.state()
+
+    async def setup_admin(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
+        body = _decode(await _read_body(receive, MAX_JSON_BODY), SetupBody)
+        return 201, await self.setup.create(body, self._address(scope))
 
 
 def _error(
@@ -200,6 +221,15 @@ def _error(
     if by is not None:
         err["by"] = by
     return {"error": err}
+
+
+def _decode(raw: bytes, type_: type[T]) -> T:
+    try:
+        return msgspec.json.decode(raw, type=type_)
+    except msgspec.ValidationError as exc:
+        raise ChatError("bad_request", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ChatError("bad_frame", f"malformed JSON: {exc}") from None
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

@@ -107,6 +107,10 @@ def count_users(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COUNT(*) FROM users").fetchone()[0]
 
 
+def admin_exists(conn: sqlite3.Connection) -> bool:
+    return conn.execute("SELECT 1 FROM users WHERE is_admin = 1 LIMIT 1").fetchone() is not None
+
+
 def get_users(conn: sqlite3.Connection, ids: list[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
@@ -148,6 +152,13 @@ def op_upgrade_password_hash(ctx: Any, user_id: int, old_hash: str, new_hash: st
     tokens are kept: the password has not changed. Returns whether it was replaced."""
     cur = ctx.conn.execute("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?", (new_hash, user_id, old_hash))
     return cur.rowcount > 0
+
+
+def op_create_first_admin(ctx: Any, name: str, password_hash: str) -> int:
+    """Writer op: create the first administrator, unless an administrator exists (then `conflict`)."""
+    if admin_exists(ctx.conn):
+        raise ChatError("conflict", "an administrator exists already; log in instead")
+    return create_user(ctx.conn, name, password_hash, is_admin=True)
 
 
 def op_touch_last_seen(ctx: Any, user_id: int) -> None:

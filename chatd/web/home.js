@@ -1,0 +1,115 @@
+// The home screen: every conversation, as the server orders them, kept current from pushes.
+import {useState} from 'preact/hooks';
+import {t} from './i18n.js';
+import {html, summary, timeLabel, useAction} from './ui.js';
+
+function Entry({c, active}) {
+  const last = c.last_message;
+  return html`<li class=${`entry${active ? ' active' : ''}${c.muted ? ' is-muted' : ''}`} data-target=${c.target}>
+    <a href=${`#${c.target}`}>
+      <span class="title">${c.kind === 'dm' ? html`<span class=${`presence${c.peer_online ? ' on' : ''}`} title=${c.peer_online ? t('online') : t('offline_peer')} />` : null}${c.title}</span>
+      ${c.pinned ? html`<span class="pin" title=${t('pinned')}>📌</span>` : null}
+      ${c.muted ? html`<span class="mute" title=${t('muted')}>🔕</span>` : null}
+      <time>${c.last_activity ? timeLabel(c.last_activity) : ''}</time>
+      <span class="preview">${last ? summary(last.recalled_at ? null : last.content) : ''}</span>
+      ${c.mentioned || c.at ? html`<span class="mention" title=${t('mentioned')}>@</span>` : null}
+      ${c.unread ? html`<span class=${`unread${c.muted ? ' quiet' : ''}`}>${c.unread > 99 ? '99+' : c.unread}</span>` : null}
+    </a>
+  </li>`;
+}
+
+// Up and down arrows move between the conversations of the list.
+function moveFocus(ev) {
+  if (ev.key !== 'ArrowDown' && ev.key !== 'ArrowUp') return;
+  const links = [...ev.currentTarget.querySelectorAll('a')];
+  const next = links[links.indexOf(document.activeElement) + (ev.key === 'ArrowDown' ? 1 : -1)];
+  if (next) {
+    ev.preventDefault();
+    next.focus();
+  }
+}
+
+// A new group: a name and the ids of its first members.
+function NewGroup({client, onChange}) {
+  const [name, setName] = useState('');
+  const [ids, setIds] = useState('');
+  const [error, run] = useAction();
+  const create = (ev) => {
+    ev.preventDefault();
+    run(async () => {
+      const members = ids.split(/[\s,，]+/).filter(Boolean).map(Number);
+      const r = await client.request('chat_group_create', {name: name.trim(), members});
+      setName('');
+      setIds('');
+      onChange();
+      location.hash = `#group:${r.group.group_id}`;
+    });
+  };
+  return html`<details class="new-group">
+    <summary>${t('new_group')}</summary>
+    <form onSubmit=${create}>
+      <input name="group-name" value=${name} onInput=${(e) => setName(e.target.value)} placeholder=${t('group_name')} aria-label=${t('group_name')} required maxlength="64" />
+      <input name="group-members" value=${ids} onInput=${(e) => setIds(e.target.value)} placeholder=${t('member_ids')} aria-label=${t('member_ids')} />
+      <button type="submit">${t('create')}</button>
+      ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    </form>
+  </details>`;
+}
+
+// Rooms are open to everyone: find one by name (opening it joins it), or make a new one.
+function Rooms({client, onChange}) {
+  const [query, setQuery] = useState('');
+  const [rooms, setRooms] = useState(null);
+  const [error, run] = useAction();
+  const find = (ev) => {
+    ev.preventDefault();
+    run(async () => setRooms((await client.request('chat_room_list', {query: query.trim(), limit: 20})).rooms));
+  };
+  const create = () =>
+    run(async () => {
+      const r = await client.request('chat_room_create', {name: query.trim()});
+      onChange();
+      location.hash = `#room:${r.room.room_id}`;
+    });
+  return html`<details class="rooms">
+    <summary>${t('rooms')}</summary>
+    <form onSubmit=${find}>
+      <input name="room-query" value=${query} onInput=${(e) => setQuery(e.target.value)} placeholder=${t('room_name')} aria-label=${t('room_name')} maxlength="64" />
+      <button type="submit">${t('find')}</button>
+      <button type="button" class="create-room" onClick=${create} disabled=${!query.trim()}>${t('create')}</button>
+    </form>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${rooms && !rooms.length ? html`<p class="note">${t('no_results')}</p>` : null}
+    <ul class="room-list">
+      ${(rooms || []).map((r) => html`<li key=${r.room_id}><a href=${`#room:${r.room_id}`}>${r.name}</a> <span class="note">${r.member_count}</span></li>`)}
+    </ul>
+  </details>`;
+}
+
+export function Home({client, conversations, active, user, onLogout, onChange, notify}) {
+  const [peer, setPeer] = useState('');
+  const open = (ev) => {
+    ev.preventDefault();
+    if (/^\d+$/.test(peer.trim())) location.hash = `#dm:${peer.trim()}`;
+  };
+  return html`<nav class="home">
+    <header class="bar">
+      <h1>${t('conversations')}</h1>
+      <a class="to-search" href="#search">${t('search')}</a>
+      ${notify.available && !notify.on
+        ? html`<button type="button" class="notify" onClick=${notify.enable} title=${t('notifications')}>🔔</button>`
+        : null}
+      <button type="button" class="logout" onClick=${onLogout} title=${user.name}>${t('logout')}</button>
+    </header>
+    <ul class="entries" onKeyDown=${moveFocus}>
+      ${conversations.map((c) => html`<${Entry} key=${c.target} c=${c} active=${c.target === active} />`)}
+    </ul>
+    ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}
+    <${NewGroup} client=${client} onChange=${onChange} />
+    <${Rooms} client=${client} onChange=${onChange} />
+    <form class="new-dm" onSubmit=${open}>
+      <input inputmode="numeric" value=${peer} onInput=${(e) => setPeer(e.target.value)} placeholder=${t('new_dm')} aria-label=${t('new_dm')} />
+      <button type="submit">${t('open')}</button>
+    </form>
+  </nav>`;
+}
