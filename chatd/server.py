@@ -355,6 +355,6 @@ def info_line(server: Server) -> list[str]:
     lines = [f"chatd {__version__} listening on {url}" for url in server.urls]
     lines.append(f"database: {server.cfg.db_path} (durability {server.cfg.storage.durability})")
     if server.user_count == 0:
-        lines.append("no users yet: create the first admin in a browser (the setup token below) or with `chatd user add NAME --admin`")
+        lines.append("no users yet: create the first admin in a browser (as the next line says) or with `chatd user add NAME --admin`")
     return lines
 
