@@ -376,6 +376,11 @@ class ChatGroupReactRequest(msgspec.Struct, kw_only=True):
     remove: bool = False
 
 
+class UserSearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+
+
 class ChatButtonClickRequest(msgspec.Struct, kw_only=True):
     msg_id: Annotated[int, INT64]
     value: Annotated[str, msgspec.Meta(max_length=256)]
@@ -1016,6 +1021,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchRequest,
     "chat_group_delete": ChatGroupDeleteRequest,
     "chat_group_react": ChatGroupReactRequest,
+    "user_search": UserSearchRequest,
     "chat_button_click": ChatButtonClickRequest,
     "chat_form_submit": ChatFormSubmitRequest,
     "chat_bot_commands_set": ChatBotCommandsSetRequest,
@@ -1179,6 +1185,7 @@ COSTS: dict[str, int] = {
     "chat_group_recall_batch": 2,
     "chat_group_delete": 1,
     "chat_group_react": 1,
+    "user_search": 0,
     "chat_button_click": 0,
     "chat_form_submit": 0,
     "chat_bot_commands_set": 1,

@@ -66,6 +66,7 @@ def _resources() -> list[Resource]:
         Resource("GET", "/api/v1/groups/{group_id}/members", "chat_group_members"),
         Resource("POST", "/api/v1/groups/{group_id}/members", "chat_group_invite"),
         Resource("GET", "/api/v1/messages/{msg_id}", "chat_message_get"),
+        Resource("GET", "/api/v1/users", "user_search"),
     ]
     for segment, key, prefix in CONVERSATION_KINDS:
         messages = f"/api/v1/{segment}/{{{key}}}/messages"

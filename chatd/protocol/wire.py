@@ -826,6 +826,12 @@ class ChatGroupReactResponse(Shape, kw_only=True):
     message: Message
 
 
+class UserSearchResponse(Shape, kw_only=True):
+    """`user_search`: the `data` of a successful response."""
+
+    users: list[User]
+
+
 class ChatButtonClickResponse(Shape, kw_only=True):
     """`chat_button_click`: the `data` of a successful response."""
 
@@ -1966,6 +1972,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchResponse,
     "chat_group_delete": ChatGroupDeleteResponse,
     "chat_group_react": ChatGroupReactResponse,
+    "user_search": UserSearchResponse,
     "chat_button_click": ChatButtonClickResponse,
     "chat_form_submit": ChatFormSubmitResponse,
     "chat_bot_commands_set": ChatBotCommandsSetResponse,

@@ -185,3 +185,15 @@ def translation_languages(conn: sqlite3.Connection, ids: list[int]) -> dict[int,
         return {}
     marks = ",".join("?" * len(ids))
     return dict(conn.execute(f"SELECT id, translation_language FROM users WHERE id IN ({marks})", ids).fetchall())
+
+
+def search(conn: sqlite3.Connection, query: str, limit: int) -> list[dict[str, Any]]:
+    """user_search: enabled users whose name or display name begins with `query` (any case),
+    names that begin with it first, then by name."""
+    like = query.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%"
+    rows = conn.execute(
+        f"SELECT {USER_COLS} FROM users WHERE disabled = 0 AND (name LIKE ? ESCAPE '!' OR display_name LIKE ? ESCAPE '!') "
+        "ORDER BY name LIKE ? ESCAPE '!' DESC, name LIMIT ?",
+        (like, like, like, limit),
+    ).fetchall()
+    return [public_user(user_row(r)) for r in rows]  # type: ignore[arg-type]
