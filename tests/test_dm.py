@@ -400,3 +400,20 @@ async def test_sender_disabled_while_connected_is_closed_with_4003(harness, user
         assert exc.value.code == "user_disabled"
         closed = await b1.wait_closed()
         assert closed.reason.code == 4003
+
+
+async def test_the_conversation_says_how_far_the_peer_read(harness, users):
+    async with harness.client("alice") as a, harness.client("bob") as b:
+        for n in range(3):
+            await a.request("chat_dm_send", {"peer": users["bob"], "content": text(f"m{n}")})
+
+        def entry(listing):
+            return listing["conversations"][0]
+
+        assert entry(await a.request("chat_dm_conversations", {}))["peer_last_read_seq"] == 0
+        await b.request("chat_dm_mark_read", {"peer": users["alice"], "seq": 2})
+        await a.next_push("chat_dm_read_receipt")
+        assert entry(await a.request("chat_dm_conversations", {}))["peer_last_read_seq"] == 2
+        home = (await a.request("chat_conversations", {"kinds": ["dm"]}))["conversations"][0]
+        assert home["peer_last_read_seq"] == 2
+        assert entry(await b.request("chat_dm_conversations", {}))["peer_last_read_seq"] == 3  # alice read what she sent

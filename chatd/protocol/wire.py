@@ -61,6 +61,7 @@ class Conversation(Shape, kw_only=True):
     last_message: Message | None  # The newest message not deleted for this user, or null.
     last_seq: int
     last_read_seq: int
+    peer_last_read_seq: int  # How far the peer has read (what chat_dm_read_receipt pushes as it moves): the user's messages up to this seq are read.
     unread: int  # Messages after last_read_seq, leaving out those the user deleted for themselves (a recalled message still counts).
     mentioned: bool  # An unread message the user has not deleted mentions this user (recalled messages mention nobody).
     pinned: bool

@@ -64,14 +64,16 @@ def listed(conn: sqlite3.Connection, user_id: int, rows: list[tuple[Any, ...]]) 
 
 
 def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Add to each (viewer, entry) the other user of the DM as `peer`."""
+    """Add to each (viewer, entry) the other user of the DM as `peer`, and how far they read."""
     if not seen_by:
         return []
     conv_ids = sorted({e["conv_id"] for _, e in seen_by})
     marks = ",".join("?" * len(conv_ids))
     members: dict[int, list[int]] = {}
-    for conv_id, uid in conn.execute(f"SELECT conv_id, user_id FROM members WHERE conv_id IN ({marks})", conv_ids):
+    read: dict[tuple[int, int], int] = {}  # (conversation, user) -> their read pointer
+    for conv_id, uid, last_read in conn.execute(f"SELECT conv_id, user_id, last_read_seq FROM members WHERE conv_id IN ({marks})", conv_ids):
         members.setdefault(conv_id, []).append(uid)
+        read[conv_id, uid] = last_read
     users = get_users(conn, sorted({u for ids in members.values() for u in ids}))
     out = []
     wanted: dict[int, list[int]] = {}  # viewer -> peers, for the viewer's remarks
@@ -79,6 +81,7 @@ def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any
         peer = next((u for u in members.get(entry["conv_id"], ()) if u != viewer), None)
         entry["peer"] = public_user(users[peer]) if peer in users else None
         entry["peer_online"] = False
+        entry["peer_last_read_seq"] = read.get((entry["conv_id"], peer), 0) if peer is not None else 0
         if peer is not None:
             wanted.setdefault(viewer, []).append(peer)
         out.append(entry)
