@@ -178,6 +178,9 @@ def _valid(spec: dict[str, Any], msgpack: bool) -> st.SearchStrategy[Any]:
         return _content(msgpack)
     if t == "any":  # a control message's data: any value, of any size
         return st.one_of(_hostile(msgpack), st.text(max_size=5000), st.dictionaries(st.text(max_size=5), st.integers(), max_size=5))
+    if t == "list[any]":  # a bot's commands
+        item = st.one_of(_hostile(msgpack), st.fixed_dictionaries({"name": st.text(max_size=40)}, optional={"params": st.lists(_hostile(msgpack), max_size=3)}))
+        return st.one_of(st.lists(item, max_size=5), _hostile(msgpack))
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")
 
 
@@ -208,6 +211,8 @@ def _inbounds(spec: dict[str, Any]) -> st.SearchStrategy[Any]:
         return st.fixed_dictionaries({"type": st.sampled_from(["text", "markdown"]), "text": st.text(min_size=1, max_size=30)})
     if t == "any":
         return st.one_of(st.none(), st.integers(), st.text(max_size=30))
+    if t == "list[any]":
+        return st.lists(st.fixed_dictionaries({"name": st.sampled_from(["help", "weather", "x"])}), max_size=3)
     raise AssertionError(f"the fuzzer does not know the field type {t!r}: add a strategy for it")
 
 

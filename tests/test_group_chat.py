@@ -261,6 +261,12 @@ async def test_read_receipts_are_aggregated(harness, users):
         assert counts == {m1["id"]: 10, m2["id"]: 10}
         assert all(r["group_id"] == gid and r["conv_id"] == gid and r["member_count"] == 11 for r in receipts)
         assert len(receipts) <= 2, receipts
+        # The same counts on request, for a client that opens the group later.
+        asked = await a1.request("chat_group_read_counts", {"group_id": gid})
+        assert {r["msg_id"]: r["read_count"] for r in asked["reads"]} == counts and asked["member_count"] == 11
+        assert (await a1.request("chat_group_read_counts", {"group_id": gid, "after_seq": m1["seq"]}))["reads"][0]["msg_id"] == m2["id"]
+        async with harness.client(names[0]) as r0:  # a reader's own messages: none
+            assert (await r0.request("chat_group_read_counts", {"group_id": gid}))["reads"] == []
 
 
 async def test_fanout_skips_removed_members_and_reaches_added_ones(harness, users):

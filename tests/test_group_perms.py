@@ -41,6 +41,7 @@ def requests_for(gid: int, msg_id: int, req_id: int, target: int) -> dict[str, d
         "chat_group_invite_approval_set": {"group_id": gid, "approval": False},
         "chat_group_members": {"group_id": gid},
         "chat_group_info": {"group_id": gid},
+        "chat_group_read_counts": {"group_id": gid},
         "chat_group_member_kick": {"group_id": gid, "user_id": target},
         "chat_group_member_mute_set": {"group_id": gid, "user_id": target, "duration_ms": 1000},
         "chat_group_member_role_set": {"group_id": gid, "user_id": target, "role": "admin"},
@@ -125,7 +126,7 @@ async def test_plain_member_is_refused_where_an_admin_is_needed(harness, users, 
         if frame["ok"] or frame["error"]["code"] != "forbidden":
             problems.append(f"@all by a plain member: {frame.get('error') or 'ok'}")
         # What a plain member may do.
-        for cmd in ("chat_group_send", "chat_group_history", "chat_group_search", "chat_group_members", "chat_group_info", "chat_group_react"):
+        for cmd in ("chat_group_send", "chat_group_history", "chat_group_search", "chat_group_members", "chat_group_info", "chat_group_read_counts", "chat_group_react"):
             await b1.request(cmd, calls[cmd])
     assert not problems, "\n".join(problems)
     async with harness.client("alice") as a1:

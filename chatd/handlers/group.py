@@ -65,6 +65,12 @@ async def members(call: Call) -> dict[str, Any]:
     return await call.ctx.readers.read(group_store.members_page, d.group_id, call.user_id, d.limit, d.offset, now_ms())
 
 
+@handler("chat_group_read_counts")
+async def read_counts(call: Call) -> dict[str, Any]:
+    d = call.data
+    return await call.ctx.readers.read(group_store.my_read_counts, d.group_id, call.user_id, d.after_seq, d.upto_seq)  # type: ignore[no-any-return]
+
+
 @handler("chat_group_info")
 async def group_info(call: Call) -> dict[str, Any]:
     return await call.ctx.readers.read(group_store.info_for_member, call.data.group_id, call.user_id)

@@ -665,6 +665,12 @@ class ChatGroupMembersRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class ChatGroupReadCountsRequest(msgspec.Struct, kw_only=True):
+    group_id: Annotated[int, INT64]
+    after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+    upto_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
 class ChatGroupInfoRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
 
@@ -1074,6 +1080,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_invite": ChatGroupInviteRequest,
     "chat_group_invite_approval_set": ChatGroupInviteApprovalSetRequest,
     "chat_group_members": ChatGroupMembersRequest,
+    "chat_group_read_counts": ChatGroupReadCountsRequest,
     "chat_group_info": ChatGroupInfoRequest,
     "chat_group_member_kick": ChatGroupMemberKickRequest,
     "chat_group_member_mute_set": ChatGroupMemberMuteSetRequest,
@@ -1238,6 +1245,7 @@ COSTS: dict[str, int] = {
     "chat_group_invite": 5,
     "chat_group_invite_approval_set": 2,
     "chat_group_members": 0,
+    "chat_group_read_counts": 0,
     "chat_group_info": 0,
     "chat_group_member_kick": 2,
     "chat_group_member_mute_set": 2,

@@ -1205,6 +1205,15 @@ class ChatGroupMembersResponse(Shape, kw_only=True):
     has_more: bool
 
 
+class ChatGroupReadCountsResponse(Shape, kw_only=True):
+    """`chat_group_read_counts`: the `data` of a successful response."""
+
+    group_id: int
+    conv_id: int
+    member_count: int
+    reads: list[Any]  # Each {msg_id, seq, read_count} of this user's messages, oldest first.
+
+
 class ChatGroupInfoResponse(Shape, kw_only=True):
     """`chat_group_info`: the `data` of a successful response."""
 
@@ -2026,6 +2035,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_invite": ChatGroupInviteResponse,
     "chat_group_invite_approval_set": ChatGroupInviteApprovalSetResponse,
     "chat_group_members": ChatGroupMembersResponse,
+    "chat_group_read_counts": ChatGroupReadCountsResponse,
     "chat_group_info": ChatGroupInfoResponse,
     "chat_group_member_kick": ChatGroupMemberKickResponse,
     "chat_group_member_mute_set": ChatGroupMemberMuteSetResponse,

@@ -273,6 +273,14 @@ def decide_request(ctx: Any, request_id: int, status: str, actor: int) -> dict[s
 # --- read receipts ----------------------------------------------------------------------
 
 
+def my_read_counts(conn: sqlite3.Connection, group_id: int, user_id: int, after_seq: int, upto_seq: int | None) -> dict[str, Any]:
+    """chat_group_read_counts: the read counts of the member's own messages in a range."""
+    access(conn, group_id, user_id)
+    top = upto_seq if upto_seq is not None else chat.last_seq(conn, group_id)
+    member_count, by_sender = read_counts(conn, group_id, after_seq, top)
+    return {"group_id": group_id, "conv_id": group_id, "member_count": member_count, "reads": by_sender.get(user_id, [])}
+
+
 def read_counts(conn: sqlite3.Connection, group_id: int, after_seq: int, upto_seq: int, cap: int = 200) -> tuple[int, dict[int, list[dict[str, Any]]]]:
     """For messages with after_seq < seq <= upto_seq (at most the newest `cap`): how many
     members other than the sender have read up to each. Returns (member count, {sender: reads})."""
