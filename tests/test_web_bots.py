@@ -265,3 +265,35 @@ def test_a_slash_command_picked_in_the_composer(pages: tuple[Any, Any], bot: Bot
     alice.press(".compose", "Enter")
     expect(message(alice, "/nothing here")).to_have_count(1)
     assert bot.client.pending_pushes("chat.bot.command") == []
+
+
+APPLY_BY_OFFSET = """async () => {
+  const {applyDelta, newer, commandOf} = await import('/assets/bots.js');
+  const m = {id: 1, state: 'streaming', content: {type: 'text', text: 'ab😀'}};  // 3 characters, 4 UTF-16 units
+  const text = (d) => { const r = applyDelta(m, d); return r === null ? null : r.content.text; };
+  const commands = [{bot: {id: 4}, name: 'weather'}];
+  return {
+    append: text({offset: 3, text: 'c'}),
+    overlap: text({offset: 2, text: '😀cd'}),
+    held: text({offset: 1, text: 'b'}),
+    gap: text({offset: 4, text: 'x'}),
+    kept: newer({...m, content: {text: 'abcdef'}}, m).content.text,
+    replaced: newer(m, {...m, state: undefined, content: {text: 'ab'}}).content.text,
+    command: commandOf('/weather  Lisbon ', commands, null),
+    unknown: commandOf('/snow', commands, null),
+  };
+}"""
+
+
+def test_deltas_are_applied_by_their_offset_in_characters(pages: tuple[Any, Any]) -> None:
+    alice, _ = pages
+    assert alice.evaluate(APPLY_BY_OFFSET) == {
+        "append": "ab😀c",
+        "overlap": "ab😀cd",  # only the part past the text held
+        "held": "ab😀",  # already held: unchanged
+        "gap": None,  # past the text held: the client fetches the message (chat_message_get)
+        "kept": "abcdef",  # a history page older than the live text does not shorten it
+        "replaced": "ab",  # the final message replaces the streaming one
+        "command": {"bot_id": 4, "name": "weather", "args": "Lisbon"},
+        "unknown": None,
+    }
