@@ -63,6 +63,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const isBot = (id) => !!(members.find((u) => u.id === id)?.is_bot || (id === peer && entry?.peer?.is_bot));
   const [commands, setCommands] = useState(null); // the bots' slash commands here, asked for at the first "/"
   const picked = useRef(null);
+  const refetching = useRef(new Set()); // streamed messages being fetched after a gap in their deltas
   const list = useRef(null);
   const compose = useRef(null);
   const stick = useRef(true); // keep the newest message in view
@@ -143,7 +144,10 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     if (cmd !== 'chat.stream.delta') return setMessages((ms) => merge(ms, [{...d.message, streamReason: d.reason}]));
     const grown = held.state === 'streaming' && applyDelta(held, d);
     if (grown) setMessages((ms) => merge(ms, [grown]));
-    else if (grown === null) client.request('chat_message_get', {msg_id: d.stream_id}).then(update, () => {});
+    else if (grown === null && !refetching.current.has(d.stream_id)) {
+      refetching.current.add(d.stream_id); // one fetch at a time, however many deltas follow the gap
+      client.request('chat_message_get', {msg_id: d.stream_id}).then(update, () => {}).finally(() => refetching.current.delete(d.stream_id));
+    }
   };
 
   // Scrolling: stay at the bottom for new messages; keep the place when older ones are put on top.
