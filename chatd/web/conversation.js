@@ -1,6 +1,7 @@
 // A conversation: its history a page at a time (older pages when scrolled to the top), live
 // messages, sending text and files, edit, recall, reactions, read receipts and typing.
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
+import {BotBadge, CommandPicker, STREAM_PUSHES, applyDelta, commandChoices, commandOf, newer} from './bots.js';
 import {t} from './i18n.js';
 import {Members} from './members.js';
 import {Message} from './message.js';
@@ -39,7 +40,7 @@ function mentionChoices(text, members) {
 
 function merge(list, incoming) {
   const bySeq = new Map(list.map((m) => [m.seq, m]));
-  for (const m of incoming) bySeq.set(m.seq, m);
+  for (const m of incoming) bySeq.set(m.seq, newer(bySeq.get(m.seq), m));
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
@@ -59,6 +60,10 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   const [members, reloadMembers] = useMembers(client, kind, args, entry);
   const [showMembers, setShowMembers] = useState(false);
   const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
+  const isBot = (id) => !!(members.find((u) => u.id === id)?.is_bot || (id === peer && entry?.peer?.is_bot));
+  const [commands, setCommands] = useState(null); // the bots' slash commands here, asked for at the first "/"
+  const picked = useRef(null);
+  const refetching = useRef(new Set()); // streamed messages being fetched after a gap in their deltas
   const list = useRef(null);
   const compose = useRef(null);
   const stick = useRef(true); // keep the newest message in view
@@ -114,6 +119,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       }
     });
     const offPush = client.on('push', ({cmd, data}) => {
+      if (STREAM_PUSHES.has(cmd) && data.kind === kind && data.conv_id === state.current.convId) onStream(cmd, data);
       if (cmd === 'chat_dm_read_receipt' && kind === 'dm' && data.peer === peer) setPeerRead((s) => Math.max(s, data.seq));
       if (cmd === 'chat_group_read_receipt' && kind === 'group' && data.group_id === args.group_id) {
         setReadCounts((m) => new Map([...m, ...data.reads.map((r) => [r.msg_id, r.read_count])]));
@@ -130,6 +136,19 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     });
     return () => (offMessage(), offPush(), offResync());
   }, [target]);
+
+  // A streamed message grows by its deltas (applied by offset), and ends with its final message or an error.
+  const onStream = (cmd, d) => {
+    const held = state.current.messages.find((m) => m.id === d.stream_id);
+    if (!held) return; // not shown: history or a page fetched later has its text
+    if (cmd !== 'chat.stream.delta') return setMessages((ms) => merge(ms, [{...d.message, streamReason: d.reason}]));
+    const grown = held.state === 'streaming' && applyDelta(held, d);
+    if (grown) setMessages((ms) => merge(ms, [grown]));
+    else if (grown === null && !refetching.current.has(d.stream_id)) {
+      refetching.current.add(d.stream_id); // one fetch at a time, however many deltas follow the gap
+      client.request('chat_message_get', {msg_id: d.stream_id}).then(update, () => {}).finally(() => refetching.current.delete(d.stream_id));
+    }
+  };
 
   // Scrolling: stay at the bottom for new messages; keep the place when older ones are put on top.
   useLayoutEffect(() => {
@@ -167,10 +186,11 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     if (el.scrollHeight - el.scrollTop - el.clientHeight < 80 && state.current.more.after) loadPage(false);
   };
 
-  const sendContent = async (content, extra = {}) => {
+  const sendContent = (content, extra = {}) => post(command(kind, 'send'), {content, ...extra});
+  const post = async (cmd, data) => {
     setError('');
     try {
-      const r = await client.request(command(kind, 'send'), {...args, content, client_msg_id: newId(), ...extra});
+      const r = await client.request(cmd, {...args, ...data, client_msg_id: newId()});
       setConvId(r.conv_id || r.message.conv_id);
       sync.saw(kind, r.message.conv_id, r.message.seq);
       stick.current = true;
@@ -186,6 +206,9 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     const body = text.trim();
     if (!body) return;
     setText('');
+    const run = commandOf(body, commands, picked.current);
+    picked.current = null;
+    if (run) return post('chat_bot_command', run);
     const extra = {};
     if (quote) extra.quote_id = quote.id;
     const mentioned = members.filter((u) => u.id !== me.id && body.includes(`@${u.display_name}`)).map((u) => u.id);
@@ -194,17 +217,23 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     sendContent({type: 'text', text: body}, extra);
   };
 
-  const pickMention = (u) => {
-    const next = text.replace(/@[^\s@]*$/, `@${u.display_name} `);
+  // Put a picked mention or command in the composer, with the cursor after it.
+  const fill = (next) => {
     setText(next);
     requestAnimationFrame(() => {
       compose.current.focus();
       compose.current.setSelectionRange(next.length, next.length);
     });
   };
+  const pickMention = (u) => fill(text.replace(/@[^\s@]*$/, `@${u.display_name} `));
+  const pickCommand = (c) => ((picked.current = c), fill(`/${c.name} `));
 
   const onInput = (ev) => {
     setText(ev.target.value);
+    if (commands === null && ev.target.value.startsWith('/')) {
+      setCommands([]); // asked once per opening of the conversation
+      client.request('chat_bot_commands_list', args).then((r) => setCommands(r.commands), () => {});
+    }
     if (Date.now() - lastTyping.current > 3000) {
       lastTyping.current = Date.now();
       client.request(command(kind, 'typing'), {...args, typing: true}).catch(() => {});
@@ -252,7 +281,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
   return html`<section class="conversation">
     <header class="bar">
       <a class="back" href="#">${t('back')}</a>
-      <h2>${entry ? entry.title : target}</h2>
+      <h2>${entry ? entry.title : target}<${BotBadge} on=${isBot(peer)} /></h2>
       ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
       ${kind === 'group'
         ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
@@ -264,7 +293,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
-        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : nameOf(m.sender_id)}
+        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : nameOf(m.sender_id)} bot=${isBot(m.sender_id)}
           readHere=${lastReadMine && lastReadMine.seq === m.seq} readBy=${readCounts.get(m.id)} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
       )}
     </ol>
@@ -279,6 +308,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
           ${choices.map((u) => html`<li><button type="button" onClick=${() => pickMention(u)}>@${u.display_name}</button></li>`)}
         </ul>`
       : null}
+    <${CommandPicker} choices=${commandChoices(text, commands)} pick=${pickCommand} />
     <form class="composer" onSubmit=${onSubmit}>
       <label class="attach" title=${t('attach')}>📎<input type="file" onChange=${onFile} aria-label=${t('attach')} /></label>
       <input class="compose" ref=${compose} value=${text} onInput=${onInput} onKeyDown=${(e) => e.key === 'Escape' && setQuote(null)} placeholder=${t('message_placeholder')} aria-label=${t('message_placeholder')} autocomplete="off" />

@@ -1,5 +1,6 @@
 // The home screen: every conversation, as the server orders them, kept current from pushes.
 import {useState} from 'preact/hooks';
+import {BotBadge} from './bots.js';
 import {t} from './i18n.js';
 import {html, summary, timeLabel, useAction} from './ui.js';
 
@@ -7,7 +8,7 @@ function Entry({c, active}) {
   const last = c.last_message;
   return html`<li class=${`entry${active ? ' active' : ''}${c.muted ? ' is-muted' : ''}`} data-target=${c.target}>
     <a href=${`#${c.target}`}>
-      <span class="title">${c.kind === 'dm' ? html`<span class=${`presence${c.peer_online ? ' on' : ''}`} title=${c.peer_online ? t('online') : t('offline_peer')} />` : null}${c.title}</span>
+      <span class="title">${c.kind === 'dm' ? html`<span class=${`presence${c.peer_online ? ' on' : ''}`} title=${c.peer_online ? t('online') : t('offline_peer')} />` : null}${c.title}<${BotBadge} on=${c.peer?.is_bot} /></span>
       ${c.pinned ? html`<span class="pin" title=${t('pinned')}>📌</span>` : null}
       ${c.muted ? html`<span class="mute" title=${t('muted')}>🔕</span>` : null}
       <time>${c.last_activity ? timeLabel(c.last_activity) : ''}</time>

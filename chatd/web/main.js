@@ -14,6 +14,7 @@ import {html, title} from './ui.js';
 const LIST_PUSHES = new Set([
   'chat_dm_conversation_update', 'chat_group_conversation_update', 'chat_room_conversation_update',
   'chat_conversation_list_update', 'community.conversation_update', 'chat_presence_update',
+  'chat.stream.done', 'chat.stream.error', // a streamed message's final text, for the list's preview
 ]);
 
 function parseRoute(hash) {

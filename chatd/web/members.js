@@ -1,5 +1,6 @@
 // A group's members with their roles, and inviting users by id.
 import {useState} from 'preact/hooks';
+import {BotBadge} from './bots.js';
 import {t} from './i18n.js';
 import {html} from './ui.js';
 
@@ -38,7 +39,7 @@ export function Members({client, groupId, members, me, onChange}) {
     <ul>
       ${members.map(
         (u) => html`<li key=${u.id} data-user=${u.id}>
-          <span>${u.display_name}</span> <span class="role">${u.role ? t(`role_${u.role}`) : ''}</span>
+          <span>${u.display_name}</span><${BotBadge} on=${u.is_bot} /> <span class="role">${u.role ? t(`role_${u.role}`) : ''}</span>
           <${MemberActions} client=${client} groupId=${groupId} me=${mine} u=${u} onChange=${onChange} setNote=${setNote} />
         </li>`,
       )}

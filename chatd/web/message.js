@@ -1,6 +1,7 @@
 // One message of a conversation: its content (text nodes, links only http(s), html only as the
 // server sanitized it), reactions, and the actions its reader may take.
 import {useState} from 'preact/hooks';
+import {BotBadge, Buttons, Form, StreamState} from './bots.js';
 import {t} from './i18n.js';
 import {html, Linkified, safeHref, timeLabel, useFileUrl} from './ui.js';
 
@@ -32,7 +33,7 @@ function openOutside(ev) {
   if (href) window.open(href, '_blank', 'noopener,noreferrer');
 }
 
-export function Content({client, content}) {
+export function Content({client, content, m}) {
   if (!content) return html`<span class="recalled">${t('recalled')}</span>`;
   switch (content.type) {
     case 'text':
@@ -44,6 +45,10 @@ export function Content({client, content}) {
       return html`<${Image} client=${client} content=${content} />`;
     case 'file':
       return html`<${File} client=${client} content=${content} />`;
+    case 'buttons':
+      return m ? html`<${Buttons} client=${client} m=${m} />` : html`<span class="text">${content.text}</span>`;
+    case 'form':
+      return m ? html`<${Form} client=${client} m=${m} />` : html`<span class="placeholder">${content.text || t('form')}</span>`;
     case 'system':
       return html`<span class="system">${content.text || content.event}</span>`;
     default:
@@ -51,7 +56,7 @@ export function Content({client, content}) {
   }
 }
 
-export function Message({client, me, m, sender, readHere, readBy, highlighted, actions}) {
+export function Message({client, me, m, sender, bot, readHere, readBy, highlighted, actions}) {
   const mine = m.sender_id === me.id;
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState('');
@@ -67,10 +72,10 @@ export function Message({client, me, m, sender, readHere, readBy, highlighted, a
     if (draft.trim()) actions.edit(m, draft);
     setEditing(false);
   };
-  const cls = `msg${mine ? ' mine' : ''}${highlighted ? ' highlight' : ''}${m.recalled_at ? ' is-recalled' : ''}`;
+  const cls = `msg${mine ? ' mine' : ''}${m.state ? ` is-${m.state}` : ''}${highlighted ? ' highlight' : ''}${m.recalled_at ? ' is-recalled' : ''}`;
   return html`<li class=${cls} data-seq=${m.seq} data-id=${m.id}>
     <div class="bubble">
-      ${!mine && sender && m.content?.type !== 'system' ? html`<div class="sender">${sender}</div>` : null}
+      ${!mine && sender && m.content?.type !== 'system' ? html`<div class="sender">${sender}<${BotBadge} on=${bot} /></div>` : null}
       ${m.quote ? html`<blockquote class="quote">${m.quote.recalled ? t('recalled') : m.quote.text || `[${m.quote.type}]`}</blockquote>` : null}
       ${editing
         ? html`<form class="edit" onSubmit=${save}>
@@ -78,7 +83,8 @@ export function Message({client, me, m, sender, readHere, readBy, highlighted, a
             <button type="submit">${t('save')}</button>
             <button type="button" onClick=${() => setEditing(false)}>${t('cancel')}</button>
           </form>`
-        : html`<${Content} client=${client} content=${m.recalled_at ? null : m.content} />`}
+        : html`<${Content} client=${client} content=${m.recalled_at ? null : m.content} m=${m} />`}
+      ${m.recalled_at ? null : html`<${StreamState} client=${client} m=${m} />`}
       <div class="meta">
         ${m.edited_at && !m.recalled_at ? html`<button type="button" class="link edited" title=${t('edit_history')} onClick=${history}>${t('edited')}</button>` : null}
         <time>${timeLabel(m.created_at)}</time>
