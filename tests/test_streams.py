@@ -145,7 +145,8 @@ async def test_a_reader_arriving_mid_stream_gets_the_text_so_far(harness, users,
                 reader.apply(await next_stream_push(alice, sid))
             assert reader.text == "one two three"
             assert reader.final["reason"] == "model overloaded" and reader.final["message"]["state"] == "error"
-            assert (await alice.request("chat_message_get", {"msg_id": sid}))["message"]["content"]["text"] == "one two three"
+            stored = (await alice.request("chat_message_get", {"msg_id": sid}))["message"]
+            assert stored["content"]["text"] == "one two three" and (stored["state"], stored["stream_error"]) == ("error", "model overloaded")
 
 
 @pytest.mark.parametrize("config_overrides", [{"bots": {"stream_idle_timeout_s": 0.3}}])

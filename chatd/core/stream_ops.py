@@ -16,7 +16,7 @@ def op_flush(ctx: Any, msg_id: int, conv_id: int, text: str) -> None:
 
 
 def op_end(ctx: Any, kind: Kind, msg_id: int, conv_id: int, text: str, error: str | None, audience: Any) -> Outcome:
-    messages.set_stream_text(ctx.conn, msg_id, conv_id, text, "error" if error else None)
+    messages.set_stream_text(ctx.conn, msg_id, conv_id, text, f"error:{error}" if error else None)
     msg = messages.load(ctx.conn, msg_id)
     out = Outcome(msg)
     data: dict[str, Any] = {"stream_id": msg_id, "kind": kind.name, "conv_id": conv_id}

@@ -49,6 +49,7 @@ class Message(Shape, kw_only=True):
     reactions: Any  # List of {emoji, count, user_ids}.
     forwarded: Any | UnsetType = UNSET  # Only on a forwarded copy (`chat_message_forward`): {sender_id, created_at} of the original; never its conversation.
     state: str | UnsetType = UNSET  # Only on a streamed message (docs/bots.md) that is not complete: streaming, or error.
+    stream_error: str | UnsetType = UNSET  # With state error: why the stream ended (the bot's reason, timeout, disconnected, or restart when the server stopped mid-stream).
 
 
 class Conversation(Shape, kw_only=True):

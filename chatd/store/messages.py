@@ -50,8 +50,14 @@ def _wire(row: tuple[Any, ...]) -> dict[str, Any]:
         "recalled_at": row[11],
         "reactions": [],
         **({"forwarded": _json_decode(row[12])} if row[12] else {}),
-        **({"state": row[13]} if row[13] else {}),
+        **(_stream_fields(row[13]) if row[13] else {}),
     }
+
+
+def _stream_fields(stream_state: str) -> dict[str, str]:
+    """A streamed message's state ('streaming', or 'error:<reason>' as stored) as the wire says it."""
+    state, _, reason = stream_state.partition(":")
+    return {"state": state, "stream_error": reason} if reason else {"state": state}
 
 
 def _decorate(conn: sqlite3.Connection, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -431,4 +437,4 @@ def set_stream_text(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: s
 def end_unfinished_streams(conn: sqlite3.Connection) -> int:
     """At startup: streams that were running when the server stopped end as errors (their text
     as last flushed). Returns how many."""
-    return conn.execute("UPDATE messages SET stream_state = 'error' WHERE stream_state = 'streaming'").rowcount
+    return conn.execute("UPDATE messages SET stream_state = 'error:restart' WHERE stream_state = 'streaming'").rowcount

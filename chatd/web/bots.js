@@ -33,7 +33,7 @@ export function StreamState({client, m}) {
     return html`<div class="stream-state streaming" aria-live="polite"><span class="dots">${t('streaming')}</span>
       <button type="button" class="link stop-stream" onClick=${stop}>${t('stop')}</button></div>`;
   }
-  if (m.state === 'error') return html`<div class="stream-state stream-error" role="status">⚠ ${t('stream_error')}${m.streamReason ? `: ${m.streamReason}` : ''}</div>`;
+  if (m.state === 'error') return html`<div class="stream-state stream-error" role="status">⚠ ${t('stream_error')}${(m.streamReason || m.stream_error) ? `: ${m.streamReason || m.stream_error}` : ''}</div>`;
   return null;
 }
 
