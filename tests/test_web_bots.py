@@ -168,8 +168,8 @@ def test_stop_reaches_the_bot_and_the_error_keeps_the_partial_text(pages: tuple[
     expect(msg.locator(".stream-error")).to_have_text("⚠ stopped before the end: cancelled")
     expect(msg.locator(".text")).to_have_text("A long story begins")
     expect(msg.locator(".stop-stream")).to_have_count(0)
-    alice.reload()  # from history: still marked, without the reason
-    expect(streamed(alice, stream.id).locator(".stream-error")).to_have_text("⚠ stopped before the end")
+    alice.reload()  # from history: still marked, with the reason kept with the message
+    expect(streamed(alice, stream.id).locator(".stream-error")).to_have_text("⚠ stopped before the end: cancelled")
 
 
 def test_buttons_in_a_group_reach_the_bot(pages: tuple[Any, Any], chatd: Chatd, bot: Bot) -> None:
