@@ -36,6 +36,8 @@ def test_two_users_chat_live(pages: tuple[Any, Any], chatd: Chatd) -> None:
     # bob read it: alice sees the read receipt, and bob's badge is gone.
     expect(message(alice, "hello bob").locator(".read-mark")).to_be_visible()
     expect(entry.locator(".unread")).to_have_count(0)
+    alice.reload()  # the mark again, from the DM's entry (peer_last_read_seq), with no receipt this time
+    expect(message(alice, "hello bob").locator(".read-mark")).to_be_visible()
     # typing, both ways of seeing it
     bob.type(".compose", "typ")
     expect(alice.locator(".typing")).to_contain_text("typing")

@@ -65,6 +65,7 @@ def test_the_home_list_and_a_group(pages: tuple[Any, Any], chatd: Chatd) -> None
     expect(message(bob, "@bob look")).to_have_count(0)
     bob.reload()
     expect(message(bob, "@alice thanks 谢谢")).to_have_count(1)
+    expect(message(bob, "@alice thanks 谢谢").locator(".read-by")).to_have_text("Read by 1")  # chat_group_read_counts
     expect(message(bob, "@bob look")).to_have_count(0)
     expect(message(alice, "@bob look")).to_have_count(1)
 

@@ -93,6 +93,14 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
         setConvId(r.conv_id);
         setMessages((shown) => merge(shown, r.messages)); // with what arrived while it loaded
         setMore({before: r.before, after: r.after});
+        // How far the group's members read, before the first receipt of this session.
+        if (kind === 'group' && r.messages.length) {
+          const counts = {group_id: args.group_id, after_seq: r.messages[0].seq - 1, upto_seq: r.messages[r.messages.length - 1].seq};
+          client.request('chat_group_read_counts', counts).then(
+            (c) => live && setReadCounts((m) => new Map([...c.reads.map((x) => [x.msg_id, x.read_count]), ...m])),
+            () => {},
+          );
+        }
         const newest = r.messages[r.messages.length - 1];
         if (newest && !r.after) markRead(newest.seq);
       },
@@ -100,6 +108,10 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     );
     return () => (live = false);
   }, [target, anchor]);
+
+  // How far a DM's peer read, from the home list's entry (before the first receipt of this session).
+  const peerReadSeq = kind === 'dm' ? entry?.peer_last_read_seq || 0 : 0;
+  useEffect(() => setPeerRead((s) => Math.max(s, peerReadSeq)), [peerReadSeq]);
 
   // Live events of this conversation (Sync gives each new message once, in seq order).
   useEffect(() => {
