@@ -321,3 +321,16 @@ def test_a_conversation_of_ten_thousand_messages_opens_one_page(browser: Any, tm
         ctx.close()
     finally:
         server.stop()
+
+
+def test_a_dm_is_opened_by_a_users_name(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, _ = pages
+    alice.fill(".new-dm input", "BO")
+    found = alice.locator(".found-users a")
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("@bob")
+    found.click()
+    expect(alice.locator(".conversation")).to_be_visible()
+    assert alice.evaluate("location.hash") == "#dm:2"
+    alice.fill(".new-dm input", "nobody-here")
+    expect(alice.locator(".found-users a")).to_have_count(0)

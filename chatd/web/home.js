@@ -1,5 +1,5 @@
 // The home screen: every conversation, as the server orders them, kept current from pushes.
-import {useState} from 'preact/hooks';
+import {useRef, useState} from 'preact/hooks';
 import {BotBadge} from './bots.js';
 import {t} from './i18n.js';
 import {html, summary, timeLabel, useAction} from './ui.js';
@@ -87,12 +87,34 @@ function Rooms({client, onChange}) {
   </details>`;
 }
 
-export function Home({client, conversations, active, user, onLogout, onChange, notify}) {
-  const [peer, setPeer] = useState('');
+// A new DM: a user found by the beginning of their name (user_search), or given by id.
+function NewDm({client}) {
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState([]);
+  const asked = useRef(0);
+  const find = (value) => {
+    setQuery(value);
+    const q = value.trim();
+    const mine = ++asked.current;
+    if (!q || /^\d+$/.test(q)) return setFound([]);
+    client.request('user_search', {query: q, limit: 8}).then((r) => mine === asked.current && setFound(r.users), () => {});
+  };
   const open = (ev) => {
     ev.preventDefault();
-    if (/^\d+$/.test(peer.trim())) location.hash = `#dm:${peer.trim()}`;
+    const q = query.trim();
+    const id = /^\d+$/.test(q) ? q : found[0]?.id;
+    if (id) location.hash = `#dm:${id}`;
   };
+  return html`<form class="new-dm" onSubmit=${open}>
+    <input value=${query} onInput=${(e) => find(e.target.value)} placeholder=${t('new_dm')} aria-label=${t('new_dm')} />
+    <button type="submit">${t('open')}</button>
+    ${found.length
+      ? html`<ul class="found-users">${found.map((u) => html`<li key=${u.id}><a href=${`#dm:${u.id}`}>${u.display_name} <span class="note">@${u.name}</span><${BotBadge} on=${u.is_bot} /></a></li>`)}</ul>`
+      : null}
+  </form>`;
+}
+
+export function Home({client, conversations, active, user, onLogout, onChange, notify}) {
   return html`<nav class="home">
     <header class="bar">
       <h1>${t('conversations')}</h1>
@@ -108,9 +130,6 @@ export function Home({client, conversations, active, user, onLogout, onChange, n
     ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}
     <${NewGroup} client=${client} onChange=${onChange} />
     <${Rooms} client=${client} onChange=${onChange} />
-    <form class="new-dm" onSubmit=${open}>
-      <input inputmode="numeric" value=${peer} onInput=${(e) => setPeer(e.target.value)} placeholder=${t('new_dm')} aria-label=${t('new_dm')} />
-      <button type="submit">${t('open')}</button>
-    </form>
+    <${NewDm} client=${client} />
   </nav>`;
 }
