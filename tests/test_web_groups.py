@@ -205,3 +205,19 @@ def test_rooms_found_joined_and_caught_up(pages: tuple[Any, Any], chatd: Chatd) 
     expect(bob.locator(f'.entry[data-target="{room}"]')).to_be_visible()
     bob.click(".leave")
     expect(bob.locator(f'.entry[data-target="{room}"]')).to_have_count(0)
+
+
+def test_a_community_is_made_found_and_joined(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    alice.click(".communities summary")
+    alice.fill('input[name="community-query"]', "Makers 创客")
+    alice.click(".create-community")
+    expect(alice.locator(".conversation")).to_be_visible()
+    assert alice.evaluate("location.hash").startswith("#channel:")
+    send(alice, "welcome, makers")
+    bob.click(".communities summary")
+    bob.fill('input[name="community-query"]', "创客")
+    bob.press('input[name="community-query"]', "Enter")
+    expect(bob.locator(".community-list li")).to_have_count(1)
+    bob.click(".join-community")
+    expect(message(bob, "welcome, makers")).to_have_count(1)

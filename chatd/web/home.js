@@ -87,6 +87,53 @@ function Rooms({client, onChange}) {
   </details>`;
 }
 
+// Communities: public ones found by name and joined (a community that takes requests gets one),
+// or a new one made; joining or making one opens its first channel.
+function Communities({client, onChange}) {
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState(null);
+  const [asked, setAsked] = useState({}); // community id -> a join request is waiting
+  const [error, run] = useAction();
+  const firstChannel = async (id) => {
+    const r = await client.request('community_channel_list', {community_id: id});
+    const channel = [...r.channels, ...r.categories.flatMap((c) => c.channels)][0];
+    onChange();
+    if (channel) location.hash = `#channel:${channel.channel_id}`;
+  };
+  const find = (ev) => {
+    ev.preventDefault();
+    run(async () => setFound((await client.request('community_discover', {query: query.trim(), limit: 20})).communities));
+  };
+  const join = (id) =>
+    run(async () => {
+      const r = await client.request('community_join', {community_id: id});
+      if (r.joined) await firstChannel(id);
+      else setAsked((a) => ({...a, [id]: true}));
+    });
+  const create = () =>
+    run(async () => {
+      const r = await client.request('community_create', {name: query.trim(), public: true, join_mode: 'open'});
+      onChange();
+      location.hash = `#channel:${r.channel_id}`;
+    });
+  return html`<details class="communities">
+    <summary>${t('communities')}</summary>
+    <form onSubmit=${find}>
+      <input name="community-query" value=${query} onInput=${(e) => setQuery(e.target.value)} placeholder=${t('community_name')} aria-label=${t('community_name')} maxlength="100" />
+      <button type="submit">${t('find')}</button>
+      <button type="button" class="create-community" onClick=${create} disabled=${!query.trim()}>${t('create')}</button>
+    </form>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${found && !found.length ? html`<p class="note">${t('no_results')}</p>` : null}
+    <ul class="community-list">
+      ${(found || []).map((c) => html`<li key=${c.community_id}>${c.name} <span class="note">${c.member_count}</span>
+        ${asked[c.community_id]
+          ? html`<span class="note">${t('join_requested')}</span>`
+          : html`<button type="button" class="join-community" onClick=${() => join(c.community_id)}>${t('join')}</button>`}</li>`)}
+    </ul>
+  </details>`;
+}
+
 // A new DM: a user found by the beginning of their name (user_search), or given by id.
 function NewDm({client}) {
   const [query, setQuery] = useState('');
@@ -130,6 +177,7 @@ export function Home({client, conversations, active, user, onLogout, onChange, n
     ${conversations.length ? null : html`<p class="empty">${t('no_conversations')}</p>`}
     <${NewGroup} client=${client} onChange=${onChange} />
     <${Rooms} client=${client} onChange=${onChange} />
+    <${Communities} client=${client} onChange=${onChange} />
     <${NewDm} client=${client} />
   </nav>`;
 }
