@@ -63,6 +63,17 @@ async def test_history_pages(harness, users):
     assert [m["content"]["text"] for m in older.json()["messages"]] == ["m1", "m2"]
 
 
+async def test_a_whole_number_written_as_a_float_is_an_integer(harness, users):
+    """JSON (and so JSON Schema, which the OpenAPI document speaks) has one kind of number: 2.0 is 2."""
+    alice = await token_of(harness, "alice")
+    sent = await rest(harness, alice, "chat_dm_send", {"peer": float(users["bob"]), "content": text("m")})
+    assert sent.status == 200, sent
+    page = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 1e1})
+    assert page.status == 200 and [m["id"] for m in page.json()["messages"]] == [sent.json()["id"]]
+    half = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2.5})
+    assert half.status == 400 and error_code(half) == "bad_request" and half.json()["error"]["field"] == "limit"
+
+
 async def test_a_group_created_and_read(harness, users):
     alice = await token_of(harness, "alice")
     async with harness.client("bob") as bob:
