@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -72,6 +73,34 @@ async def test_a_whole_number_written_as_a_float_is_an_integer(harness, users):
     assert page.status == 200 and [m["id"] for m in page.json()["messages"]] == [sent.json()["id"]]
     half = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2.5})
     assert half.status == 400 and error_code(half) == "bad_request" and half.json()["error"]["field"] == "limit"
+
+
+URLS = [
+    ("HTTPS://Example.ORG:443/a/é?q=1#f", True),
+    ("https://user:pw@example.org/", True),
+    ("http://example.org:65535", True),
+    ("http://example.org:65536", False),
+    ("http:///no-host", False),
+    ("//example.org/scheme-relative", False),
+    ("javascript:alert(1)", False),
+    ("http://例え.jp/", False),  # an international name goes in its xn-- form
+    ("http://example.org/a\u3000b", False),
+    ("chatd-file:" + "0" * 64, True),
+]
+
+
+async def test_a_content_url_is_what_the_documents_pattern_says(harness, users):
+    """The OpenAPI document's `pattern` of a content URL is the rule the server checks."""
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    pattern = re.compile(doc["components"]["schemas"]["Image"]["properties"]["url"]["pattern"])
+    alice = await token_of(harness, "alice")
+    for url, allowed in URLS:
+        assert bool(pattern.search(url)) is allowed, url
+        resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": {"type": "image", "url": url}})
+        if url.startswith("chatd-file:"):  # allowed in form; this key names no file alice may send
+            assert resp.status == 404, resp
+        else:
+            assert resp.status == (200 if allowed else 400), (url, resp)
 
 
 async def test_a_group_created_and_read(harness, users):
