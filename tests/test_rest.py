@@ -103,6 +103,21 @@ async def test_a_content_url_is_what_the_documents_pattern_says(harness, users):
             assert resp.status == (200 if allowed else 400), (url, resp)
 
 
+async def test_a_conversation_target_is_what_the_documents_pattern_says(harness, users):
+    """kind:id, with an ASCII id: the document states it as a pattern; a target outside it is a 400, never a 500."""
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    pattern = re.compile(doc["components"]["schemas"]["ChatConversationRemoveRequest"]["properties"]["target"]["pattern"])
+    alice = await token_of(harness, "alice")
+    for target in ("dm:²", "dm:١", "dm:", "chat:1", f"dm:{users['bob']}x"):
+        assert not pattern.search(target)
+        resp = await rest(harness, alice, "chat_conversation_remove", {"target": target})
+        assert resp.status == 400 and resp.json()["error"]["field"] == "target", (target, resp)
+    forward = await rest(harness, alice, "chat_message_forward", {"msg_ids": [1], "targets": ["dm:²"]})
+    assert forward.status == 400 and forward.json()["error"]["field"] == "targets[0]", forward
+    assert pattern.search(f"dm:{users['bob']}")
+    assert (await rest(harness, alice, "chat_conversation_remove", {"target": f"dm:{users['bob']}"})).status != 400
+
+
 async def test_a_group_created_and_read(harness, users):
     alice = await token_of(harness, "alice")
     async with harness.client("bob") as bob:

@@ -20,7 +20,7 @@ from .registry import REGISTRY, Command, Registry
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 COMMAND = "python -m chatd.protocol.docgen"
-_CONSTRAINTS = ("min", "max", "min_length", "max_length")
+_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
 
 
 def _text(value: Any) -> str:

@@ -76,6 +76,13 @@ def _field_type(spec: dict[str, Any]) -> Any:
     for key, meta_key in (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length")):
         if key in spec:
             meta[meta_key] = spec[key]
+    if "pattern" in spec:  # a regular expression a str, or each str of a list[str], must match
+        if tp == list[str]:
+            tp = list[Annotated[str, msgspec.Meta(pattern=spec["pattern"])]]
+        elif tp is str:
+            meta["pattern"] = spec["pattern"]
+        else:
+            raise ValueError(f"pattern: only for str and list[str] fields, not {spec['type']!r}")
     if meta:
         tp = Annotated[tp, msgspec.Meta(**meta)]
     if spec.get("optional"):

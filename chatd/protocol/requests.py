@@ -131,7 +131,7 @@ class ChatMessageAroundRequest(msgspec.Struct, kw_only=True):
 
 class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
     msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
-    targets: Annotated[list[str], msgspec.Meta(min_length=1, max_length=1000)]
+    targets: Annotated[list[Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$')]], msgspec.Meta(min_length=1, max_length=1000)]
     merged: bool = False
     title: Annotated[str, msgspec.Meta(max_length=200)] = ""
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
@@ -153,16 +153,16 @@ class ChatConversationsUnreadRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatConversationSortSetRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
     sort_order: Annotated[int, msgspec.Meta(ge=-1000000000, le=1000000000)]
 
 
 class ChatConversationRemoveRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
 
 
 class ChatConversationDismissRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
 
 
 class ChatTranslationLanguageSetRequest(msgspec.Struct, kw_only=True):
