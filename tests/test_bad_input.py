@@ -362,6 +362,8 @@ def _valid(name: str, spec: dict[str, Any], ids: dict[str, int]) -> Any:
     t = spec["type"]
     if name == "peer":
         return ids["bob"]
+    if "pattern" in spec:  # the registry's patterns are those of conversation targets (kind:id)
+        return f"dm:{ids['bob']}" if t == "str" else [f"dm:{ids['bob']}"]
     if t == "int":
         return max(1, spec.get("min", 1))
     if t == "str":
