@@ -118,6 +118,17 @@ async def test_a_conversation_target_is_what_the_documents_pattern_says(harness,
     assert (await rest(harness, alice, "chat_conversation_remove", {"target": f"dm:{users['bob']}"})).status != 400
 
 
+@pytest.mark.parametrize("content", [{"type": "system", "event": "member_join"}, {"type": "forward", "items": []}])
+async def test_contents_only_the_server_makes_are_not_in_the_request_schema(harness, users, content):
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    sendable = {ref["$ref"].rsplit("/", 1)[1] for ref in schemas["ChatDMSendRequest"]["properties"]["content"]["anyOf"]}
+    assert content["type"].capitalize() not in sendable and "Text" in sendable
+    alice = await token_of(harness, "alice")
+    resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": content})
+    assert resp.status == 400 and resp.json()["error"]["field"] == "content.type", resp
+
+
 async def test_a_group_created_and_read(harness, users):
     alice = await token_of(harness, "alice")
     async with harness.client("bob") as bob:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -138,7 +138,9 @@ class Forward(_C, tag="forward"):
 
 
 Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons, Forward, System]
-CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "article", "form", "buttons"})
+# What a request may carry: every content but those the server makes (Forward, System).
+ClientContent = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons]
+CLIENT_TYPES = frozenset(t.__struct_config__.tag for t in get_args(ClientContent))
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Content).decode

@@ -21,7 +21,7 @@ import yaml
 from . import content as content_types
 
 _SCALARS: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "any": Any}
-_NAMED: dict[str, Any] = {"Content": content_types.Content}
+_NAMED: dict[str, Any] = {"Content": content_types.ClientContent}  # the named types of request fields
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 import msgspec
 
 from . import generated
-from .content import Content
+from .content import ClientContent
 from .registry import INT64, REGISTRY, Command, Registry
 
 REQUESTS_PY = Path(__file__).resolve().with_name("requests.py")
@@ -44,8 +44,8 @@ def _type(tp: Any) -> str:
         return "None"
     if tp is Any:
         return "Any"
-    if tp == Content:
-        return "Content"
+    if tp == ClientContent:
+        return "ClientContent"
     origin = get_origin(tp)
     if origin is Annotated:
         base, meta = get_args(tp)
@@ -101,7 +101,7 @@ def render(reg: Registry = REGISTRY) -> str:
         "",
         "import msgspec",
         "",
-        "from .content import Content",
+        "from .content import ClientContent",
         "",
         f"INT64 = msgspec.Meta({', '.join(f'{k}={v!r}' for k, v in INT64.items())})",
     ]

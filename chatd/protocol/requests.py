@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .content import Content
+from .content import ClientContent
 
 INT64 = msgspec.Meta(ge=-9223372036854775808, le=9223372036854775807)
 
@@ -32,7 +32,7 @@ class PingRequest(msgspec.Struct, kw_only=True):
 
 class ChatDMSendRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -86,7 +86,7 @@ class ChatDMControlRequest(msgspec.Struct, kw_only=True):
 class ChatDMEditRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatDMRecallRequest(msgspec.Struct, kw_only=True):
@@ -174,7 +174,7 @@ class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatBroadcastSendRequest(msgspec.Struct, kw_only=True):
-    content: Content
+    content: ClientContent
     broadcast_id: Annotated[int, INT64] = 0
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
@@ -200,7 +200,7 @@ class ChatBroadcastRecallRequest(msgspec.Struct, kw_only=True):
 
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -259,7 +259,7 @@ class ChatRoomControlRequest(msgspec.Struct, kw_only=True):
 class ChatRoomEditRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatRoomRecallRequest(msgspec.Struct, kw_only=True):
@@ -286,7 +286,7 @@ class ChatRoomReactRequest(msgspec.Struct, kw_only=True):
 
 class ChatGroupSendRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -351,7 +351,7 @@ class ChatGroupControlRequest(msgspec.Struct, kw_only=True):
 class ChatGroupEditRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatGroupRecallRequest(msgspec.Struct, kw_only=True):
@@ -750,7 +750,7 @@ class CommunityRequestDecideRequest(msgspec.Struct, kw_only=True):
 
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -782,7 +782,7 @@ class CommunityControlRequest(msgspec.Struct, kw_only=True):
 class CommunityEditRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class CommunityRecallRequest(msgspec.Struct, kw_only=True):
