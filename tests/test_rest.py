@@ -13,6 +13,8 @@ from chatd.http.app import _STATUS
 from chatd.protocol import openapigen
 from chatd.protocol.requests import REQUESTS
 from chatd.protocol.rest import WS_ONLY
+from chatd.policy.roles import ROLES
+from chatd.store.message_reads import MEDIA_TYPES
 
 from .test_files import png, token_of, upload
 from .test_http import Response, error_code, request
@@ -127,6 +129,30 @@ async def test_contents_only_the_server_makes_are_not_in_the_request_schema(harn
     alice = await token_of(harness, "alice")
     resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": content})
     assert resp.status == 400 and resp.json()["error"]["field"] == "content.type", resp
+
+
+def test_the_documents_enums_are_the_servers():
+    doc = json.loads(openapigen.render())
+    schemas = doc["components"]["schemas"]
+    types = schemas["ChatMessageAroundRequest"]["properties"]["types"]["anyOf"][0]
+    assert sorted(types["items"]["enum"]) == sorted(MEDIA_TYPES) and types["minItems"] == 1
+    for name in ("ChatGroupMemberRoleSetRequest", "ChatRoomMemberRoleSetRequest"):
+        assert sorted(schemas[name]["properties"]["role"]["enum"]) == sorted(ROLES)
+
+
+async def test_what_the_schema_refuses_is_refused_and_the_rest_taken(harness, users):
+    """Media types, roles and language tags: the document states them (enum, pattern), the decoder applies them."""
+    alice = await token_of(harness, "alice")
+    for language, status in (("pt-BR", 200), ("", 200), ("english!", 400), ("en\n", 400)):
+        resp = await rest(harness, alice, "chat_translation_language_set", {"language": language})
+        assert resp.status == status, (language, resp)
+    empty = await rest(harness, alice, "chat_message_around", {"msg_id": 1, "types": []})
+    assert empty.status == 400 and error_code(empty) == "bad_request" and empty.json()["error"]["field"] == "types"
+    odd = await rest(harness, alice, "chat_message_around", {"msg_id": 1, "types": ["text"]})
+    assert odd.status == 400 and odd.json()["error"]["field"] == "types[0]"
+    gid = (await rest(harness, alice, "chat_group_create", {"name": "g", "members": [users["bob"]]})).json()["group"]["group_id"]
+    role = await rest(harness, alice, "chat_group_member_role_set", {"group_id": gid, "user_id": users["bob"], "role": "king"})
+    assert role.status == 400 and role.json()["error"]["field"] == "role"
 
 
 async def test_a_group_created_and_read(harness, users):

@@ -20,7 +20,7 @@ from .registry import REGISTRY, Command, Registry
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 COMMAND = "python -m chatd.protocol.docgen"
-_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern")
+_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern", "enum")
 
 
 def _text(value: Any) -> str:
@@ -66,7 +66,7 @@ def _required(spec: dict[str, Any]) -> str:
 
 
 def _constraints(spec: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {spec[key]}" for key in _CONSTRAINTS if key in spec)
+    return ", ".join(f"{key} {', '.join(spec[key]) if key == 'enum' else spec[key]}" for key in _CONSTRAINTS if key in spec)
 
 
 def _request_table(fields: dict[str, dict[str, Any]], reg: Registry) -> list[str]:

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -76,13 +76,15 @@ def _field_type(spec: dict[str, Any]) -> Any:
     for key, meta_key in (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length")):
         if key in spec:
             meta[meta_key] = spec[key]
-    if "pattern" in spec:  # a regular expression a str, or each str of a list[str], must match
-        if tp == list[str]:
-            tp = list[Annotated[str, msgspec.Meta(pattern=spec["pattern"])]]
-        elif tp is str:
+    if "pattern" in spec or "enum" in spec:  # what a str, or each str of a list[str], must be
+        if tp not in (str, list[str]):
+            raise ValueError(f"pattern, enum: only for str and list[str] fields, not {spec['type']!r}")
+        item: Any = Literal[tuple(spec["enum"])] if "enum" in spec else str
+        if "pattern" in spec and tp is str:
             meta["pattern"] = spec["pattern"]
-        else:
-            raise ValueError(f"pattern: only for str and list[str] fields, not {spec['type']!r}")
+        elif "pattern" in spec:
+            item = Annotated[item, msgspec.Meta(pattern=spec["pattern"])]
+        tp = list[item] if tp == list[str] else item
     if meta:
         tp = Annotated[tp, msgspec.Meta(**meta)]
     if spec.get("optional"):

@@ -18,7 +18,7 @@ import keyword
 import sys
 import types
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
@@ -47,6 +47,8 @@ def _type(tp: Any) -> str:
     if tp == ClientContent:
         return "ClientContent"
     origin = get_origin(tp)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(v) for v in get_args(tp))}]"
     if origin is Annotated:
         base, meta = get_args(tp)
         return f"Annotated[{_type(base)}, {_meta(meta)}]"
@@ -97,7 +99,7 @@ def render(reg: Registry = REGISTRY) -> str:
         "A request's fields that its Struct does not know are ignored.",
         '"""',
         "",
-        "from typing import Annotated, Any" if any("Any" in line for line in body) else "from typing import Annotated",
+        "from typing import " + ", ".join(["Annotated"] + [n for n in ("Any", "Literal") if any(f"{n}[" in line or f" {n}" in line for line in body)]),
         "",
         "import msgspec",
         "",

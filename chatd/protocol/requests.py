@@ -6,7 +6,7 @@ requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknow
 A request's fields that its Struct does not know are ignored.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -126,7 +126,7 @@ class ChatMessageAroundRequest(msgspec.Struct, kw_only=True):
     before: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
     after: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
     include_anchor: bool = True
-    types: list[str] | None = None
+    types: Annotated[list[Literal['image', 'video', 'file', 'audio']], msgspec.Meta(min_length=1)] | None = None
 
 
 class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
@@ -166,7 +166,7 @@ class ChatConversationDismissRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatTranslationLanguageSetRequest(msgspec.Struct, kw_only=True):
-    language: Annotated[str, msgspec.Meta(max_length=35)]
+    language: Annotated[str, msgspec.Meta(pattern='^(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4})?$', max_length=35)]
 
 
 class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
@@ -507,7 +507,7 @@ class ChatRoomMemberMuteSetRequest(msgspec.Struct, kw_only=True):
 class ChatRoomMemberRoleSetRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
-    role: str
+    role: Literal['owner', 'admin', 'member']
 
 
 class ChatGroupCreateRequest(msgspec.Struct, kw_only=True):
@@ -581,7 +581,7 @@ class ChatGroupRequestDecideRequest(msgspec.Struct, kw_only=True):
 class ChatGroupMemberRoleSetRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
-    role: str
+    role: Literal['owner', 'admin', 'member']
 
 
 class CommunityCreateRequest(msgspec.Struct, kw_only=True):
