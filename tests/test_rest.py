@@ -155,6 +155,17 @@ async def test_what_the_schema_refuses_is_refused_and_the_rest_taken(harness, us
     assert role.status == 400 and role.json()["error"]["field"] == "role"
 
 
+@pytest.mark.parametrize("wire", ["chat_group_join", "group_join", "community_join", "chat_group_member_mute_set"])
+async def test_a_request_that_needs_one_of_two_fields_says_so(harness, users, wire):
+    doc = json.loads(openapigen.render())
+    schema = doc["components"]["schemas"][doc["paths"][f"/api/v1/commands/{wire}"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert all(branch["required"][0] in schema["properties"] for branch in schema["anyOf"]) and len(schema["anyOf"]) == 2
+    alice = await token_of(harness, "alice")
+    data = {"group_id": 1, "user_id": users["bob"]} if wire.endswith("mute_set") else {}
+    resp = await rest(harness, alice, wire, data)
+    assert resp.status == 400 and error_code(resp) == "bad_request", resp
+
+
 async def test_a_group_created_and_read(harness, users):
     alice = await token_of(harness, "alice")
     async with harness.client("bob") as bob:

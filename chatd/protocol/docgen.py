@@ -164,6 +164,8 @@ def _command(cmd: Command, reg: Registry) -> list[str]:
     if cmd.kind == "request":
         if cmd.request:
             out += ["Request fields:", ""] + _request_table(cmd.request, reg)
+            if cmd.at_least_one_of:
+                out += ["At least one of " + ", ".join(f"`{f}`" for f in cmd.at_least_one_of) + " must be given.", ""]
         else:
             out += ["Request fields: none (`data` may be `{}` or left out).", ""]
     label = "Response fields" if cmd.kind == "request" else "Push fields"

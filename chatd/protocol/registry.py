@@ -38,6 +38,7 @@ class Command:
     example: dict[str, Any] = field(default_factory=dict)
     struct: type | None = None
     cost: int | None = None  # what the request takes from the user's write budget (requests only)
+    at_least_one_of: tuple[str, ...] = ()  # optional request fields of which one must be given (not null)
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
         request = item.get("request") or {}
         cost = _cost(item)
         struct = None
+        one_of = tuple(item.get("at_least_one_of") or ())
+        if any(not request.get(f, {}).get("optional") for f in one_of):
+            raise ValueError(f"{wire}: at_least_one_of names only optional request fields")
         if item["kind"] == "request" and item.get("implemented"):
             struct = _build_struct(item["name"] + "Request", request)
         commands[wire] = Command(
@@ -155,6 +159,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
             example=item.get("example") or {},
             struct=struct,
             cost=cost,
+            at_least_one_of=one_of,
         )
     return Registry(
         version=doc["version"],
