@@ -11,6 +11,7 @@ import pytest
 from chatd.errors import CODES
 from chatd.http.app import _STATUS
 from chatd.protocol import openapigen
+from chatd.protocol.content import URL_PATTERN
 from chatd.protocol.requests import REQUESTS
 from chatd.protocol.rest import WS_ONLY
 from chatd.policy.roles import ROLES
@@ -164,6 +165,17 @@ async def test_a_request_that_needs_one_of_two_fields_says_so(harness, users, wi
     data = {"group_id": 1, "user_id": users["bob"]} if wire.endswith("mute_set") else {}
     resp = await rest(harness, alice, wire, data)
     assert resp.status == 400 and error_code(resp) == "bad_request", resp
+
+
+async def test_a_url_buttons_value_is_a_url_in_the_document_too(harness, users):
+    doc = json.loads(openapigen.render())
+    url_branch = doc["components"]["schemas"]["Buttons"]["properties"]["buttons"]["items"]["items"]["anyOf"][0]
+    assert url_branch["properties"]["action"] == {"const": "url"} and url_branch["properties"]["value"]["pattern"] == URL_PATTERN
+    alice = await token_of(harness, "alice")
+    for action, status in (("url", 400), ("copy", 200)):
+        content = {"type": "buttons", "text": "t", "buttons": [[{"text": "b", "action": action, "value": "javascript:x"}]]}
+        resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": content})
+        assert resp.status == status, (action, resp)
 
 
 async def test_a_group_created_and_read(harness, users):

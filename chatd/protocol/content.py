@@ -107,9 +107,18 @@ class Button(Struct, forbid_unknown_fields=True, kw_only=True):
     value: str = ""
 
 
+# A button's value is a URL (URL_PATTERN) when its action is url.
+_URL_BUTTON = {
+    "anyOf": [
+        {"properties": {"action": {"const": "url"}, "value": {"pattern": URL_PATTERN}}, "required": ["action", "value"]},
+        {"properties": {"action": {"enum": ["callback", "copy"]}}},
+    ]
+}
+
+
 class Buttons(_C, tag="buttons"):
     text: str
-    buttons: Annotated[list[list[Button]], Meta(min_length=1, max_length=20)]
+    buttons: Annotated[list[list[Annotated[Button, Meta(extra_json_schema=_URL_BUTTON)]]], Meta(min_length=1, max_length=20)]
 
 
 class System(_C, tag="system"):
