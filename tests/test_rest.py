@@ -14,7 +14,11 @@ from chatd.protocol import openapigen
 from chatd.protocol.content import URL_PATTERN
 from chatd.protocol.requests import REQUESTS
 from chatd.protocol.rest import WS_ONLY
+from chatd.handlers.group import _STATUSES as GROUP_REQUEST_STATUSES
+from chatd.policy.community_perms import Capability, Target, name_of
 from chatd.policy.roles import ROLES
+from chatd.policy.social import POLICIES
+from chatd.store.community import JOIN_MODES
 from chatd.store.message_reads import MEDIA_TYPES
 
 from .test_files import png, token_of, upload
@@ -139,6 +143,20 @@ def test_the_documents_enums_are_the_servers():
     assert sorted(types["items"]["enum"]) == sorted(MEDIA_TYPES) and types["minItems"] == 1
     for name in ("ChatGroupMemberRoleSetRequest", "ChatRoomMemberRoleSetRequest"):
         assert sorted(schemas[name]["properties"]["role"]["enum"]) == sorted(ROLES)
+
+    def enum(name: str, field: str) -> list[str]:
+        prop = schemas[name]["properties"][field]
+        prop = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+        return sorted(prop["items"]["enum"] if prop.get("type") == "array" else prop["enum"])
+
+    assert enum("ChatDMPrivacySetRequest", "policy") == sorted(POLICIES)
+    assert enum("ChatGroupRequestsRequest", "status") == sorted(GROUP_REQUEST_STATUSES)
+    capabilities = sorted(name_of(c) for c in Capability)
+    for name in ("CommunityCreateRequest", "CommunityUpdateRequest"):
+        assert enum(name, "join_mode") == sorted(JOIN_MODES)
+    for name, field in (("CommunityRoleCreateRequest", "allow"), ("CommunityRoleUpdateRequest", "allow"), ("CommunityOverwriteSetRequest", "allow"), ("CommunityOverwriteSetRequest", "deny")):
+        assert enum(name, field) == capabilities
+    assert enum("CommunityOverwriteSetRequest", "target") == sorted(t.value for t in Target)
 
 
 async def test_what_the_schema_refuses_is_refused_and_the_rest_taken(harness, users):

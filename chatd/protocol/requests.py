@@ -438,7 +438,7 @@ class ChatFriendRemarkSetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatFriendRequestListRequest(msgspec.Struct, kw_only=True):
-    direction: str = "incoming"
+    direction: Literal['incoming', 'outgoing'] = "incoming"
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
@@ -482,7 +482,7 @@ class ChatDMPrivacyGetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatDMPrivacySetRequest(msgspec.Struct, kw_only=True):
-    policy: str | None = None
+    policy: Literal['everyone', 'friends', 'whitelist', 'department'] | None = None
     friend_requests: bool | None = None
 
 
@@ -568,7 +568,7 @@ class ChatGroupLeaveRequest(msgspec.Struct, kw_only=True):
 
 class ChatGroupRequestsRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64] | None = None
-    status: str = "pending"
+    status: Literal['pending', 'approved', 'rejected', 'cancelled', 'all'] = "pending"
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
@@ -589,7 +589,7 @@ class CommunityCreateRequest(msgspec.Struct, kw_only=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     icon: Annotated[str, msgspec.Meta(max_length=2048)] = ""
     public: bool = False
-    join_mode: str = "invite"
+    join_mode: Literal['open', 'invite', 'request'] = "invite"
 
 
 class CommunityUpdateRequest(msgspec.Struct, kw_only=True):
@@ -598,7 +598,7 @@ class CommunityUpdateRequest(msgspec.Struct, kw_only=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     icon: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     public: bool | None = None
-    join_mode: str | None = None
+    join_mode: Literal['open', 'invite', 'request'] | None = None
 
 
 class CommunityDisbandRequest(msgspec.Struct, kw_only=True):
@@ -646,7 +646,7 @@ class CommunityRoleListRequest(msgspec.Struct, kw_only=True):
 class CommunityRoleCreateRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
     position: Annotated[int, INT64] | None = None
 
 
@@ -654,7 +654,7 @@ class CommunityRoleUpdateRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     role_id: Annotated[int, INT64]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] | None = None
     position: Annotated[int, INT64] | None = None
 
 
@@ -829,12 +829,12 @@ class CommunityConversationsRequest(msgspec.Struct, kw_only=True):
 
 class CommunityOverwriteSetRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
-    place: str
+    place: Literal['category', 'channel']
     place_id: Annotated[int, INT64]
-    target: str
+    target: Literal['role', 'member']
     target_id: Annotated[int, INT64]
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
-    deny: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    deny: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
 
 
 REQUESTS: dict[str, type[msgspec.Struct]] = {
