@@ -11,7 +11,8 @@ import pytest
 from chatd.errors import CODES
 from chatd.http.app import _STATUS
 from chatd.protocol import openapigen
-from chatd.protocol.content import URL_PATTERN
+from chatd.core.conversation_list import BY_NAME as KIND_NAMES
+from chatd.protocol.content import CLIENT_TYPES, URL_PATTERN
 from chatd.protocol.requests import REQUESTS
 from chatd.protocol.rest import WS_ONLY
 from chatd.handlers.group import _STATUSES as GROUP_REQUEST_STATUSES
@@ -157,6 +158,9 @@ def test_the_documents_enums_are_the_servers():
     for name, field in (("CommunityRoleCreateRequest", "allow"), ("CommunityRoleUpdateRequest", "allow"), ("CommunityOverwriteSetRequest", "allow"), ("CommunityOverwriteSetRequest", "deny")):
         assert enum(name, field) == capabilities
     assert enum("CommunityOverwriteSetRequest", "target") == sorted(t.value for t in Target)
+    for name in ("ChatConversationsRequest", "ChatConversationsUnreadRequest"):
+        assert enum(name, "kinds") == sorted(KIND_NAMES)
+    assert enum("ChatConversationsUnreadRequest", "types") == sorted(CLIENT_TYPES | {"forward"})
 
 
 async def test_what_the_schema_refuses_is_refused_and_the_rest_taken(harness, users):

@@ -138,7 +138,7 @@ class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatConversationsRequest(msgspec.Struct, kw_only=True):
-    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    kinds: Annotated[list[Literal['dm', 'group', 'room', 'channel', 'broadcast']], msgspec.Meta(max_length=4)] | None = None
     unread_only: bool = False
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
@@ -146,8 +146,8 @@ class ChatConversationsRequest(msgspec.Struct, kw_only=True):
 
 class ChatConversationsUnreadRequest(msgspec.Struct, kw_only=True):
     since: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
-    types: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
-    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    types: Annotated[list[Literal['text', 'markdown', 'html', 'image', 'file', 'video', 'audio', 'sticker', 'article', 'form', 'buttons', 'forward']], msgspec.Meta(max_length=16)] | None = None
+    kinds: Annotated[list[Literal['dm', 'group', 'room', 'channel', 'broadcast']], msgspec.Meta(max_length=4)] | None = None
     clear: bool = False
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
 
