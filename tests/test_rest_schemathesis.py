@@ -88,13 +88,14 @@ def serve_in_thread(tmp_path: Any, handed: queue.Queue[Any], stop: threading.Eve
 # "How the API is fuzzed"):
 # - a 400 for schema-valid data that depends on who asks or on what exists now, which no static
 #   schema can state: acting on yourself (a DM with yourself, blocking or kicking yourself), a
-#   position past the current list, a reorder that does not list the current roles;
+#   position past the current list, a reorder that does not list the current roles, mentions of
+#   users who are not in the conversation;
 # - 413 too_large where a configured limit (messages.forward_max_targets, ...) is below the bound
 #   the document gives;
 # - 501 not_implemented, listed for the operation, for a value of the protocol this server does
 #   not serve yet (the DM privacy policy `department`, which needs an enterprise directory).
 _YOURSELF = ("needs another user", "yourself")
-_NOW = ("position", "role_ids")
+_NOW = ("position", "role_ids", "mentions")
 
 
 def _excused_checks(response: Any) -> list[Any]:
