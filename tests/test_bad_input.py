@@ -363,6 +363,12 @@ def _valid(name: str, spec: dict[str, Any], ids: dict[str, int]) -> Any:
     t = spec["type"]
     if name == "peer":
         return ids["bob"]
+    if name == "language":
+        return "en"
+    if "enum" in spec:
+        return spec["enum"][0] if t == "str" else spec["enum"][:1]
+    if "pattern" in spec:  # the other patterns are those of conversation targets (kind:id)
+        return f"dm:{ids['bob']}" if t == "str" else [f"dm:{ids['bob']}"]
     if t == "int":
         return max(1, spec.get("min", 1))
     if t == "str":

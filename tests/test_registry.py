@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = Path(__file__).with_name("data") / "api_reference_000.txt"
 SHARED_REFERENCE = ROOT.parent / "shared" / "seeds" / "000_acbcfdc292e75d04.txt"
 KINDS = {"请求": "request", "推送": "push"}
-FIELD_KEYS = {"type", "doc", "optional", "nullable", "default", "min", "max", "min_length", "max_length"}
+FIELD_KEYS = {"type", "doc", "optional", "nullable", "default", "min", "max", "min_length", "max_length", "pattern", "enum"}
 SCALARS = {"int", "float", "str", "bool", "any"}
 
 IMPLEMENTED = [c for c in REGISTRY.commands.values() if c.implemented]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -10,8 +11,16 @@ import pytest
 from chatd.errors import CODES
 from chatd.http.app import _STATUS
 from chatd.protocol import openapigen
+from chatd.core.conversation_list import BY_NAME as KIND_NAMES
+from chatd.protocol.content import CLIENT_TYPES, URL_PATTERN
 from chatd.protocol.requests import REQUESTS
 from chatd.protocol.rest import WS_ONLY
+from chatd.handlers.group import _STATUSES as GROUP_REQUEST_STATUSES
+from chatd.policy.community_perms import Capability, Target, name_of
+from chatd.policy.roles import ROLES
+from chatd.policy.social import POLICIES
+from chatd.store.community import JOIN_MODES
+from chatd.store.message_reads import MEDIA_TYPES
 
 from .test_files import png, token_of, upload
 from .test_http import Response, error_code, request
@@ -61,6 +70,134 @@ async def test_history_pages(harness, users):
     assert [m["content"]["text"] for m in body["messages"]] == ["m3", "m4"] and body["has_more"] is True
     older = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2, "before_seq": body["messages"][0]["seq"]})
     assert [m["content"]["text"] for m in older.json()["messages"]] == ["m1", "m2"]
+
+
+async def test_a_whole_number_written_as_a_float_is_an_integer(harness, users):
+    """JSON (and so JSON Schema, which the OpenAPI document speaks) has one kind of number: 2.0 is 2."""
+    alice = await token_of(harness, "alice")
+    sent = await rest(harness, alice, "chat_dm_send", {"peer": float(users["bob"]), "content": text("m")})
+    assert sent.status == 200, sent
+    page = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 1e1})
+    assert page.status == 200 and [m["id"] for m in page.json()["messages"]] == [sent.json()["id"]]
+    half = await rest(harness, alice, "chat_dm_history", {"peer": users["bob"], "limit": 2.5})
+    assert half.status == 400 and error_code(half) == "bad_request" and half.json()["error"]["field"] == "limit"
+
+
+URLS = [
+    ("HTTPS://Example.ORG:443/a/é?q=1#f", True),
+    ("https://user:pw@example.org/", True),
+    ("http://example.org:65535", True),
+    ("http://example.org:65536", False),
+    ("http:///no-host", False),
+    ("//example.org/scheme-relative", False),
+    ("javascript:alert(1)", False),
+    ("http://例え.jp/", False),  # an international name goes in its xn-- form
+    ("http://example.org/a\u3000b", False),
+    ("chatd-file:" + "0" * 64, True),
+]
+
+
+async def test_a_content_url_is_what_the_documents_pattern_says(harness, users):
+    """The OpenAPI document's `pattern` of a content URL is the rule the server checks."""
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    pattern = re.compile(doc["components"]["schemas"]["Image"]["properties"]["url"]["pattern"])
+    alice = await token_of(harness, "alice")
+    for url, allowed in URLS:
+        assert bool(pattern.search(url)) is allowed, url
+        resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": {"type": "image", "url": url}})
+        if url.startswith("chatd-file:"):  # allowed in form; this key names no file alice may send
+            assert resp.status == 404, resp
+        else:
+            assert resp.status == (200 if allowed else 400), (url, resp)
+
+
+async def test_a_conversation_target_is_what_the_documents_pattern_says(harness, users):
+    """kind:id, with an ASCII id: the document states it as a pattern; a target outside it is a 400, never a 500."""
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    pattern = re.compile(doc["components"]["schemas"]["ChatConversationRemoveRequest"]["properties"]["target"]["pattern"])
+    alice = await token_of(harness, "alice")
+    for target in ("dm:²", "dm:١", "dm:", "chat:1", f"dm:{users['bob']}x"):
+        assert not pattern.search(target)
+        resp = await rest(harness, alice, "chat_conversation_remove", {"target": target})
+        assert resp.status == 400 and resp.json()["error"]["field"] == "target", (target, resp)
+    forward = await rest(harness, alice, "chat_message_forward", {"msg_ids": [1], "targets": ["dm:²"]})
+    assert forward.status == 400 and forward.json()["error"]["field"] == "targets[0]", forward
+    assert pattern.search(f"dm:{users['bob']}")
+    assert (await rest(harness, alice, "chat_conversation_remove", {"target": f"dm:{users['bob']}"})).status != 400
+
+
+@pytest.mark.parametrize("content", [{"type": "system", "event": "member_join"}, {"type": "forward", "items": []}])
+async def test_contents_only_the_server_makes_are_not_in_the_request_schema(harness, users, content):
+    doc = (await request(harness, "GET", "/api/v1/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    sendable = {ref["$ref"].rsplit("/", 1)[1] for ref in schemas["ChatDMSendRequest"]["properties"]["content"]["anyOf"]}
+    assert content["type"].capitalize() not in sendable and "Text" in sendable
+    alice = await token_of(harness, "alice")
+    resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": content})
+    assert resp.status == 400 and resp.json()["error"]["field"] == "content.type", resp
+
+
+def test_the_documents_enums_are_the_servers():
+    doc = json.loads(openapigen.render())
+    schemas = doc["components"]["schemas"]
+    types = schemas["ChatMessageAroundRequest"]["properties"]["types"]["anyOf"][0]
+    assert sorted(types["items"]["enum"]) == sorted(MEDIA_TYPES) and types["minItems"] == 1
+    for name in ("ChatGroupMemberRoleSetRequest", "ChatRoomMemberRoleSetRequest"):
+        assert sorted(schemas[name]["properties"]["role"]["enum"]) == sorted(ROLES)
+
+    def enum(name: str, field: str) -> list[str]:
+        prop = schemas[name]["properties"][field]
+        prop = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+        return sorted(prop["items"]["enum"] if prop.get("type") == "array" else prop["enum"])
+
+    assert enum("ChatDMPrivacySetRequest", "policy") == sorted(POLICIES)
+    assert enum("ChatGroupRequestsRequest", "status") == sorted(GROUP_REQUEST_STATUSES)
+    capabilities = sorted(name_of(c) for c in Capability)
+    for name in ("CommunityCreateRequest", "CommunityUpdateRequest"):
+        assert enum(name, "join_mode") == sorted(JOIN_MODES)
+    for name, field in (("CommunityRoleCreateRequest", "allow"), ("CommunityRoleUpdateRequest", "allow"), ("CommunityOverwriteSetRequest", "allow"), ("CommunityOverwriteSetRequest", "deny")):
+        assert enum(name, field) == capabilities
+    assert enum("CommunityOverwriteSetRequest", "target") == sorted(t.value for t in Target)
+    for name in ("ChatConversationsRequest", "ChatConversationsUnreadRequest"):
+        assert enum(name, "kinds") == sorted(KIND_NAMES)
+    assert enum("ChatConversationsUnreadRequest", "types") == sorted(CLIENT_TYPES | {"forward"})
+
+
+async def test_what_the_schema_refuses_is_refused_and_the_rest_taken(harness, users):
+    """Media types, roles and language tags: the document states them (enum, pattern), the decoder applies them."""
+    alice = await token_of(harness, "alice")
+    for language, status in (("pt-BR", 200), ("", 200), ("english!", 400), ("en\n", 400)):
+        resp = await rest(harness, alice, "chat_translation_language_set", {"language": language})
+        assert resp.status == status, (language, resp)
+    empty = await rest(harness, alice, "chat_message_around", {"msg_id": 1, "types": []})
+    assert empty.status == 400 and error_code(empty) == "bad_request" and empty.json()["error"]["field"] == "types"
+    odd = await rest(harness, alice, "chat_message_around", {"msg_id": 1, "types": ["text"]})
+    assert odd.status == 400 and odd.json()["error"]["field"] == "types[0]"
+    gid = (await rest(harness, alice, "chat_group_create", {"name": "g", "members": [users["bob"]]})).json()["group"]["group_id"]
+    role = await rest(harness, alice, "chat_group_member_role_set", {"group_id": gid, "user_id": users["bob"], "role": "king"})
+    assert role.status == 400 and role.json()["error"]["field"] == "role"
+
+
+@pytest.mark.parametrize("wire", ["chat_group_join", "group_join", "community_join", "chat_group_member_mute_set"])
+async def test_a_request_that_needs_one_of_two_fields_says_so(harness, users, wire):
+    doc = json.loads(openapigen.render())
+    schema = doc["components"]["schemas"][doc["paths"][f"/api/v1/commands/{wire}"]["post"]["requestBody"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert all(branch["required"][0] in schema["properties"] for branch in schema["anyOf"]) and len(schema["anyOf"]) == 2
+    alice = await token_of(harness, "alice")
+    data = {"group_id": 1, "user_id": users["bob"]} if wire.endswith("mute_set") else {}
+    resp = await rest(harness, alice, wire, data)
+    assert resp.status == 400 and error_code(resp) == "bad_request", resp
+
+
+async def test_a_url_buttons_value_is_a_url_in_the_document_too(harness, users):
+    doc = json.loads(openapigen.render())
+    url_branch = doc["components"]["schemas"]["Buttons"]["properties"]["buttons"]["items"]["items"]["anyOf"][0]
+    assert url_branch["properties"]["action"] == {"const": "url"} and url_branch["properties"]["value"]["pattern"] == URL_PATTERN
+    alice = await token_of(harness, "alice")
+    for action, status in (("url", 400), ("copy", 200)):
+        content = {"type": "buttons", "text": "t", "buttons": [[{"text": "b", "action": action, "value": "javascript:x"}]]}
+        resp = await rest(harness, alice, "chat_dm_send", {"peer": users["bob"], "content": content})
+        assert resp.status == status, (action, resp)
 
 
 async def test_a_group_created_and_read(harness, users):

@@ -18,6 +18,7 @@ import struct
 import msgspec
 import pytest
 import trio
+import trio.testing
 
 from chatd.net.connection import CLOSE_GRACE_S
 from chatd.server import raise_fd_limit
@@ -26,6 +27,7 @@ from .bystander import watching
 from .conftest import PASSWORD
 from .test_bad_input import RawSocket
 from .test_fanout import RawClient
+from .test_files import token_of
 
 TEXT, CONT = 0x1, 0x0
 UPGRADE = (
@@ -126,6 +128,29 @@ async def test_a_kept_alive_connection_must_send_its_next_head_in_time(harness):
         rest = await read_until_eof(stream, 5)
         assert rest == b""
         assert trio.current_time() - start < 3
+
+
+@pytest.mark.parametrize("config_overrides", [{"server": {"http_keepalive_timeout_s": 3600.0}}])
+async def test_a_connection_its_client_closed_is_closed_and_uncounted_at_once(harness, users):
+    """A request answered, then the client's end closed: the server closes its end now, not at the
+    keep-alive timeout, and the address's connection count goes back down (a client that opens a
+    connection per request would otherwise reach server.max_connections_per_ip and be refused)."""
+    per_ip = harness.server.listener.per_ip
+    token = await token_of(harness, "alice")
+    for _ in range(3):
+        stream = await connect(harness)
+        async with stream:
+            body = b'{"peer": 99}'
+            head = (
+                "POST /api/v1/commands/chat_dm_history HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: {len(body)}\r\n\r\n"
+            )
+            await stream.send_all(head.encode() + body)
+            assert (await read_response(stream)).startswith(b"HTTP/1.1 404")
+            await trio.testing.wait_all_tasks_blocked()  # the server is done with it: kept alive, idle
+        with trio.fail_after(5):
+            while per_ip.get("127.0.0.1", 0):
+                await trio.sleep(0.01)  # polling a condition under a deadline
 
 
 @pytest.mark.parametrize("config_overrides", [{"server": {"max_connections_per_ip": 3}}])

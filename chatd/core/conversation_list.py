@@ -36,7 +36,7 @@ def parse_target(target: str, field: str = "target") -> tuple[Kind, int]:
     """"group:5" -> (GROUP, 5): a kind and the id its requests name a conversation by (a DM: the
     other user's id)."""
     kind, _, ident = target.partition(":")
-    if kind not in BY_NAME or not ident.isdigit() or len(ident) > 18:
+    if kind not in BY_NAME or not (ident.isascii() and ident.isdigit()) or len(ident) > 18:
         raise ChatError("bad_request", f"a target is kind:id with kind one of {', '.join(BY_NAME)}", field=field)
     return BY_NAME[kind], int(ident)
 

@@ -22,6 +22,9 @@ What chatd changes in it (docs/security-transport.part.md):
   to hypercorn's HTTP/2 (whose streams have no body deadline of chatd's own).
 - A request with both Content-Length and Transfer-Encoding is refused with
   400 and the connection closed (RFC 9112, section 6.1).
+- A connection whose peer has closed it is closed as soon as no request of it
+  is running (hypercorn would keep the socket until its keep-alive timeout,
+  holding one of the address's server.max_connections_per_ip meanwhile).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ BODY_RECV = 256 * 1024
 from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState
 from hypercorn.utils import parse_socket_addr, wrap_app
-from hypercorn.events import Closed, RawData
+from hypercorn.events import Closed, RawData, Updated
 
 
 class PrefixedStream(trio.abc.HalfCloseableStream):
@@ -124,6 +127,12 @@ class _Server(TCPServer):
     body_timeout_s = 30.0
     body_min_rate = 32768.0
     http2 = False
+    reading = True
+
+    async def protocol_send(self, event: Any) -> None:
+        if isinstance(event, Updated) and event.idle and not self.reading:
+            return  # idle after the peer left: nothing more can come, close instead of keeping alive
+        await super().protocol_send(event)
 
     async def run(self) -> None:
         sock = self.stream.socket
@@ -136,6 +145,10 @@ class _Server(TCPServer):
                 await self.protocol.initiate()
                 await self.idle_task.restart(self._task_group, self._idle_timeout)
                 await self._read_data()
+                # The peer is gone (or the connection is done for): no keep-alive wait holds the
+                # socket open; a request still running finishes, then the socket is closed.
+                self.reading = False
+                await self.idle_task.stop()
         except OSError:
             pass
         finally:

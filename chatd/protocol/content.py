@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
-from urllib.parse import urlsplit
+from typing import Annotated, Any, Literal, Union, get_args
 
 import msgspec
 from msgspec import Meta, Struct
 
-Url = Annotated[str, Meta(min_length=1, max_length=2048)]
+# A file stored by chatd itself is named by its key, the SHA-256 of its bytes: chatd-file:<64
+# lowercase hex digits>. Any other URL a client will load or open is http(s) with a host (in ASCII:
+# an international name in its xn-- form), an optional port, then anything but spaces and control
+# characters. Nothing else (javascript:, data:, file:, relative or scheme-relative URLs) may stand
+# there. One regular expression, in the syntax Python and JSON Schema share, is the whole rule: the
+# server checks it (url_allowed) and the OpenAPI document states it as the fields' `pattern`.
+_SAFE = r"[^\x00-\x20\x7f-\x9f\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"  # what _UNSAFE was
+_HOST = r"[A-Za-z0-9\-._~!$&'()*+,;=%]"
+_PORT = r"(?::(?:[0-9]{0,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+URL_PATTERN = rf"^(?:chatd-file:[0-9a-f]{{64}}|[Hh][Tt][Tt][Pp][Ss]?://(?:(?:{_HOST}|:)*@)?{_HOST}+{_PORT}(?:[/?#]{_SAFE}*)?)$"
+_URL_SCHEMA = {"pattern": URL_PATTERN}
+Url = Annotated[str, Meta(min_length=1, max_length=2048, extra_json_schema=_URL_SCHEMA)]
+OptUrl = Annotated[str, Meta(extra_json_schema=_URL_SCHEMA)] | None
 OptInt = Annotated[int, Meta(ge=0)] | None
 
 
@@ -35,7 +46,7 @@ class Image(_C, tag="image"):
     height: OptInt = None
     size: OptInt = None
     mime: str | None = None
-    thumb_url: str | None = None
+    thumb_url: OptUrl = None
     name: str | None = None
 
 
@@ -52,7 +63,7 @@ class Video(_C, tag="video"):
     width: OptInt = None
     height: OptInt = None
     size: OptInt = None
-    cover_url: str | None = None
+    cover_url: OptUrl = None
 
 
 class Audio(_C, tag="audio"):
@@ -73,7 +84,7 @@ class Article(_C, tag="article"):
     title: Annotated[str, Meta(min_length=1, max_length=200)]
     url: Url
     summary: Annotated[str, Meta(max_length=1000)] = ""
-    cover_url: str | None = None
+    cover_url: OptUrl = None
 
 
 class FormField(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
@@ -96,9 +107,18 @@ class Button(Struct, forbid_unknown_fields=True, kw_only=True):
     value: str = ""
 
 
+# A button's value is a URL (URL_PATTERN) when its action is url.
+_URL_BUTTON = {
+    "anyOf": [
+        {"properties": {"action": {"const": "url"}, "value": {"pattern": URL_PATTERN}}, "required": ["action", "value"]},
+        {"properties": {"action": {"enum": ["callback", "copy"]}}},
+    ]
+}
+
+
 class Buttons(_C, tag="buttons"):
     text: str
-    buttons: Annotated[list[list[Button]], Meta(min_length=1, max_length=20)]
+    buttons: Annotated[list[list[Annotated[Button, Meta(extra_json_schema=_URL_BUTTON)]]], Meta(min_length=1, max_length=20)]
 
 
 class System(_C, tag="system"):
@@ -127,7 +147,9 @@ class Forward(_C, tag="forward"):
 
 
 Content = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons, Forward, System]
-CLIENT_TYPES = frozenset({"text", "markdown", "html", "image", "file", "video", "audio", "sticker", "article", "form", "buttons"})
+# What a request may carry: every content but those the server makes (Forward, System).
+ClientContent = Union[Text, Markdown, Html, Image, File, Video, Audio, Sticker, Article, Form, Buttons]
+CLIENT_TYPES = frozenset(t.__struct_config__.tag for t in get_args(ClientContent))
 
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder(Content).decode
@@ -173,26 +195,13 @@ def searchable_text(content: Content) -> str:
     return "\n".join(parts)
 
 
-# A file stored by chatd itself is named by its key, the SHA-256 of its bytes: chatd-file:<64
-# lowercase hex digits>. The form is reserved for uploads to chatd (which do not exist yet).
 FILE_KEY = re.compile(r"chatd-file:[0-9a-f]{64}")
-_URL_SCHEMES = ("http", "https")
-_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f\s]")
+_URL = re.compile(URL_PATTERN)
 
 
 def url_allowed(url: str) -> bool:
-    """An http(s) URL with a host, or a chatd file key. Nothing else (javascript:, data:, file:,
-    relative or scheme-relative URLs) may stand where a client will load or open a URL."""
-    if FILE_KEY.fullmatch(url):
-        return True
-    if _UNSAFE.search(url):  # URL parsers drop some of these; a stored URL must mean one thing
-        return False
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 (raises on a port that is not a number)
-    except ValueError:
-        return False
-    return parts.scheme.lower() in _URL_SCHEMES and bool(parts.hostname)
+    """An http(s) URL with a host, or a chatd file key (URL_PATTERN)."""
+    return _URL.fullmatch(url) is not None
 
 
 def bad_url_field(content: Content) -> str | None:

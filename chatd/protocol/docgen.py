@@ -20,7 +20,7 @@ from .registry import REGISTRY, Command, Registry
 
 API_MD = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 COMMAND = "python -m chatd.protocol.docgen"
-_CONSTRAINTS = ("min", "max", "min_length", "max_length")
+_CONSTRAINTS = ("min", "max", "min_length", "max_length", "pattern", "enum")
 
 
 def _text(value: Any) -> str:
@@ -66,7 +66,7 @@ def _required(spec: dict[str, Any]) -> str:
 
 
 def _constraints(spec: dict[str, Any]) -> str:
-    return ", ".join(f"{key} {spec[key]}" for key in _CONSTRAINTS if key in spec)
+    return ", ".join(f"{key} {', '.join(spec[key]) if key == 'enum' else spec[key]}" for key in _CONSTRAINTS if key in spec)
 
 
 def _request_table(fields: dict[str, dict[str, Any]], reg: Registry) -> list[str]:
@@ -164,6 +164,8 @@ def _command(cmd: Command, reg: Registry) -> list[str]:
     if cmd.kind == "request":
         if cmd.request:
             out += ["Request fields:", ""] + _request_table(cmd.request, reg)
+            if cmd.at_least_one_of:
+                out += ["At least one of " + ", ".join(f"`{f}`" for f in cmd.at_least_one_of) + " must be given.", ""]
         else:
             out += ["Request fields: none (`data` may be `{}` or left out).", ""]
     label = "Response fields" if cmd.kind == "request" else "Push fields"

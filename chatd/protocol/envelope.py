@@ -34,6 +34,17 @@ _env_decoders = (msgspec.json.Decoder(Envelope), msgspec.msgpack.Decoder(Envelop
 _encoders = (msgspec.json.Encoder(), msgspec.msgpack.Encoder())
 _EMPTY = (b"{}", b"\x80")
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
+_WHOLE_FLOAT = re.compile(r"Expected `[^`]*\bint\b[^`]*`, got `float`")
+
+
+def _whole_floats_as_ints(value: Any) -> Any:
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {k: _whole_floats_as_ints(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_whole_floats_as_ints(v) for v in value]
+    return value
 
 
 class Request:
@@ -91,7 +102,13 @@ class Codec:
             raise ChatError("not_implemented", f"{cmd} is not implemented by this server yet")
         raw = raw or _EMPTY[codec]
         try:
-            return decoders[codec].decode(raw)
+            try:
+                return decoders[codec].decode(raw)
+            except msgspec.ValidationError as exc:
+                if codec != JSON or not _WHOLE_FLOAT.match(str(exc)):
+                    raise
+                # JSON has one kind of number: 44.0 is the integer 44 (JSON Schema agrees), 44.5 is not.
+                return msgspec.convert(_whole_floats_as_ints(msgspec.json.decode(raw)), decoders[codec].type)
         except msgspec.ValidationError as exc:
             text = str(exc)
             m = _AT.search(text)

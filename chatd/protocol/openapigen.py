@@ -76,6 +76,10 @@ def document(reg: Registry = REGISTRY) -> dict[str, Any]:
     operations: dict[str, dict[str, Any]] = {}
     for i, cmd in enumerate(commands):
         req_schema, resp_schema = schemas[2 * i], schemas[2 * i + 1]
+        if cmd.at_least_one_of:  # the handler answers bad_request when none is given
+            components[req_schema["$ref"].rsplit("/", 1)[1]]["anyOf"] = [
+                {"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in cmd.at_least_one_of
+            ]
         op = _operation(cmd, req_schema, resp_schema, status)
         operations[cmd.wire] = op
         paths[f"/api/v1/commands/{cmd.wire}"] = {"post": op}

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import yaml
@@ -21,7 +21,7 @@ import yaml
 from . import content as content_types
 
 _SCALARS: dict[str, Any] = {"int": int, "float": float, "str": str, "bool": bool, "any": Any}
-_NAMED: dict[str, Any] = {"Content": content_types.Content}
+_NAMED: dict[str, Any] = {"Content": content_types.ClientContent}  # the named types of request fields
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Command:
     example: dict[str, Any] = field(default_factory=dict)
     struct: type | None = None
     cost: int | None = None  # what the request takes from the user's write budget (requests only)
+    at_least_one_of: tuple[str, ...] = ()  # optional request fields of which one must be given (not null)
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,15 @@ def _field_type(spec: dict[str, Any]) -> Any:
     for key, meta_key in (("min", "ge"), ("max", "le"), ("min_length", "min_length"), ("max_length", "max_length")):
         if key in spec:
             meta[meta_key] = spec[key]
+    if "pattern" in spec or "enum" in spec:  # what a str, or each str of a list[str], must be
+        if tp not in (str, list[str]):
+            raise ValueError(f"pattern, enum: only for str and list[str] fields, not {spec['type']!r}")
+        item: Any = Literal[tuple(spec["enum"])] if "enum" in spec else str
+        if "pattern" in spec and tp is str:
+            meta["pattern"] = spec["pattern"]
+        elif "pattern" in spec:
+            item = Annotated[item, msgspec.Meta(pattern=spec["pattern"])]
+        tp = list[item] if tp == list[str] else item
     if meta:
         tp = Annotated[tp, msgspec.Meta(**meta)]
     if spec.get("optional"):
@@ -131,6 +141,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
         request = item.get("request") or {}
         cost = _cost(item)
         struct = None
+        one_of = tuple(item.get("at_least_one_of") or ())
+        if any(not request.get(f, {}).get("optional") for f in one_of):
+            raise ValueError(f"{wire}: at_least_one_of names only optional request fields")
         if item["kind"] == "request" and item.get("implemented"):
             struct = _build_struct(item["name"] + "Request", request)
         commands[wire] = Command(
@@ -146,6 +159,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
             example=item.get("example") or {},
             struct=struct,
             cost=cost,
+            at_least_one_of=one_of,
         )
     return Registry(
         version=doc["version"],

@@ -18,12 +18,12 @@ import keyword
 import sys
 import types
 from pathlib import Path
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import msgspec
 
 from . import generated
-from .content import Content
+from .content import ClientContent
 from .registry import INT64, REGISTRY, Command, Registry
 
 REQUESTS_PY = Path(__file__).resolve().with_name("requests.py")
@@ -44,9 +44,11 @@ def _type(tp: Any) -> str:
         return "None"
     if tp is Any:
         return "Any"
-    if tp == Content:
-        return "Content"
+    if tp == ClientContent:
+        return "ClientContent"
     origin = get_origin(tp)
+    if origin is Literal:
+        return f"Literal[{', '.join(repr(v) for v in get_args(tp))}]"
     if origin is Annotated:
         base, meta = get_args(tp)
         return f"Annotated[{_type(base)}, {_meta(meta)}]"
@@ -97,11 +99,11 @@ def render(reg: Registry = REGISTRY) -> str:
         "A request's fields that its Struct does not know are ignored.",
         '"""',
         "",
-        "from typing import Annotated, Any" if any("Any" in line for line in body) else "from typing import Annotated",
+        "from typing import " + ", ".join(["Annotated"] + [n for n in ("Any", "Literal") if any(f"{n}[" in line or f" {n}" in line for line in body)]),
         "",
         "import msgspec",
         "",
-        "from .content import Content",
+        "from .content import ClientContent",
         "",
         f"INT64 = msgspec.Meta({', '.join(f'{k}={v!r}' for k, v in INT64.items())})",
     ]

@@ -6,11 +6,11 @@ requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknow
 A request's fields that its Struct does not know are ignored.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
-from .content import Content
+from .content import ClientContent
 
 INT64 = msgspec.Meta(ge=-9223372036854775808, le=9223372036854775807)
 
@@ -32,7 +32,7 @@ class PingRequest(msgspec.Struct, kw_only=True):
 
 class ChatDMSendRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -86,7 +86,7 @@ class ChatDMControlRequest(msgspec.Struct, kw_only=True):
 class ChatDMEditRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatDMRecallRequest(msgspec.Struct, kw_only=True):
@@ -126,19 +126,19 @@ class ChatMessageAroundRequest(msgspec.Struct, kw_only=True):
     before: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
     after: Annotated[int, msgspec.Meta(ge=0, le=100)] = 20
     include_anchor: bool = True
-    types: list[str] | None = None
+    types: Annotated[list[Literal['image', 'video', 'file', 'audio']], msgspec.Meta(min_length=1)] | None = None
 
 
 class ChatMessageForwardRequest(msgspec.Struct, kw_only=True):
     msg_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(min_length=1, max_length=1000)]
-    targets: Annotated[list[str], msgspec.Meta(min_length=1, max_length=1000)]
+    targets: Annotated[list[Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$')]], msgspec.Meta(min_length=1, max_length=1000)]
     merged: bool = False
     title: Annotated[str, msgspec.Meta(max_length=200)] = ""
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
 
 
 class ChatConversationsRequest(msgspec.Struct, kw_only=True):
-    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    kinds: Annotated[list[Literal['dm', 'group', 'room', 'channel', 'broadcast']], msgspec.Meta(max_length=4)] | None = None
     unread_only: bool = False
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
@@ -146,27 +146,27 @@ class ChatConversationsRequest(msgspec.Struct, kw_only=True):
 
 class ChatConversationsUnreadRequest(msgspec.Struct, kw_only=True):
     since: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
-    types: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
-    kinds: Annotated[list[str], msgspec.Meta(max_length=4)] | None = None
+    types: Annotated[list[Literal['text', 'markdown', 'html', 'image', 'file', 'video', 'audio', 'sticker', 'article', 'form', 'buttons', 'forward']], msgspec.Meta(max_length=16)] | None = None
+    kinds: Annotated[list[Literal['dm', 'group', 'room', 'channel', 'broadcast']], msgspec.Meta(max_length=4)] | None = None
     clear: bool = False
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
 
 
 class ChatConversationSortSetRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
     sort_order: Annotated[int, msgspec.Meta(ge=-1000000000, le=1000000000)]
 
 
 class ChatConversationRemoveRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
 
 
 class ChatConversationDismissRequest(msgspec.Struct, kw_only=True):
-    target: Annotated[str, msgspec.Meta(min_length=3, max_length=40)]
+    target: Annotated[str, msgspec.Meta(pattern='^(?:dm|group|room|channel|broadcast):[0-9]{1,18}$', min_length=3, max_length=40)]
 
 
 class ChatTranslationLanguageSetRequest(msgspec.Struct, kw_only=True):
-    language: Annotated[str, msgspec.Meta(max_length=35)]
+    language: Annotated[str, msgspec.Meta(pattern='^(?:[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,4})?$', max_length=35)]
 
 
 class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
@@ -174,7 +174,7 @@ class ChatTranslationLanguageGetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatBroadcastSendRequest(msgspec.Struct, kw_only=True):
-    content: Content
+    content: ClientContent
     broadcast_id: Annotated[int, INT64] = 0
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
@@ -200,7 +200,7 @@ class ChatBroadcastRecallRequest(msgspec.Struct, kw_only=True):
 
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -259,7 +259,7 @@ class ChatRoomControlRequest(msgspec.Struct, kw_only=True):
 class ChatRoomEditRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatRoomRecallRequest(msgspec.Struct, kw_only=True):
@@ -286,7 +286,7 @@ class ChatRoomReactRequest(msgspec.Struct, kw_only=True):
 
 class ChatGroupSendRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -351,7 +351,7 @@ class ChatGroupControlRequest(msgspec.Struct, kw_only=True):
 class ChatGroupEditRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class ChatGroupRecallRequest(msgspec.Struct, kw_only=True):
@@ -558,7 +558,7 @@ class ChatFriendRemarkSetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatFriendRequestListRequest(msgspec.Struct, kw_only=True):
-    direction: str = "incoming"
+    direction: Literal['incoming', 'outgoing'] = "incoming"
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
@@ -602,7 +602,7 @@ class ChatDMPrivacyGetRequest(msgspec.Struct, kw_only=True):
 
 
 class ChatDMPrivacySetRequest(msgspec.Struct, kw_only=True):
-    policy: str | None = None
+    policy: Literal['everyone', 'friends', 'whitelist', 'department'] | None = None
     friend_requests: bool | None = None
 
 
@@ -627,7 +627,7 @@ class ChatRoomMemberMuteSetRequest(msgspec.Struct, kw_only=True):
 class ChatRoomMemberRoleSetRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
-    role: str
+    role: Literal['owner', 'admin', 'member']
 
 
 class ChatGroupCreateRequest(msgspec.Struct, kw_only=True):
@@ -698,7 +698,7 @@ class ChatGroupLeaveRequest(msgspec.Struct, kw_only=True):
 
 class ChatGroupRequestsRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64] | None = None
-    status: str = "pending"
+    status: Literal['pending', 'approved', 'rejected', 'cancelled', 'all'] = "pending"
     limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
@@ -711,7 +711,7 @@ class ChatGroupRequestDecideRequest(msgspec.Struct, kw_only=True):
 class ChatGroupMemberRoleSetRequest(msgspec.Struct, kw_only=True):
     group_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
-    role: str
+    role: Literal['owner', 'admin', 'member']
 
 
 class CommunityCreateRequest(msgspec.Struct, kw_only=True):
@@ -719,7 +719,7 @@ class CommunityCreateRequest(msgspec.Struct, kw_only=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] = ""
     icon: Annotated[str, msgspec.Meta(max_length=2048)] = ""
     public: bool = False
-    join_mode: str = "invite"
+    join_mode: Literal['open', 'invite', 'request'] = "invite"
 
 
 class CommunityUpdateRequest(msgspec.Struct, kw_only=True):
@@ -728,7 +728,7 @@ class CommunityUpdateRequest(msgspec.Struct, kw_only=True):
     description: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
     icon: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     public: bool | None = None
-    join_mode: str | None = None
+    join_mode: Literal['open', 'invite', 'request'] | None = None
 
 
 class CommunityDisbandRequest(msgspec.Struct, kw_only=True):
@@ -776,7 +776,7 @@ class CommunityRoleListRequest(msgspec.Struct, kw_only=True):
 class CommunityRoleCreateRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
     position: Annotated[int, INT64] | None = None
 
 
@@ -784,7 +784,7 @@ class CommunityRoleUpdateRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     role_id: Annotated[int, INT64]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] | None = None
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] | None = None
     position: Annotated[int, INT64] | None = None
 
 
@@ -880,7 +880,7 @@ class CommunityRequestDecideRequest(msgspec.Struct, kw_only=True):
 
 class CommunitySendRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -912,7 +912,7 @@ class CommunityControlRequest(msgspec.Struct, kw_only=True):
 class CommunityEditRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     msg_id: Annotated[int, INT64]
-    content: Content
+    content: ClientContent
 
 
 class CommunityRecallRequest(msgspec.Struct, kw_only=True):
@@ -959,12 +959,12 @@ class CommunityConversationsRequest(msgspec.Struct, kw_only=True):
 
 class CommunityOverwriteSetRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
-    place: str
+    place: Literal['category', 'channel']
     place_id: Annotated[int, INT64]
-    target: str
+    target: Literal['role', 'member']
     target_id: Annotated[int, INT64]
-    allow: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
-    deny: Annotated[list[str], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    allow: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
+    deny: Annotated[list[Literal['view_channel', 'send', 'read_history', 'mention_everyone', 'manage_messages', 'manage_channels', 'manage_roles', 'kick', 'mute', 'invite', 'manage_community', 'administrator']], msgspec.Meta(max_length=16)] = msgspec.field(default_factory=list)
 
 
 REQUESTS: dict[str, type[msgspec.Struct]] = {
