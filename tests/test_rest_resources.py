@@ -130,6 +130,8 @@ async def test_resource_route_errors(harness, users):
     assert bad_path.status == 400 and bad_path.json()["error"]["field"] == "peer"
     bad_query = await call(harness, alice, "GET", base + "?limit=1000")
     assert bad_query.status == 400 and bad_query.json()["error"]["field"] == "limit"
+    misspelt = await call(harness, alice, "GET", base + "?limt=10")
+    assert misspelt.status == 400 and misspelt.json()["error"]["field"] == "limt"
     wrong_method = await call(harness, alice, "PUT", base)
     assert wrong_method.status == 405
     unknown = await call(harness, alice, "GET", "/api/v1/nothing/here")

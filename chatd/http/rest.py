@@ -99,7 +99,10 @@ class Rest:
                 raise ChatError("bad_request", "the body must be a JSON object", field="data")
         else:
             query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-            obj = {key: _from_text(key, fields[key], values) for key, values in query.items() if key in fields}
+            unknown = sorted(set(query) - set(fields) - set(params) - {k for k, _ in res.fixed})
+            if unknown:  # (a misspelt parameter would silently mean its default)
+                raise ChatError("bad_request", f"{res.method} {res.path} takes no parameter {unknown[0]!r}", field=unknown[0])
+            obj = {key: _from_text(key, fields[key], values) for key, values in query.items()}
         obj.update({key: _from_text(key, fields[key], [value]) for key, value in params.items()})
         obj.update(res.fixed)
         data = self.server.codec.decode_data(res.wire, msgspec.json.encode(obj), JSON)

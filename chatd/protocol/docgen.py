@@ -166,6 +166,8 @@ def _command(cmd: Command, reg: Registry) -> list[str]:
             out += ["Request fields:", ""] + _request_table(cmd.request, reg)
             if cmd.at_least_one_of:
                 out += ["At least one of " + ", ".join(f"`{f}`" for f in cmd.at_least_one_of) + " must be given.", ""]
+            if cmd.exactly_one_of:
+                out += ["Exactly one of " + ", ".join(f"`{f}`" for f in cmd.exactly_one_of) + " must be given.", ""]
         else:
             out += ["Request fields: none (`data` may be `{}` or left out).", ""]
     label = "Response fields" if cmd.kind == "request" else "Push fields"

@@ -76,10 +76,9 @@ def document(reg: Registry = REGISTRY) -> dict[str, Any]:
     operations: dict[str, dict[str, Any]] = {}
     for i, cmd in enumerate(commands):
         req_schema, resp_schema = schemas[2 * i], schemas[2 * i + 1]
-        if cmd.at_least_one_of:  # the handler answers bad_request when none is given
-            components[req_schema["$ref"].rsplit("/", 1)[1]]["anyOf"] = [
-                {"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in cmd.at_least_one_of
-            ]
+        for fields, key in ((cmd.at_least_one_of, "anyOf"), (cmd.exactly_one_of, "oneOf")):
+            if fields:  # the handler answers bad_request when none (or, for oneOf, more than one) is given
+                components[req_schema["$ref"].rsplit("/", 1)[1]][key] = [{"required": [f], "properties": {f: {"not": {"type": "null"}}}} for f in fields]
         op = _operation(cmd, req_schema, resp_schema, status)
         operations[cmd.wire] = op
         paths[f"/api/v1/commands/{cmd.wire}"] = {"post": op}
@@ -147,7 +146,7 @@ def _resource_operation(res: Resource, op: dict[str, Any], components: dict[str,
         body = {**request, "properties": {name: props[name] for name in rest}, "required": sorted(required & set(rest))}
         if not body["required"]:
             del body["required"]
-        out["requestBody"] = {"required": bool(required & set(rest)), "content": {"application/json": {"schema": body}}}
+        out["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}  # JSON, if only {}
     else:
         params += [{"name": name, "in": "query", "required": name in required, "schema": _text_schema(props[name])} for name in rest]
         out["responses"] = {st: r for st, r in op["responses"].items() if st != "415"}  # no body, no Content-Type to refuse

@@ -39,6 +39,7 @@ class Command:
     struct: type | None = None
     cost: int | None = None  # what the request takes from the user's write budget (requests only)
     at_least_one_of: tuple[str, ...] = ()  # optional request fields of which one must be given (not null)
+    exactly_one_of: tuple[str, ...] = ()  # optional request fields of which one, and only one, must be given
 
 
 @dataclass(frozen=True)
@@ -142,8 +143,9 @@ def load_registry(path: str | Path | None = None) -> Registry:
         cost = _cost(item)
         struct = None
         one_of = tuple(item.get("at_least_one_of") or ())
-        if any(not request.get(f, {}).get("optional") for f in one_of):
-            raise ValueError(f"{wire}: at_least_one_of names only optional request fields")
+        only_one = tuple(item.get("exactly_one_of") or ())
+        if any(not request.get(f, {}).get("optional") for f in one_of + only_one):
+            raise ValueError(f"{wire}: at_least_one_of and exactly_one_of name only optional request fields")
         if item["kind"] == "request" and item.get("implemented"):
             struct = _build_struct(item["name"] + "Request", request)
         commands[wire] = Command(
@@ -160,6 +162,7 @@ def load_registry(path: str | Path | None = None) -> Registry:
             struct=struct,
             cost=cost,
             at_least_one_of=one_of,
+            exactly_one_of=only_one,
         )
     return Registry(
         version=doc["version"],
