@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import __version__
@@ -106,36 +106,46 @@ def _db(cfg: Config) -> Any:
     return connect(cfg.db_path)
 
 
-def cmd_user(args: argparse.Namespace) -> int:
+def _on_database(args: argparse.Namespace, act: Callable[[Config, Any], None]) -> int:
+    """Run act(config, connection) on the database; a refusal (ChatError) is exit code 1."""
     from .errors import ChatError
-    from .passwords import hash_password
-    from .store import users
 
     cfg = _config(args)
     conn = _db(cfg)
     try:
-        if args.user_cmd == "add":
-            password = _read_password(confirm=True)
-            uid = users.create_user(conn, args.name, hash_password(password, cfg.auth), is_admin=args.admin, display_name=args.display_name)
-            print(f"created user {args.name} (id {uid}{', admin' if args.admin else ''})")
-        elif args.user_cmd == "passwd":
-            password = _read_password(confirm=True)
-            users.set_password(conn, args.name, hash_password(password, cfg.auth))
-            print(f"password of {args.name} changed; its sessions must log in again")
-        elif args.user_cmd == "list":
-            rows = users.list_users(conn)
-            print(f"{'id':>5}  {'name':<24} {'admin':<5} {'disabled':<8}")
-            for u in rows:
-                print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['is_admin'] else '':<5} {'yes' if u['disabled'] else '':<8}")
-        elif args.user_cmd in ("disable", "enable"):
-            users.set_disabled(conn, args.name, args.user_cmd == "disable")
-            print(f"user {args.name} {args.user_cmd}d")
+        act(cfg, conn)
     except ChatError as exc:
         print(f"chatd: {exc.message}", file=sys.stderr)
         return 1
     finally:
         conn.close()
     return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    return _on_database(args, lambda cfg, conn: _user(args, cfg, conn))
+
+
+def _user(args: argparse.Namespace, cfg: Config, conn: Any) -> None:
+    from .passwords import hash_password
+    from .store import users
+
+    if args.user_cmd == "add":
+        password = _read_password(confirm=True)
+        uid = users.create_user(conn, args.name, hash_password(password, cfg.auth), is_admin=args.admin, display_name=args.display_name)
+        print(f"created user {args.name} (id {uid}{', admin' if args.admin else ''})")
+    elif args.user_cmd == "passwd":
+        password = _read_password(confirm=True)
+        users.set_password(conn, args.name, hash_password(password, cfg.auth))
+        print(f"password of {args.name} changed; its sessions must log in again")
+    elif args.user_cmd == "list":
+        rows = users.list_users(conn)
+        print(f"{'id':>5}  {'name':<24} {'admin':<5} {'disabled':<8}")
+        for u in rows:
+            print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['is_admin'] else '':<5} {'yes' if u['disabled'] else '':<8}")
+    elif args.user_cmd in ("disable", "enable"):
+        users.set_disabled(conn, args.name, args.user_cmd == "disable")
+        print(f"user {args.name} {args.user_cmd}d")
 
 
 @contextlib.contextmanager
@@ -150,41 +160,35 @@ def _transaction(conn: Any) -> Iterator[None]:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
+    return _on_database(args, lambda cfg, conn: _bot(args, conn))
+
+
+def _bot(args: argparse.Namespace, conn: Any) -> None:
     import secrets
 
-    from .errors import ChatError
     from .store import users
 
-    cfg = _config(args)
-    conn = _db(cfg)
-    try:
-        token = secrets.token_urlsafe(32)
-        if args.bot_cmd == "add":
-            with _transaction(conn):
-                uid = users.create_bot(conn, args.name, args.display_name)
-                users.replace_bot_token(conn, uid, token)
-            print(f"created bot {args.name} (id {uid}); its token, shown only now:")
-            print(token)
-        elif args.bot_cmd == "token":
-            with _transaction(conn):
-                users.replace_bot_token(conn, users.bot_id(conn, args.name), token)
-            print(f"new token of bot {args.name} (the old one no longer works), shown only now:")
-            print(token)
-        elif args.bot_cmd == "list":
-            print(f"{'id':>5}  {'name':<24} {'disabled':<8}")
-            for u in users.list_users(conn):
-                if u["is_bot"]:
-                    print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['disabled'] else '':<8}")
-        elif args.bot_cmd in ("disable", "enable"):
-            users.bot_id(conn, args.name)
-            users.set_disabled(conn, args.name, args.bot_cmd == "disable")
-            print(f"bot {args.name} {args.bot_cmd}d" + (": its token no longer works; `chatd bot token` makes a new one" if args.bot_cmd == "disable" else ""))
-    except ChatError as exc:
-        print(f"chatd: {exc.message}", file=sys.stderr)
-        return 1
-    finally:
-        conn.close()
-    return 0
+    token = secrets.token_urlsafe(32)
+    if args.bot_cmd == "add":
+        with _transaction(conn):
+            uid = users.create_bot(conn, args.name, args.display_name)
+            users.replace_bot_token(conn, uid, token)
+        print(f"created bot {args.name} (id {uid}); its token, shown only now:")
+        print(token)
+    elif args.bot_cmd == "token":
+        with _transaction(conn):
+            users.replace_bot_token(conn, users.bot_id(conn, args.name), token)
+        print(f"new token of bot {args.name} (the old one no longer works), shown only now:")
+        print(token)
+    elif args.bot_cmd == "list":
+        print(f"{'id':>5}  {'name':<24} {'disabled':<8}")
+        for u in users.list_users(conn):
+            if u["is_bot"]:
+                print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['disabled'] else '':<8}")
+    elif args.bot_cmd in ("disable", "enable"):
+        users.bot_id(conn, args.name)
+        users.set_disabled(conn, args.name, args.bot_cmd == "disable")
+        print(f"bot {args.name} {args.bot_cmd}d" + (": its token no longer works; `chatd bot token` makes a new one" if args.bot_cmd == "disable" else ""))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
