@@ -14,7 +14,6 @@ from ..policy.calls import Event
 from ..store.users import public_user
 from . import Call, handler
 
-MEDIA = ("audio", "video")
 # Requests a connection runs as soon as they arrive, even while another of its requests runs
 # (chatd.server: a connection that made a call has a lane for the others): a call's signals,
 # relayed from memory without waiting for anything, never wait behind a search.
@@ -28,9 +27,7 @@ def _answer(call: Call, out: dict[str, Any], effects: list[Any]) -> dict[str, An
 
 @handler("rtc_call_invite")
 async def invite(call: Call) -> dict[str, Any]:
-    d, me = call.data, call.user_id
-    if d.media not in MEDIA:
-        raise ChatError("bad_request", "media is audio or video", field="media")
+    d, me = call.data, call.user_id  # (media is audio or video: the registry's enum)
     await call.ctx.readers.read(social_gate.call_gate, me, d.peer)
     calls = call.ctx.services.calls
     placed, merged, effects = calls.invite(me, call.session, d.peer, d.media, public_user(call.session.user))
@@ -108,9 +105,7 @@ async def multi_join(call: Call) -> dict[str, Any]:
 
 @handler("rtc_multi_signal")
 async def multi_signal(call: Call) -> dict[str, Any]:
-    d, limits = call.data, call.ctx.cfg.calls
-    if d.type not in ("offer", "answer", "candidate"):
-        raise ChatError("bad_request", "type is offer, answer or candidate", field="type")
+    d, limits = call.data, call.ctx.cfg.calls  # (type is offer, answer or candidate: the registry's enum)
     if d.type == "candidate":
         if d.candidate is None:
             raise ChatError("bad_request", "a candidate signal carries candidate", field="candidate")

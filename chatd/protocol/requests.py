@@ -483,7 +483,7 @@ class GroupExitRequest(msgspec.Struct, kw_only=True):
 
 class RTCCallInviteRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
-    media: str = "audio"
+    media: Literal['audio', 'video'] = "audio"
 
 
 class RTCCallAcceptRequest(msgspec.Struct, kw_only=True):
@@ -527,7 +527,7 @@ class RTCMultiJoinRequest(msgspec.Struct, kw_only=True):
 class RTCMultiSignalRequest(msgspec.Struct, kw_only=True):
     conv_id: Annotated[int, INT64]
     to_device: Annotated[str, msgspec.Meta(max_length=32)]
-    type: str
+    type: Literal['offer', 'answer', 'candidate']
     sdp: str | None = None
     candidate: Annotated[str, msgspec.Meta(max_length=2048)] | None = None
     sdp_mid: Annotated[str, msgspec.Meta(max_length=64)] | None = None
