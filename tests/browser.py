@@ -10,8 +10,10 @@ wait and every action is Playwright's own, bounded by EXPECT_MS.
 from __future__ import annotations
 
 import json
+import os
 import queue
 import subprocess
+import tempfile
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -27,7 +29,9 @@ from .helpers_proc import CHATD, URL_RE, clean_env, run_sync
 
 
 EXPECT_MS = 10_000
-IMG = Path(__file__).resolve().parent.parent / "docs" / "img"
+# Where the tests put their screenshots: a directory of their own, or the one CHATD_SCREENSHOTS
+# names (docs/img, to refresh the documentation's pictures), so a test run leaves the checkout as it was.
+IMG = Path(os.environ.get("CHATD_SCREENSHOTS") or tempfile.mkdtemp(prefix="chatd-screenshots-"))
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 expect.set_options(timeout=EXPECT_MS)
 
