@@ -328,3 +328,17 @@ async def test_only_members_join_a_group_call(harness, users):
         with pytest.raises(ClientError) as exc:
             await c.request("rtc_multi_join", {"channel_id": 12345})
         assert exc.value.code == "not_found"
+
+
+async def test_a_member_removed_from_the_group_leaves_its_call(harness, users):
+    async with harness.client("alice") as a, harness.client("bob") as b:
+        gid = (await a.request("chat_group_create", {"name": "standup", "members": [users["bob"]]}))["group"]["group_id"]
+        ja = await a.request("rtc_multi_join", {"group_id": gid})
+        jb = await b.request("rtc_multi_join", {"group_id": gid})
+        await a.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jb["device"] and d["event"] == "joined")
+        await a.request("chat_group_member_kick", {"group_id": gid, "user_id": users["bob"]})
+        upd = await a.next_push("rtc_multi_update", where=lambda d: d["event"] == "left")
+        assert upd["data"]["participant"]["user_id"] == users["bob"] and upd["data"]["participants"] == [{"user_id": users["alice"], "device": ja["device"]}]
+        with pytest.raises(ClientError) as exc:  # no more signals to the call for him
+            await b.request("rtc_multi_signal", {"conv_id": gid, "to_device": ja["device"], "type": "offer", "sdp": "v=0"})
+        assert exc.value.code == "forbidden"

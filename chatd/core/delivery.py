@@ -200,6 +200,7 @@ class Delivery:
             sv.members.remove(effect.conv_id, effect.user_ids)
             for uid in effect.user_ids:
                 sv.room_presence.leave_user(effect.conv_id, uid)
+            sv.mesh.leave_users(effect.conv_id, effect.user_ids)  # and its group call
         elif kind is Entered:
             if origin is not None and self.hub.is_registered(origin):  # not a connection that ended meanwhile
                 sv.room_presence.enter(origin, effect.room_id)

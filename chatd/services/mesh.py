@@ -3,8 +3,8 @@
 Each device in a group's or a community channel's call sends its offers to every other device
 (a mesh: media goes between them, never through chatd); chatd keeps the participant list,
 relays each signal to the one device it names, and tells the conversation's members who joined
-and left. A device leaves with rtc_multi_leave or when its connection ends (the session-end
-hook). At most `calls.mesh_max_participants` devices per call.
+and left. A device leaves with rtc_multi_leave, when its connection ends (the session-end
+hook), or when its user stops being a member of the conversation (kicked, left). At most `calls.mesh_max_participants` devices per call.
 """
 
 from __future__ import annotations
@@ -76,6 +76,18 @@ class Mesh:
             raise ChatError("not_found", "no such device in this call", field="to_device")
         data = {"call_id": 0, "conv_id": conv_id, "from_user": session.user_id, "from_device": session.id, **body}
         return Push("rtc_signal", data, Connections((target,)), skip_origin=False)
+
+    def leave_users(self, conv_id: int, user_ids: Any) -> None:
+        """These users are no longer members of the conversation: their devices leave its call."""
+        devices = self._calls.get(conv_id)
+        if not devices:
+            return
+        gone = set(user_ids)
+        effects: list[Any] = []
+        for session in [s for s in devices.values() if s.user_id in gone]:
+            effects += self.leave(conv_id, session)
+        if effects:
+            self.apply(effects)
 
     def session_ended(self, session: Session) -> None:
         effects: list[Any] = []
