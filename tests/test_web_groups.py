@@ -163,15 +163,23 @@ def test_messages_are_shown_safely(pages: tuple[Any, Any], chatd: Chatd) -> None
     chatd.command(token, "chat_dm_send", {"peer": 2, "content": text(trap)})
     rich = '<p><b>bold</b> <a href="https://example.org/">ok</a> <a href="javascript:window.__pwned=1">bad</a></p><script>window.__pwned=1</script>'
     chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "html", "text": rich}})
-    chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "markdown", "text": "**md** <i>raw</i>"}})
+    md = "**md** <i>raw</i> `co*de*` [ok](https://example.org/md)\n- one\n- _two_"  # (the server refuses a javascript: link)
+    chatd.command(token, "chat_dm_send", {"peer": 2, "content": {"type": "markdown", "text": md}})
     bob.click('.entry[data-target="dm:1"] a')
     expect(bob.locator(".msg")).to_have_count(3)
     expect(bob.locator(".msg .text").first).to_have_text(trap)  # text, not markup
     expect(bob.locator(".messages img")).to_have_count(0)
     expect(bob.locator(".rich b")).to_have_text("bold")  # the server's sanitized html
-    assert bob.locator(".rich a").evaluate_all("els => els.map((a) => a.getAttribute('href'))") == ["https://example.org/", None]
+    assert bob.locator(".rich:not(.markdown) a").evaluate_all("els => els.map((a) => a.getAttribute('href'))") == ["https://example.org/", None]
     expect(bob.locator(".messages script")).to_have_count(0)
-    expect(bob.locator(".msg .text").last).to_have_text("**md** <i>raw</i>")
+    # Markdown: elements made one by one; raw HTML stays text, only http(s) links are links.
+    rendered = bob.locator(".markdown")
+    expect(rendered.locator("strong")).to_have_text("md")
+    expect(rendered.locator("i")).to_have_count(0)
+    expect(rendered).to_contain_text("<i>raw</i>")
+    expect(rendered.locator("code")).to_have_text("co*de*")
+    assert rendered.locator("a").evaluate_all("els => els.map((a) => a.getAttribute('href'))") == ["https://example.org/md"]
+    expect(rendered.locator("li em")).to_have_text("two")
     assert bob.evaluate("window.__pwned") is None
 
 

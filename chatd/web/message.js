@@ -3,6 +3,7 @@
 import {useState} from 'preact/hooks';
 import {BotBadge, Buttons, Form, StreamState} from './bots.js';
 import {t} from './i18n.js';
+import {Markdown} from './markdown.js';
 import {html, Linkified, safeHref, timeLabel, useFileUrl} from './ui.js';
 
 export const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉'];
@@ -37,8 +38,9 @@ export function Content({client, content, m}) {
   if (!content) return html`<span class="recalled">${t('recalled')}</span>`;
   switch (content.type) {
     case 'text':
-    case 'markdown': // shown as typed until the client renders Markdown (raw HTML would stay text anyway)
       return html`<${Linkified} text=${content.text} />`;
+    case 'markdown': // made of elements, never of HTML parsed from the text (markdown.js)
+      return html`<${Markdown} text=${content.text} />`;
     case 'html': // sanitized by the server before it was stored (docs/protocol.md, "Rich text")
       return html`<div class="rich" onClick=${openOutside} dangerouslySetInnerHTML=${{__html: content.text}} />`;
     case 'image':
