@@ -9,34 +9,33 @@ from typing import Any
 
 from ..errors import ChatError
 from ..store import messages
-from ..store import users as users_store
+from ..store.users import public_user
 from .message_reads import readable
 
 MAX_INPUT_CHARS = 4000  # an input or textarea field's value
 
 
-def _readable_content(conn: sqlite3.Connection, msg_id: int, user_id: int, kind: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(the message, its location as a push carries it, the reader) for a reader who may see it."""
-    at = readable(conn, msg_id, user_id)
+def _readable_content(conn: sqlite3.Connection, msg_id: int, reader: dict[str, Any], kind: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the message, the push's data so far: where it is and who answers) for a reader who may see it."""
+    at = readable(conn, msg_id, reader["id"])
     msg = messages.load(conn, msg_id)
     if msg is None or msg["content"] is None or msg["content"]["type"] != kind:
         raise ChatError("bad_request", f"the message has no {'buttons' if kind == 'buttons' else 'form'}", field="msg_id")
-    reader = users_store.get_users(conn, [user_id])[user_id]
-    return msg, {"msg_id": msg_id, "kind": at.kind, "conv_id": at.conv_id}, users_store.public_user(reader)
+    return msg, {"msg_id": msg_id, "kind": at.kind, "conv_id": at.conv_id, "user": public_user(reader)}
 
 
-def click(conn: sqlite3.Connection, msg_id: int, user_id: int, value: str) -> tuple[int, dict[str, Any]]:
+def click(conn: sqlite3.Connection, msg_id: int, reader: dict[str, Any], value: str) -> tuple[int, dict[str, Any]]:
     """(the sender to tell, the push's data) for a click on the callback button `value`."""
-    msg, where, reader = _readable_content(conn, msg_id, user_id, "buttons")
+    msg, data = _readable_content(conn, msg_id, reader, "buttons")
     callbacks = {b.get("value", "") for row in msg["content"]["buttons"] for b in row if b.get("action", "callback") == "callback"}
     if value not in callbacks:
         raise ChatError("bad_request", "no callback button of the message has this value", field="value")
-    return msg["sender_id"], {**where, "user": reader, "value": value}
+    return msg["sender_id"], {**data, "value": value}
 
 
-def submit(conn: sqlite3.Connection, msg_id: int, user_id: int, values: Any) -> tuple[int, dict[str, Any]]:
+def submit(conn: sqlite3.Connection, msg_id: int, reader: dict[str, Any], values: Any) -> tuple[int, dict[str, Any]]:
     """(the sender to tell, the push's data) for a form's values, each checked against its field."""
-    msg, where, reader = _readable_content(conn, msg_id, user_id, "form")
+    msg, data = _readable_content(conn, msg_id, reader, "form")
     if not isinstance(values, dict):
         raise ChatError("bad_request", "values is an object of field id to value", field="values")
     fields = {f["id"]: f for f in msg["content"]["fields"]}
@@ -47,7 +46,7 @@ def submit(conn: sqlite3.Connection, msg_id: int, user_id: int, values: Any) -> 
     for fid, field in fields.items():
         value = values.get(fid, field.get("default"))
         out[fid] = _checked(fid, field, value)
-    return msg["sender_id"], {**where, "user": reader, "values": out}
+    return msg["sender_id"], {**data, "values": out}
 
 
 def _checked(fid: str, field: dict[str, Any], value: Any) -> Any:

@@ -14,7 +14,7 @@ from . import Call, handler
 async def button_click(call: Call) -> dict[str, Any]:
     check_rate(call.session)
     d = call.data
-    sender, data = await call.ctx.readers.read(interactions.click, d.msg_id, call.user_id, d.value)
+    sender, data = await call.ctx.readers.read(interactions.click, d.msg_id, call.session.user, d.value)
     call.push("chat.button.click", data, Users((sender,)), skip_origin=False)
     return {"msg_id": d.msg_id, "delivered": call.ctx.hub.online(sender)}
 
@@ -23,6 +23,6 @@ async def button_click(call: Call) -> dict[str, Any]:
 async def form_submit(call: Call) -> dict[str, Any]:
     check_rate(call.session)
     d = call.data
-    sender, data = await call.ctx.readers.read(interactions.submit, d.msg_id, call.user_id, d.values)
+    sender, data = await call.ctx.readers.read(interactions.submit, d.msg_id, call.session.user, d.values)
     call.push("chat.form.submit", data, Users((sender,)), skip_origin=False)
     return {"msg_id": d.msg_id, "values": data["values"], "delivered": call.ctx.hub.online(sender)}

@@ -49,14 +49,12 @@ async def end(call: Call) -> dict[str, Any]:
 @handler("chat_stream_cancel")
 async def cancel(call: Call) -> dict[str, Any]:
     ctx, me = call.ctx, call.user_id
-    stream = ctx.services.streams.streams.get(call.data.stream_id)
-    if stream is None:
-        raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+    streams = ctx.services.streams
+    stream = streams.running(call.data.stream_id)
     if stream.kind is DM:
         if me not in stream.audience.ids:
             raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
     else:
         await ctx.readers.read(stream.kind.store.access, stream.conv_id, me, roles.READ)
-    _, effects = ctx.services.streams.cancel(stream.stream_id, me)
-    call.effects += effects
+    call.effects.append(streams.cancel(stream, me))
     return {"stream_id": stream.stream_id, "forwarded": ctx.hub.online(stream.bot_id)}

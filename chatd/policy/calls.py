@@ -74,7 +74,7 @@ class Call:
     reason: str = ""
     ended_by: int = 0
     vacant_since: int = 0  # when a bound side became vacant (0: both bound)
-    buffered: list[tuple[str, str, object]] = field(default_factory=list)  # the caller's signals before an accept
+    buffered: list[tuple[str, object]] = field(default_factory=list)  # the caller's signals (kind, body) before an accept
 
     def side(self, user_id: int) -> str:
         if user_id == self.caller:

@@ -148,7 +148,7 @@ class Calls:
             self._wake[call.call_id].set()
             if event in (Event.ACCEPT, Event.GLARE) and call.buffered and session is not None:
                 # The caller's offer and candidates that waited, to the device that answered, in order.
-                effects += [self._signal(call, call.caller, kind, body, session, skip_origin=False) for kind, _, body in call.buffered]
+                effects += [self._signal(call, call.caller, kind, body, session, skip_origin=False) for kind, body in call.buffered]
                 call.buffered.clear()
         return effects
 
@@ -171,7 +171,7 @@ class Calls:
             self._candidates[key] = self._candidates.get(key, 0) + 1
         kind = {Event.OFFER: "offer", Event.ANSWER: "answer", Event.ICE: "candidate"}[event]
         if result.buffer:
-            call.buffered.append((kind, session.id, body))
+            call.buffered.append((kind, body))
             return False, []
         effects = [self._signal(call, user_id, kind, body, session)]
         if result.changed:

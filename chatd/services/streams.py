@@ -45,7 +45,6 @@ class Stream:
     text: str
     seq: int = 0  # the bot's last delta number applied
     pushed: int = 0  # characters already pushed
-    pushed_seq: int = 0
     flushed: int = 0  # characters already in the message row
     last_append: float = 0.0  # trio time
     wake: trio.Event = field(default_factory=trio.Event)
@@ -80,9 +79,7 @@ class Streams:
         self._nursery.start_soon(self._run_stream, stream)
 
     def _own(self, stream_id: int, user_id: int) -> Stream:
-        stream = self.streams.get(stream_id)
-        if stream is None:
-            raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+        stream = self.running(stream_id)
         if stream.bot_id != user_id:
             raise ChatError("forbidden", "only the stream's sender may change it", field="stream_id")
         return stream
@@ -123,14 +120,18 @@ class Streams:
             raise ChatError("unavailable", "the stream's end could not be stored")
         return stream.result
 
-    def cancel(self, stream_id: int, by: int) -> tuple[Stream, list[Any]]:
-        """A reader asks the bot to stop: the push to the bot's connections (the handler checked
-        that the reader can read the conversation)."""
+    def running(self, stream_id: int) -> Stream:
         stream = self.streams.get(stream_id)
         if stream is None:
             raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
-        data = {"stream_id": stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id, "by": by}
-        return stream, [Push("chat.stream.cancel", data, Users((stream.bot_id,)), skip_origin=False)]
+        return stream
+
+    @staticmethod
+    def cancel(stream: Stream, by: int) -> Push:
+        """A reader asks the bot to stop: the push to the bot's connections (the handler checked
+        that the reader can read the conversation)."""
+        data = {"stream_id": stream.stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id, "by": by}
+        return Push("chat.stream.cancel", data, Users((stream.bot_id,)), skip_origin=False)
 
     def overlay(self, messages: list[dict[str, Any]]) -> None:
         """Messages read from the database, with the text of their running stream so far."""
@@ -158,7 +159,7 @@ class Streams:
             "stream_id": stream.stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id,
             "seq": stream.seq, "offset": stream.pushed, "text": stream.text[stream.pushed :],
         }
-        stream.pushed, stream.pushed_seq = len(stream.text), stream.seq
+        stream.pushed = len(stream.text)
         return [Push("chat.stream.delta", data, stream.audience, skip_origin=False)]
 
     async def _run_stream(self, stream: Stream) -> None:
