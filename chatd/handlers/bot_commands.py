@@ -7,15 +7,14 @@ from typing import Any
 from ..core import bot_commands
 from ..core.conversation_list import named_target
 from ..core.validate import check_rate, new_message
-from ..errors import ChatError
+from ..policy.bots import require_bot
 from ..protocol.content import Text
 from . import Call, handler
 
 
 @handler("chat_bot_commands_set")
 async def commands_set(call: Call) -> dict[str, Any]:
-    if not call.session.user.get("is_bot"):
-        raise ChatError("forbidden", "only bots offer commands (chatd bot add)")
+    require_bot(call.session.user, call.cmd)
     return await call.write(bot_commands.op_set, call.user_id, bot_commands.checked(call.data.commands))  # type: ignore[no-any-return]
 
 

@@ -13,6 +13,7 @@ from ..core.kinds import DM
 from ..core.validate import check_rate, new_message
 from ..errors import ChatError
 from ..policy import roles
+from ..policy.bots import require_bot
 from ..protocol.content import Text
 from . import Call, handler
 
@@ -20,8 +21,7 @@ from . import Call, handler
 async def begin(call: Call) -> dict[str, Any]:
     d, ctx, me = call.data, call.ctx, call.user_id
     kind, target = named_target(d)
-    if not call.session.user.get("is_bot"):
-        raise ChatError("forbidden", "only bots stream messages (chatd bot add)")
+    require_bot(call.session.user, call.cmd)
     check_rate(call.session)
     new = new_message(ctx.cfg.limits, me, Text(text=d.text), client_msg_id=d.client_msg_id)
     new.stream_state = "streaming"
