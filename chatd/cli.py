@@ -1,16 +1,20 @@
-"""The `chatd` command: serve, user and bot management, config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, backup, restore, export, config check. No logic of its own."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import logging
+import os
+import sqlite3
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load
+from .errors import ChatError
 from .store.files import StartupError
 from .store.schema import SchemaTooNew
 
@@ -108,8 +112,6 @@ def _db(cfg: Config) -> Any:
 
 def _on_database(args: argparse.Namespace, act: Callable[[Config, Any], None]) -> int:
     """Run act(config, connection) on the database; a refusal (ChatError) is exit code 1."""
-    from .errors import ChatError
-
     cfg = _config(args)
     conn = _db(cfg)
     try:
@@ -191,6 +193,53 @@ def _bot(args: argparse.Namespace, conn: Any) -> None:
         print(f"bot {args.name} {args.bot_cmd}d" + (": its token no longer works; `chatd bot token` makes a new one" if args.bot_cmd == "disable" else ""))
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup
+
+    cfg = _config(args)
+    try:
+        manifest = backup(cfg, Path(args.dest))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"chatd: backup failed: {exc}", file=sys.stderr)
+        return 1
+    uploads = sum(1 for rel in manifest["files"] if rel.startswith("files/"))
+    print(f"backup written to {args.dest}: the database (schema {manifest['schema_version']}) and {uploads} uploaded files")
+    for sha in manifest["missing_uploads"]:
+        print(f"chatd: warning: the uploaded file {sha} was not in {cfg.data_path} (collected or lost)", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import BackupError, restore
+
+    cfg = _config(args)
+    try:
+        kept = restore(cfg, Path(args.src), replace=args.replace)
+    except (BackupError, StartupError, OSError, sqlite3.Error) as exc:
+        print(f"chatd: restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.src} into {cfg.data_path}" + (f"; the database it replaced is kept as {kept}" if kept else ""))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export
+
+    def act(cfg: Config, conn: Any) -> None:
+        try:
+            if args.output in (None, "-"):
+                counts = export(conn, sys.stdout.buffer, args.user)
+            else:
+                fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, cfg.file_mode)  # private messages: the data's own mode
+                with os.fdopen(fd, "wb") as out:
+                    counts = export(conn, out, args.user)
+        except ExportError as exc:
+            raise ChatError("not_found", str(exc)) from None
+        print(f"exported {counts[0]} conversations, {counts[1]} messages", file=sys.stderr)
+
+    return _on_database(args, act)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = _config(args)
     print(f"configuration is valid; listen {cfg.server.listen}, database {cfg.db_path}")
@@ -236,6 +285,23 @@ def build_parser() -> argparse.ArgumentParser:
     named(bot_sub, "enable", "enable a disabled bot (then give it a token)")
     common(bot_sub.add_parser("list", help="list bots"))
     bot.set_defaults(func=cmd_bot)
+
+    backup = sub.add_parser("backup", help="copy the database and uploaded files into DEST, with the server running")
+    common(backup)
+    backup.add_argument("dest", metavar="DEST", help="a new or empty directory")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup in the data directory (the server must be stopped)")
+    common(restore)
+    restore.add_argument("src", metavar="SRC", help="a directory written by chatd backup")
+    restore.add_argument("--replace", action="store_true", help="replace an existing database (it is kept beside)")
+    restore.set_defaults(func=cmd_restore)
+
+    export = sub.add_parser("export", help="write the messages of the server, or of one user, as JSON")
+    common(export)
+    export.add_argument("--user", metavar="NAME", help="only the conversations of this user, and their messages elsewhere")
+    export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: standard output)")
+    export.set_defaults(func=cmd_export)
 
     check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
     common(check)
