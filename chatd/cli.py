@@ -60,7 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import Server, info_line, raise_fd_limit
 
     cfg = _config(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .logs import configure
+
+    configure(cfg.log)
     fd_limit = raise_fd_limit()
     return_hash_memory()
     server = Server(cfg)

@@ -141,6 +141,17 @@ class BotsConfig(Base):
     stream_flush_interval_ms: int = 1000
 
 
+class LogConfig(Base):
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class MetricsConfig(Base):
+    enabled: bool = False
+    listen: str = ""  # "": served at /metrics on server.listen; else an address of its own
+    allow_from: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -153,6 +164,8 @@ class Config(Base):
     files: FilesConfig = msgspec.field(default_factory=FilesConfig)
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
     bots: BotsConfig = msgspec.field(default_factory=BotsConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 
     @property
     def data_path(self) -> Path:
@@ -179,7 +192,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -268,6 +281,17 @@ def _validate(cfg: Config) -> Config:
         raise ConfigError("calls.turn_urls: TURN needs calls.turn_secret_file (the secret shared with the TURN server)")
     from .net.forwarded import parse_networks
     from .net.origin import normalize
+
+    if cfg.metrics.listen:
+        try:
+            parse_listen(cfg.metrics.listen)
+        except ConfigError:
+            raise ConfigError(f"metrics.listen: expected HOST:PORT, or empty to serve /metrics on server.listen, got {cfg.metrics.listen!r}") from None
+    for network in cfg.metrics.allow_from:
+        try:
+            parse_networks([network])
+        except ValueError:
+            raise ConfigError(f"metrics.allow_from: {network!r} is not an IP address or network") from None
 
     for proxy in cfg.server.trusted_proxies:
         try:

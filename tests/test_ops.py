@@ -267,3 +267,13 @@ def test_bad_modes_are_configuration_errors(tmp_path, text, key):
 def test_modes_may_be_written_in_several_ways():
     for text in ("0600", "600", "0o600"):
         assert load(None, environ={"CHATD_STORAGE_FILE_MODE": text}).file_mode == 0o600
+
+
+async def test_readyz_answers_503_from_the_moment_the_server_drains(harness):
+    app = harness.server.http.asgi_app
+    scope = {"type": "http", "method": "GET", "path": "/readyz", "headers": []}
+    status, body = await app.readyz(scope, None)
+    assert status == 200 and body["status"] == "ready"
+    harness.server.stop()
+    status, body = await app.readyz(scope, None)
+    assert status == 503 and body["error"]["message"] == "the server is shutting down"
