@@ -16,7 +16,7 @@ from . import __version__
 from .config import Config, ConfigError, load
 from .errors import ChatError
 from .store.files import StartupError
-from .store.schema import SchemaTooNew
+from .store.schema import LATEST, SchemaTooNew
 
 
 def _flags(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -32,7 +32,11 @@ def _config(args: argparse.Namespace) -> Config:
     try:
         return load(args.config, flags=_flags(args))
     except ConfigError as exc:
-        print(f"chatd: bad configuration: {exc}", file=sys.stderr)
+        problems = str(exc).splitlines()
+        if len(problems) == 1:
+            print(f"chatd: bad configuration: {problems[0]}", file=sys.stderr)
+        else:
+            print(f"chatd: bad configuration ({len(problems)} problems):", *(f"  {p}" for p in problems), sep="\n", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -108,18 +112,27 @@ def _db(cfg: Config) -> Any:
         prepare_database(cfg)
     except (SchemaTooNew, StartupError) as exc:
         print(f"chatd: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
+    except sqlite3.Error as exc:  # not a database, or one SQLite cannot read
+        print(f"chatd: cannot use the database {cfg.db_path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return connect(cfg.db_path)
 
 
 def _on_database(args: argparse.Namespace, act: Callable[[Config, Any], None]) -> int:
-    """Run act(config, connection) on the database; a refusal (ChatError) is exit code 1."""
+    """Run act(config, connection) on the database, as one clear line when it cannot be done:
+    exit 2 when what the command names cannot be used (a bad configuration or data directory,
+    a database newer than this chatd, a user or bot that does not exist), 1 when it is refused
+    (a name taken, a short password)."""
     cfg = _config(args)
     conn = _db(cfg)
     try:
         act(cfg, conn)
     except ChatError as exc:
         print(f"chatd: {exc.message}", file=sys.stderr)
+        return 2 if exc.code == "not_found" else 1
+    except sqlite3.Error as exc:
+        print(f"chatd: the database {cfg.db_path} failed: {exc}", file=sys.stderr)
         return 1
     finally:
         conn.close()
@@ -243,8 +256,39 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    """What `chatd serve` with the same configuration, variables and flags would check before
+    listening, without creating or changing anything: the configuration, the data directory,
+    the database's schema version."""
+    from .store.snapshot import schema_version
+
     cfg = _config(args)
-    print(f"configuration is valid; listen {cfg.server.listen}, database {cfg.db_path}")
+    problems: list[str] = []
+    data, db = cfg.data_path, cfg.db_path
+    existing = next((p for p in (data, *data.parents) if p.exists()), None)
+    if data.exists() and not data.is_dir():
+        problems.append(f"the data directory {data} exists but is not a directory")
+    elif existing is not None and existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        problems.append(f"the data directory {data} cannot be {'written' if existing == data else 'created'}: {existing} is not writable by this user")
+    schema = "will be created"
+    if db.exists():
+        if not db.is_file():
+            problems.append(f"the database {db} is not a file")
+        elif not os.access(db, os.R_OK | os.W_OK):
+            problems.append(f"the database {db} cannot be read and written by this user")
+        else:
+            try:
+                version = schema_version(db)
+            except sqlite3.Error as exc:
+                problems.append(f"the database {db} cannot be read: {exc}")
+            else:
+                if version > LATEST:
+                    problems.append(f"the database {db} is at schema version {version}, newer than this chatd ({LATEST}): run the newer chatd")
+                schema = f"schema {version}" + (f", will be migrated to {LATEST}" if version < LATEST else "")
+    for problem in problems:
+        print(f"chatd: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"configuration is valid; listen {cfg.server.listen}, database {db} ({schema})")
     return 0
 
 
@@ -305,8 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: standard output)")
     export.set_defaults(func=cmd_export)
 
-    check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
+    check = sub.add_parser("check", help="check what serve would: the configuration, the data directory, the database; exit 2 if one is bad")
     common(check)
+    check.add_argument("--listen", metavar="HOST:PORT", help="as for serve")
     check.set_defaults(func=cmd_check)
     return parser
 

@@ -224,4 +224,4 @@ async def test_export_of_the_server_and_of_one_user(tmp_path, data):
     assert [m["content"]["text"] for m in conv["messages"]] == ["bob to alice"]  # alice deleted hers for herself
 
     res = await proc.run("export", "--data", str(data), "--user", "nobody")
-    assert res.returncode == 1 and "no user named 'nobody'" in res.stderr and "Traceback" not in res.stderr, res
+    assert res.returncode == 2 and "no user named 'nobody'" in res.stderr and "Traceback" not in res.stderr, res
