@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
 import os
 import sqlite3
@@ -88,6 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reason = _startup_failure(exc)
         if reason is None:
             raise
+        if isinstance(reason, OSError) and reason.errno == errno.EADDRINUSE:
+            reason = f"the address {cfg.server.listen} is already in use: another chatd serve, or another program, listens there (stop it, or give another address with --listen or server.listen)"
         print(f"chatd: cannot start: {reason}", file=sys.stderr)
         return 1
     return 0
