@@ -45,6 +45,24 @@ def _name(value: str | None) -> str:
 async def login(
     ctx: Context, *, username: str | None, password: str | None, token: str | None, device: str, address: str = "", via: str = "ws"
 ) -> tuple[dict[str, Any], str]:
+    """_login, counted by its result (ok or the error code) for /metrics."""
+    try:
+        found = await _login(ctx, username=username, password=password, token=token, device=device, address=address, via=via)
+    except ChatError as err:
+        ctx.metrics.login(via, err.code)
+        raise
+    ctx.metrics.login(via, "ok")
+    return found
+
+
+def _fields(user: str | None, address: str, device: str, via: str, result: str, method: str) -> dict[str, Any]:
+    """A login line's fields, for `log.format = "json"` (chatd.logs)."""
+    return {"extra": {"fields": {"event": "login", "user": user, "address": address, "device": device, "via": via, "result": result, "method": method}}}
+
+
+async def _login(
+    ctx: Context, *, username: str | None, password: str | None, token: str | None, device: str, address: str, via: str
+) -> tuple[dict[str, Any], str]:
     """Check credentials; returns (user, token). A password login issues a new token.
 
     `address` is the client's IP address: failed logins are counted per address and, for
@@ -60,11 +78,11 @@ async def login(
         user = await ctx.readers.read(users_store.token_user, token)
         if user is None or user["disabled"]:
             guard.failed(addr, None)
-            log.warning("login failed: %s token %s", "disabled account's" if user else "unknown or expired", where)
+            log.warning("login failed: %s token %s", "disabled account's" if user else "unknown or expired", where, **_fields(user and user["name"], address, device, via, "auth_failed", "token"))
             if user is None:
                 raise ChatError("auth_failed", "unknown or expired token", field="token")
             raise _disabled(ctx)
-        log.info("login: user=%s by token %s", _name(user["name"]), where)
+        log.info("login: user=%s by token %s", _name(user["name"]), where, **_fields(user["name"], address, device, via, "ok", "token"))
         return user, token
     if not username or password is None:
         raise ChatError("bad_request", "give a token, or a username and a password", field="username" if not username else "password")
@@ -75,12 +93,12 @@ async def login(
         ok, new_hash = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
     except ChatError as err:
         if err.code == "rate_limited":
-            log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where)
+            log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where, **_fields(username[:64], address, device, via, "rate_limited", "password"))
         raise
     if not found or not ok or found[0]["disabled"]:
         wait = guard.failed(addr, account)
         reason = "no such user" if not found else "wrong password" if not ok else "account disabled"
-        log.warning("login failed (%s): user=%s %s%s", reason, _name(username), where, f"; must wait {wait} ms" if wait else "")
+        log.warning("login failed (%s): user=%s %s%s", reason, _name(username), where, f"; must wait {wait} ms" if wait else "", **_fields(username[:64], address, device, via, "auth_failed", "password"))
         if found and ok:
             raise _disabled(ctx)
         raise ChatError("auth_failed", "wrong username or password")
@@ -91,5 +109,5 @@ async def login(
     new_token = secrets.token_urlsafe(32)
     ttl_ms = ctx.cfg.auth.token_ttl_days * 86_400_000
     await ctx.writer.submit(users_store.op_issue_token, user["id"], new_token, device, ttl_ms)
-    log.info("login: user=%s by password %s", _name(user["name"]), where)
+    log.info("login: user=%s by password %s", _name(user["name"]), where, **_fields(user["name"], address, device, via, "ok", "password"))
     return user, new_token

@@ -1,18 +1,23 @@
-"""The `chatd` command: serve, user and bot management, config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, backup, restore, export, config check. No logic of its own."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
+import os
+import sqlite3
 import sys
+from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import __version__
 from .config import Config, ConfigError, load
+from .errors import ChatError
 from .store.files import StartupError
-from .store.schema import SchemaTooNew
+from .store.schema import LATEST, SchemaTooNew
 
 
 def _flags(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -28,7 +33,11 @@ def _config(args: argparse.Namespace) -> Config:
     try:
         return load(args.config, flags=_flags(args))
     except ConfigError as exc:
-        print(f"chatd: bad configuration: {exc}", file=sys.stderr)
+        problems = str(exc).splitlines()
+        if len(problems) == 1:
+            print(f"chatd: bad configuration: {problems[0]}", file=sys.stderr)
+        else:
+            print(f"chatd: bad configuration ({len(problems)} problems):", *(f"  {p}" for p in problems), sep="\n", file=sys.stderr)
         raise SystemExit(2) from None
 
 
@@ -56,7 +65,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .server import Server, info_line, raise_fd_limit
 
     cfg = _config(args)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    from .logs import configure
+
+    configure(cfg.log)
     fd_limit = raise_fd_limit()
     return_hash_memory()
     server = Server(cfg)
@@ -78,6 +89,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         reason = _startup_failure(exc)
         if reason is None:
             raise
+        if isinstance(reason, OSError) and reason.errno == errno.EADDRINUSE:
+            reason = f"the address {cfg.server.listen} is already in use: another chatd serve, or another program, listens there (stop it, or give another address with --listen or server.listen)"
         print(f"chatd: cannot start: {reason}", file=sys.stderr)
         return 1
     return 0
@@ -102,20 +115,27 @@ def _db(cfg: Config) -> Any:
         prepare_database(cfg)
     except (SchemaTooNew, StartupError) as exc:
         print(f"chatd: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
+    except sqlite3.Error as exc:  # not a database, or one SQLite cannot read
+        print(f"chatd: cannot use the database {cfg.db_path}: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return connect(cfg.db_path)
 
 
 def _on_database(args: argparse.Namespace, act: Callable[[Config, Any], None]) -> int:
-    """Run act(config, connection) on the database; a refusal (ChatError) is exit code 1."""
-    from .errors import ChatError
-
+    """Run act(config, connection) on the database, as one clear line when it cannot be done:
+    exit 2 when what the command names cannot be used (a bad configuration or data directory,
+    a database newer than this chatd, a user or bot that does not exist), 1 when it is refused
+    (a name taken, a short password)."""
     cfg = _config(args)
     conn = _db(cfg)
     try:
         act(cfg, conn)
     except ChatError as exc:
         print(f"chatd: {exc.message}", file=sys.stderr)
+        return 2 if exc.code == "not_found" else 1
+    except sqlite3.Error as exc:
+        print(f"chatd: the database {cfg.db_path} failed: {exc}", file=sys.stderr)
         return 1
     finally:
         conn.close()
@@ -191,9 +211,87 @@ def _bot(args: argparse.Namespace, conn: Any) -> None:
         print(f"bot {args.name} {args.bot_cmd}d" + (": its token no longer works; `chatd bot token` makes a new one" if args.bot_cmd == "disable" else ""))
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+def cmd_backup(args: argparse.Namespace) -> int:
+    from .backup import BackupError, backup
+
     cfg = _config(args)
-    print(f"configuration is valid; listen {cfg.server.listen}, database {cfg.db_path}")
+    try:
+        manifest = backup(cfg, Path(args.dest))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"chatd: backup failed: {exc}", file=sys.stderr)
+        return 1
+    uploads = sum(1 for rel in manifest["files"] if rel.startswith("files/"))
+    print(f"backup written to {args.dest}: the database (schema {manifest['schema_version']}) and {uploads} uploaded files")
+    for sha in manifest["missing_uploads"]:
+        print(f"chatd: warning: the uploaded file {sha} was not in {cfg.data_path} (collected or lost)", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from .backup import BackupError, restore
+
+    cfg = _config(args)
+    try:
+        kept = restore(cfg, Path(args.src), replace=args.replace)
+    except (BackupError, StartupError, OSError, sqlite3.Error) as exc:
+        print(f"chatd: restore refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored {args.src} into {cfg.data_path}" + (f"; the database it replaced is kept as {kept}" if kept else ""))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import ExportError, export
+
+    def act(cfg: Config, conn: Any) -> None:
+        try:
+            if args.output in (None, "-"):
+                counts = export(conn, sys.stdout.buffer, args.user)
+            else:
+                fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, cfg.file_mode)  # private messages: the data's own mode
+                with os.fdopen(fd, "wb") as out:
+                    counts = export(conn, out, args.user)
+        except ExportError as exc:
+            raise ChatError("not_found", str(exc)) from None
+        print(f"exported {counts[0]} conversations, {counts[1]} messages", file=sys.stderr)
+
+    return _on_database(args, act)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """What `chatd serve` with the same configuration, variables and flags would check before
+    listening, without creating or changing anything: the configuration, the data directory,
+    the database's schema version."""
+    from .store.snapshot import schema_version
+
+    cfg = _config(args)
+    problems: list[str] = []
+    data, db = cfg.data_path, cfg.db_path
+    existing = next((p for p in (data, *data.parents) if p.exists()), None)
+    if data.exists() and not data.is_dir():
+        problems.append(f"the data directory {data} exists but is not a directory")
+    elif existing is not None and existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        problems.append(f"the data directory {data} cannot be {'written' if existing == data else 'created'}: {existing} is not writable by this user")
+    schema = "will be created"
+    if db.exists():
+        if not db.is_file():
+            problems.append(f"the database {db} is not a file")
+        elif not os.access(db, os.R_OK | os.W_OK):
+            problems.append(f"the database {db} cannot be read and written by this user")
+        else:
+            try:
+                version = schema_version(db)
+            except sqlite3.Error as exc:
+                problems.append(f"the database {db} cannot be read: {exc}")
+            else:
+                if version > LATEST:
+                    problems.append(f"the database {db} is at schema version {version}, newer than this chatd ({LATEST}): run the newer chatd")
+                schema = f"schema {version}" + (f", will be migrated to {LATEST}" if version < LATEST else "")
+    for problem in problems:
+        print(f"chatd: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    print(f"configuration is valid; listen {cfg.server.listen}, database {db} ({schema})")
     return 0
 
 
@@ -237,8 +335,26 @@ def build_parser() -> argparse.ArgumentParser:
     common(bot_sub.add_parser("list", help="list bots"))
     bot.set_defaults(func=cmd_bot)
 
-    check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
+    backup = sub.add_parser("backup", help="copy the database and uploaded files into DEST, with the server running")
+    common(backup)
+    backup.add_argument("dest", metavar="DEST", help="a new or empty directory")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser("restore", help="put a backup in the data directory (the server must be stopped)")
+    common(restore)
+    restore.add_argument("src", metavar="SRC", help="a directory written by chatd backup")
+    restore.add_argument("--replace", action="store_true", help="replace an existing database (it is kept beside)")
+    restore.set_defaults(func=cmd_restore)
+
+    export = sub.add_parser("export", help="write the messages of the server, or of one user, as JSON")
+    common(export)
+    export.add_argument("--user", metavar="NAME", help="only the conversations of this user, and their messages elsewhere")
+    export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: standard output)")
+    export.set_defaults(func=cmd_export)
+
+    check = sub.add_parser("check", help="check what serve would: the configuration, the data directory, the database; exit 2 if one is bad")
     common(check)
+    check.add_argument("--listen", metavar="HOST:PORT", help="as for serve")
     check.set_defaults(func=cmd_check)
     return parser
 

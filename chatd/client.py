@@ -138,11 +138,13 @@ class Client:
 
 @asynccontextmanager
 async def connect(url: str, *, msgpack: bool = False, max_message_size: int = 16 * 1024 * 1024) -> AsyncIterator[Client]:
-    async with trio.open_nursery() as nursery:
-        async with open_websocket_url(url, max_message_size=max_message_size) as ws:
+    """A logged-out client on url; at the end its reader stops and the connection closes with
+    the closing handshake (1000), as a well-behaved client's does."""
+    async with open_websocket_url(url, max_message_size=max_message_size) as ws:
+        async with trio.open_nursery() as nursery:
             client = Client(ws, msgpack=msgpack)
             nursery.start_soon(client._reader)
             try:
                 yield client
             finally:
-                nursery.cancel_scope.cancel()
+                nursery.cancel_scope.cancel()  # the reader only: the handshake is not cancelled

@@ -7,8 +7,9 @@ these Structs, so the two cannot drift apart. Unknown keys are errors.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin, get_type_hints
 
 import msgspec
 
@@ -141,6 +142,17 @@ class BotsConfig(Base):
     stream_flush_interval_ms: int = 1000
 
 
+class LogConfig(Base):
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class MetricsConfig(Base):
+    enabled: bool = False
+    listen: str = ""  # "": served at /metrics on server.listen; else an address of its own
+    allow_from: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1", "::1"])
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -153,6 +165,8 @@ class Config(Base):
     files: FilesConfig = msgspec.field(default_factory=FilesConfig)
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
     bots: BotsConfig = msgspec.field(default_factory=BotsConfig)
+    log: LogConfig = msgspec.field(default_factory=LogConfig)
+    metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
 
     @property
     def data_path(self) -> Path:
@@ -179,7 +193,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -190,8 +204,13 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _validate(cfg: Config) -> Config:
-    parse_listen(cfg.server.listen)
+def _problems(cfg: Config) -> list[str]:
+    """Every value that cannot be used, each as `section.key: why` (all of them, not the first)."""
+    problems: list[str] = []
+    try:
+        parse_listen(cfg.server.listen)
+    except ConfigError as exc:
+        problems.append(str(exc))
     positive = {
         "server.max_frame_bytes": cfg.server.max_frame_bytes,
         "server.login_timeout_s": cfg.server.login_timeout_s,
@@ -205,6 +224,7 @@ def _validate(cfg: Config) -> Config:
         "storage.batch_max": cfg.storage.batch_max,
         "storage.queue_max": cfg.storage.queue_max,
         "storage.reader_threads": cfg.storage.reader_threads,
+        "storage.cache_mb": cfg.storage.cache_mb,
         "storage.write_probe_s": cfg.storage.write_probe_s,
         "limits.send_rate_per_s": cfg.limits.send_rate_per_s,
         "limits.send_burst": cfg.limits.send_burst,
@@ -245,55 +265,70 @@ def _validate(cfg: Config) -> Config:
     }
     for key, value in positive.items():
         if value <= 0:
-            raise ConfigError(f"{key}: must be greater than 0, got {value}")
+            problems.append(f"{key}: must be greater than 0, got {value}")
     if cfg.server.heartbeat_timeout_s <= cfg.server.heartbeat_interval_s:
-        raise ConfigError("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
+        problems.append("server.heartbeat_timeout_s: must be greater than server.heartbeat_interval_s")
     if cfg.server.max_connections_per_ip < 0:
-        raise ConfigError("server.max_connections_per_ip: must be 0 (no cap) or more")
+        problems.append("server.max_connections_per_ip: must be 0 (no cap) or more")
     for key in ("dir_mode", "file_mode"):
         try:
             mode = parse_mode(getattr(cfg.storage, key))
         except ValueError as exc:
-            raise ConfigError(f"storage.{key}: {exc}") from None
+            problems.append(f"storage.{key}: {exc}")
+            continue
         if mode & ~0o777:
-            raise ConfigError(f"storage.{key}: only permission bits (0000 to 0777) are allowed, got {getattr(cfg.storage, key)!r}")
-    if parse_mode(cfg.storage.dir_mode) & 0o700 != 0o700:
-        raise ConfigError("storage.dir_mode: the owner needs read, write and search (07xx)")
-    if parse_mode(cfg.storage.file_mode) & 0o600 != 0o600:
-        raise ConfigError("storage.file_mode: the owner needs read and write (06xx)")
+            problems.append(f"storage.{key}: only permission bits (0000 to 0777) are allowed, got {getattr(cfg.storage, key)!r}")
+        elif key == "dir_mode" and mode & 0o700 != 0o700:
+            problems.append("storage.dir_mode: the owner needs read, write and search (07xx)")
+        elif key == "file_mode" and mode & 0o600 != 0o600:
+            problems.append("storage.file_mode: the owner needs read and write (06xx)")
     if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
-        raise ConfigError("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
-    _validate_hashing(cfg.auth)
+        problems.append("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
+    try:
+        _validate_hashing(cfg.auth)
+    except ConfigError as exc:
+        problems.append(str(exc))
     if cfg.calls.turn_urls and not cfg.calls.turn_secret_file:
-        raise ConfigError("calls.turn_urls: TURN needs calls.turn_secret_file (the secret shared with the TURN server)")
+        problems.append("calls.turn_urls: TURN needs calls.turn_secret_file (the secret shared with the TURN server)")
     from .net.forwarded import parse_networks
     from .net.origin import normalize
+
+    if cfg.metrics.listen:
+        try:
+            parse_listen(cfg.metrics.listen)
+        except ConfigError:
+            problems.append(f"metrics.listen: expected HOST:PORT, or empty to serve /metrics on server.listen, got {cfg.metrics.listen!r}")
+    for network in cfg.metrics.allow_from:
+        try:
+            parse_networks([network])
+        except ValueError:
+            problems.append(f"metrics.allow_from: {network!r} is not an IP address or network")
 
     for proxy in cfg.server.trusted_proxies:
         try:
             parse_networks([proxy])
         except ValueError:
-            raise ConfigError(f"server.trusted_proxies: {proxy!r} is not an IP address or network") from None
+            problems.append(f"server.trusted_proxies: {proxy!r} is not an IP address or network")
 
     for origin in cfg.server.allowed_origins:
         if origin != "*" and normalize(origin) is None:
-            raise ConfigError(f"server.allowed_origins: {origin!r} is not an origin (write scheme://host[:port], or \"*\" for any)")
+            problems.append(f"server.allowed_origins: {origin!r} is not an origin (write scheme://host[:port], or \"*\" for any)")
     if cfg.rooms.kick_ban_s < 0:
-        raise ConfigError("rooms.kick_ban_s: must be 0 or more")
+        problems.append("rooms.kick_ban_s: must be 0 or more")
     if cfg.limits.user_storage_bytes < 0:
-        raise ConfigError("limits.user_storage_bytes: must be 0 (no quota) or more")
+        problems.append("limits.user_storage_bytes: must be 0 (no quota) or more")
     for key in ("max_file_bytes", "max_image_pixels", "thumb_px", "gc_interval_s"):
         if getattr(cfg.files, key) < 1:
-            raise ConfigError(f"files.{key}: must be 1 or more")
+            problems.append(f"files.{key}: must be 1 or more")
     for key in ("user_quota_bytes", "gc_after_s", "upload_bytes_per_s"):
         if getattr(cfg.files, key) < 0:
-            raise ConfigError(f"files.{key}: must be 0 or more")
+            problems.append(f"files.{key}: must be 0 or more")
     if cfg.messages.recall_window_s < 0:
-        raise ConfigError("messages.recall_window_s: must be 0 or more")
+        problems.append("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):
         if getattr(cfg.messages, key) < 1:
-            raise ConfigError(f"messages.{key}: must be 1 or more")
-    return cfg
+            problems.append(f"messages.{key}: must be 1 or more")
+    return problems
 
 
 # argon2's own bounds: lanes below 2^24, memory below 2^32 KiB and at least 8 KiB per lane.
@@ -315,19 +350,8 @@ def _validate_hashing(auth: AuthConfig) -> None:
         )
 
 
-def _error_key(err: msgspec.ValidationError) -> str:
-    """Turn msgspec's "... - at `$.server`" into a readable key path."""
-    text = str(err)
-    msg, _, where = text.partition(" - at `$")
-    path = where.rstrip("`").lstrip(".")
-    if msg.startswith("Object contains unknown field `"):
-        field = msg.split("`")[1]
-        key = f"{path}.{field}" if path else field
-        return f"{key}: unknown key"
-    return f"{path or '(top level)'}: {msg}"
-
-
-def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
+def _env_overrides(environ: dict[str, str], problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The CHATD_<SECTION>_<KEY> settings of environ; an unknown one is a problem."""
     out: dict[str, dict[str, Any]] = {}
     for name, raw in environ.items():
         if not name.startswith("CHATD_") or name in ("CHATD_CONFIG",):
@@ -335,12 +359,17 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, dict[str, Any]]:
         rest = name[len("CHATD_"):].lower()
         section, _, key = rest.partition("_")
         if section not in SECTIONS or not key:
-            raise ConfigError(f"{name}: unknown setting (expected CHATD_<SECTION>_<KEY>, e.g. CHATD_SERVER_LISTEN)")
+            problems.append(f"{name}: unknown setting (expected CHATD_<SECTION>_<KEY>, e.g. CHATD_SERVER_LISTEN)")
+            continue
         struct = SECTIONS[section]
         if key not in struct.__struct_fields__:
-            raise ConfigError(f"{name}: unknown key {section}.{key}")
+            problems.append(f"{name}: unknown key {section}.{key}")
+            continue
         if isinstance(getattr(struct(), key), list):
-            out.setdefault(section, {})[key] = _env_list(name, raw)
+            try:
+                out.setdefault(section, {})[key] = _env_list(name, raw)
+            except ConfigError as exc:
+                problems.append(str(exc))
             continue
         out.setdefault(section, {})[key] = raw
     return out
@@ -358,17 +387,61 @@ def _env_list(name: str, raw: str) -> list[Any]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
+def _expected(struct: type, key: str, exc: msgspec.ValidationError) -> str:
+    """Why a value does not fit its key: the allowed values of a choice, or msgspec's reason."""
+    hint = get_type_hints(struct).get(key)
+    if get_origin(hint) is Literal:
+        return "expected one of " + ", ".join(f"{v!r}" for v in get_args(hint))
+    reason = str(exc).partition(" - at `$")[0]
+    reason = re.sub(r", got `\w+`$", "", reason)  # the value itself follows
+    return reason[:1].lower() + reason[1:]
+
+
+def _layer(data: dict[str, Any], where: Any, strict: bool, merged: dict[str, dict[str, Any]], origin: dict[str, str], problems: list[str]) -> None:
+    """Check one source's settings key by key (every problem, not the first) and merge the good ones."""
+    for section, values in data.items():
+        struct = SECTIONS.get(section)
+        if struct is None:
+            problems.append(f"{section}: unknown {'section' if isinstance(values, dict) else 'key'} ({where(section, None)})")
+            continue
+        if not isinstance(values, dict):
+            problems.append(f"{section}: expected a table [{section}], got {values!r} ({where(section, None)})")
+            continue
+        for key, value in values.items():
+            if key not in struct.__struct_fields__:
+                problems.append(f"{section}.{key}: unknown key ({where(section, key)})")
+                continue
+            try:
+                msgspec.convert({key: value}, struct, strict=strict)
+            except msgspec.ValidationError as exc:
+                problems.append(f"{section}.{key}: {_expected(struct, key, exc)}, got {value!r} ({where(section, key)})")
+                continue
+            merged.setdefault(section, {})[key] = value
+            origin[f"{section}.{key}"] = where(section, key)
+
+
+def _sourced(problem: str, origin: dict[str, str]) -> str:
+    """A problem of _problems with where its key was set (or that it is the default)."""
+    key = problem.split(":", 1)[0]
+    return f"{problem} ({origin.get(key, 'the default')})"
+
+
 def load(
     path: str | os.PathLike[str] | None = None,
     *,
     environ: dict[str, str] | None = None,
     flags: dict[str, dict[str, Any]] | None = None,
 ) -> Config:
-    """Load the configuration: defaults < file < CHATD_* environment < flags."""
+    """Load the configuration: defaults < file < CHATD_* environment < flags.
+
+    Raises ConfigError naming every bad setting at once, one per line, each with where it
+    was set: the file's key, the CHATD_ variable, or the command-line flag."""
     environ = dict(os.environ) if environ is None else environ
     if path is None and environ.get("CHATD_CONFIG"):
         path = environ["CHATD_CONFIG"]
     merged: dict[str, dict[str, Any]] = {}
+    origin: dict[str, str] = {}
+    problems: list[str] = []
     if path is not None:
         try:
             raw = Path(path).read_bytes()
@@ -380,18 +453,12 @@ def load(
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a table at the top level")
-        try:
-            msgspec.convert(data, Config)  # report file errors against the file
-        except msgspec.ValidationError as exc:
-            raise ConfigError(f"{path}: {_error_key(exc)}") from None
-        for section, values in data.items():
-            merged.setdefault(section, {}).update(values)
-    env = _env_overrides(environ)
-    for layer in (env, flags or {}):
-        for section, values in layer.items():
-            merged.setdefault(section, {}).update(values)
-    try:
-        cfg = msgspec.convert(merged, Config, strict=False)
-    except msgspec.ValidationError as exc:
-        raise ConfigError(_error_key(exc)) from None
-    return _validate(cfg)
+        _layer(data, lambda section, key: f"{path}", True, merged, origin, problems)
+    env = _env_overrides(environ, problems)
+    _layer(env, lambda section, key: f"CHATD_{section.upper()}_{(key or '').upper()}", False, merged, origin, problems)
+    _layer(flags or {}, lambda section, key: "a command-line flag", False, merged, origin, problems)
+    cfg = msgspec.convert(merged, Config, strict=False)  # the settings that fit their keys
+    problems += [_sourced(p, origin) for p in _problems(cfg)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return cfg

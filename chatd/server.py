@@ -19,11 +19,16 @@ from . import __version__
 from .config import Config
 from .core.context import Context
 from .core.delivery import Delivery
-from .errors import CLOSE_ACCOUNT, CLOSE_GOING_AWAY, ChatError
+from .errors import CLOSE_ACCOUNT, CLOSE_BACKLOG, CLOSE_GOING_AWAY, ChatError
 from .handlers import HANDLERS, Call, load_all
 from .http.app import HttpApp
 from .services import file_gc
+from .http.metrics import PATH as METRICS_PATH
+from .http.metrics import MetricsEndpoint
 from .http.side import HttpSide
+from . import logs, systemd
+from .logs import MODERATION, LimitLog
+from .metrics import Metrics
 from .net.hub import Hub
 from .protocol.envelope import JSON, MSGPACK, Codec, error_body, ok_body
 from .services import Services
@@ -37,7 +42,7 @@ from .store.db import connect
 from .store.files import DataDirLock, StartupError, is_write_failure, make_data_dir, make_private_file, write_probe
 from .store.readers import Readers
 from .store.writer import Writer
-from .net.connection import TEXT, Connection
+from .net.connection import TEXT, Connection, close_of
 from .net.listener import Listener
 
 log = logging.getLogger("chatd.server")
@@ -143,7 +148,9 @@ class Server:
         sv.calls.apply = sv.mesh.apply = sv.streams.apply = lambda effects: self.delivery.apply(effects, None)
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
-        self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery)
+        self.metrics = Metrics()
+        self.limit_log = LimitLog(logging.getLogger("chatd.limits"))
+        self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery, self.metrics)
         lim = cfg.limits
         self.write_budget = UserBuckets(lim.user_write_rate_per_s, lim.user_write_burst)
         self.listener: Listener | None = None
@@ -151,11 +158,17 @@ class Server:
         self._stop = trio.Event()
         self.started_at = 0.0
         self.lock: DataDirLock | None = None
+        self.metrics_url = ""  # where /metrics is served, when on an address of its own
 
     # -- lifecycle ------------------------------------------------------------------
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Draining: stop() was called (/readyz answers 503 from then on)."""
+        return self._stop.is_set()
 
     @property
     def urls(self) -> list[str]:
@@ -198,12 +211,18 @@ class Server:
                         serving.start_soon(file_gc.run, self)
                     await self.services.start(serving)
                     await serving.start(self.listener.serve, serving, serving)
+                    if self.cfg.metrics.enabled and self.cfg.metrics.listen:
+                        bound = await serving.start(MetricsEndpoint(self).serve, self.cfg.metrics.listen)
+                        self.metrics_url = bound[0] + METRICS_PATH
                     # Objects made during start-up live for the whole run: keep the collector off them.
                     gc.collect()
                     gc.freeze()
+                    serving.start_soon(systemd.watchdog)
+                    systemd.notify("READY=1", f"STATUS=listening on {self.listener.url('http')}")
                     task_status.started(self)
                     await self._stop.wait()
                     log.info("shutting down")
+                    systemd.notify("STOPPING=1", "STATUS=draining connections")
                     self.listener.stop()
                     for session in self.hub.all_sessions():
                         session.conn.close(CLOSE_GOING_AWAY, "server shutting down")
@@ -255,12 +274,29 @@ class Server:
         except Exception:  # noqa: BLE001 - a bug ends this connection, never the server
             log.exception("connection %s failed", conn.peer)
         finally:
+            self._closed(session)
             if self.hub.remove(session):
                 with trio.CancelScope(shield=True), trio.move_on_after(2):
                     try:
                         await self.services.user_presence.announce(session.user_id, False)
                     except (ChatError, sqlite3.Error):
                         pass
+
+    def _closed(self, session: Session) -> None:
+        """One log line and one count per connection that ends: who, how long, and its close code."""
+        code, reason, by = close_of(session.conn)
+        self.metrics.closed(code, code == CLOSE_BACKLOG)
+        user = session.user["name"] if session.user is not None else None
+        duration = round(time.monotonic() - session.connected_at, 1)
+        fields = {"peer": session.conn.peer, "user": user, "device": session.device, "code": code, "by": by, "reason": reason, "duration_s": duration}
+        log.info(
+            "connection closed: peer=%s user=%r device=%r code=%s by=%s reason=%r duration=%.1fs",
+            session.conn.peer, user, session.device, code if code is not None else "none", by, reason, duration, extra={"fields": fields},
+        )
+
+    @staticmethod
+    def _who(session: Session) -> str:
+        return f"user {session.user['name']!r}" if session.user is not None else f"address {session.conn.peer}"
 
     async def _on_message(self, conn: Connection, payload: bytes, opcode: int) -> None:
         session: Session = conn.session
@@ -281,6 +317,7 @@ class Server:
             await self._over_frame_budget(frames_wait)
             return
         if frames_wait:
+            self.limit_log.hit("limits.frames_per_s", self._who(session))
             err = ChatError("rate_limited", "too many frames on this connection; slow down", retry_after_ms=frames_wait)
             hub.reply(session, error_body(req.cmd, req.id, err), codec)
             await self._over_frame_budget(frames_wait)
@@ -295,6 +332,7 @@ class Server:
             # runs: a request over it does nothing.
             wait_ms = self.write_budget.take(session.user_id, cost, now)
             if wait_ms:
+                self.limit_log.hit("limits.user_write_rate_per_s", self._who(session))
                 err = ChatError("rate_limited", "too many requests from this user; slow down", retry_after_ms=wait_ms)
                 hub.reply(session, error_body(req.cmd, req.id, err), codec)
                 return
@@ -323,19 +361,27 @@ class Server:
         """Run one request of a connection: its handler, its response, then its pushes."""
         hub = self.hub
         call = Call(self.ctx, session, req.cmd, req.id, req.data, codec, cost)
+        started = time.perf_counter()
         try:
             try:
                 data = await HANDLERS[req.cmd](call)
             except ChatError as err:
                 hub.reply(session, error_body(req.cmd, req.id, err), codec)
+                self.metrics.command(req.cmd, err.code, time.perf_counter() - started)
+                if err.code == "rate_limited":
+                    self.limit_log.hit(req.cmd, self._who(session), err.message)
                 if err.code == "user_disabled" and session.user is not None:
                     session.conn.close(CLOSE_ACCOUNT, "account disabled")
                 return
             except Exception:  # noqa: BLE001 - a bug fails this command only
                 log.exception("handler %s failed", req.cmd)
                 hub.reply(session, error_body(req.cmd, req.id, ChatError("internal", "the server failed on this command")), codec)
+                self.metrics.command(req.cmd, "internal", time.perf_counter() - started)
                 return
             hub.reply(session, ok_body(req.cmd, req.id, data), codec)
+            self.metrics.command(req.cmd, "ok", time.perf_counter() - started)
+            if req.cmd in MODERATION:
+                logs.moderation(req.cmd, session.user, session.device, req.data)
         finally:
             # The pushes of this request's write, when it was the only one in its batch: they
             # follow its response (chatd.core.delivery).
@@ -354,6 +400,8 @@ class Server:
 def info_line(server: Server) -> list[str]:
     lines = [f"chatd {__version__} listening on {url}" for url in server.urls]
     lines.append(f"database: {server.cfg.db_path} (durability {server.cfg.storage.durability})")
+    if server.cfg.metrics.enabled:
+        lines.append(f"metrics on {server.metrics_url or server.urls[0] + METRICS_PATH} (to {', '.join(server.cfg.metrics.allow_from) or 'nobody'}: metrics.allow_from)")
     if server.user_count == 0:
         lines.append("no users yet: create the first admin in a browser (as the next line says) or with `chatd user add NAME --admin`")
     return lines

@@ -16,12 +16,13 @@ from chatd.protocol.wirecheck import check_frame
 from chatd.server import Server
 from chatd.store import users as users_store
 
-from tests import bystander  # absolute: tests/test_wire_shapes.py runs a copy of this file elsewhere
+from tests import bystander, log_secrets  # absolute: tests/test_wire_shapes.py runs a copy of this file elsewhere
 
 PASSWORD = "correct horse battery"
 WIRE_PROBLEMS = pytest.StashKey[list[str]]()
 _REPORTED = pytest.StashKey[int]()  # how many of them the test's call phase already reported
 _HASH = hash_password(PASSWORD)  # hashing is slow on purpose: do it once
+log_secrets.install(PASSWORD)
 
 
 def make_config(tmp_path: Any, **sections: dict[str, Any]) -> Config:
@@ -138,9 +139,23 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     bystander.set_current_test(item.nodeid)
+    log_secrets.set_current_test(item.nodeid)
+
+
+# -- no password or token in any log line of the run (tests/log_secrets.py) ---------------------
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    log_secrets.scan_serve_logs()
+    if log_secrets.HITS:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if log_secrets.HITS:
+        terminalreporter.section("secrets in log lines: the run fails")
+        for hit in log_secrets.HITS:
+            terminalreporter.write_line(hit)
     if bystander.REPORT:
         terminalreporter.section("a bystander's ping round trip during each attack")
         for seen in bystander.REPORT:

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import trio
 
+from . import log_secrets
+
 CHATD = [sys.executable, "-m", "chatd"]
 URL_RE = re.compile(r"\b(?:http|ws)://\S+")
 
@@ -141,6 +143,7 @@ async def serve(data_dir: Path, *args: str, env: dict[str, str] | None = None, t
     global _serial
     _serial += 1
     log_path = data_dir.parent / f"{data_dir.name}.serve{_serial}.stderr"
+    log_secrets.SERVE_LOGS.append(log_path)
     with open(log_path, "wb") as log:
         proc = await trio.lowlevel.open_process(
             [*CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data_dir), *args],

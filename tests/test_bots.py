@@ -70,4 +70,4 @@ async def test_a_bot_logs_in_with_its_token_and_is_marked(data):
                 await c.login(token=fresh)
     for args in (["bot", "token", "alice"], ["bot", "disable", "nobody"]):  # not a bot
         res = await proc.run(*args, *d)
-        assert res.returncode == 1 and "no bot named" in res.stderr, res
+        assert res.returncode == 2 and "no bot named" in res.stderr, res

@@ -22,6 +22,7 @@ from chatd.config import AuthConfig, load
 from chatd.server import prepare_database
 from chatd.store import db, schema
 from chatd.store import users as users_store
+from chatd.store.schema import LATEST
 
 from . import helpers_proc as proc
 from .conftest import _HASH, PASSWORD
@@ -186,7 +187,7 @@ async def test_user_passwd_and_unknown_users(data):
     assert password_ok(data, "alice", PW2)
     assert not password_ok(data, "alice", PASSWORD)
     for res in unknown:
-        assert res.returncode == 1, res
+        assert res.returncode == 2, res
         assert "nobody" in res.stderr
 
 
@@ -346,3 +347,63 @@ def test_two_processes_migrating_a_new_database_at_once(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+async def test_user_and_bot_commands_answer_an_unusable_data_directory_or_database_in_one_line(tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("")
+    newer = tmp_path / "newer"
+    seed(newer, ("alice", True, False))
+    conn = sqlite3.connect(newer / "chatd.sqlite3")
+    conn.execute("PRAGMA user_version = 9999")
+    conn.close()
+    garbage = tmp_path / "garbage"
+    garbage.mkdir(mode=0o700)
+    (garbage / "chatd.sqlite3").write_bytes(b"this is not a database file at all, just text" * 100)
+    (garbage / "chatd.sqlite3").chmod(0o600)
+    for data, needle in ((not_a_dir, "not a directory"), (newer, "schema version 9999"), (garbage, "garbage")):
+        for args in (["user", "list"], ["user", "disable", "alice"], ["bot", "list"], ["bot", "token", "x"], ["export"]):
+            res = await proc.run(*args, "--data", str(data))
+            assert res.returncode == 2, (args, res)
+            lines = [line for line in res.stderr.splitlines() if line.strip()]
+            assert len(lines) == 1 and lines[0].startswith("chatd: ") and needle in lines[0], (args, res)
+            assert "Traceback" not in res.stderr
+
+
+async def test_check_checks_what_serve_would_and_changes_nothing(tmp_path):
+    fresh = tmp_path / "fresh"
+    res = await proc.run("check", "--data", str(fresh), "--listen", "127.0.0.1:9")
+    assert res.returncode == 0 and "will be created" in res.stdout, res
+    assert not fresh.exists()
+    seed(tmp_path / "current", ("alice", True, False))
+    res = await proc.run("check", "--data", str(tmp_path / "current"))
+    assert res.returncode == 0 and f"(schema {LATEST})" in res.stdout, res
+    res = await proc.run("check", "--data", str(fresh), "--listen", "127.0.0.1:99999")
+    assert res.returncode == 2 and "server.listen" in res.stderr and "a command-line flag" in res.stderr, res
+    newer = tmp_path / "current" / "chatd.sqlite3"
+    conn = sqlite3.connect(newer)
+    conn.execute("PRAGMA user_version = 9999")
+    conn.close()
+    res = await proc.run("check", "--data", str(tmp_path / "current"))
+    assert res.returncode == 2 and "schema version 9999, newer than this chatd" in res.stderr, res
+    (tmp_path / "file").write_text("")
+    res = await proc.run("check", "--data", str(tmp_path / "file"))
+    assert res.returncode == 2 and "not a directory" in res.stderr, res
+
+
+async def test_every_configuration_problem_is_reported_at_once_with_its_source(tmp_path):
+    config = tmp_path / "bad.toml"
+    config.write_text('[storage]\ncache_mb = -5\ndurability = "sometimes"\n[server]\nlisten = "x"\nlistn = 3\n')
+    env = proc.clean_env(CHATD_LIMITS_SEND_BURST="abc", CHATD_LOG_LEVEL="loud")
+    res = await proc.run("check", "--config", str(config), env=env)
+    assert res.returncode == 2, res
+    lines = res.stderr.splitlines()
+    assert lines[0] == "chatd: bad configuration (6 problems):", res
+    assert set(lines[1:]) == {
+        f"  storage.durability: expected one of 'normal', 'full', got 'sometimes' ({config})",
+        f"  server.listn: unknown key ({config})",
+        "  limits.send_burst: expected `int`, got 'abc' (CHATD_LIMITS_SEND_BURST)",
+        "  log.level: expected one of 'debug', 'info', 'warning', 'error', got 'loud' (CHATD_LOG_LEVEL)",
+        f"  server.listen: expected HOST:PORT, got 'x' ({config})",
+        f"  storage.cache_mb: must be greater than 0, got -5 ({config})",
+    }, res.stderr

@@ -134,7 +134,11 @@ def test_environment_names_the_config_file(tmp_path):
 def test_every_key_can_be_set_from_the_environment():
     """CHATD_<SECTION>_<KEY> exists for every key; values arrive as text and are typed by the key."""
     want = defaults()
-    env = {f"CHATD_{name.upper()}_{key.upper()}": str(value) for name, values in want.items() for key, value in values.items()}
+    env = {
+        f"CHATD_{name.upper()}_{key.upper()}": msgspec.json.encode(value).decode() if isinstance(value, list) else str(value)
+        for name, values in want.items()
+        for key, value in values.items()
+    }
     assert load(None, environ=env) == Config()
     cfg = load(None, environ={"CHATD_SERVER_MAX_FRAME_BYTES": "1024", "CHATD_LIMITS_SEND_RATE_PER_S": "2.5", "CHATD_AUTH_TOKEN_TTL_DAYS": "2"})
     assert (cfg.server.max_frame_bytes, cfg.limits.send_rate_per_s, cfg.auth.token_ttl_days) == (1024, 2.5, 2)

@@ -267,3 +267,25 @@ def test_bad_modes_are_configuration_errors(tmp_path, text, key):
 def test_modes_may_be_written_in_several_ways():
     for text in ("0600", "600", "0o600"):
         assert load(None, environ={"CHATD_STORAGE_FILE_MODE": text}).file_mode == 0o600
+
+
+async def test_readyz_answers_503_from_the_moment_the_server_drains(harness):
+    app = harness.server.http.asgi_app
+    scope = {"type": "http", "method": "GET", "path": "/readyz", "headers": []}
+    status, body = await app.readyz(scope, None)
+    assert status == 200 and body["status"] == "ready"
+    harness.server.stop()
+    status, body = await app.readyz(scope, None)
+    assert status == 503 and body["error"]["message"] == "the server is shutting down"
+
+
+async def test_an_address_in_use_is_named_in_one_line(tmp_path):
+    taken = trio.socket.socket()
+    await taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    with taken:
+        res = await proc.run("serve", "--listen", f"127.0.0.1:{port}", "--data", str(tmp_path / "data"))
+    assert res.returncode == 1, res
+    (line,) = stderr_lines(res)
+    assert line.startswith(f"chatd: cannot start: the address 127.0.0.1:{port} is already in use: another chatd serve"), line

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..metrics import Metrics
     from ..net.hub import Hub
     from ..services import Services
     from ..store.readers import Readers
@@ -22,3 +23,4 @@ class Context:
     writer: Writer
     services: Services
     delivery: Delivery
+    metrics: Metrics

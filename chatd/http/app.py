@@ -1,7 +1,8 @@
 """The HTTP side: an ASGI app served by hypercorn on the same address as the WebSocket.
 
 Routes: GET /healthz (liveness: the process answers), GET /readyz (readiness: 503 while
-the database cannot be written, chatd.store.writer), POST /api/v1/auth/login, uploaded
+the database cannot be written, chatd.store.writer), GET /metrics when enabled on this address
+(chatd.http.metrics), POST /api/v1/auth/login, uploaded
 files (chatd.http.files): POST /api/v1/files, GET /api/v1/files/{key}[/thumb], and the REST
 API (chatd.http.rest): POST /api/v1/commands/{wire}, the resource routes of
 chatd.protocol.rest.RESOURCES (GET /api/v1/conversations, POST /api/v1/groups/{group_id}/messages,
@@ -31,6 +32,8 @@ from ..net.origin import origin_allowed
 from ..store.users import public_user
 from .files import PREFIX as FILES_PREFIX
 from .files import Files, Streamed
+from .metrics import PATH as METRICS_PATH
+from .metrics import MetricsEndpoint
 from .rest import OPENAPI_PATH, Rest
 from .rest import PREFIX as COMMANDS_PREFIX
 from .setup import SETUP_PATH, Setup, SetupBody
@@ -97,6 +100,8 @@ class HttpApp:
         self.rest = Rest(server, self.files)
         self.setup = Setup(server)
         self._web: WebClient | None = None  # read at the first page load
+        metrics = server.cfg.metrics
+        self.metrics = MetricsEndpoint(server) if metrics.enabled and not metrics.listen else None
         self.routes: dict[tuple[str, str], Callable[[Scope, Receive], Awaitable[tuple[int, Any]]]] = {
             ("GET", "/healthz"): self.healthz,
             ("GET", "/readyz"): self.readyz,
@@ -126,6 +131,9 @@ class HttpApp:
         if method in ("GET", "HEAD") and (path == "/" or path.startswith("/assets/")):
             status, headers, page = self.web.response(path, scope["headers"])
             await send_response(send, status, headers, b"" if method == "HEAD" else page)
+            return
+        if path == METRICS_PATH and self.metrics is not None:
+            await self.metrics(scope, receive, send)
             return
         route = self.routes.get((method, path))
         takes_json = (method, path) in _JSON_ROUTES
@@ -177,7 +185,7 @@ class HttpApp:
         return 200, {"status": "ok", "version": __version__}
 
     async def readyz(self, scope: Scope, receive: Receive) -> tuple[int, Any]:
-        problem = self.server.writer.health.problem(2 * self.server.cfg.storage.write_probe_s)
+        problem = "the server is shutting down" if self.server.stopping else self.server.writer.health.problem(2 * self.server.cfg.storage.write_probe_s)
         if problem is not None:
             return 503, {"status": "unavailable", "version": __version__, **_error("unavailable", problem)}
         return 200, {"status": "ready", "version": __version__}

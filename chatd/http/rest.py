@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ import msgspec
 import trio
 
 from ..errors import ChatError
+from ..logs import MODERATION, moderation
 from ..handlers import HANDLERS, Call
 from ..net.session import Session, UserBuckets
 from ..protocol.envelope import JSON
@@ -115,19 +117,28 @@ class Rest:
         if cost:
             wait_ms = server.write_budget.take(user["id"], cost)
             if wait_ms:
+                server.limit_log.hit("limits.user_write_rate_per_s", f"user {user['name']!r}")
                 raise ChatError("rate_limited", "too many requests from this user; slow down", retry_after_ms=wait_ms)
         session = Session(None, self.send_budget.bucket(user["id"]))
         session.user = user
         session.device = "rest"
         call = Call(server.ctx, session, wire, None, data, JSON, cost)
+        started = time.perf_counter()
         try:
             try:
                 out = await HANDLERS[wire](call)
-            except ChatError:
+            except ChatError as err:
+                server.metrics.command(wire, err.code, time.perf_counter() - started)
+                if err.code == "rate_limited":
+                    server.limit_log.hit(wire, f"user {user['name']!r}", err.message)
                 raise
             except Exception:  # noqa: BLE001 - a bug fails this command only
                 log.exception("handler %s failed (REST)", wire)
+                server.metrics.command(wire, "internal", time.perf_counter() - started)
                 raise ChatError("internal", "the server failed on this command") from None
+            server.metrics.command(wire, "ok", time.perf_counter() - started)
+            if wire in MODERATION:
+                moderation(wire, user, "rest", data)
         finally:
             server.delivery.flush()  # the pushes of this request's write (chatd.core.delivery)
         if call.effects:

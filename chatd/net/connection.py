@@ -352,4 +352,13 @@ class Connection:
             self.abort()
 
 
-# -- the listener ------------------------------------------------------------------------
+def close_of(conn: Connection) -> tuple[int | None, str, str]:
+    """How a connection ended: (close code, reason, "client" | "server" | "network"); no code
+    when the peer vanished without a closing handshake."""
+    proto = conn.proto
+    if proto.close_rcvd is not None and (proto.close_rcvd_then_sent or proto.close_sent is None):
+        return proto.close_rcvd.code, proto.close_rcvd.reason, "client"
+    if proto.close_sent is not None:
+        return proto.close_sent.code, proto.close_sent.reason, "server"
+    return None, "", "network"
+

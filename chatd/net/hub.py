@@ -30,6 +30,7 @@ class Hub:
         # Held while a committed batch's submitters answer and its pushes go out: each
         # connection then gets what the batch wrote to it with one send() (chatd.core.delivery).
         self.cork = Cork()
+        self.deliveries = 0  # pushes written to connections (/metrics)
 
     # -- registry of sessions -------------------------------------------------------
 
@@ -108,6 +109,7 @@ class Hub:
                 frame = frames[session.codec] = self.frame(body, session.codec)
             conn.send_frame(frame)
             n += 1
+        self.deliveries += n
         return n
 
     def push_users(self, user_ids: Iterable[int], cmd: str, data: Any) -> set[int]:

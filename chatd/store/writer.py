@@ -40,6 +40,7 @@ from typing import Any
 import trio
 
 from ..errors import ChatError
+from ..metrics import BATCH_BUCKETS, LATENCY_BUCKETS, Histogram
 from . import search
 from .checkpoints import Checkpointer
 from .db import IdGen, connect, now_ms
@@ -139,8 +140,10 @@ class Writer:
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
-        self.reruns = 0
-        self._batch_size = 1.0  # a moving average of the ops per batch  # batches rolled back and run again because an op failed after writing
+        self.reruns = 0  # batches rolled back and run again because an op failed after writing
+        self._batch_size = 1.0  # a moving average of the ops per batch
+        self.batch_ops = Histogram(BATCH_BUCKETS)  # for /metrics (chatd.metrics)
+        self.commit_seconds = Histogram(LATENCY_BUCKETS)
         self.indexer = SearchIndexer()
 
     async def submit(self, fn: Callable[..., Any], *args: Any, origin: Any = None) -> Any:
@@ -261,6 +264,10 @@ class Writer:
             for op in batch:
                 op.done()
 
+    def queued(self) -> int:
+        """Ops waiting for the next batch."""
+        return self._recv.statistics().current_buffer_used
+
     def read_now(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(conn, *args) on the writer's connection, now. Only between batches (on_commit and
         after_commit), when the connection is idle: a delivery that needs a list the member
@@ -282,7 +289,10 @@ class Writer:
 
     def _execute(self, batch: list[_Op]) -> None:
         try:
+            started = time.perf_counter()
             self._run_batch(batch)
+            self.commit_seconds.observe(time.perf_counter() - started)
+            self.batch_ops.observe(len(batch))
             if self.checkpointer.due(len(batch)):
                 self._thread.post(self.checkpointer.run, self.checkpointer.finished)
         except Exception:  # noqa: BLE001 - e.g. a ROLLBACK that fails: this batch fails, the writer goes on
