@@ -1,0 +1,163 @@
+"""1:1 calls in the web client, in real browsers (tests/browser.py): alice calls bob, who has two
+tabs open; both ring, one answers, the other stops; the two pages' RTCPeerConnections connect and
+the video plays; the end leaves the call's record in the DM of both. A call nobody answers is a
+missed call; a declined one ends for both.
+
+WebRTC needs network addresses to gather candidates, so chatd and Chromium both run in a
+private network namespace with a veth pair (tests/netns.py), with Chromium's fake camera and
+microphone. The page says where a call stands in its view's data-phase and data-pc attributes
+(chatd/web/call_view.js); every wait is Playwright's, bounded by EXPECT_MS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.register_assert_rewrite("tests.browser")
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, IMG, Chatd, add_users, expect, log_in, new_context, open_dm, send  # noqa: E402
+from .netns import NetNs  # noqa: E402
+
+pytest_plugins = ["tests.browser"]  # the fixture: playwright
+
+MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--disable-features=WebRtcHideLocalIpsWithMdns"]
+RING_S = 30  # long enough for a test to answer; the missed call's test uses a short one
+
+
+@pytest.fixture(scope="module")
+def netns() -> Iterator[NetNs]:
+    ns = NetNs()
+    yield ns
+    ns.close()
+
+
+@pytest.fixture(scope="module")
+def browser_in_ns(playwright: Any, netns: NetNs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    wrapper = netns.executable(CHROMIUM, tmp_path_factory.mktemp("netns"))
+    b = playwright.chromium.launch(executable_path=wrapper, args=[*CHROMIUM_ARGS, *MEDIA_ARGS])
+    yield b
+    b.close()
+
+
+class People:
+    """alice's page, and bob's two tabs (one browser context: one login, two connections)."""
+
+    def __init__(self, browser: Any, url: str):
+        self.contexts = [new_context(browser, permissions=["microphone", "camera"]) for _ in range(2)]
+        self.pages: list[Any] = []
+        self.alice = self._page(0)
+        log_in(self.alice, url, "alice")
+        self.bob = self._page(1)
+        log_in(self.bob, url, "bob")
+        self.bob2 = self._page(1)
+        self.bob2.goto(url + "/")  # the same stored token: a second device of bob
+        expect(self.bob2.locator(".home h1")).to_be_visible()
+
+    def _page(self, i: int) -> Any:
+        page = self.contexts[i].new_page()
+        page.errors = []
+        page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+        page.on("console", lambda msg: "Content Security Policy" in msg.text and page.errors.append(msg.text))
+        self.pages.append(page)
+        return page
+
+    def close(self) -> None:
+        for page in self.pages:
+            assert not page.errors, page.errors
+        for ctx in self.contexts:
+            ctx.close()
+
+
+def serve(netns: NetNs, tmp_path: Path, ring_s: float) -> Chatd:
+    add_users(tmp_path / "data", "alice", "bob", "carol")
+    return Chatd(tmp_path / "data", prefix=netns.command(), CHATD_CALLS_RING_TIMEOUT_S=str(ring_s))
+
+
+@pytest.fixture
+def people(browser_in_ns: Any, netns: NetNs, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[People]:
+    server = serve(netns, tmp_path, getattr(request, "param", RING_S))
+    folks = People(browser_in_ns, server.url)
+    yield folks
+    folks.close()
+    server.stop()
+
+
+def call_view(page: Any, phase: str | None = None, **attrs: str) -> Any:
+    selector = ".call" + (f'[data-phase="{phase}"]' if phase else "") + "".join(f'[data-{k}="{v}"]' for k, v in attrs.items())
+    return page.locator(selector)
+
+
+def record(page: Any, reason: str) -> Any:
+    return page.locator(f'.msg .call-record[data-reason="{reason}"]')
+
+
+def test_a_video_call_rings_every_tab_connects_and_leaves_its_record(people: People) -> None:
+    alice, bob, bob2 = people.alice, people.bob, people.bob2
+    open_dm(alice, 2)
+    send(alice, "Call you in a minute? 马上打给你")
+    bob.locator('.entry[data-target="dm:1"] a').click()
+    expect(bob.locator(".msg .text", has_text="马上打给你")).to_be_visible()
+
+    alice.click(".conversation .call-video")
+    expect(call_view(alice, "calling")).to_be_visible()
+    for tab in (bob, bob2):  # every device of the callee rings
+        expect(call_view(tab, "incoming").locator(".call-peer")).to_have_text("alice")
+    expect(call_view(bob, "incoming").locator(".call-status")).to_have_text("Incoming video call")
+    bob.screenshot(path=str(IMG / "web-call-incoming.png"))
+
+    bob.click(".call-accept")
+    expect(bob2.locator(".call")).to_have_count(0)  # answered on the other tab: this one stops ringing
+    for page in (alice, bob):  # the two RTCPeerConnections connected, through the veth pair
+        expect(call_view(page, "connected", pc="connected")).to_be_visible()
+        # and the other side's (fake) camera plays
+        page.wait_for_function("() => document.querySelector('.call video.remote')?.videoWidth > 0")
+        expect(page.locator(".call .call-status")).to_have_text(re.compile(r"^0:\d\d$"))
+    expect(alice.locator(".conversation .call-video")).to_be_disabled()  # one call at a time
+    alice.screenshot(path=str(IMG / "web-call.png"))
+
+    alice.click(".call-hangup")
+    for page in (alice, bob):
+        expect(call_view(page, "ended", reason="hangup")).to_be_visible()
+        expect(record(page, "hangup")).to_have_text(re.compile(r"🎥 Video call, 0:\d\d$"))
+    expect(bob2.locator(".call")).to_have_count(0)
+    expect(bob2.locator('.entry[data-target="dm:1"] .preview')).to_have_text(re.compile(r"^Video call, 0:\d\d$"))
+    alice.click(".call-close")
+    expect(alice.locator(".call")).to_have_count(0)
+    expect(alice.locator(".conversation .call-video")).to_be_enabled()
+
+
+@pytest.mark.parametrize("people", [2], indirect=True)  # calls ring for 2 s
+def test_a_call_nobody_answers_is_a_missed_call(people: People) -> None:
+    alice, bob, bob2 = people.alice, people.bob, people.bob2
+    open_dm(alice, 2)
+    alice.click(".conversation .call-audio")
+    for tab in (bob, bob2):
+        expect(call_view(tab, "incoming")).to_be_visible()
+    expect(call_view(bob, "incoming").locator(".call-status")).to_have_text("Incoming voice call")
+    for page in (alice, bob, bob2):  # ring_until passes: the ringing stops everywhere
+        expect(call_view(page, "ended", reason="missed")).to_be_visible()
+    expect(record(alice, "missed")).to_have_text("📞 Missed audio call")
+    entry = bob.locator('.entry[data-target="dm:1"]')
+    expect(entry.locator(".preview")).to_have_text("Missed audio call")
+    expect(entry.locator(".unread")).to_have_text("1")  # a missed call shows as unread for the callee
+    entry.locator("a").click()
+    expect(record(bob, "missed")).to_have_class(re.compile(r"\bmissed\b"))
+
+
+def test_a_declined_call_ends_for_both(people: People) -> None:
+    alice, bob, bob2 = people.alice, people.bob, people.bob2
+    open_dm(alice, 2)
+    alice.click(".conversation .call-video")
+    for tab in (bob, bob2):
+        expect(call_view(tab, "incoming")).to_be_visible()
+    bob2.click(".call-reject")
+    for page in (alice, bob, bob2):
+        expect(call_view(page, "ended", reason="rejected")).to_be_visible()
+    expect(alice.locator(".call .call-status")).to_have_text("Call ended: declined")
+    expect(record(alice, "rejected")).to_have_text("🎥 Declined video call")
+    expect(bob.locator('.entry[data-target="dm:1"] .preview')).to_have_text("Declined video call")
