@@ -161,3 +161,52 @@ def test_a_declined_call_ends_for_both(people: People) -> None:
     expect(alice.locator(".call .call-status")).to_have_text("Call ended: declined")
     expect(record(alice, "rejected")).to_have_text("🎥 Declined video call")
     expect(bob.locator('.entry[data-target="dm:1"] .preview')).to_have_text("Declined video call")
+
+
+def test_a_reconnect_mid_call_takes_its_place_again(people: People) -> None:
+    """bob's connection drops during the call: alice sees him reconnecting; his page comes back on
+    a new connection, takes its place in the call (rtc_call_state) and offers an ICE restart."""
+    alice, bob = people.alice, people.bob
+    open_dm(alice, 2)
+    alice.click(".conversation .call-audio")
+    expect(call_view(bob, "incoming")).to_be_visible()
+    bob.click(".call-accept")
+    for page in (alice, bob):
+        expect(call_view(page, "connected", pc="connected")).to_be_visible()
+    before = bob.evaluate("() => document.querySelector('.call').dataset.callId")
+
+    people.contexts[1].set_offline(True)
+    expect(call_view(alice, "reconnecting")).to_be_visible()
+    people.contexts[1].set_offline(False)
+    for page in (alice, bob):
+        expect(call_view(page, "connected", pc="connected")).to_be_visible()
+    assert bob.evaluate("() => document.querySelector('.call').dataset.callId") == before
+
+    bob.click(".call-hangup")
+    for page in (alice, bob):
+        expect(call_view(page, "ended", reason="hangup")).to_be_visible()
+    expect(record(alice, "hangup")).to_have_text(re.compile(r"📞 Audio call, 0:\d\d$"))
+
+
+def test_a_page_reloaded_mid_call_rejoins_it(people: People) -> None:
+    """bob reloads during a call: his new page finds the call (rtc_call_state), shows it with
+    Rejoin, and rejoining makes a new peer connection that alice's page answers."""
+    alice, bob = people.alice, people.bob
+    open_dm(alice, 2)
+    send(alice, "hello")  # the DM names alice in bob's list
+    alice.click(".conversation .call-video")
+    expect(call_view(bob, "incoming")).to_be_visible()
+    bob.click(".call-accept")
+    expect(call_view(alice, "connected", pc="connected")).to_be_visible()
+
+    bob.reload()
+    expect(call_view(alice, "reconnecting")).to_be_visible()
+    expect(call_view(bob, "away").locator(".call-peer")).to_have_text("alice")
+    bob.click(".call-rejoin")
+    for page in (alice, bob):
+        expect(call_view(page, "connected", pc="connected")).to_be_visible()
+        page.wait_for_function("() => document.querySelector('.call video.remote')?.videoWidth > 0")
+    expect(people.bob2.locator(".call")).to_have_count(0)
+
+    alice.click(".call-hangup")
+    expect(call_view(bob, "ended", reason="hangup")).to_be_visible()

@@ -33,11 +33,11 @@ function Media({stream, video, mine}) {
 }
 
 // A desktop notification while this page is hidden and a call rings, closed when it stops.
-function useRingNotice(ringing, c) {
+function useRingNotice(ringing, c, name) {
   useEffect(() => {
     if (!ringing || !notify.granted() || document.visibilityState === 'visible') return;
     const body = t(c.server.media === 'video' ? 'call_incoming_video' : 'call_incoming');
-    const note = new Notification(c.peerName, {body, tag: 'chatd-call', requireInteraction: true});
+    const note = new Notification(name, {body, tag: 'chatd-call', requireInteraction: true});
     note.onclick = () => (window.focus(), note.close());
     return () => note.close();
   }, [ringing]);
@@ -50,9 +50,10 @@ const PHASE_WORDS = {
   away: 'call_away',
 };
 
-export function CallView({calls}) {
+export function CallView({calls, names}) {
   const [c, phase] = useCall(calls);
-  useRingNotice(phase === 'incoming', c);
+  const name = c ? c.peerName || names(calls.peerOf(c)) : '';
+  useRingNotice(phase === 'incoming', c, name);
   if (!c) return null;
   const s = c.server;
   const video = s.media === 'video';
@@ -61,14 +62,14 @@ export function CallView({calls}) {
     incoming: t(video ? 'call_incoming_video' : 'call_incoming'),
     connected: durationLabel(Date.now() + (c.skew || 0) - s.accepted_at),
     ended: `${t('call_ended')}: ${t(`call_reason_${reason}`)}${c.note ? ` (${c.note})` : ''}`,
-  }[phase] || t(PHASE_WORDS[phase]).replace('{name}', c.peerName);
+  }[phase] || t(PHASE_WORDS[phase]).replace('{name}', name);
   const live = phase === 'connecting' || phase === 'connected' || phase === 'reconnecting';
   const muted = (kind) => c.local?.getTracks().some((x) => x.kind === kind && !x.enabled);
   return html`<section class=${`call is-${phase}`} role=${phase === 'incoming' ? 'alertdialog' : 'region'} aria-label=${t('call')}
       data-phase=${phase} data-pc=${c.pcState} data-reason=${phase === 'ended' ? reason : ''} data-call-id=${c.id}>
     <div class="call-head">
       <span class="call-icon" aria-hidden="true">${video ? '🎥' : '📞'}</span>
-      <strong class="call-peer">${c.peerName}</strong>
+      <strong class="call-peer">${name}</strong>
       <span class="call-status" aria-live="polite">${words}</span>
     </div>
     ${live ? html`<div class=${`call-media${video ? ' has-video' : ''}`}>

@@ -71,6 +71,11 @@ export class Calls extends Emitter {
     return c.pcState === 'connected' ? 'connected' : 'connecting';
   }
 
+  // The other user of the call.
+  peerOf(c = this.call) {
+    return this._mine(c) ? c.server.callee_id : c.server.caller_id;
+  }
+
   _mine(c) {
     return c.server.caller_id === this.client.user?.id; // this user placed it
   }
@@ -102,7 +107,7 @@ export class Calls extends Emitter {
   async place(peer, media, peerName) {
     if (this.busy()) return;
     const me = this.client.user.id;
-    const c = this._start({peerName, server: {call_id: 0, caller_id: me, callee_id: peer, media, state: 'ringing', caller_device: this.client.session}});
+    const c = this._start({peerName, device: this.client.session, server: {call_id: 0, caller_id: me, callee_id: peer, media, state: 'ringing', caller_device: this.client.session}});
     c.local = await userMedia(media); // asked before the other side rings
     if (this.call !== c || c.ended) return stopTracks(c.local); // hung up meanwhile
     try {
@@ -128,6 +133,7 @@ export class Calls extends Emitter {
     c.local = await userMedia(c.server.media);
     try {
       const r = await this.client.request('rtc_call_accept', {call_id: c.id});
+      c.device = this.client.session;
       this._apply(c, r.call);
       this._connect(c, r.ice_servers, false); // the caller's offer comes as rtc_signal
     } catch (err) {
@@ -185,8 +191,8 @@ export class Calls extends Emitter {
 
   _update(view) {
     const c = this.call;
-    if (!c || c.id !== view.call_id) return;
-    this._apply(c, view);
+    if (!c) return this._away(view, null);
+    if (c.id === view.call_id) this._apply(c, view);
   }
 
   _apply(c, view) {
@@ -196,7 +202,7 @@ export class Calls extends Emitter {
     c.skew = view.server_time - Date.now(); // the server's clock minus this device's
     if (view.state === 'ended') return this._end(c, view.reason);
     const mine = this._myDevice(c);
-    if (view.state !== 'ringing' && mine && mine !== this.client.session && !c.away) {
+    if (view.state !== 'ringing' && mine && mine !== c.device) {
       return this._drop(c); // answered on another device of this user, or one took this tab's place
     }
     if (was === 'ringing' && view.state !== 'ringing') this._stopRinging(c);
@@ -322,14 +328,19 @@ export class Calls extends Emitter {
     } catch {
       return;
     }
-    const me = this.client.user.id;
     for (const call of r.calls) {
       if (this.call) return;
-      if (call.state === 'ringing' && call.callee_id === me) {
-        this._incoming({call, caller: {name: `#${call.caller_id}`}, ice_servers: r.ice_servers});
-      } else if (call.state !== 'ringing' && (call.caller_id === me ? call.caller_device : call.callee_device) === null) {
-        this._start({id: call.call_id, server: call, away: true, ice: r.ice_servers, peerName: `#${call.caller_id === me ? call.callee_id : call.caller_id}`});
-      }
+      if (call.state === 'ringing' && call.callee_id === this.client.user.id) this._incoming({call, caller: {}, ice_servers: r.ice_servers});
+      else this._away(call, r.ice_servers);
+    }
+  }
+
+  // A live call of this user whose device in it is gone (this page was reloaded, or its old
+  // connection ended after this one asked): shown with Rejoin and Hang up.
+  _away(call, ice) {
+    const me = this.client.user.id;
+    if (call.state === 'accepted' || call.state === 'connected') {
+      if ((call.caller_id === me ? call.caller_device : call.callee_device) === null) this._start({id: call.call_id, server: call, away: true, ice});
     }
   }
 
@@ -351,9 +362,10 @@ export class Calls extends Emitter {
       return this._end(c, ''); // it ended meanwhile: its record is in the DM
     }
     if (this.call !== c) return;
-    if (!r.resumed) return; // the server has not seen the old connection go yet: _apply resumes when it does
+    if (!r.resumed) return this._apply(c, r.calls[0]); // another device has it (the view goes), or the server has not seen this tab's old connection go yet (_apply resumes when it does)
     c.resuming = false;
     c.away = false;
+    c.device = this.client.session;
     c.ice = r.ice_servers;
     this._apply(c, r.calls[0]);
     if (c.server.state === 'ringing') return; // the offer made before waits for the answer

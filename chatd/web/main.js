@@ -90,7 +90,7 @@ function App() {
   now.current = {user, entries: byTarget, shown: active};
   const notifier = {available: notify.available, on: notifying, enable: async () => setNotifying(await notify.ask())};
   return html`<div class=${`layout view-${route.view}`}>
-    <${CallView} calls=${calls} />
+    <${CallView} calls=${calls} names=${names} />
     ${net !== 'online' ? html`<div class="banner" role="status">${net === 'connecting' ? t('connecting') : t('offline')}</div>` : null}
     <${Home} client=${client} conversations=${conversations} active=${active} user=${user} onLogout=${() => client.logout()}
       onChange=${reload} notify=${notifier} />
