@@ -47,8 +47,8 @@ def browser_in_ns(playwright: Any, netns: NetNs, tmp_path_factory: pytest.TempPa
 class People:
     """alice's page, and bob's two tabs (one browser context: one login, two connections)."""
 
-    def __init__(self, browser: Any, url: str):
-        self.contexts = [new_context(browser, permissions=["microphone", "camera"]) for _ in range(2)]
+    def __init__(self, browser: Any, url: str, bob_locale: str = "en-US"):
+        self.contexts = [new_context(browser, permissions=["microphone", "camera"], locale=locale) for locale in ("en-US", bob_locale)]
         self.pages: list[Any] = []
         self.alice = self._page(0)
         log_in(self.alice, url, "alice")
@@ -80,8 +80,9 @@ def serve(netns: NetNs, tmp_path: Path, ring_s: float) -> Chatd:
 
 @pytest.fixture
 def people(browser_in_ns: Any, netns: NetNs, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[People]:
-    server = serve(netns, tmp_path, getattr(request, "param", RING_S))
-    folks = People(browser_in_ns, server.url)
+    options = getattr(request, "param", {})
+    server = serve(netns, tmp_path, options.get("ring_s", RING_S))
+    folks = People(browser_in_ns, server.url, options.get("bob_locale", "en-US"))
     yield folks
     folks.close()
     server.stop()
@@ -131,7 +132,7 @@ def test_a_video_call_rings_every_tab_connects_and_leaves_its_record(people: Peo
     expect(alice.locator(".conversation .call-video")).to_be_enabled()
 
 
-@pytest.mark.parametrize("people", [2], indirect=True)  # calls ring for 2 s
+@pytest.mark.parametrize("people", [{"ring_s": 2}], indirect=True)  # calls ring for 2 s
 def test_a_call_nobody_answers_is_a_missed_call(people: People) -> None:
     alice, bob, bob2 = people.alice, people.bob, people.bob2
     open_dm(alice, 2)
@@ -149,18 +150,21 @@ def test_a_call_nobody_answers_is_a_missed_call(people: People) -> None:
     expect(record(bob, "missed")).to_have_class(re.compile(r"\bmissed\b"))
 
 
+@pytest.mark.parametrize("people", [{"bob_locale": "zh-CN"}], indirect=True)  # bob reads Chinese
 def test_a_declined_call_ends_for_both(people: People) -> None:
     alice, bob, bob2 = people.alice, people.bob, people.bob2
     open_dm(alice, 2)
     alice.click(".conversation .call-video")
     for tab in (bob, bob2):
-        expect(call_view(tab, "incoming")).to_be_visible()
+        expect(call_view(tab, "incoming").locator(".call-status")).to_have_text("视频通话来电")
+    expect(bob2.locator(".call-reject")).to_have_text("拒绝")
     bob2.click(".call-reject")
     for page in (alice, bob, bob2):
         expect(call_view(page, "ended", reason="rejected")).to_be_visible()
     expect(alice.locator(".call .call-status")).to_have_text("Call ended: declined")
+    expect(bob2.locator(".call .call-status")).to_have_text("通话已结束：已拒绝")
     expect(record(alice, "rejected")).to_have_text("🎥 Declined video call")
-    expect(bob.locator('.entry[data-target="dm:1"] .preview')).to_have_text("Declined video call")
+    expect(bob.locator('.entry[data-target="dm:1"] .preview')).to_have_text("已拒绝的视频通话")
 
 
 def test_a_reconnect_mid_call_takes_its_place_again(people: People) -> None:

@@ -61,7 +61,7 @@ export function CallView({calls, names}) {
   const words = {
     incoming: t(video ? 'call_incoming_video' : 'call_incoming'),
     connected: durationLabel(Date.now() + (c.skew || 0) - s.accepted_at),
-    ended: `${t('call_ended')}: ${t(`call_reason_${reason}`)}${c.note ? ` (${c.note})` : ''}`,
+    ended: t('call_ended').replace('{reason}', t(`call_reason_${reason}`)) + (c.note ? ` (${c.note})` : ''),
   }[phase] || t(PHASE_WORDS[phase]).replace('{name}', name);
   const live = phase === 'connecting' || phase === 'connected' || phase === 'reconnecting';
   const muted = (kind) => c.local?.getTracks().some((x) => x.kind === kind && !x.enabled);

@@ -56,7 +56,7 @@ export class Calls extends Emitter {
       else if (cmd === 'rtc_signal' && data.call_id && this.call?.id === data.call_id) this._queue(this.call, data);
     });
     client.on('online', ({resumed}) => (resumed ? this._reconnected() : this._look()));
-    client.on('logout', () => this.call && this._end(this.call, ''));
+    client.on('logout', () => this.call && this._drop(this.call));
   }
 
   // ringing (calling | incoming), connecting, connected, reconnecting (the other side's device is
@@ -192,7 +192,10 @@ export class Calls extends Emitter {
   _update(view) {
     const c = this.call;
     if (!c) return this._away(view, null);
-    if (c.id === view.call_id) this._apply(c, view);
+    if (c.id !== view.call_id) return;
+    this._apply(c, view);
+    // The server saw this tab's old connection go: take its place now (see _resume).
+    if (c.resuming && this.call === c && this._myDevice(c) === null) this._resume(c);
   }
 
   _apply(c, view) {
@@ -206,7 +209,6 @@ export class Calls extends Emitter {
       return this._drop(c); // answered on another device of this user, or one took this tab's place
     }
     if (was === 'ringing' && view.state !== 'ringing') this._stopRinging(c);
-    if (c.resuming && mine === null) this._resume(c); // the server saw the old connection go: take its place
     this._changed();
   }
 
