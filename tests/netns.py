@@ -19,6 +19,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .debian import ensure
+
 SETUP = " && ".join([
     "ip link set lo up",
     "ip link add v0 type veth peer name v1",
@@ -34,9 +36,10 @@ SETUP = " && ".join([
 
 class NetNs:
     def __init__(self) -> None:
-        for tool in ("unshare", "nsenter", "ip"):
-            assert shutil.which(tool), f"{tool} is missing (util-linux, iproute2)"
         assert os.geteuid() == 0, "a private network namespace (unshare -n) needs root"
+        for tool in ("unshare", "nsenter"):
+            assert shutil.which(tool), f"{tool} is missing (Debian's util-linux)"
+        ensure("iproute2", "/usr/sbin/ip")
         self.proc = subprocess.Popen(["unshare", "-n", "sh", "-c", SETUP], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()  # ends when the setup printed "ready" or the shell ended
