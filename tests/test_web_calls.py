@@ -50,6 +50,7 @@ class People:
     def __init__(self, browser: Any, url: str, bob_locale: str = "en-US"):
         self.contexts = [new_context(browser, permissions=["microphone", "camera"], locale=locale) for locale in ("en-US", bob_locale)]
         self.pages: list[Any] = []
+        self.url = url
         self.alice = self._page(0)
         log_in(self.alice, url, "alice")
         self.bob = self._page(1)
@@ -157,9 +158,12 @@ def test_a_declined_call_ends_for_both(people: People) -> None:
     alice.click(".conversation .call-video")
     for tab in (bob, bob2):
         expect(call_view(tab, "incoming").locator(".call-status")).to_have_text("视频通话来电")
+    bob3 = people._page(1)  # a tab opened while it rings finds the call (rtc_call_state) and rings too
+    bob3.goto(people.url + "/")
+    expect(call_view(bob3, "incoming")).to_be_visible()
     expect(bob2.locator(".call-reject")).to_have_text("拒绝")
     bob2.click(".call-reject")
-    for page in (alice, bob, bob2):
+    for page in (alice, bob, bob2, bob3):
         expect(call_view(page, "ended", reason="rejected")).to_be_visible()
     expect(alice.locator(".call .call-status")).to_have_text("Call ended: declined")
     expect(bob2.locator(".call .call-status")).to_have_text("通话已结束：已拒绝")
