@@ -218,3 +218,18 @@ def test_a_page_reloaded_mid_call_rejoins_it(people: People) -> None:
 
     alice.click(".call-hangup")
     expect(call_view(bob, "ended", reason="hangup")).to_be_visible()
+
+
+def test_a_ring_cancelled_while_offline_stops_when_back(people: People) -> None:
+    alice, bob, bob2 = people.alice, people.bob, people.bob2
+    open_dm(alice, 2)
+    alice.click(".conversation .call-audio")
+    expect(call_view(bob, "incoming")).to_be_visible()
+    people.contexts[1].set_offline(True)
+    expect(bob.locator(".banner")).to_be_visible()  # bob's tabs lost their connections
+    alice.click(".call-hangup")
+    expect(call_view(alice, "ended", reason="cancelled")).to_be_visible()
+    people.contexts[1].set_offline(False)
+    for tab in (bob, bob2):  # back: the ring they missed the end of stops
+        expect(call_view(tab, "ended")).to_be_visible()
+    expect(record(alice, "cancelled")).to_have_text("📞 Cancelled audio call")

@@ -351,8 +351,18 @@ export class Calls extends Emitter {
     const c = this.call;
     const p = this.phase(c);
     if (!c || !c.id || p === 'ended') return;
-    if (p === 'incoming') return this._look(); // still ringing? (rtc_call_state lists it)
+    if (p === 'incoming') return this._recheck(c);
     this._resume(c);
+  }
+
+  // A ring after a drop: does it still ring? (Answered elsewhere, cancelled or missed meanwhile:
+  // the update was sent while this tab was away.)
+  async _recheck(c) {
+    const r = await this.client.request('rtc_call_state', {}).catch(() => null);
+    if (!r || this.call !== c) return;
+    const now = r.calls.find((x) => x.call_id === c.id);
+    if (now) this._apply(c, now);
+    else this._end(c, ''); // it ended: its record is in the DM
   }
 
   async _resume(c) {
