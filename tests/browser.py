@@ -37,14 +37,15 @@ expect.set_options(timeout=EXPECT_MS)
 
 
 class Chatd:
-    """`chatd serve` on a free loopback port with its own data directory; its stdout read by a thread."""
+    """`chatd serve` on a free loopback port with its own data directory; its stdout read by a thread.
+    `prefix` runs it through another command (tests/netns.py: in a private network namespace)."""
 
-    def __init__(self, data: Path, **env: str):
+    def __init__(self, data: Path, prefix: tuple[str, ...] = (), **env: str):
         self.data = data
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.log = open(data.parent / f"{data.name}.stderr", "wb")
-        self.proc = subprocess.Popen([*CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data)], stdout=subprocess.PIPE, stderr=self.log, env=clean_env(**env), text=True)
+        self.proc = subprocess.Popen([*prefix, *CHATD, "serve", "--listen", "127.0.0.1:0", "--data", str(data)], stdout=subprocess.PIPE, stderr=self.log, env=clean_env(**env), text=True)
         threading.Thread(target=self._read, daemon=True).start()
         self.url = URL_RE.search(self.wait_for("http://")).group(0)
 
@@ -95,17 +96,26 @@ def add_users(data: Path, *names: str) -> None:
         assert res.returncode == 0, res
 
 
+CHROMIUM = "/usr/bin/chromium"
+
+
 @pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    executable = ensure("chromium", "/usr/bin/chromium")
+def playwright() -> Iterator[Any]:
+    """Playwright, once per test session (its sync API runs one instance per thread)."""
+    ensure("chromium", CHROMIUM)
     IMG.mkdir(parents=True, exist_ok=True)
     # Fonts for Chinese text and emoji, so that the screenshots in docs/img/ read as a person sees them.
     ensure("fonts-wqy-microhei", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     ensure("fonts-noto-color-emoji", "/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Any) -> Iterator[Any]:
+    b = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield b
+    b.close()
 
 
 def new_context(browser: Any, **options: Any) -> Any:

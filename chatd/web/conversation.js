@@ -2,6 +2,7 @@
 // messages, sending text and files, edit, recall, reactions, read receipts and typing.
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
 import {BotBadge, CommandPicker, STREAM_PUSHES, applyDelta, commandChoices, commandOf, newer} from './bots.js';
+import {CallButtons} from './call_view.js';
 import {t} from './i18n.js';
 import {Members} from './members.js';
 import {Message} from './message.js';
@@ -44,7 +45,7 @@ function merge(list, incoming) {
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-export function Conversation({client, sync, me, target, anchor, entry, names, onChange}) {
+export function Conversation({client, sync, calls, me, target, anchor, entry, names, onChange}) {
   const kind = target.split(':')[0];
   const args = targetArgs(target);
   const peer = kind === 'dm' ? args.peer : null;
@@ -295,6 +296,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       <a class="back" href="#">${t('back')}</a>
       <h2>${entry ? entry.title : target}<${BotBadge} on=${isBot(peer)} /></h2>
       ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
+      ${kind === 'dm' && !isBot(peer) ? html`<${CallButtons} calls=${calls} peer=${peer} name=${entry?.title} />` : null}
       ${kind === 'group'
         ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
             <button type="button" class="leave" onClick=${leave}>${t('leave')}</button>`

@@ -2,6 +2,8 @@
 // the address's fragment (#dm:2, #group:7/m/<message id>, #search) and the conversation list.
 import {render} from 'preact';
 import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
+import {CallView} from './call_view.js';
+import {Calls} from './calls.js';
 import {Conversation} from './conversation.js';
 import {Home} from './home.js';
 import {lang, t} from './i18n.js';
@@ -37,6 +39,7 @@ function useRoute() {
 function App() {
   const client = useMemo(() => new Client(), []);
   const sync = useMemo(() => new Sync(client), []);
+  const calls = useMemo(() => new Calls(client), []);
   const [phase, setPhase] = useState('loading'); // loading | setup | login | app
   const [user, setUser] = useState(null);
   const [net, setNet] = useState('connecting');
@@ -87,12 +90,13 @@ function App() {
   now.current = {user, entries: byTarget, shown: active};
   const notifier = {available: notify.available, on: notifying, enable: async () => setNotifying(await notify.ask())};
   return html`<div class=${`layout view-${route.view}`}>
+    <${CallView} calls=${calls} names=${names} />
     ${net !== 'online' ? html`<div class="banner" role="status">${net === 'connecting' ? t('connecting') : t('offline')}</div>` : null}
     <${Home} client=${client} conversations=${conversations} active=${active} user=${user} onLogout=${() => client.logout()}
       onChange=${reload} notify=${notifier} />
     <main class="pane">
       ${route.view === 'conversation'
-        ? html`<${Conversation} key=${route.target} client=${client} sync=${sync} me=${user} target=${route.target} anchor=${route.anchor}
+        ? html`<${Conversation} key=${route.target} client=${client} sync=${sync} calls=${calls} me=${user} target=${route.target} anchor=${route.anchor}
             entry=${byTarget.get(route.target) || {title: names(Number(route.target.split(':')[1]))}} names=${names} onChange=${reload} />`
         : route.view === 'search'
           ? html`<${Search} client=${client} titleOf=${titleOf} />`

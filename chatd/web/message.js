@@ -2,6 +2,7 @@
 // server sanitized it), reactions, and the actions its reader may take.
 import {useState} from 'preact/hooks';
 import {BotBadge, Buttons, Form, StreamState} from './bots.js';
+import {CallRecord} from './call_view.js';
 import {t} from './i18n.js';
 import {Markdown} from './markdown.js';
 import {html, Linkified, safeHref, timeLabel, useFileUrl} from './ui.js';
@@ -52,6 +53,7 @@ export function Content({client, content, m}) {
     case 'form':
       return m ? html`<${Form} client=${client} m=${m} />` : html`<span class="placeholder">${content.text || t('form')}</span>`;
     case 'system':
+      if (content.event === 'call') return html`<${CallRecord} content=${content} />`;
       return html`<span class="system">${content.text || content.event}</span>`;
     default:
       return html`<span class="placeholder">${content.text || t('unsupported')}</span>`;

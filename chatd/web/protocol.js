@@ -53,7 +53,7 @@ function defaultUrl() {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
 }
 
-class Emitter {
+export class Emitter {
   constructor() {
     this.listeners = new Map();
   }
@@ -212,6 +212,7 @@ export class Client extends Emitter {
   _online(data) {
     const resumed = this.user !== null;
     this.user = data.user;
+    this.session = data.session_id; // this connection: a call's device (docs/calls.md)
     this.attempt = 0;
     this._setState('online');
     const every = Math.max(1, data.heartbeat_interval_s * 500);

@@ -2,6 +2,7 @@
 import {h} from 'preact';
 import {useEffect, useState} from 'preact/hooks';
 import htm from 'htm';
+import {callRecordText} from './calls.js';
 import {lang, t} from './i18n.js';
 
 export const html = htm.bind(h);
@@ -48,7 +49,7 @@ export function summary(content) {
     case 'file':
       return `${t('file')} ${content.name || ''}`;
     case 'system':
-      return content.text || content.event;
+      return content.event === 'call' && content.data?.reason ? callRecordText(content.data) : content.text || content.event;
     default:
       return content.text || content.title || `[${content.type}]`;
   }
