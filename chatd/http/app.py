@@ -69,6 +69,7 @@ _STATUS = {
     "muted": 403,
     "banned": 403,
     "owner_must_transfer": 409,
+    "handed_over": 409,
     "unavailable": 503,
     "internal": 500,
 }
