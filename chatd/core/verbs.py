@@ -73,6 +73,8 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage, via: in
     conn, me = ctx.conn, new.sender_id
     if via is not None:
         found = kind.store.open_send(ctx, target, me, new.client_msg_id, via=via)
+        if found.access is not None and kind.gate is not None:  # the agent speaks for the bot: the user's rules for the bot
+            kind.gate(conn, via, target, found.conv_id)
     elif kind.gate is not None:  # the social rules, before the message or the DM is made
         found = kind.store.open_send(ctx, target, me, new.client_msg_id, lambda conv_id: kind.gate(conn, me, target, conv_id))  # type: ignore[misc]
     else:
