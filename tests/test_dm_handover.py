@@ -263,3 +263,18 @@ async def test_refusals_change_nothing(harness, cast):
         assert (await routing_of(bob, helper))["version"] == 1
         await agnes.request("chat_dm_release", handover)
         assert (await routing_of(bob, helper))["version"] == 2
+
+
+async def test_a_slash_command_in_a_handed_over_dm_reaches_the_agent_not_the_bot(harness, cast):
+    bob_id, agnes_id = cast["bob"], cast["agnes"]
+    async with as_bot(harness, cast["token"]) as bot, harness.client("bob") as bob, harness.client("agnes") as agnes:
+        helper = await bot_id(bot)
+        await bot.request("chat_bot_commands_set", {"commands": [{"name": "help"}]})
+        await bob.request("chat_dm_send", {"peer": helper, "content": text("hello")})
+        await agnes.request("chat_dm_handover", {"peer": bob_id, "bot_id": helper})
+        ran = await bob.request("chat_bot_command", {"peer": helper, "bot_id": helper, "name": "help"})
+        assert (await agnes.next_push("chat_message", where=lambda d: d["seq"] == ran["seq"]))["data"]["message"]["content"]["text"] == "/help"
+        await agnes.request("chat_dm_release", {"peer": bob_id, "bot_id": helper})
+        after = await bob.request("chat_bot_command", {"peer": helper, "bot_id": helper, "name": "help"})
+        command = await bot.next_push("chat.bot.command")  # the first it gets is the one after the release
+        assert command["data"]["msg_id"] == after["id"] and agnes_id != helper

@@ -147,8 +147,7 @@ def _agent_access(conn: sqlite3.Connection, user_id: int, bot_id: int, agent_id:
     conv_id = find_conv(conn, user_id, bot_id)
     if conv_id is None:
         raise ChatError("not_found", "no conversation between this user and this bot", field="peer")
-    row = conn.execute(f"SELECT {dm_routing.COLS} FROM (SELECT ? AS id) c {dm_routing.JOIN}", (conv_id,)).fetchone()
-    routed = Routed.of(row)
+    routed = dm_routing.routed(conn, conv_id)
     if routed is None or routed.agent_id != agent_id or routed.user_id != user_id:
         raise ChatError("forbidden", "you are not handling this conversation (chat_dm_handover)", field="bot_id")
     return chat.Access(conv_id, agent_id, AGENT, 0, 0, user_id, routed=routed)

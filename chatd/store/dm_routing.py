@@ -68,6 +68,12 @@ class Routed(NamedTuple):
         return (self.user_id,)
 
 
+def routed(conn: sqlite3.Connection, conv_id: int) -> Routed | None:
+    """The routing of a DM handed over now (None: its bot answers it)."""
+    row = conn.execute(f"SELECT {COLS} FROM (SELECT ? AS id) c {JOIN}", (conv_id,)).fetchone()
+    return Routed.of(row)
+
+
 _STATE = "SELECT user_id, bot_id, mode, agent_id, bot_mode, version, changed_at, note FROM dm_routing WHERE conv_id = ?"
 
 
