@@ -81,6 +81,8 @@ const WORDS = {
     submit: 'Submit',
     form: '[Form]',
     commands: 'Bot commands',
+    agent_handling: 'An agent ({name}) is handling this conversation.',
+    bot_again: 'The bot is answering again.',
   },
   zh: {
     username: '用户名',
@@ -162,6 +164,8 @@ const WORDS = {
     submit: '提交',
     form: '[表单]',
     commands: '机器人命令',
+    agent_handling: '客服（{name}）正在处理此会话。',
+    bot_again: '机器人已恢复回复。',
   },
 };
 
