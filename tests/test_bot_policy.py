@@ -57,3 +57,10 @@ def test_the_bot_may_not_send_while_handed_over():
     require_bot_may_send(2, 9)
     require_bot_may_send(3, 9)
     assert _code(require_bot_may_send, 9, 9) == "handed_over"
+
+
+def test_a_bots_own_agents_take_over_its_dms_only():
+    carl = {"id": 6, "name": "carl"}
+    require_handover(carl, AGENTS, 2, BOT, frozenset({6}))
+    assert _code(require_handover, carl, AGENTS, 2, BOT, frozenset({7})) == "forbidden"
+    assert _code(require_handover, BOT, AGENTS, 2, BOT, frozenset({9})) == "forbidden"  # never a bot

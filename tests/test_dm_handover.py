@@ -11,6 +11,8 @@ import pytest
 import trio
 
 from chatd.client import ClientError
+from chatd.store import dm_routing
+from chatd.store import users as users_store
 
 from .test_streams import add_bot, as_bot
 
@@ -278,3 +280,20 @@ async def test_a_slash_command_in_a_handed_over_dm_reaches_the_agent_not_the_bot
         after = await bob.request("chat_bot_command", {"peer": helper, "bot_id": helper, "name": "help"})
         command = await bot.next_push("chat.bot.command")  # the first it gets is the one after the release
         assert command["data"]["msg_id"] == after["id"] and agnes_id != helper
+
+
+async def test_a_bots_own_agent_takes_over_its_dms_and_no_other_bots(harness, cast):
+    carol_id, bob_id = cast["carol"], cast["bob"]
+    other = await add_bot(harness, "other")
+
+    def make_carol_helpers_agent(ctx: Any) -> None:
+        dm_routing.set_bot_agents(ctx.conn, users_store.bot_id(ctx.conn, "helper"), ["carol"])
+
+    await harness.server.writer.submit(make_carol_helpers_agent)
+    async with as_bot(harness, cast["token"]) as bot, as_bot(harness, other) as bot2, harness.client("bob") as bob, harness.client("carol") as carol:
+        helper, other_id = await bot_id(bot), await bot_id(bot2)
+        await bob.request("chat_dm_send", {"peer": helper, "content": text("hello")})
+        await bob.request("chat_dm_send", {"peer": other_id, "content": text("hello")})
+        await fails("forbidden", carol, "chat_dm_handover", {"peer": bob_id, "bot_id": other_id})
+        taken = await carol.request("chat_dm_handover", {"peer": bob_id, "bot_id": helper})
+        assert taken["routing"]["agent"]["id"] == carol_id

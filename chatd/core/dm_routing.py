@@ -50,7 +50,7 @@ def _changed(ctx: Any, out: Outcome, conv_id: int, by: int, previous: int | None
 def op_handover(ctx: Any, actor: dict[str, Any], user_id: int, bot_id: int, agents: frozenset[str], bot_mode: str, note: str | None) -> Outcome:
     conn = ctx.conn
     bot = _bot(conn, user_id, bot_id)
-    require_handover(actor, agents, user_id, bot)
+    require_handover(actor, agents, user_id, bot, dm_routing.bot_agents(conn, bot_id) if bot else frozenset())
     conv_id = _conv(conn, user_id, bot_id)
     st = dm_routing.state(conn, conv_id)
     if st is not None and st["mode"] == "agent":

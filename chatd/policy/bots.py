@@ -23,18 +23,21 @@ def require_bot(user: dict[str, Any], wire: str) -> None:
 # -- handover (docs/bots.md, "Handover"): who may take a bot's DM over, and give it back ------------
 
 
-def require_handover(actor: dict[str, Any], agents: frozenset[str] | set[str], user_id: int, bot: dict[str, Any] | None) -> None:
-    """Raises unless `actor` may take over the DM between user `user_id` and `bot`: server admins
-    and the users named in `[bots] handover_agents` may, never a bot (the bot itself included) and
-    never the DM's own user; `bot` must be a bot account (not_found otherwise)."""
+def require_handover(
+    actor: dict[str, Any], agents: frozenset[str] | set[str], user_id: int, bot: dict[str, Any] | None, bot_agents: frozenset[int] = frozenset()
+) -> None:
+    """Raises unless `actor` may take over the DM between user `user_id` and `bot`: server admins,
+    the users named in `[bots] handover_agents` and the bot's own agents (`bot_agents`, user ids:
+    `chatd bot agents`) may, never a bot (the bot itself included) and never the DM's own user;
+    `bot` must be a bot account (not_found otherwise)."""
     if bot is None or not bot.get("is_bot"):
         raise ChatError("not_found", "no bot with this id", field="bot_id")
     if actor.get("is_bot"):
         raise ChatError("forbidden", "a bot cannot take over a conversation", field="bot_id")
     if actor["id"] == user_id:
         raise ChatError("forbidden", "the DM's own user cannot take it over", field="peer")
-    if not (actor.get("is_admin") or actor["name"].lower() in agents):
-        raise ChatError("forbidden", "only server admins and the users named in [bots] handover_agents take over a bot's DM", field="bot_id")
+    if not (actor.get("is_admin") or actor["name"].lower() in agents or actor["id"] in bot_agents):
+        raise ChatError("forbidden", "only server admins, the users named in [bots] handover_agents and the bot's agents (chatd bot agents) take over a bot's DM", field="bot_id")
 
 
 def require_release(actor: dict[str, Any], agent_id: int | None) -> None:

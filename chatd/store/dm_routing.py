@@ -12,7 +12,8 @@ from typing import Any, NamedTuple
 from ..errors import ChatError
 from .users import get_users, public_user
 
-# The migration (chatd.store.migrations): the routing of each bot DM handed over at least once.
+# The migration (chatd.store.migrations): the routing of each bot DM handed over at least once,
+# and the agents of each bot (`chatd bot agents`), besides `bots.handover_agents`.
 MIGRATION = """
 CREATE TABLE IF NOT EXISTS dm_routing (
     conv_id INTEGER PRIMARY KEY REFERENCES conversations(id) ON DELETE CASCADE,
@@ -27,6 +28,11 @@ CREATE TABLE IF NOT EXISTS dm_routing (
     note TEXT
 );
 CREATE INDEX IF NOT EXISTS dm_routing_agent ON dm_routing(agent_id) WHERE mode = 'agent';
+CREATE TABLE IF NOT EXISTS bot_agents (
+    bot_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    PRIMARY KEY (bot_id, user_id)
+) WITHOUT ROWID;
 """
 
 # Joined into a DM's access check and send (chatd.store.dm): the routing of a DM handed over now.
@@ -128,3 +134,27 @@ def release(ctx: Any, conv_id: int, by: int, version: int, note: str | None) -> 
     )
     if cur.rowcount != 1:
         raise ChatError("conflict", "the conversation's routing changed meanwhile", field="bot_id")
+
+
+# -- the agents of one bot (`chatd bot agents NAME [USER ...]`) ------------------------------------
+
+
+def bot_agents(conn: sqlite3.Connection, bot_id: int) -> frozenset[int]:
+    return frozenset(r[0] for r in conn.execute("SELECT user_id FROM bot_agents WHERE bot_id = ?", (bot_id,)))
+
+
+def bot_agent_names(conn: sqlite3.Connection, bot_id: int) -> list[str]:
+    rows = conn.execute("SELECT u.name FROM bot_agents a JOIN users u ON u.id = a.user_id WHERE a.bot_id = ? ORDER BY u.name", (bot_id,))
+    return [r[0] for r in rows]
+
+
+def set_bot_agents(conn: sqlite3.Connection, bot_id: int, names: list[str]) -> None:
+    """The bot's agents are these users (by name; not_found names the first unknown one)."""
+    ids = []
+    for name in names:
+        row = conn.execute("SELECT id, is_bot FROM users WHERE name = ?", (name,)).fetchone()
+        if row is None or row[1]:
+            raise ChatError("not_found", f"no user named {name!r} (a bot cannot be an agent)", field="name")
+        ids.append(row[0])
+    conn.execute("DELETE FROM bot_agents WHERE bot_id = ?", (bot_id,))
+    conn.executemany("INSERT OR IGNORE INTO bot_agents (bot_id, user_id) VALUES (?, ?)", [(bot_id, uid) for uid in ids])
