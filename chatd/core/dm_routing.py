@@ -53,7 +53,7 @@ def op_handover(ctx: Any, actor: dict[str, Any], user_id: int, bot_id: int, agen
     require_handover(actor, agents, user_id, bot, dm_routing.bot_agents(conn, bot_id) if bot else frozenset())
     conv_id = _conv(conn, user_id, bot_id)
     st = dm_routing.state(conn, conv_id)
-    if st is not None and st["mode"] == "agent":
+    if st is not None and st["mode"] == "agent" and st["agent_id"] is not None:
         if st["agent_id"] == actor["id"]:  # held by this agent already: as it stands
             return Outcome({"routing": dm_routing.wire(conn, conv_id, st), "seq": conv_store.last_seq(conn, conv_id), "changed": False})
         raise ChatError("conflict", "another agent is handling this conversation", field="bot_id")
@@ -71,7 +71,7 @@ def op_release(ctx: Any, actor: dict[str, Any], user_id: int, bot_id: int, note:
         raise ChatError("not_found", "no bot with this id", field="bot_id")
     conv_id = _conv(conn, user_id, bot_id)
     st = dm_routing.state(conn, conv_id)
-    holder = st["agent_id"] if st is not None and st["mode"] == "agent" else None
+    holder = st["agent_id"] if st is not None and st["mode"] == "agent" else None  # (None too: an agent whose account is gone)
     require_release(actor, holder)
     assert st is not None
     dm_routing.release(ctx, conv_id, actor["id"], st["version"], note)

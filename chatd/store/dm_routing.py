@@ -113,12 +113,13 @@ def of_convs(conn: sqlite3.Connection, conv_ids: list[int]) -> dict[int, dict[st
 
 
 def hand_over(ctx: Any, conv_id: int, user_id: int, bot_id: int, agent_id: int, bot_mode: str, version: int, note: str | None) -> None:
-    """Route the DM to the agent, if it is still at `version` and answered by its bot."""
+    """Route the DM to the agent, if it is still at `version` and answered by its bot (or by an
+    agent whose account is gone)."""
     cur = ctx.conn.execute(
         "INSERT INTO dm_routing (conv_id, user_id, bot_id, mode, agent_id, bot_mode, version, changed_at, changed_by, note) "
         "VALUES (?, ?, ?, 'agent', ?, ?, 1, ?, ?, ?) ON CONFLICT(conv_id) DO UPDATE SET mode = 'agent', agent_id = excluded.agent_id, "
         "bot_mode = excluded.bot_mode, version = version + 1, changed_at = excluded.changed_at, changed_by = excluded.changed_by, "
-        "note = excluded.note WHERE dm_routing.version = ? AND dm_routing.mode = 'bot'",
+        "note = excluded.note WHERE dm_routing.version = ? AND (dm_routing.mode = 'bot' OR dm_routing.agent_id IS NULL)",
         (conv_id, user_id, bot_id, agent_id, bot_mode, ctx.now, agent_id, note, version),
     )
     if cur.rowcount != 1:
