@@ -23,7 +23,7 @@ from .effects import HandedOver, Outcome, Users
 def _bot(conn: Any, user_id: int, bot_id: int) -> dict[str, Any] | None:
     """The user row of `bot_id` (None: no such user); not_found without the user."""
     if user_id == bot_id:
-        raise ChatError("bad_request", "a DM is between a user and another: peer and bot_id differ", field="bot_id")
+        raise ChatError("bad_request", "a direct message needs another user: peer and bot_id differ", field="bot_id")
     users = get_users(conn, [user_id, bot_id])
     if user_id not in users:
         raise ChatError("not_found", f"no user with id {user_id}", field="peer")
