@@ -187,6 +187,8 @@ async def test_an_observing_bot_hears_but_may_not_speak(harness, cast):
         await bob.request("chat_dm_typing", {"peer": helper})
         assert (await agnes.next_push("chat_typing"))["data"]["user_id"] == bob_id
         assert (await bot.next_push("chat_typing"))["data"]["user_id"] == bob_id
+        await agnes.request("chat_dm_typing", {"peer": bob_id, "bot_id": helper})  # the agent types in the bot's DM
+        assert (await bob.next_push("chat_typing"))["data"]["user_id"] == agnes_id
         for cmd, data in (
             ("chat_dm_send", {"peer": bob_id, "content": text("me too")}),
             ("chat_stream_begin", {"peer": bob_id, "text": "me"}),
