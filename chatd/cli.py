@@ -205,6 +205,15 @@ def _bot(args: argparse.Namespace, conn: Any) -> None:
         for u in users.list_users(conn):
             if u["is_bot"]:
                 print(f"{u['id']:>5}  {u['name']:<24} {'yes' if u['disabled'] else '':<8}")
+    elif args.bot_cmd == "agents":
+        from .store import dm_routing
+
+        bot = users.bot_id(conn, args.name)
+        if args.users or args.clear:
+            with _transaction(conn):
+                dm_routing.set_bot_agents(conn, bot, args.users)
+        names = dm_routing.bot_agent_names(conn, bot)
+        print(f"agents of bot {args.name}: {', '.join(names) if names else 'none'} (besides server admins and bots.handover_agents)")
     elif args.bot_cmd in ("disable", "enable"):
         users.bot_id(conn, args.name)
         users.set_disabled(conn, args.name, args.bot_cmd == "disable")
@@ -333,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     named(bot_sub, "disable", "disable a bot and end its token")
     named(bot_sub, "enable", "enable a disabled bot (then give it a token)")
     common(bot_sub.add_parser("list", help="list bots"))
+    agents = named(bot_sub, "agents", "show, or with USER names set, who may take over the bot's DMs (docs/bots.md, Handover)")
+    agents.add_argument("users", nargs="*", metavar="USER", help="the bot's agents from now on (replacing its list)")
+    agents.add_argument("--clear", action="store_true", help="the bot has no agents of its own")
     bot.set_defaults(func=cmd_bot)
 
     backup = sub.add_parser("backup", help="copy the database and uploaded files into DEST, with the server running")

@@ -140,6 +140,8 @@ class BotsConfig(Base):
     stream_idle_timeout_s: float = 60.0
     stream_push_interval_ms: int = 50
     stream_flush_interval_ms: int = 1000
+    handover_agents: list[str] = msgspec.field(default_factory=list)
+    handover_bot_mode: Literal["off", "observe"] = "off"
 
 
 class LogConfig(Base):

@@ -30,6 +30,7 @@ CODES = frozenset(
         "muted",
         "banned",
         "owner_must_transfer",
+        "handed_over",
         "unavailable",
         "internal",
     }

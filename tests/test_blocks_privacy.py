@@ -234,6 +234,8 @@ NOT_REACHING = {
     "community_permissions": "reads", "community_request_decide": "answers the user's own request",
     "community_overwrite_set": "a permission setting",
     "chat_bot_commands_list": "reads",
+    "chat_dm_handover": "an agent takes over a bot's DM: what it then sends passes the user's rules for the bot (chat_dm_send)",
+    "chat_dm_release": "gives a bot's DM back to its bot",
 }
 
 

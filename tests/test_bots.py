@@ -71,3 +71,20 @@ async def test_a_bot_logs_in_with_its_token_and_is_marked(data):
     for args in (["bot", "token", "alice"], ["bot", "disable", "nobody"]):  # not a bot
         res = await proc.run(*args, *d)
         assert res.returncode == 2 and "no bot named" in res.stderr, res
+
+
+async def test_a_bots_own_agents_are_set_listed_and_cleared(data):
+    seed(data, ("agnes", False, False), ("bob", False, False))
+    d = ["--data", str(data)]
+    token_of(await proc.run("bot", "add", "helper", *d))
+    none = await proc.run("bot", "agents", "helper", *d)
+    assert none.returncode == 0 and "agents of bot helper: none" in none.stdout
+    made = await proc.run("bot", "agents", "helper", "bob", "agnes", *d)
+    assert made.returncode == 0 and "agents of bot helper: agnes, bob" in made.stdout
+    assert "agnes, bob" in (await proc.run("bot", "agents", "helper", *d)).stdout
+    for bad in (["helper", "nobody"], ["helper", "helper"], ["agnes", "bob"]):  # no such user; a bot; not a bot
+        refused = await proc.run("bot", "agents", *bad, *d)
+        assert refused.returncode == 1, refused
+    assert "agnes, bob" in (await proc.run("bot", "agents", "helper", *d)).stdout  # a refusal changed nothing
+    cleared = await proc.run("bot", "agents", "helper", "--clear", *d)
+    assert "agents of bot helper: none" in cleared.stdout

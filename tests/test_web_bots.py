@@ -197,6 +197,28 @@ def test_buttons_in_a_group_reach_the_bot(pages: tuple[Any, Any], chatd: Chatd, 
     assert bob.evaluate("navigator.clipboard.readText()") == "ticket-42"
 
 
+def test_a_handed_over_dm_shows_who_answers(pages: tuple[Any, Any], chatd: Chatd, bot: Bot) -> None:
+    _, bob = pages
+    bot.request("chat_dm_send", {"peer": 2, "content": {"type": "text", "text": "How can I help?"}})
+    bob.click(f'.entry[data-target="dm:{BOT_ID}"] a')
+    expect(message(bob, "How can I help?")).to_be_visible()
+    expect(bob.locator(".routing")).to_have_count(0)  # the bot answers: nothing to say
+    alice = chatd.token("alice")  # a server admin, as the agent
+    chatd.command(alice, "chat_dm_handover", {"peer": 2, "bot_id": BOT_ID})
+    expect(bob.locator(".routing.agent")).to_have_text("An agent (alice) is handling this conversation.")
+    chatd.command(alice, "chat_dm_send", {"peer": 2, "bot_id": BOT_ID, "content": {"type": "text", "text": "Hi, a person here"}})
+    expect(message(bob, "Hi, a person here").locator(".sender")).to_have_text("alice")  # in the same conversation, by name
+    bob.reload()  # a page opened meanwhile reads the routing from the conversation's entry
+    bob.click(f'.entry[data-target="dm:{BOT_ID}"] a')
+    expect(bob.locator(".routing.agent")).to_be_visible()
+    expect(message(bob, "Hi, a person here").locator(".sender")).to_have_text("alice")
+    chatd.command(alice, "chat_dm_release", {"peer": 2, "bot_id": BOT_ID})
+    expect(bob.locator(".routing.bot")).to_have_text("The bot is answering again.")
+    bot.request("chat_dm_send", {"peer": 2, "content": {"type": "text", "text": "Back to me"}})
+    expect(message(bob, "Back to me")).to_be_visible()
+    expect(bob.locator(".msg")).to_have_count(3)  # one conversation throughout
+
+
 FORM = {
     "type": "form",
     "text": "Order a T-shirt",

@@ -147,7 +147,7 @@ def test_good_frames_pass():
         (_changed(PUSH, "data.kind", ["dm"]), "Expected `str`, got `array` - at `data.kind`"),
         (_changed(PUSH, "data.message.mentions", [1, "2"]), "at `data.message.mentions[1]`"),
         (_changed(PUSH, "data.peer", None), "got `null` - at `data.peer`"),
-        (_changed(PUSH, "cmd", "chat_dm_routing_changed"), "not an implemented push"),
+        (_changed(PUSH, "cmd", "no_such_push"), "not an implemented push"),
         (_changed(PUSH, "id", "c3"), "unknown field `id`"),
     ],
     ids=lambda v: v if isinstance(v, str) else "",

@@ -13,6 +13,7 @@ from ..errors import ChatError
 from ..policy import roles
 from ..store import bot_commands as store
 from ..store import dm as dm_store
+from ..store import dm_routing
 from ..store import messages
 from . import verbs
 from .effects import Outcome, Users
@@ -69,6 +70,14 @@ def available(conn: Any, kind: Kind, target: int, user_id: int) -> dict[str, Any
     return {"commands": store.of_bots(conn, _bots(conn, kind, target, user_id))}
 
 
+def _silenced(conn: Any, kind: Kind, conv_id: int, bot_id: int) -> bool:
+    """The bot's DM is handed over to an agent and the bot gets none of its pushes (docs/bots.md)."""
+    if kind is not DM:
+        return False
+    routed = dm_routing.routed(conn, conv_id)
+    return routed is not None and routed.bot_id == bot_id and not routed.bot_hears
+
+
 def op_command(ctx: Any, kind: Kind, target: int, new: messages.NewMessage, bot_id: int, name: str, args: str) -> Outcome:
     """The command's message, sent as any message is (every check of a send first), and the
     command to its bot. A bot that does not offer it fails the op, which writes nothing then."""
@@ -76,7 +85,7 @@ def op_command(ctx: Any, kind: Kind, target: int, new: messages.NewMessage, bot_
     msg, duplicate = out.result
     if bot_id not in _bots(ctx.conn, kind, target, new.sender_id) or not store.has(ctx.conn, bot_id, name):
         raise ChatError("not_found", f"no bot in this conversation offers /{name}", field="name")
-    if not duplicate:
+    if not duplicate and not _silenced(ctx.conn, kind, msg["conv_id"], bot_id):
         data = {"bot_id": bot_id, "name": name, "args": args, "msg_id": msg["id"], "kind": kind.name, "conv_id": msg["conv_id"], "user_id": new.sender_id}
         out.push("chat.bot.command", data, Users((bot_id,)), skip_origin=False)
     return out

@@ -38,7 +38,7 @@ import trio
 
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Emptied, Entered, Everyone, HandedOver, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -208,5 +208,7 @@ class Delivery:
             sv.room_presence.clear(effect.room_id)
         elif kind is ReadMoved:  # made only by kinds whose read receipts are aggregated (groups)
             sv.group_receipts.mark(effect.conv_id, effect.old, effect.new)
+        elif kind is HandedOver:
+            sv.streams.handed_over(effect.conv_id, effect.agent_id)
         else:
             raise TypeError(f"unknown effect {effect!r}")

@@ -126,7 +126,15 @@ class ReadMoved(NamedTuple):
     new: int
 
 
-Effect = Push | Joined | Left | Entered | Emptied | ReadMoved
+class HandedOver(NamedTuple):
+    """A bot's DM was handed over to an agent (chatd.core.dm_routing): the bot's streams running
+    in it end (reason handover), the agent hearing their end."""
+
+    conv_id: int
+    agent_id: int
+
+
+Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver
 
 
 class Outcome:

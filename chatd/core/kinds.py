@@ -74,14 +74,20 @@ class Kind:
     # -- pushes ----------------------------------------------------------------------------
 
     def message(
-        self, out: Outcome, event: str, msg: dict[str, Any], peer_id: int = 0, me: int = 0, also: tuple[int, ...] = (), skip_origin: bool = True
+        self, out: Outcome, event: str, msg: dict[str, Any], peer_id: int = 0, me: int = 0, also: tuple[int, ...] = (), skip_origin: bool = True,
+        routed: Any = None,
     ) -> Push:
         """chat_message for a message event (new, edit, recall, react) to whoever hears the
         kind's messages (and `also` these users), but the asking connection unless told
-        otherwise (a system message is in no response). Returns the push to the other side."""
+        otherwise (a system message is in no response). Returns the push to the other side.
+        `routed`: a bot's DM handed over to an agent (chatd.store.dm_routing.Routed), heard by
+        its user, the agent, and the bot only if it observes."""
         payload = {"event": event, "kind": self.name, "conv_id": msg["conv_id"], "seq": msg["seq"], "message": msg}
         conv_id = msg["conv_id"]
         if self.fanout == "pair":  # each side is told who the other is
+            if routed is not None:
+                pushes = {uid: out.push("chat_message", {**payload, "peer": peer}, Users((uid,))) for uid, peer in routed.hearing()}
+                return pushes[routed.user_id] if me != routed.user_id else pushes[routed.agent_id]
             out.push("chat_message", {**payload, "peer": peer_id}, Users((me,)))
             return out.push("chat_message", {**payload, "peer": me}, Users((peer_id,)))
         return out.push(self.message_cmd, payload, self.audience(conv_id, also=also), skip_origin=skip_origin)

@@ -20,6 +20,7 @@ import msgspec
 from ..errors import ChatError
 from ..policy import roles
 from ..store import conversations as conv_store
+from ..store import dm as dm_store
 from ..store import messages
 from ..store import social as social_store
 from ..store.db import now_ms
@@ -47,8 +48,9 @@ def _read_moved(kind: Kind, out: Outcome, acc: conv_store.Access, old: int, new:
         return
     if kind.read_receipts == "aggregated":
         out.effects.append(ReadMoved(acc.conv_id, old, new))
-    elif kind.read_receipts == "pair":
-        out.push("chat_dm_read_receipt", {"conv_id": acc.conv_id, "peer": acc.user_id, "seq": new}, Users((acc.peer_id,)), skip_origin=False)
+    elif kind.read_receipts == "pair" and acc.role != dm_store.AGENT:  # (an agent has no read pointer)
+        to = acc.routed.across(acc.user_id) if acc.routed is not None else (acc.peer_id,)
+        out.push("chat_dm_read_receipt", {"conv_id": acc.conv_id, "peer": acc.user_id, "seq": new}, Users(to), skip_origin=False)
 
 
 def _own_view(ctx: Any, kind: Kind, out: Outcome, acc: conv_store.Access) -> None:
@@ -59,11 +61,21 @@ def _own_view(ctx: Any, kind: Kind, out: Outcome, acc: conv_store.Access) -> Non
 # --- send ---------------------------------------------------------------------------------
 
 
-def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outcome:
+def _via(via: int | None) -> dict[str, int]:
+    """The keyword that names the bot of a DM an agent answers (chat_dm_*'s `bot_id`), if any."""
+    return {} if via is None else {"via": via}
+
+
+def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage, via: int | None = None) -> Outcome:
     """Store a message. A resend of a stored client_msg_id returns the original (duplicate), even
-    if the sender may no longer send; the same client_msg_id elsewhere is a conflict."""
+    if the sender may no longer send; the same client_msg_id elsewhere is a conflict. `via`: an
+    agent's send into the bot's DM it answers (chatd.store.dm_routing)."""
     conn, me = ctx.conn, new.sender_id
-    if kind.gate is not None:  # the social rules, before the message or the DM is made
+    if via is not None:
+        found = kind.store.open_send(ctx, target, me, new.client_msg_id, via=via)
+        if found.access is not None and kind.gate is not None:  # the agent speaks for the bot: the user's rules for the bot
+            kind.gate(conn, via, target, found.conv_id)
+    elif kind.gate is not None:  # the social rules, before the message or the DM is made
         found = kind.store.open_send(ctx, target, me, new.client_msg_id, lambda conv_id: kind.gate(conn, me, target, conv_id))  # type: ignore[misc]
     else:
         found = kind.store.open_send(ctx, target, me, new.client_msg_id)
@@ -85,7 +97,7 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage) -> Outc
     # A mention by someone the mentioned user blocked is kept in the message but notifies nobody.
     msg = messages.insert(ctx, acc.conv_id, new, quiet=social_gate.quiet_mentions(conn, me, new.mentions, acc.conv_id) if new.mentions else frozenset())
     out = Outcome((msg, False))
-    theirs = kind.message(out, "new", msg, acc.peer_id, me)
+    theirs = kind.message(out, "new", msg, acc.peer_id, me, routed=acc.routed)
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
         theirs.if_reached = Push("chat_dm_delivery_receipt", {"conv_id": acc.conv_id, "peer": acc.peer_id, "seq": msg["seq"]}, Users((me,)))
     if found.created:  # a DM's first message starts both users' entries (with the peer's profile)
@@ -100,7 +112,7 @@ async def send(call: Call, kind: Kind) -> dict[str, Any]:
     check_rate(call.session)
     new = new_message(ctx.cfg.limits, call.user_id, d.content, client_msg_id=d.client_msg_id, quote_id=d.quote_id, mentions=d.mentions)
     target = getattr(d, kind.id_field)
-    msg, duplicate = await call.write(op_send, kind, target, new)
+    msg, duplicate = await call.write(op_send, kind, target, new, getattr(d, "bot_id", None))
     out = {"id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "server_time": msg["created_at"], "duplicate": duplicate, "message": msg}
     if kind.read_receipts == "pair":
         # The push to the peer goes out right after this response: a peer online now is written it.
@@ -112,7 +124,7 @@ async def send(call: Call, kind: Kind) -> dict[str, Any]:
 
 
 def _history(conn: Any, kind: Kind, target: int, me: int, d: Any) -> dict[str, Any]:
-    acc = kind.store.access(conn, target, me, kind.history_capability, missing_ok=True)
+    acc = kind.store.access(conn, target, me, kind.history_capability, missing_ok=True, **_via(getattr(d, "bot_id", None)))
     if acc is None:  # a DM with no message yet
         return {"conv_id": 0, "messages": [], "has_more": False, "last_seq": 0, "lastid": 0, "begin": 0, "end": 0, "num": 0, "peer_id": 0}
     out = conv_store.history(conn, acc.conv_id, me, conv_store.PageQuery.of(d))
@@ -125,8 +137,8 @@ async def history(call: Call, kind: Kind) -> dict[str, Any]:
     out = await call.ctx.readers.read(_history, kind, target, me, call.data)
     call.ctx.services.streams.overlay(out["messages"])  # running streams' text so far
     peer = out.pop("peer_id")
-    if kind.read_receipts == "pair":  # fetching the peer's messages delivers them
-        theirs = [m["seq"] for m in out["messages"] if m["sender_id"] == peer]
+    if kind.read_receipts == "pair":  # fetching the peer's messages delivers them (not an agent's fetch)
+        theirs = [m["seq"] for m in out["messages"] if m["sender_id"] == peer and getattr(call.data, "bot_id", None) is None]
         if theirs:
             call.push("chat_dm_delivery_receipt", {"conv_id": out["conv_id"], "peer": me, "seq": max(theirs)}, Users((peer,)), skip_origin=False)
         return out
@@ -207,6 +219,8 @@ async def _live_audience(call: Call, kind: Kind, acc: conv_store.Access) -> Any:
     now; None for a DM peer who blocked the user (who is not told)."""
     ctx = call.ctx
     if kind.fanout == "pair":
+        if acc.routed is not None:  # a bot's DM an agent answers: its user, the agent, an observing bot
+            return Users(tuple({uid for uid, _ in acc.routed.hearing()} | {acc.user_id}))
         if not await ctx.readers.read(social_gate.hears_typing, acc.peer_id, acc.user_id):
             return None
         return Users((acc.peer_id, acc.user_id))
@@ -219,7 +233,8 @@ async def _live_audience(call: Call, kind: Kind, acc: conv_store.Access) -> Any:
 
 async def typing(call: Call, kind: Kind) -> dict[str, Any]:
     ctx, me = call.ctx, call.user_id
-    acc = await ctx.readers.read(kind.store.access, getattr(call.data, kind.id_field), me, roles.SEND)
+    via = getattr(call.data, "bot_id", None)
+    acc = await ctx.readers.read(lambda conn: kind.store.access(conn, getattr(call.data, kind.id_field), me, roles.SEND, **_via(via)))
     if not call.session.typing_allowed(acc.conv_id, ctx.cfg.limits.typing_interval_ms / 1000):
         return {"sent": False}
     payload = {"kind": kind.name, "conv_id": acc.conv_id, "user_id": me, "typing": call.data.typing}
@@ -261,7 +276,7 @@ def op_edit(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, new: m
     files_core.check_keys(ctx.conn, user_id, new.content)
     msg = messages.edit(ctx, acc.conv_id, user_id, msg_id, new, max_edits=max_edits, max_history_bytes=max_history_bytes)
     out = Outcome({"message": msg})
-    kind.message(out, "edit", msg, acc.peer_id, user_id)
+    kind.message(out, "edit", msg, acc.peer_id, user_id, routed=acc.routed)
     return out
 
 
@@ -301,7 +316,7 @@ def _recall(ctx: Any, kind: Kind, out: Outcome, acc: conv_store.Access, msg_ids:
             raise may
         mentioned.update(messages.mentions_of(ctx.conn, acc.conv_id, msg_id))
         msg = messages.recall(ctx, acc.conv_id, acc.user_id, msg_id, is_admin=may is True, window_ms=window_ms)
-        kind.message(out, "recall", msg, acc.peer_id, acc.user_id)
+        kind.message(out, "recall", msg, acc.peer_id, acc.user_id, routed=acc.routed)
         recalled.append(msg)
     users = sorted(u for u in mentioned if u != 0)
     if users:
@@ -359,7 +374,7 @@ def op_react(ctx: Any, kind: Kind, target: int, user_id: int, msg_id: int, emoji
         kind.change_gate(ctx.conn, user_id, acc.peer_id)
     msg = messages.react(ctx, acc.conv_id, user_id, msg_id, emoji, remove)
     out = Outcome({"message": msg})
-    kind.message(out, "react", msg, acc.peer_id, user_id)
+    kind.message(out, "react", msg, acc.peer_id, user_id, routed=acc.routed)
     return out
 
 

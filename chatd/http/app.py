@@ -72,6 +72,7 @@ _STATUS = {
     "muted": 403,
     "banned": 403,
     "owner_must_transfer": 409,
+    "handed_over": 409,
     "unavailable": 503,
     "internal": 500,
 }

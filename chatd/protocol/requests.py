@@ -33,6 +33,7 @@ class PingRequest(msgspec.Struct, kw_only=True):
 class ChatDMSendRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
     content: ClientContent
+    bot_id: Annotated[int, INT64] | None = None
     client_msg_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
     quote_id: Annotated[int, INT64] | None = None
     mentions: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=100)] = msgspec.field(default_factory=list)
@@ -40,6 +41,7 @@ class ChatDMSendRequest(msgspec.Struct, kw_only=True):
 
 class ChatDMHistoryRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
+    bot_id: Annotated[int, INT64] | None = None
     before_seq: Annotated[int, msgspec.Meta(ge=1, le=9223372036854775807)] | None = None
     after_seq: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
     limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 20
@@ -74,6 +76,7 @@ class ChatDMPinSetRequest(msgspec.Struct, kw_only=True):
 
 class ChatDMTypingRequest(msgspec.Struct, kw_only=True):
     peer: Annotated[int, INT64]
+    bot_id: Annotated[int, INT64] | None = None
     typing: bool = True
 
 
@@ -374,6 +377,18 @@ class ChatGroupReactRequest(msgspec.Struct, kw_only=True):
     msg_id: Annotated[int, INT64]
     emoji: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     remove: bool = False
+
+
+class ChatDMHandoverRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    bot_id: Annotated[int, INT64]
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class ChatDMReleaseRequest(msgspec.Struct, kw_only=True):
+    peer: Annotated[int, INT64]
+    bot_id: Annotated[int, INT64]
+    note: Annotated[str, msgspec.Meta(max_length=500)] | None = None
 
 
 class UserSearchRequest(msgspec.Struct, kw_only=True):
@@ -1027,6 +1042,8 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchRequest,
     "chat_group_delete": ChatGroupDeleteRequest,
     "chat_group_react": ChatGroupReactRequest,
+    "chat_dm_handover": ChatDMHandoverRequest,
+    "chat_dm_release": ChatDMReleaseRequest,
     "user_search": UserSearchRequest,
     "chat_button_click": ChatButtonClickRequest,
     "chat_form_submit": ChatFormSubmitRequest,
@@ -1192,6 +1209,8 @@ COSTS: dict[str, int] = {
     "chat_group_recall_batch": 2,
     "chat_group_delete": 1,
     "chat_group_react": 1,
+    "chat_dm_handover": 1,
+    "chat_dm_release": 1,
     "user_search": 0,
     "chat_button_click": 0,
     "chat_form_submit": 0,
@@ -1301,8 +1320,6 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
     {
         "push_device_register",
         "push_device_unregister",
-        "chat_dm_handover",
-        "chat_dm_release",
         "enterprise_department_create",
         "enterprise_department_update",
         "enterprise_department_delete",

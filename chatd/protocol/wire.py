@@ -52,6 +52,20 @@ class Message(Shape, kw_only=True):
     stream_error: str | UnsetType = UNSET  # With state error: why the stream ended (the bot's reason, timeout, disconnected, or restart when the server stopped mid-stream).
 
 
+class DMRouting(Shape, kw_only=True):
+    """Who answers a bot's DM (docs/bots.md, "Handover"): its bot (mode bot), or a human agent (mode agent) until released."""
+
+    conv_id: int
+    user_id: int  # The DM's user (the side that is not the bot).
+    bot_id: int
+    mode: str  # bot or agent.
+    agent: User | None  # The agent answering for the bot (mode agent), else null.
+    bot_mode: str  # What the bot does now: on (mode bot), off (gets none of the DM's pushes) or observe (gets them, may not send); `bots.handover_bot_mode` at the handover.
+    version: int  # One more at each handover and release; 0 for a DM never handed over.
+    changed_at: int  # ms since the epoch; 0 for a DM never handed over.
+    note: str | None  # The note of the last handover or release, or null.
+
+
 class Conversation(Shape, kw_only=True):
     """One entry of a user's DM conversation list."""
 
@@ -70,6 +84,7 @@ class Conversation(Shape, kw_only=True):
     name: str  # Always empty: a DM has no name (show the peer's `display_name`).
     muted: bool  # Always false: DM notifications cannot be muted yet.
     role: str  # Always member.
+    routing: DMRouting | UnsetType = UNSET  # Only on a bot's DM that was ever handed over (`chat_dm_handover`): who answers it now. Absent: its bot does.
 
 
 class Group(Shape, kw_only=True):
@@ -826,6 +841,22 @@ class ChatGroupReactResponse(Shape, kw_only=True):
     """`chat_group_react`: the `data` of a successful response."""
 
     message: Message
+
+
+class ChatDMHandoverResponse(Shape, kw_only=True):
+    """`chat_dm_handover`: the `data` of a successful response."""
+
+    routing: DMRouting
+    seq: int  # The DM's newest seq at the change.
+    changed: bool  # False when the asking agent held the DM already.
+
+
+class ChatDMReleaseResponse(Shape, kw_only=True):
+    """`chat_dm_release`: the `data` of a successful response."""
+
+    routing: DMRouting
+    seq: int  # The DM's newest seq at the change.
+    changed: bool  # Always true.
 
 
 class UserSearchResponse(Shape, kw_only=True):
@@ -1738,6 +1769,23 @@ class ChatStreamCancelledPush(Shape, kw_only=True):
     by: int  # The user who asked.
 
 
+class ChatDMRoutingChangedPush(Shape, kw_only=True):
+    """`chat_dm_routing_changed`: the push's `data`."""
+
+    conv_id: int
+    seq: int
+    user_id: int
+    bot_id: int
+    mode: str  # bot or agent.
+    agent: User | None  # The agent answering now (mode agent), else null.
+    previous_agent_id: int | None  # The agent who held it before (a release), else null.
+    bot_mode: str  # on, off or observe (DMRouting).
+    version: int
+    changed_at: int
+    by: int  # Who handed it over or released it.
+    note: str | None
+
+
 class ChatRoomConversationUpdatePush(Shape, kw_only=True):
     """`chat_room_conversation_update`: the push's `data`."""
 
@@ -1983,6 +2031,8 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_group_recall_batch": ChatGroupRecallBatchResponse,
     "chat_group_delete": ChatGroupDeleteResponse,
     "chat_group_react": ChatGroupReactResponse,
+    "chat_dm_handover": ChatDMHandoverResponse,
+    "chat_dm_release": ChatDMReleaseResponse,
     "user_search": UserSearchResponse,
     "chat_button_click": ChatButtonClickResponse,
     "chat_form_submit": ChatFormSubmitResponse,
@@ -2105,6 +2155,7 @@ PUSHES: dict[str, type[Shape]] = {
     "chat.stream.done": ChatStreamDonePush,
     "chat.stream.error": ChatStreamErrorPush,
     "chat.stream.cancel": ChatStreamCancelledPush,
+    "chat_dm_routing_changed": ChatDMRoutingChangedPush,
     "chat_room_conversation_update": ChatRoomConversationUpdatePush,
     "chat_group_conversation_update": ChatGroupConversationUpdatePush,
     "chat_group_request_update": ChatGroupRequestUpdatePush,

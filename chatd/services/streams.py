@@ -150,6 +150,15 @@ class Streams:
                 stream.ending = ("error", "disconnected")
                 stream.wake.set()
 
+    def handed_over(self, conv_id: int, agent_id: int) -> None:
+        """The DM was handed over to an agent (at its commit): the bot's streams in it end as
+        `handover`, their text so far kept; the agent hears their end too."""
+        for stream in self.streams.values():
+            if stream.conv_id == conv_id and stream.ending is None:
+                stream.ending = ("error", "handover")
+                stream.audience = Users(tuple({*stream.audience.ids, agent_id}))
+                stream.wake.set()
+
     # -- each stream's task ---------------------------------------------------------------------
 
     def _delta(self, stream: Stream) -> list[Any]:

@@ -31,6 +31,7 @@ class Access(NamedTuple):
     last_read_seq: int
     peer_id: int = 0
     server_admin: bool = False
+    routed: Any = None  # a DM handed over to an agent now (chatd.store.dm_routing.Routed)
 
 # extra(conn, conv_ids) -> {conv_id: fields the kind adds to a conversation entry}
 ExtraFn = Callable[[sqlite3.Connection, list[int]], dict[int, dict[str, Any]]]

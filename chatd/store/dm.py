@@ -7,8 +7,10 @@ from typing import Any
 
 from ..errors import ChatError
 from ..policy import roles
+from ..policy.bots import require_bot_may_send
 from . import conversations as chat
-from . import social
+from . import dm_routing, social
+from .dm_routing import Routed
 from .db import now_ms
 from .users import USER_COLS, get_users, public_user, user_row
 
@@ -86,8 +88,11 @@ def _with_peers(conn: sqlite3.Connection, seen_by: list[tuple[int, dict[str, Any
             wanted.setdefault(viewer, []).append(peer)
         out.append(entry)
     remarks = {viewer: social.remarks(conn, viewer, peers) for viewer, peers in wanted.items()}
+    routing = dm_routing.of_convs(conn, conv_ids)
     for viewer, entry in seen_by:
         entry["peer_remark"] = remarks.get(viewer, {}).get(entry["peer"]["id"], "") if entry["peer"] else ""
+        if entry["conv_id"] in routing:
+            entry["routing"] = routing[entry["conv_id"]]
     return out
 
 
@@ -102,47 +107,71 @@ def views(conn: sqlite3.Connection, conv_id: int, user_ids: list[int], known: di
 
 
 _ACCESS = (
-    "SELECT u.disabled, c.id, m.last_read_seq FROM users u LEFT JOIN conversations c ON c.dm_key = ? "
-    "LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ? WHERE u.id = ?"
+    f"SELECT u.disabled, c.id, m.last_read_seq, {dm_routing.COLS} FROM users u LEFT JOIN conversations c ON c.dm_key = ? "
+    f"LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ? {dm_routing.JOIN} WHERE u.id = ?"
 )
+AGENT = "agent"  # the role of an agent's access to a bot's DM it answers (it is no member)
 
 
 def access(
-    conn: sqlite3.Connection, peer_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False
+    conn: sqlite3.Connection, peer_id: int, user_id: int, capability: str = roles.READ, now: int | None = None, missing_ok: bool = False,
+    via: int | None = None,
 ) -> chat.Access | None:
     """The one check of a DM, named by the other user: not_found when there is no such user or
-    the two never exchanged a message (None instead with missing_ok). A DM has members only."""
+    the two never exchanged a message (None instead with missing_ok). A DM has members only,
+    but for the agent answering a bot's DM: `via` names the bot, `peer_id` the DM's user. A bot
+    whose DM is handed over may not send into it (handed_over)."""
+    if via is not None:
+        return _agent_access(conn, peer_id, via, user_id)
     if peer_id == user_id:
         raise ChatError("bad_request", "a direct message needs another user", field="peer")
     row = conn.execute(_ACCESS, (dm_key(user_id, peer_id), user_id, peer_id)).fetchone()
     if row is None:
         raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
-    _, conv_id, last_read = row
+    _, conv_id, last_read = row[:3]
     if conv_id is None:
         if missing_ok:
             return None
         raise ChatError("not_found", "no conversation with this user yet", field="peer")
     roles.require(roles.DM, roles.Actor(user_id, "member"), capability, now_ms() if now is None else now)
-    return chat.Access(conv_id, user_id, "member", 0, last_read, peer_id)
+    routed = Routed.of(row[3:])
+    if routed is not None and capability == roles.SEND:
+        require_bot_may_send(user_id, routed.bot_id)
+    return chat.Access(conv_id, user_id, "member", 0, last_read, peer_id, routed=routed)
+
+
+def _agent_access(conn: sqlite3.Connection, user_id: int, bot_id: int, agent_id: int) -> chat.Access:
+    """The agent's access to the DM of `user_id` and `bot_id`: only while it answers it."""
+    if user_id == bot_id:
+        raise ChatError("bad_request", "a direct message needs another user", field="peer")
+    conv_id = find_conv(conn, user_id, bot_id)
+    if conv_id is None:
+        raise ChatError("not_found", "no conversation between this user and this bot", field="peer")
+    routed = dm_routing.routed(conn, conv_id)
+    if routed is None or routed.agent_id != agent_id or routed.user_id != user_id:
+        raise ChatError("forbidden", "you are not handling this conversation (chat_dm_handover)", field="bot_id")
+    return chat.Access(conv_id, agent_id, AGENT, 0, 0, user_id, routed=routed)
 
 
 _SEND = (
     "SELECT (SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?), (SELECT disabled FROM users WHERE id = ?), "
-    "u.id, u.disabled, c.id, m.last_read_seq FROM (SELECT 1) LEFT JOIN users u ON u.id = ? LEFT JOIN conversations c ON c.dm_key = ? "
-    "LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ?"
+    f"u.id, u.disabled, c.id, m.last_read_seq, {dm_routing.COLS} FROM (SELECT 1) LEFT JOIN users u ON u.id = ? "
+    f"LEFT JOIN conversations c ON c.dm_key = ? LEFT JOIN members m ON m.conv_id = c.id AND m.user_id = ? {dm_routing.JOIN}"
 )
 
 
-def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None, gate: Any = None) -> chat.SendTarget:
+def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None, gate: Any = None, via: int | None = None) -> chat.SendTarget:
     """Everything a DM send checks, in one statement (it runs for every message): a resend
     first, then the sender, then the peer, then `gate(conv_id or None)` (the social rules:
-    chatd.core.social_gate); the DM is started by its first message."""
+    chatd.core.social_gate); the DM is started by its first message. A bot whose DM is handed
+    over may not send into it; the agent answering it sends with `via` (the bot)."""
+    if via is not None:
+        return _open_agent_send(ctx, peer_id, via, sender_id, client_msg_id)
     if peer_id == sender_id:
         raise ChatError("bad_request", "a direct message needs another user", field="peer")
     key = dm_key(sender_id, peer_id)
-    existing_id, sender_disabled, peer, peer_disabled, conv_id, last_read = ctx.conn.execute(
-        _SEND, (sender_id, client_msg_id, sender_id, peer_id, key, sender_id)
-    ).fetchone()
+    row = ctx.conn.execute(_SEND, (sender_id, client_msg_id, sender_id, peer_id, key, sender_id)).fetchone()
+    existing_id, sender_disabled, peer, peer_disabled, conv_id, last_read = row[:6]
     if existing_id is not None:
         return chat.SendTarget(existing_id, conv_id, None)
     if sender_disabled is None or sender_disabled:
@@ -151,12 +180,29 @@ def open_send(ctx: Any, peer_id: int, sender_id: int, client_msg_id: str | None,
         raise ChatError("not_found", f"no user with id {peer_id}", field="peer")
     if peer_disabled:
         raise ChatError("forbidden", "this user's account is disabled", field="peer")
+    routed = Routed.of(row[6:])
+    if routed is not None:
+        require_bot_may_send(sender_id, routed.bot_id)
     if gate is not None:
         gate(conv_id)
     created = conv_id is None
     if created:
         conv_id, last_read = create_conv(ctx, sender_id, peer_id), 0
-    return chat.SendTarget(None, conv_id, chat.Access(conv_id, sender_id, "member", 0, last_read, peer_id), created)
+    return chat.SendTarget(None, conv_id, chat.Access(conv_id, sender_id, "member", 0, last_read, peer_id, routed=routed), created)
+
+
+def _open_agent_send(ctx: Any, user_id: int, bot_id: int, agent_id: int, client_msg_id: str | None) -> chat.SendTarget:
+    """An agent's send into the bot's DM it answers (a resend first, as every send)."""
+    conn = ctx.conn
+    if client_msg_id is not None:
+        row = conn.execute("SELECT id FROM messages WHERE sender_id = ? AND client_msg_id = ?", (agent_id, client_msg_id)).fetchone()
+        if row is not None:
+            return chat.SendTarget(row[0], find_conv(conn, user_id, bot_id), None)
+    disabled = conn.execute("SELECT disabled FROM users WHERE id = ?", (agent_id,)).fetchone()
+    if disabled is None or disabled[0]:
+        raise ChatError("user_disabled", "your account is disabled")
+    acc = _agent_access(conn, user_id, bot_id, agent_id)
+    return chat.SendTarget(None, acc.conv_id, acc)
 
 
 def peer_of(conn: sqlite3.Connection, me: int, conv_ids: list[int]) -> dict[int, int]:

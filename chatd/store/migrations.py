@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from .dm_routing import MIGRATION as DM_ROUTING
+
 
 def _broadcast(conn: sqlite3.Connection) -> None:
     """18: the server's announcements, a conversation of kind 'broadcast' (chatd.store.broadcast).
@@ -497,4 +499,5 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         PRIMARY KEY (bot_id, name)
     ) WITHOUT ROWID;
     """,
+    DM_ROUTING,  # 23: who answers a bot's DM, its bot or a human agent (chatd.store.dm_routing)
 ]

@@ -7,6 +7,7 @@ import {t} from './i18n.js';
 import {Members} from './members.js';
 import {Message} from './message.js';
 import {TYPING_PUSHES, command, newId, targetArgs} from './protocol.js';
+import {RoutingBanner, useRouting} from './routing.js';
 import {html, summary} from './ui.js';
 
 const PAGE = 30;
@@ -62,6 +63,9 @@ export function Conversation({client, sync, calls, me, target, anchor, entry, na
   const [showMembers, setShowMembers] = useState(false);
   const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
   const isBot = (id) => !!(members.find((u) => u.id === id)?.is_bot || (id === peer && entry?.peer?.is_bot));
+  const [routing, agentName] = useRouting(client, convId, kind === 'dm' ? entry : null);
+  // In a bot's DM, an agent's messages carry the agent's name (neither side's own).
+  const dmSender = (id) => (id !== me.id && id !== peer ? agentName(id) || names(id) : null);
   const [commands, setCommands] = useState(null); // the bots' slash commands here, asked for at the first "/"
   const picked = useRef(null);
   const refetching = useRef(new Set()); // streamed messages being fetched after a gap in their deltas
@@ -303,11 +307,12 @@ export function Conversation({client, sync, calls, me, target, anchor, entry, na
         : null}
       ${kind === 'room' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
+    <${RoutingBanner} routing=${routing} />
     ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} me=${me} onChange=${reloadMembers} />` : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(
-        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? null : nameOf(m.sender_id)} bot=${isBot(m.sender_id)}
+        (m) => html`<${Message} key=${m.seq} client=${client} me=${me} m=${m} sender=${kind === 'dm' ? dmSender(m.sender_id) : nameOf(m.sender_id)} bot=${isBot(m.sender_id)}
           readHere=${lastReadMine && lastReadMine.seq === m.seq} readBy=${readCounts.get(m.id)} highlighted=${anchor && m.id === anchor} actions=${actions} />`,
       )}
     </ol>

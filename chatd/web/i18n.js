@@ -114,6 +114,8 @@ const WORDS = {
     call_record_rejected: 'Declined {media} call',
     call_record_hangup: '{media} call, {duration}',
     call_record_lost: '{media} call, {duration} (connection lost)',
+    agent_handling: 'An agent ({name}) is handling this conversation.',
+    bot_again: 'The bot is answering again.',
   },
   zh: {
     username: '用户名',
@@ -228,6 +230,8 @@ const WORDS = {
     call_record_rejected: '已拒绝的{media}通话',
     call_record_hangup: '{media}通话 {duration}',
     call_record_lost: '{media}通话 {duration}（连接中断）',
+    agent_handling: '客服（{name}）正在处理此会话。',
+    bot_again: '机器人已恢复回复。',
   },
 };
 
