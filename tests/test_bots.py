@@ -84,7 +84,7 @@ async def test_a_bots_own_agents_are_set_listed_and_cleared(data):
     assert "agnes, bob" in (await proc.run("bot", "agents", "helper", *d)).stdout
     for bad in (["helper", "nobody"], ["helper", "helper"], ["agnes", "bob"]):  # no such user; a bot; not a bot
         refused = await proc.run("bot", "agents", *bad, *d)
-        assert refused.returncode == 1, refused
+        assert refused.returncode == 2, refused  # what it names is not a user, or not a bot
     assert "agnes, bob" in (await proc.run("bot", "agents", "helper", *d)).stdout  # a refusal changed nothing
     cleared = await proc.run("bot", "agents", "helper", "--clear", *d)
     assert "agents of bot helper: none" in cleared.stdout
