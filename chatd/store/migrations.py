@@ -8,30 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from .broadcast import migrate as migrate_broadcast
 from .dm_routing import MIGRATION as DM_ROUTING
-
-
-def _broadcast(conn: sqlite3.Connection) -> None:
-    """18: the server's announcements, a conversation of kind 'broadcast' (chatd.store.broadcast).
-    conversations.kind's CHECK gains 'broadcast' by SQLite's documented way of loosening a
-    constraint without rebuilding the table (every row satisfies the new one): the schema's
-    text edited under writable_schema, and schema_version moved so that every connection reads
-    it again. Then the one conversation is made."""
-    (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'").fetchone()
-    if "'broadcast'" not in sql:
-        (version,) = conn.execute("PRAGMA schema_version").fetchone()
-        conn.execute("PRAGMA writable_schema = ON")
-        conn.execute(
-            "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = 'conversations'",
-            (sql.replace("'room', 'channel')", "'room', 'channel', 'broadcast')"),),
-        )
-        conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
-        conn.execute("PRAGMA writable_schema = OFF")
-    conn.execute("CREATE INDEX IF NOT EXISTS conversations_broadcast ON conversations(kind) WHERE kind = 'broadcast'")
-    conn.execute(
-        "INSERT INTO conversations (kind, name, last_activity, created_at) SELECT 'broadcast', 'Announcements', 0, 0 "
-        "WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE kind = 'broadcast')"
-    )
 
 
 # Each is SQL, or a function for what SQL cannot say alone.
@@ -454,7 +432,7 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """
     ALTER TABLE communities ADD COLUMN assignments_version INTEGER NOT NULL DEFAULT 0;
     """,
-    _broadcast,
+    migrate_broadcast,
     # 19: uploaded files (chatd.store.uploads): one row per user and file (the bytes are on disk,
     # chatd.media), and which messages name which file (file_refs, kept by chatd.store.messages).
     """
