@@ -136,7 +136,7 @@ async def test_unknown_ids(harness):
                   ("alice", "community_permissions", {"community_id": UNKNOWN, "user_id": w.ids["bob"]}, nf),
                   ("erin", "community_join", {"invite_code": "no-such-code"}, nf)]
         cases += [("alice", cmd, {"channel_id": UNKNOWN, **extra}, nf) for cmd, extra in (
-            ("community_send", {"content": {"type": "text", "text": "x"}}), ("community_history", {}), ("community_typing", {}),
+            ("community_send", {"content": {"type": "text", "text": "x"}}), ("community_history", {}), ("community_search", {"query": "x"}), ("community_typing", {}),
             ("community_mark_read", {}), ("community_mute_set", {"muted": True}), ("community_pin_set", {"pinned": True}))]
         for field, cmds in (("channel_id", ("community_channel_update", "community_channel_delete")),
                             ("category_id", ("community_category_update", "community_category_delete")),
@@ -209,6 +209,7 @@ async def test_a_channel_one_cannot_see_is_not_found(harness):
             ("bob", "community_permissions", {"community_id": a, "user_id": w.ids["bob"], "channel_id": s}, nf),
             ("bob", "community_send", {"channel_id": s, "content": {"type": "text", "text": "x"}}, nf),
             ("bob", "community_history", {"channel_id": s}, nf),
+            ("bob", "community_search", {"channel_id": s, "query": "x"}, nf),
             ("bob", "community_mark_read", {"channel_id": s}, nf),
             ("bob", "community_pin_set", {"channel_id": s, "pinned": True}, nf),
         ]

@@ -256,6 +256,7 @@ COMMANDS: dict[str, Data] = {
     "community_typing": plain(lambda w, a: {"channel_id": w.general}),
     "community_control": plain(lambda w, a: {"channel_id": w.general, "name": "x"}),
     "community_history": plain(lambda w, a: {"channel_id": w.general}),
+    "community_search": plain(lambda w, a: {"channel_id": w.general, "query": "from"}),
     "community_mark_read": plain(lambda w, a: {"channel_id": w.hidden}),
     "community_mute_set": plain(lambda w, a: {"channel_id": w.hidden, "muted": True}),
     "community_pin_set": plain(lambda w, a: {"channel_id": w.hidden, "pinned": True}),

@@ -244,7 +244,7 @@ def test_group_settings_mute_hand_over_and_approval(pages: tuple[Any, Any], chat
     alice.press("input[name=rename]", "Enter")
     expect(bob.locator(".conversation h2")).to_have_text("Team 新名字")
     # bob muted: his sends are refused until he is unmuted
-    bob_row = alice.locator(f'.members li[data-user="2"]')
+    bob_row = alice.locator('.members li[data-user="2"]')
     bob_row.locator(".mute-member").click()
     expect(bob_row.locator(".muted-mark")).to_be_visible()
     bob.fill(".compose", "can I talk?")

@@ -898,6 +898,13 @@ class CommunityHistoryRequest(msgspec.Struct, kw_only=True):
     lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
 
 
+class CommunitySearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    channel_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    before_id: Annotated[int, INT64] | None = None
+
+
 class CommunityTypingRequest(msgspec.Struct, kw_only=True):
     channel_id: Annotated[int, INT64]
     typing: bool = True
@@ -1118,6 +1125,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_request_decide": CommunityRequestDecideRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
+    "community_search": CommunitySearchRequest,
     "community_typing": CommunityTypingRequest,
     "community_control": CommunityControlRequest,
     "community_edit": CommunityEditRequest,
@@ -1283,6 +1291,7 @@ COSTS: dict[str, int] = {
     "community_request_decide": 2,
     "community_send": 1,
     "community_history": 0,
+    "community_search": 0,
     "community_typing": 1,
     "community_control": 0,
     "community_edit": 1,

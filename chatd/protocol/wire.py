@@ -1500,6 +1500,13 @@ class CommunityHistoryResponse(Shape, kw_only=True):
     num: int
 
 
+class CommunitySearchResponse(Shape, kw_only=True):
+    """`community_search`: the `data` of a successful response."""
+
+    results: list[Any]  # Each {message: Message, channel_id: int, conv_id: int, snippet: str}.
+    has_more: bool
+
+
 class CommunityTypingResponse(Shape, kw_only=True):
     """`community_typing`: the `data` of a successful response."""
 
@@ -2074,6 +2081,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_request_decide": CommunityRequestDecideResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
+    "community_search": CommunitySearchResponse,
     "community_typing": CommunityTypingResponse,
     "community_control": CommunityControlResponse,
     "community_edit": CommunityEditResponse,
