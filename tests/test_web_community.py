@@ -113,5 +113,13 @@ def test_a_request_to_join_approved_in_the_browser(pages: tuple[Any, Any], chatd
     expect(request).to_have_count(0)
     expect(alice.locator('.community-members li[data-user="2"]')).to_be_visible()
     expect(bob.locator(f'.entry[data-target="channel:{general}"] .preview')).to_have_text("欢迎")
+    # the channel searched from within (community_search), one Chinese character
+    bob.click(f'.entry[data-target="channel:{general}"] a')
+    bob.click(".show-search")
+    bob.fill("input[name=search-here]", "欢")
+    bob.press("input[name=search-here]", "Enter")
+    expect(bob.locator(".scoped-search .result mark")).to_have_text("欢")
+    bob.click(".scoped-search .result")
+    expect(bob.locator(".msg.highlight .text")).to_have_text("欢迎")
     alice.click(".make-invite")
     expect(alice.locator(".invite-code")).to_have_text(re.compile(r"^\S{6,}$"))

@@ -298,7 +298,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
       <a class="back" href="#">${t('back')}</a>
       <h2>${entry ? entry.title : target}<${BotBadge} on=${isBot(peer)} /></h2>
       ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
-      ${kind === 'channel' ? null : html`<button type="button" class="show-search" aria-pressed=${showSearch} onClick=${() => setShowSearch(!showSearch)} title=${t('search_here')}>🔍</button>`}
+      <button type="button" class="show-search" aria-pressed=${showSearch} onClick=${() => setShowSearch(!showSearch)} title=${t('search_here')} aria-label=${t('search_here')}>🔍</button>
       ${kind === 'channel' && entry?.community_id ? html`<a class="to-community" href=${`#community:${entry.community_id}`}>${t('community')}</a>` : null}
       ${kind === 'group' || kind === 'room'
         ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
