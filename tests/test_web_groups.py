@@ -3,6 +3,7 @@ desktop notifications, a community channel, rooms, and hostile messages shown sa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -262,9 +263,14 @@ def test_group_settings_mute_hand_over_and_approval(pages: tuple[Any, Any], chat
     expect(bob.locator('.members li[data-user="2"] .role')).to_have_text("owner")
     expect(bob.locator(".admin input[name=rename]")).to_have_value("Team 新名字")
     # the new owner turns approval on; carol's request to join waits for him and he lets her in
-    chatd.command(ta, "chat_group_update", {"group_id": group, "join_by_id": True})
     bob.check(".admin input[name=approval]")
-    expect(bob.locator(".admin .saved")).to_be_visible()
+    expect(bob.locator('.admin .saved[data-what="approval"]')).to_be_visible()
+    bob.check(".admin input[name=join-by-id]")
+    expect(bob.locator('.admin .saved[data-what="join_by_id"]')).to_be_visible()
+    bob.click(".admin .new-code")
+    code = bob.locator(".admin .invite-code")
+    expect(code).to_have_text(re.compile(r"^\S{4,}$"))
+    assert chatd.command(ta, "chat_group_info", {"group_id": group})["group"]["invite_code"] == code.inner_text()
     assert chatd.command(tc, "chat_group_join", {"group_id": group, "message": "让我进来"})["joined"] is False
     request = bob.locator('.requests li[data-user="3"]')
     expect(request).to_contain_text("让我进来")

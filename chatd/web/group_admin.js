@@ -1,5 +1,6 @@
 // A group's or a room's settings for its owner and admins: the name, and for a group whether
-// invitations and requests to join wait for approval, and the ones waiting (approve or reject).
+// invitations and requests to join wait for approval (and the ones waiting, approved or
+// refused), whether anyone may join by the group's id, and its invite code.
 import {useEffect, useState} from 'preact/hooks';
 import {t} from './i18n.js';
 import {html, useAction} from './ui.js';
@@ -34,30 +35,40 @@ function Requests({client, groupId}) {
 
 export function GroupAdmin({client, kind, args, title, onChange}) {
   const [name, setName] = useState(title || '');
-  const [approval, setApproval] = useState(null);
-  const [saved, setSaved] = useState(false);
+  const [group, setGroup] = useState(null); // a group's settings (chat_group_info)
+  const [saved, setSaved] = useState(''); // what was saved last
   const [error, run] = useAction();
   const groupId = args.group_id;
   useEffect(() => setName(title || ''), [title]);
   useEffect(() => {
-    if (kind === 'group') client.request('chat_group_info', args).then((r) => setApproval(r.group.approval), () => {});
+    if (kind === 'group') client.request('chat_group_info', args).then((r) => setGroup(r.group), () => {});
   }, [groupId]);
-  const done = () => (setSaved(true), onChange());
+  // A change, then "Saved." (and the list again, for a new name).
+  const change = (what, fn) => (setSaved(''), run(async () => (await fn(), setSaved(what), onChange())));
+  const update = (what, data) => change(what, async () => setGroup((await client.request('chat_group_update', {...args, ...data})).group));
+  const toggle = (what, on) => (setGroup((g) => ({...g, [what]: on})), what === 'approval' ? approve(on) : update(what, {[what]: on}));
   const rename = (ev) => {
     ev.preventDefault();
-    setSaved(false);
-    run(async () => (await client.request(kind === 'group' ? 'chat_group_update' : 'chat_room_update', {...args, name: name.trim()}), done()));
+    if (kind === 'group') update('name', {name: name.trim()});
+    else change('name', () => client.request('chat_room_update', {...args, name: name.trim()}));
   };
-  const setApprovalOn = (on) => (setSaved(false), run(async () => (setApproval((await client.request('chat_group_invite_approval_set', {group_id: groupId, approval: on})).approval), done())));
+  const approve = (on) => change('approval', async () => {
+    const r = await client.request('chat_group_invite_approval_set', {group_id: groupId, approval: on});
+    setGroup((g) => ({...g, approval: r.approval}));
+  });
   return html`<div class="admin">
     <form class="rename" onSubmit=${rename}>
       <input name="rename" value=${name} onInput=${(e) => setName(e.target.value)} aria-label=${t('name')} required maxlength="64" />
       <button type="submit">${t('rename')}</button>
     </form>
-    ${kind === 'group' && approval !== null
-      ? html`<label class="check"><input type="checkbox" name="approval" checked=${approval} onChange=${(e) => setApprovalOn(e.target.checked)} /> ${t('approval')}</label>`
+    ${group
+      ? html`<label class="check"><input type="checkbox" name="approval" checked=${group.approval} onChange=${(e) => toggle('approval', e.target.checked)} /> ${t('approval')}</label>
+          <label class="check"><input type="checkbox" name="join-by-id" checked=${group.join_by_id} onChange=${(e) => toggle('join_by_id', e.target.checked)} /> ${t('join_by_id')} (${groupId})</label>
+          <span class="row">${group.invite_code ? html`<code class="invite-code">${group.invite_code}</code> ` : null}
+            <button type="button" class="link new-code" onClick=${() => update('invite_code', {invite_code: true})}>${t('new_invite_code')}</button>
+            ${group.invite_code ? html` <button type="button" class="link no-code" onClick=${() => update('invite_code', {invite_code: false})}>${t('no_invite_code')}</button>` : null}</span>`
       : null}
-    ${saved ? html`<p class="note saved" role="status">${t('saved')}</p>` : null}
+    ${saved ? html`<p class="note saved" role="status" data-what=${saved}>${t('saved')}</p>` : null}
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
     ${kind === 'group' ? html`<${Requests} client=${client} groupId=${groupId} />` : null}
   </div>`;
