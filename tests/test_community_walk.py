@@ -228,6 +228,7 @@ COMMANDS: dict[str, Data] = {
     "community_conversations": plain(lambda w, a: {}),
     "community_leave": plain(lambda w, a: {"community_id": w.cid}),
     "community_members": plain(lambda w, a: {"community_id": w.cid}),
+    "community_info": plain(lambda w, a: {"community_id": w.cid}),
     "community_role_list": plain(lambda w, a: {"community_id": w.cid}),
     "community_channel_list": plain(lambda w, a: {"community_id": w.cid}),
     "community_permissions": plain(lambda w, a: {"community_id": w.cid, "user_id": w.target, "channel_id": w.general}),

@@ -751,6 +751,10 @@ class CommunityMembersRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class CommunityInfoRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
 class CommunityMemberKickRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
@@ -1102,6 +1106,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_join": CommunityJoinRequest,
     "community_leave": CommunityLeaveRequest,
     "community_members": CommunityMembersRequest,
+    "community_info": CommunityInfoRequest,
     "community_member_kick": CommunityMemberKickRequest,
     "community_member_mute_set": CommunityMemberMuteSetRequest,
     "community_role_set": CommunityRoleSetRequest,
@@ -1268,6 +1273,7 @@ COSTS: dict[str, int] = {
     "community_join": 5,
     "community_leave": 2,
     "community_members": 0,
+    "community_info": 0,
     "community_member_kick": 2,
     "community_member_mute_set": 2,
     "community_role_set": 2,

@@ -1316,6 +1316,12 @@ class CommunityMembersResponse(Shape, kw_only=True):
     has_more: bool
 
 
+class CommunityInfoResponse(Shape, kw_only=True):
+    """`community_info`: the `data` of a successful response."""
+
+    community: Community
+
+
 class CommunityMemberKickResponse(Shape, kw_only=True):
     """`community_member_kick`: the `data` of a successful response."""
 
@@ -2058,6 +2064,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_join": CommunityJoinResponse,
     "community_leave": CommunityLeaveResponse,
     "community_members": CommunityMembersResponse,
+    "community_info": CommunityInfoResponse,
     "community_member_kick": CommunityMemberKickResponse,
     "community_member_mute_set": CommunityMemberMuteSetResponse,
     "community_role_set": CommunityRoleSetResponse,
