@@ -29,6 +29,16 @@ def test_channels_roles_and_members_of_a_community(pages: tuple[Any, Any], chatd
     general = made["channel_id"]
     chatd.command(tb, "community_join", {"community_id": made["community"]["community_id"]})
     open_community(alice, general)
+    expect(alice.locator(".community h2")).to_have_text("开源社区")
+    expect(alice.locator('.community-members li[data-user="1"] .role')).to_have_text("owner")
+    # the community's own settings
+    alice.fill("input[name=community-name]", "开源社区 Open")
+    alice.fill("input[name=community-description]", "为开源爱好者")
+    alice.select_option("select[name=community-join-mode]", "request")
+    alice.click(".community-settings button[type=submit]")
+    expect(alice.locator(".community h2")).to_have_text("开源社区 Open")
+    expect(alice.locator(".community-settings .saved")).to_be_visible()
+    assert chatd.command(tb, "community_info", {"community_id": made["community"]["community_id"]})["community"]["join_mode"] == "request"
     # a category only a new role sees: @everyone denied view_channel, the role allowed it
     alice.fill("input[name=category-name]", "Staff 员工")
     alice.press("input[name=category-name]", "Enter")
@@ -58,6 +68,9 @@ def test_channels_roles_and_members_of_a_community(pages: tuple[Any, Any], chatd
     mods = int(link.get_attribute("href").split(":")[1])
     # bob, without the role, does not see it ...
     open_community(bob, general)
+    expect(bob.locator(".community h2")).to_have_text("开源社区 Open")
+    expect(bob.locator(".community .description")).to_have_text("为开源爱好者")
+    expect(bob.locator(".community-settings")).to_have_count(0)  # bob may not change them
     expect(bob.locator(".channels [data-channel]")).to_have_count(1)
     expect(bob.locator(".roles li", has_text="Mod 版主")).to_be_visible()
     expect(bob.locator(".new-channel")).to_have_count(0)  # bob may not manage channels
@@ -93,6 +106,7 @@ def test_channels_roles_and_members_of_a_community(pages: tuple[Any, Any], chatd
     alice.click('.community-members li[data-user="2"] .hand-over')
     alice.click('.community-members li[data-user="2"] .confirm-hand-over')
     expect(bob.locator(".new-channel")).to_be_visible()
+    expect(bob.locator('.community-members li[data-user="2"] .role')).to_have_text("owner")
     expect(alice.locator(".community .leave")).to_be_visible()
     alice.click(".community .leave")
     expect(alice.locator(f'.entry[data-target="channel:{general}"]')).to_have_count(0)

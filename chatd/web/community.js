@@ -30,7 +30,8 @@ function useCommunity(client, id, me) {
     let live = true;
     const ask = (cmd, data = {}) => client.request(cmd, {community_id: id, ...data});
     (async () => {
-      const [tree, roles, members, perms] = await Promise.all([
+      const [info, tree, roles, members, perms] = await Promise.all([
+        ask('community_info'),
         ask('community_channel_list'),
         ask('community_role_list'),
         ask('community_members', {limit: 200}),
@@ -38,7 +39,7 @@ function useCommunity(client, id, me) {
       ]);
       const can = new Set(perms.allow);
       const requests = can.has('invite') || can.has('manage_community') ? (await ask('community_request_list')).requests : [];
-      if (live) setState({tree, roles: roles.roles, members: members.members, can, owner: perms.trace.some((s) => s.by === 'owner'), requests});
+      if (live) setState({community: info.community, tree, roles: roles.roles, members: members.members, can, owner: perms.trace.some((s) => s.by === 'owner'), requests});
     })().catch((err) => live && setState((s) => ({...s, error: err.message})));
     return () => (live = false);
   }, [id, version]);
@@ -131,6 +132,7 @@ function Members({client, id, me, state, reload}) {
         const out = m.timed_out_until > now;
         return html`<li key=${m.user_id} data-user=${m.user_id}>
           <span class="who">${m.display_name}</span> <span class="note">@${m.name}</span>
+          ${m.user_id === state.community.owner_id ? html` <span class="role">${t('role_owner')}</span>` : null}
           ${out ? html`<span class="timed-out" title=${t('timed_out')}>⏳</span>` : null}
           <${MemberRoles} client=${client} id=${id} member=${m} roles=${roles} manage=${can.has('manage_roles')} setError=${setError} reload=${reload} />
           ${other && can.has('mute')
@@ -145,6 +147,33 @@ function Members({client, id, me, state, reload}) {
         </li>`;
       })}
     </ul>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  </section>`;
+}
+
+// The community's own settings (manage_community): name, description, listed or not, how one joins.
+function Settings({client, community, reload}) {
+  const [form, setForm] = useState({name: community.name, description: community.description, public: community.public, join_mode: community.join_mode});
+  const [error, run] = useAction();
+  const [saved, setSaved] = useState(false);
+  const set = (field) => (e) => (setSaved(false), setForm({...form, [field]: e.target.type === 'checkbox' ? e.target.checked : e.target.value}));
+  const save = (ev) => {
+    ev.preventDefault();
+    run(async () => (await client.request('community_update', {community_id: community.community_id, ...form, name: form.name.trim()}), setSaved(true), reload()));
+  };
+  return html`<section class="settings" aria-labelledby="settings-h">
+    <h3 id="settings-h">${t('settings')}</h3>
+    <form class="community-settings" onSubmit=${save}>
+      <input name="community-name" value=${form.name} onInput=${set('name')} aria-label=${t('name')} required maxlength="100" />
+      <input name="community-description" value=${form.description} onInput=${set('description')} placeholder=${t('description')} aria-label=${t('description')} maxlength="2000" />
+      <label class="check"><input type="checkbox" name="community-public" checked=${form.public} onChange=${set('public')} /> ${t('listed')}</label>
+      <label class="check">${t('join_mode')}
+        <select name="community-join-mode" value=${form.join_mode} onChange=${set('join_mode')}>
+          ${['open', 'request', 'invite'].map((m) => html`<option value=${m}>${t(`join_${m}`)}</option>`)}
+        </select></label>
+      <button type="submit">${t('save')}</button>
+      ${saved ? html`<span class="note saved" role="status">${t('saved')}</span>` : null}
+    </form>
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
   </section>`;
 }
@@ -181,15 +210,17 @@ export function CommunityView({client, me, communityId, onChange}) {
   return html`<section class="community">
     <header class="bar">
       <a class="back" href="#">${t('back')}</a>
-      <h2>${t('community')}</h2>
+      <h2>${state?.community?.name || t('community')}</h2>
       ${state && !state.owner ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
     ${error || state?.error ? html`<p class="error" role="alert">${error || state.error}</p>` : null}
     ${state && state.tree
       ? html`<div class="community-body">
+          ${state.community.description ? html`<p class="note description">${state.community.description}</p>` : null}
           <${Channels} client=${client} id=${communityId} tree=${state.tree} roles=${state.roles} can=${state.can} reload=${refresh} />
           <${Roles} client=${client} id=${communityId} roles=${state.roles} can=${state.can} reload=${refresh} />
           <${Members} client=${client} id=${communityId} me=${me} state=${state} reload=${refresh} />
+          ${state.can.has('manage_community') ? html`<${Settings} client=${client} community=${state.community} reload=${reload} />` : null}
           ${state.can.has('invite') || state.can.has('manage_community') ? html`<${Joining} client=${client} id=${communityId} requests=${state.requests} reload=${reload} />` : null}
         </div>`
       : state ? null : html`<p class="status">${t('connecting')}</p>`}
