@@ -137,3 +137,29 @@ def test_a_request_to_join_approved_in_the_browser(pages: tuple[Any, Any], chatd
     expect(bob.locator(".msg.highlight .text")).to_have_text("欢迎")
     alice.click(".make-invite")
     expect(alice.locator(".invite-code")).to_have_text(re.compile(r"^\S{6,}$"))
+
+
+def test_invite_codes_typed_in_the_home_screen(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    ta = chatd.token("alice")
+    made = chatd.command(ta, "community_create", {"name": "内部 Team", "join_mode": "invite"})
+    general = made["channel_id"]
+    open_community(alice, general)
+    alice.click(".make-invite")
+    code = alice.locator(".invite-code").inner_text()
+    # a community's code joins it and opens it
+    bob.click(".communities summary")
+    bob.fill("input[name=invite-code]", code)
+    bob.press("input[name=invite-code]", "Enter")
+    expect(bob.locator(".community h2")).to_have_text("内部 Team")
+    expect(bob.locator(f'.entry[data-target="channel:{general}"]')).to_be_visible()
+    expect(alice.locator('.community-members li[data-user="2"]')).to_be_visible()  # live for alice
+    # a group's code joins the group
+    group = chatd.command(ta, "chat_group_create", {"name": "码农", "members": []})["group"]["group_id"]
+    group_code = chatd.command(ta, "chat_group_update", {"group_id": group, "invite_code": True})["group"]["invite_code"]
+    bob.fill("input[name=invite-code]", group_code)
+    bob.press("input[name=invite-code]", "Enter")
+    expect(bob.locator(".conversation h2")).to_have_text("码农")
+    bob.fill("input[name=invite-code]", "no-such-code")
+    bob.press("input[name=invite-code]", "Enter")
+    expect(bob.locator(".join-code .error")).to_contain_text("not_found")

@@ -300,6 +300,11 @@ def test_room_roles_mute_rename_and_kick(pages: tuple[Any, Any], chatd: Chatd) -
     bob_row.locator(".kick").click()
     expect(bob.locator(f'.entry[data-target="room:{room}"]')).to_have_count(0)
     expect(alice.locator(".members li")).to_have_count(1)
+    # the owner deletes the room (a second click confirms)
+    alice.click(".admin .delete-room")
+    alice.click(".admin .confirm-delete")
+    expect(alice.locator(f'.entry[data-target="room:{room}"]')).to_have_count(0)
+    expect(alice.locator(".conversation")).to_have_count(0)
 
 
 def test_search_within_a_conversation_jumps_to_the_message(pages: tuple[Any, Any], chatd: Chatd) -> None:

@@ -226,3 +226,33 @@ export function CommunityView({client, me, communityId, onChange}) {
       : state ? null : html`<p class="status">${t('connecting')}</p>`}
   </section>`;
 }
+
+// An invite code from whoever made it: a community's (community_join) or else a group's
+// (chat_group_join); opens what it joined, or says that the request waits.
+export function JoinWithCode({client, onChange}) {
+  const [code, setCode] = useState('');
+  const [note, setNote] = useState('');
+  const [error, run] = useAction();
+  const joined = (hash) => (setCode(''), onChange(), hash ? (location.hash = hash) : setNote(t('join_requested')));
+  const join = (ev) => {
+    ev.preventDefault();
+    const invite = code.trim();
+    setNote('');
+    run(async () => {
+      try {
+        const r = await client.request('community_join', {invite_code: invite});
+        return joined(`#community:${r.community_id}`);
+      } catch (err) {
+        if (err.code !== 'not_found') throw err;
+      }
+      const g = await client.request('chat_group_join', {invite_code: invite});
+      joined(g.joined ? `#group:${g.group_id}` : null);
+    });
+  };
+  return html`<form class="join-code" onSubmit=${join}>
+    <input name="invite-code" value=${code} onInput=${(e) => setCode(e.target.value)} placeholder=${t('invite_code')} aria-label=${t('invite_code')} required maxlength="64" />
+    <button type="submit">${t('join')}</button>
+    ${note ? html`<p class="note" role="status">${note}</p>` : null}
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+  </form>`;
+}

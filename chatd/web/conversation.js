@@ -308,7 +308,7 @@ export function Conversation({client, sync, me, target, anchor, entry, names, on
     ${showSearch ? html`<${ScopedSearch} client=${client} target=${target} />` : null}
     ${showMembers ? html`<${Members} client=${client} kind=${kind} args=${args} members=${members} me=${me} onChange=${reloadMembers} />` : null}
     ${showMembers && (entry?.role === 'owner' || entry?.role === 'admin' || (kind === 'room' && me.is_admin))
-      ? html`<${GroupAdmin} client=${client} kind=${kind} args=${args} title=${entry.title} onChange=${onChange} />`
+      ? html`<${GroupAdmin} client=${client} kind=${kind} args=${args} title=${entry.title} owner=${entry.role === 'owner' || me.is_admin} onChange=${onChange} />`
       : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}

@@ -1,4 +1,4 @@
-// A group's or a room's settings for its owner and admins: the name, and for a group whether
+// A group's or a room's settings for its owner and admins: the name (and deleting a room, for its owner), and for a group whether
 // invitations and requests to join wait for approval (and the ones waiting, approved or
 // refused), whether anyone may join by the group's id, and its invite code.
 import {useEffect, useState} from 'preact/hooks';
@@ -33,10 +33,11 @@ function Requests({client, groupId}) {
   </section>`;
 }
 
-export function GroupAdmin({client, kind, args, title, onChange}) {
+export function GroupAdmin({client, kind, args, title, owner, onChange}) {
   const [name, setName] = useState(title || '');
   const [group, setGroup] = useState(null); // a group's settings (chat_group_info)
   const [saved, setSaved] = useState(''); // what was saved last
+  const [deleting, setDeleting] = useState(false);
   const [error, run] = useAction();
   const groupId = args.group_id;
   useEffect(() => setName(title || ''), [title]);
@@ -70,6 +71,12 @@ export function GroupAdmin({client, kind, args, title, onChange}) {
       : null}
     ${saved ? html`<p class="note saved" role="status" data-what=${saved}>${t('saved')}</p>` : null}
     ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${kind === 'room' && owner
+      ? html`<span class="row">${deleting
+          ? html`<button type="button" class="link confirm-delete" onClick=${() => run(async () => (await client.request('chat_room_disband', args), onChange(), (location.hash = '#')))}>${t('confirm_delete')}</button>
+              <button type="button" class="link" onClick=${() => setDeleting(false)}>${t('cancel')}</button>`
+          : html`<button type="button" class="link delete-room" onClick=${() => setDeleting(true)}>${t('delete_room')}</button>`}</span>`
+      : null}
     ${kind === 'group' ? html`<${Requests} client=${client} groupId=${groupId} />` : null}
   </div>`;
 }
