@@ -205,6 +205,8 @@ function Joining({client, id, requests, reload}) {
 export function CommunityView({client, me, communityId, onChange}) {
   const [state, reload] = useCommunity(client, communityId, me);
   const [error, run] = useAction();
+  const [disbanding, setDisbanding] = useState(false);
+  const disband = () => run(async () => (await client.request('community_disband', {community_id: communityId}), onChange(), (location.hash = '#')));
   const refresh = () => (reload(), onChange());
   const leave = () => run(async () => (await client.request('community_leave', {community_id: communityId}), onChange(), (location.hash = '#')));
   return html`<section class="community">
@@ -212,6 +214,11 @@ export function CommunityView({client, me, communityId, onChange}) {
       <a class="back" href="#">${t('back')}</a>
       <h2>${state?.community?.name || t('community')}</h2>
       ${state && !state.owner ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
+      ${state?.owner && !disbanding ? html`<button type="button" class="leave disband" onClick=${() => setDisbanding(true)}>${t('disband')}</button>` : null}
+      ${disbanding
+        ? html`<button type="button" class="leave confirm-disband" onClick=${disband}>${t('confirm_delete')}</button>
+            <button type="button" class="leave" onClick=${() => setDisbanding(false)}>${t('cancel')}</button>`
+        : null}
     </header>
     ${error || state?.error ? html`<p class="error" role="alert">${error || state.error}</p>` : null}
     ${state && state.tree

@@ -1,5 +1,5 @@
 // A community's roles (docs/community-permissions.md): the list, highest first, making and
-// editing one (its name and capabilities), deleting one, a member's roles given and taken, and
+// editing one (its name and capabilities), moving one up or down, deleting one, a member's roles given and taken, and
 // the permission overwrites of a role on a category or channel. A capability one does not hold
 // is not offered; the server checks the hierarchy and answers what is missing.
 import {useState} from 'preact/hooks';
@@ -42,6 +42,14 @@ export function Roles({client, id, roles, can, reload}) {
   const [error, run] = useAction();
   const manage = can.has('manage_roles');
   const remove = (r) => run(() => client.request('community_role_delete', {community_id: id, role_id: r.role_id}).then(reload));
+  // Up or down one place: every role but @everyone again, lowest first (community_role_reorder).
+  const ranked = roles.filter((r) => r.position > 0).reverse();
+  const move = (r, by) => {
+    const order = ranked.map((x) => x.role_id);
+    const at = order.indexOf(r.role_id);
+    [order[at], order[at + by]] = [order[at + by], order[at]];
+    run(() => client.request('community_role_reorder', {community_id: id, role_ids: order}).then(reload));
+  };
   return html`<section class="roles" aria-labelledby="roles-h">
     <h3 id="roles-h">${t('roles')}</h3>
     <ul>
@@ -51,6 +59,10 @@ export function Roles({client, id, roles, can, reload}) {
           <span class="note caps-list">${r.allow.map(capName).join(', ')}</span>
           ${manage ? html`<button type="button" class="link edit-role" onClick=${() => setEditing(r.role_id)}>${t('edit')}</button>` : null}
           ${manage && r.position ? html`<button type="button" class="link delete-role" onClick=${() => remove(r)}>${t('delete')}</button>` : null}
+          ${manage && r.position && r.position < ranked.length
+            ? html`<button type="button" class="link role-up" onClick=${() => move(r, 1)} aria-label=${`${t('move_up')} ${r.name}`}>↑</button>`
+            : null}
+          ${manage && r.position > 1 ? html`<button type="button" class="link role-down" onClick=${() => move(r, -1)} aria-label=${`${t('move_down')} ${r.name}`}>↓</button>` : null}
           ${editing === r.role_id ? html`<${RoleForm} client=${client} id=${id} role=${r} can=${can} onDone=${() => setEditing(null)} reload=${reload} />` : null}
         </li>`,
       )}
