@@ -105,6 +105,14 @@ def test_channels_roles_and_members_of_a_community(pages: tuple[Any, Any], chatd
     alice.click('.community-members li[data-user="2"] .take-role')
     expect(bob.locator(f'.entry[data-target="channel:{mods}"]')).to_have_count(0)
     expect(bob.locator(".channels [data-channel]")).to_have_count(1)
+    # given a topic and moved to the open category: bob sees it again, under its new category
+    alice.locator(f'[data-channel="{mods}"] .rename').click()
+    alice.fill(f'[data-channel="{mods}"] input[name=new-topic]', "值班 on duty")
+    alice.select_option(f'[data-channel="{mods}"] select[name=move-to]', label="Text Channels")
+    alice.press(f'[data-channel="{mods}"] input[name=new-topic]', "Enter")
+    moved = bob.locator(".category", has_text="Text Channels").locator(f'[data-channel="{mods}"]')
+    expect(moved.locator(".note")).to_have_text("值班 on duty")
+    expect(bob.locator(f'.entry[data-target="channel:{mods}"]')).to_be_visible()
     # the channel and the emptied category deleted
     alice.locator(f'[data-channel="{mods}"] .delete').click()
     expect(alice.locator(f'[data-channel="{mods}"]')).to_have_count(0)

@@ -46,15 +46,30 @@ function useCommunity(client, id, me) {
   return [state, reload];
 }
 
-// An inline form that renames something; Escape gives up.
-function Rename({value, save, done}) {
-  const [name, setName] = useState(value);
+// An inline form that changes a category's name, or a channel's name, topic and category (the
+// protocol moves a channel into a category, never out of every one); Escape gives up.
+function Edit({item, categories, save, done}) {
+  const [name, setName] = useState(item.name);
+  const [topic, setTopic] = useState(item.topic || '');
+  const [category, setCategory] = useState(String(item.category_id ?? ''));
   const submit = (ev) => {
     ev.preventDefault();
-    save(name.trim()).then(done);
+    const changes = {name: name.trim()};
+    if (categories) {
+      if (topic !== item.topic) changes.topic = topic;
+      if (category && Number(category) !== item.category_id) changes.category_id = Number(category);
+    }
+    save(changes).then(done);
   };
   return html`<form class="inline-rename" onSubmit=${submit} onKeyDown=${(e) => e.key === 'Escape' && done()}>
     <input name="new-name" value=${name} onInput=${(e) => setName(e.target.value)} aria-label=${t('name')} required maxlength="100" ref=${(el) => el && !el.dataset.seen && ((el.dataset.seen = '1'), el.focus())} />
+    ${categories
+      ? html`<input name="new-topic" value=${topic} onInput=${(e) => setTopic(e.target.value)} placeholder=${t('topic')} aria-label=${t('topic')} maxlength="1024" />
+          <select name="move-to" value=${category} onChange=${(e) => setCategory(e.target.value)} aria-label=${t('category')}>
+            ${item.category_id === null ? html`<option value="">${t('no_category')}</option>` : null}
+            ${categories.map((cat) => html`<option value=${cat.category_id}>${cat.name}</option>`)}
+          </select>`
+      : null}
     <button type="submit">${t('save')}</button>
   </form>`;
 }
@@ -77,17 +92,20 @@ function Channels({client, id, tree, roles, can, reload}) {
     ask('community_category_create', {name: newCategory.trim()}).then((ok) => ok && setNewCategory(''));
   };
   // The buttons of a channel or category, and the form one of them opened.
-  const tools = (place, placeId, name) => {
+  const tools = (place, placeId, item) => {
     const key = `${place}:${placeId}`;
     const idField = `${place}_id`;
-    return html`${manage ? html`<button type="button" class="link rename" onClick=${() => setOpen(`rename:${key}`)}>${t('rename')}</button>
+    return html`${manage ? html`<button type="button" class="link rename" onClick=${() => setOpen(`rename:${key}`)}>${t('edit')}</button>
         <button type="button" class="link delete" onClick=${() => ask(`community_${place}_delete`, {[idField]: placeId})}>${t('delete')}</button>` : null}
       ${overwrites ? html`<button type="button" class="link permissions" onClick=${() => setOpen(`perms:${key}`)}>${t('permissions')}</button>` : null}
-      ${open === `rename:${key}` ? html`<${Rename} value=${name} save=${(n) => ask(`community_${place}_update`, {[idField]: placeId, name: n})} done=${() => setOpen(null)} />` : null}
+      ${open === `rename:${key}`
+        ? html`<${Edit} item=${item} categories=${place === 'channel' ? tree.categories : null} save=${(changes) => ask(`community_${place}_update`, {[idField]: placeId, ...changes})}
+            done=${() => setOpen(null)} />`
+        : null}
       ${open === `perms:${key}` ? html`<${Overwrites} client=${client} id=${id} place=${place} placeId=${placeId} roles=${roles} onDone=${() => (setOpen(null), reload())} />` : null}`;
   };
   const item = (c) => html`<li key=${c.channel_id} data-channel=${c.channel_id}>
-    <a href=${`#channel:${c.channel_id}`}># ${c.name}</a>${c.topic ? html` <span class="note">${c.topic}</span>` : null} ${tools('channel', c.channel_id, c.name)}
+    <a href=${`#channel:${c.channel_id}`}># ${c.name}</a>${c.topic ? html` <span class="note">${c.topic}</span>` : null} ${tools('channel', c.channel_id, c)}
   </li>`;
   return html`<section class="channels" aria-labelledby="channels-h">
     <h3 id="channels-h">${t('channels')}</h3>
@@ -95,7 +113,7 @@ function Channels({client, id, tree, roles, can, reload}) {
       ${tree.channels.map(item)}
       ${tree.categories.map(
         (cat) => html`<li key=${`c${cat.category_id}`} class="category" data-category=${cat.category_id}>
-          <span class="category-name">${cat.name}</span> ${tools('category', cat.category_id, cat.name)}
+          <span class="category-name">${cat.name}</span> ${tools('category', cat.category_id, cat)}
           <ul>${cat.channels.map(item)}</ul>
         </li>`,
       )}
