@@ -1,8 +1,9 @@
-// A community opened (#community:<id>): its channels in their categories, its roles, its members
-// and the requests to join, with what the user's permissions let them change: channels and
-// categories made, renamed, deleted and their overwrites set (manage_channels, manage_roles),
-// roles (manage_roles), time-outs (mute), removal (kick), requests (invite), handing it over (the
-// owner). What is offered follows community_permissions; the server decides every change.
+// A community opened (#community:<id>): its name, channels in their categories, roles, members
+// and requests to join, with what the user's permissions let them change: channels and
+// categories made, edited, deleted and their overwrites set (manage_channels, manage_roles),
+// roles (manage_roles), time-outs (mute), removal (kick), settings (manage_community), requests
+// and invite codes (invite), handing it over and deleting it (the owner). What is offered follows
+// community_permissions; the server decides every change. Also: joining with an invite code.
 import {useEffect, useState} from 'preact/hooks';
 import {t} from './i18n.js';
 import {MemberRoles, Overwrites, Roles} from './roles.js';
