@@ -1,5 +1,5 @@
 """Community members and settings over real sockets: members page, kick, time-out, owner
-transfer, disband, update and discover, with their pushes to every device and their errors."""
+transfer, disband, update, info and discover, with their pushes to every device and their errors."""
 
 from __future__ import annotations
 
@@ -115,6 +115,12 @@ async def test_update_needs_manage_community(harness, users):
         c = out["community"]
         assert (c["name"], c["description"], c["public"], c["join_mode"]) == ("开源社区", "开源爱好者", False, "invite")
         assert (await b1.request("community_discover", {}))["total"] == 0
+        # community_info: the community as it is now, for a member; a non-member learns nothing
+        info = (await b1.request("community_info", {"community_id": cid}))["community"]
+        assert info == c
+        async with harness.client("carol") as c1:
+            await fails(c1, "community_info", {"community_id": cid}, "not_found")
+            await fails(c1, "community_info", {"community_id": 10**9}, "not_found")
 
 
 async def test_disband_removes_everything_and_tells_every_member(harness, users):

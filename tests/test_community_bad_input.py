@@ -92,7 +92,7 @@ async def state(w: World) -> list[Any]:
     alice = w.clients["alice"]
     out: list[Any] = []
     for cid in (w.a, w.b):
-        for cmd in ("community_role_list", "community_channel_list", "community_members", "community_join"):
+        for cmd in ("community_role_list", "community_channel_list", "community_members", "community_info", "community_join"):
             out.append(await alice.request(cmd, {"community_id": cid}))
     out.append(await alice.request("community_request_list", {"community_id": w.a}))
     for who in ("bob", "carol", "dave"):
@@ -130,13 +130,13 @@ async def test_unknown_ids(harness):
         w = await build(harness, stack)
         a, nf = w.a, "not_found"
         cases = [("alice", cmd, {"community_id": UNKNOWN}, nf) for cmd in (
-            "community_members", "community_role_list", "community_channel_list", "community_invite_create", "community_request_list",
+            "community_members", "community_info", "community_role_list", "community_channel_list", "community_invite_create", "community_request_list",
             "community_disband", "community_leave", "community_join")]
         cases += [("alice", "community_update", {"community_id": UNKNOWN, "name": "n"}, nf),
                   ("alice", "community_permissions", {"community_id": UNKNOWN, "user_id": w.ids["bob"]}, nf),
                   ("erin", "community_join", {"invite_code": "no-such-code"}, nf)]
         cases += [("alice", cmd, {"channel_id": UNKNOWN, **extra}, nf) for cmd, extra in (
-            ("community_send", {"content": {"type": "text", "text": "x"}}), ("community_history", {}), ("community_typing", {}),
+            ("community_send", {"content": {"type": "text", "text": "x"}}), ("community_history", {}), ("community_search", {"query": "x"}), ("community_typing", {}),
             ("community_mark_read", {}), ("community_mute_set", {"muted": True}), ("community_pin_set", {"pinned": True}))]
         for field, cmds in (("channel_id", ("community_channel_update", "community_channel_delete")),
                             ("category_id", ("community_category_update", "community_category_delete")),
@@ -190,6 +190,7 @@ async def test_ids_of_another_community(harness):
             ("alice", "community_member_mute_set", {"community_id": a, "user_id": erin, "duration_ms": 1000}, nf),
             ("alice", "community_owner_transfer", {"community_id": a, "user_id": erin}, nf),
             ("bob", "community_members", {"community_id": w.b}, nf),
+            ("bob", "community_info", {"community_id": w.b}, nf),
             ("bob", "community_send", {"channel_id": w.b_general, "content": {"type": "text", "text": "x"}}, nf),
         ]
         await check(w, cases)
@@ -209,6 +210,7 @@ async def test_a_channel_one_cannot_see_is_not_found(harness):
             ("bob", "community_permissions", {"community_id": a, "user_id": w.ids["bob"], "channel_id": s}, nf),
             ("bob", "community_send", {"channel_id": s, "content": {"type": "text", "text": "x"}}, nf),
             ("bob", "community_history", {"channel_id": s}, nf),
+            ("bob", "community_search", {"channel_id": s, "query": "x"}, nf),
             ("bob", "community_mark_read", {"channel_id": s}, nf),
             ("bob", "community_pin_set", {"channel_id": s, "pinned": True}, nf),
         ]

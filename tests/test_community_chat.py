@@ -132,3 +132,29 @@ async def test_no_push_after_view_is_revoked(harness, users):
         # Leaving takes every channel at once.
         await b1.request("community_leave", {"community_id": cid})
         await a1.next_push("community.member_changed", where=lambda d: d["event"] == "left")
+
+
+async def test_search_within_a_channel(harness, users):
+    """community_search: one channel at a time, CJK by one or two characters, only where its
+    history may be read."""
+    b = users["bob"]
+    async with harness.client("alice") as a1, harness.client("bob") as b1:
+        cid, cat, ch = await setup(a1, b1)
+        other = (await a1.request("community_channel_create", {"community_id": cid, "name": "other", "category_id": cat}))["channel"]["channel_id"]
+        found = await a1.request("community_send", {"channel_id": ch, "content": text("明天开会 at ten")})
+        await a1.request("community_send", {"channel_id": ch, "content": text("午饭")})
+        await a1.request("community_send", {"channel_id": other, "content": text("开会 elsewhere")})
+        for query in ("开会", "会"):
+            out = await b1.request("community_search", {"channel_id": ch, "query": query})
+            assert [(r["message"]["id"], r["channel_id"], r["conv_id"]) for r in out["results"]] == [(found["id"], ch, ch)], query
+            assert out["results"][0]["snippet"] == ("明天[开会] at ten" if query == "开会" else "明天开[会] at ten") and out["has_more"] is False
+        assert (await b1.request("community_search", {"channel_id": ch, "query": "早饭"}))["results"] == []
+        # Without read_history in the channel: refused as its history is; unseen: not found.
+        await a1.request("community_overwrite_set", {
+            "community_id": cid, "place": "channel", "place_id": ch, "target": "member", "target_id": b, "deny": ["read_history"]})
+        denied = await fails(b1, "community_search", {"channel_id": ch, "query": "开会"}, "forbidden")
+        assert "cannot read the history in channel #general" in str(denied)
+        await a1.request("community_overwrite_set", {
+            "community_id": cid, "place": "channel", "place_id": other, "target": "member", "target_id": b, "deny": ["view_channel"]})
+        await fails(b1, "community_search", {"channel_id": other, "query": "开会"}, "not_found")
+        await fails(b1, "community_search", {"channel_id": 10**9, "query": "开会"}, "not_found")

@@ -3,6 +3,7 @@ desktop notifications, a community channel, rooms, and hostile messages shown sa
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -229,3 +230,111 @@ def test_a_community_is_made_found_and_joined(pages: tuple[Any, Any], chatd: Cha
     expect(bob.locator(".community-list li")).to_have_count(1)
     bob.click(".join-community")
     expect(message(bob, "welcome, makers")).to_have_count(1)
+
+
+def test_group_settings_mute_hand_over_and_approval(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    ta, tc = chatd.token("alice"), chatd.token("carol")
+    group = chatd.command(ta, "chat_group_create", {"name": "Team", "members": [2]})["group"]["group_id"]
+    target = f"group:{group}"
+    for page in pages:
+        page.click(f'.entry[data-target="{target}"] a')
+    alice.click(".show-members")
+    # renamed by the owner, seen by bob
+    alice.fill("input[name=rename]", "Team 新名字")
+    alice.press("input[name=rename]", "Enter")
+    expect(bob.locator(".conversation h2")).to_have_text("Team 新名字")
+    # bob muted: his sends are refused until he is unmuted
+    bob_row = alice.locator('.members li[data-user="2"]')
+    bob_row.locator(".mute-member").click()
+    expect(bob_row.locator(".muted-mark")).to_be_visible()
+    bob.fill(".compose", "can I talk?")
+    bob.press(".compose", "Enter")
+    expect(bob.locator(".error")).to_contain_text("muted")
+    bob_row.locator(".mute-member").click()
+    expect(bob_row.locator(".muted-mark")).to_have_count(0)
+    send(bob, "back again")
+    # handed over (a second click confirms): bob is the owner, alice an admin, live on both sides
+    bob_row.locator(".hand-over").click()
+    bob_row.locator(".confirm-hand-over").click()
+    expect(bob_row.locator(".role")).to_have_text("owner")
+    expect(alice.locator('.members li[data-user="1"] .role')).to_have_text("admin")
+    bob.click(".show-members")
+    expect(bob.locator('.members li[data-user="2"] .role')).to_have_text("owner")
+    expect(bob.locator(".admin input[name=rename]")).to_have_value("Team 新名字")
+    # the new owner turns approval on; carol's request to join waits for him and he lets her in
+    bob.check(".admin input[name=approval]")
+    expect(bob.locator('.admin .saved[data-what="approval"]')).to_be_visible()
+    bob.check(".admin input[name=join-by-id]")
+    expect(bob.locator('.admin .saved[data-what="join_by_id"]')).to_be_visible()
+    bob.click(".admin .new-code")
+    code = bob.locator(".admin .invite-code")
+    expect(code).to_have_text(re.compile(r"^\S{4,}$"))
+    assert chatd.command(ta, "chat_group_info", {"group_id": group})["group"]["invite_code"] == code.inner_text()
+    assert chatd.command(tc, "chat_group_join", {"group_id": group, "message": "让我进来"})["joined"] is False
+    request = bob.locator('.requests li[data-user="3"]')
+    expect(request).to_contain_text("让我进来")
+    request.locator(".approve").click()
+    expect(bob.locator(".members li")).to_have_count(3)
+    expect(bob.locator(".requests")).to_have_count(0)
+
+
+def test_room_roles_mute_rename_and_kick(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    room = chatd.command(chatd.token("alice"), "chat_room_create", {"name": "Lobby"})["room"]["room_id"]
+    bob.evaluate(f"location.hash = '#room:{room}'")  # opening a room joins it
+    expect(bob.locator(".conversation h2")).to_have_text("Lobby")
+    alice.click(f'.entry[data-target="room:{room}"] a')
+    alice.click(".show-members")
+    bob_row = alice.locator('.members li[data-user="2"]')
+    bob_row.locator(".set-role").click()
+    expect(bob_row.locator(".role")).to_have_text("admin")
+    bob_row.locator(".mute-member").click()
+    expect(bob_row.locator(".muted-mark")).to_be_visible()
+    bob.fill(".compose", "hello?")
+    bob.press(".compose", "Enter")
+    expect(bob.locator(".error")).to_contain_text("muted")
+    alice.fill("input[name=rename]", "大厅 Lobby")
+    alice.press("input[name=rename]", "Enter")
+    expect(bob.locator(".conversation h2")).to_have_text("大厅 Lobby")
+    bob_row.locator(".kick").click()
+    expect(bob.locator(f'.entry[data-target="room:{room}"]')).to_have_count(0)
+    expect(alice.locator(".members li")).to_have_count(1)
+    # the owner deletes the room (a second click confirms)
+    alice.click(".admin .delete-room")
+    alice.click(".admin .confirm-delete")
+    expect(alice.locator(f'.entry[data-target="room:{room}"]')).to_have_count(0)
+    expect(alice.locator(".conversation")).to_have_count(0)
+
+
+def test_search_within_a_conversation_jumps_to_the_message(pages: tuple[Any, Any], chatd: Chatd) -> None:
+    alice, bob = pages
+    ta = chatd.token("alice")
+    group = chatd.command(ta, "chat_group_create", {"name": "Plans", "members": [2]})["group"]["group_id"]
+    found = chatd.command(ta, "chat_group_send", {"group_id": group, "content": text("明天开会 at ten")})["message"]
+    for i in range(40):  # the message is far from the newest page
+        chatd.command(ta, "chat_group_send", {"group_id": group, "content": text(f"filler {i}")})
+    chatd.command(ta, "chat_dm_send", {"peer": 2, "content": text("开会 in the DM")})  # other conversations'
+    other = chatd.command(ta, "chat_group_create", {"name": "Other", "members": [2]})["group"]["group_id"]
+    chatd.command(ta, "chat_group_send", {"group_id": other, "content": text("开会 elsewhere")})
+    bob.click(f'.entry[data-target="group:{group}"] a')
+    expect(message(bob, "filler 39")).to_have_count(1)
+    expect(message(bob, "明天开会 at ten")).to_have_count(0)
+    bob.click(".show-search")
+    for query in ("开会", "会"):  # two characters and one
+        bob.fill("input[name=search-here]", query)
+        bob.press("input[name=search-here]", "Enter")
+        results = bob.locator(".scoped-search .result")
+        expect(results).to_have_count(1)
+        expect(results.locator("mark")).to_have_text(query)
+    results.click()
+    assert bob.evaluate("location.hash") == f"#group:{group}/m/{found['id']}"
+    shown = bob.locator(".msg.highlight")
+    expect(shown.locator(".text")).to_have_text("明天开会 at ten")
+    expect(shown).to_be_in_viewport()
+    # the DM's own search finds only its own
+    bob.click('.entry[data-target="dm:1"] a')
+    bob.click(".show-search")
+    bob.fill("input[name=search-here]", "会")
+    bob.press("input[name=search-here]", "Enter")
+    expect(bob.locator(".scoped-search .result .snippet")).to_have_text("开会 in the DM")

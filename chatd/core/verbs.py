@@ -148,7 +148,7 @@ async def history(call: Call, kind: Kind) -> dict[str, Any]:
 def _search(conn: Any, kind: Kind, target: int | None, me: int, d: Any) -> dict[str, Any]:
     conv_id = None
     if target is not None:
-        conv_id = kind.store.access(conn, target, me, roles.READ).conv_id
+        conv_id = kind.store.access(conn, target, me, kind.history_capability).conv_id  # what reads its history finds in it
     out = conv_store.search_in(conn, me, kind.name, conv_id, d.query, d.before_id, d.limit)
     if kind.fanout == "pair":  # a DM result names the other user instead of the conversation
         peers = kind.store.peer_of(conn, me, sorted({r["conv_id"] for r in out["results"]}))

@@ -13,6 +13,11 @@ from ..store.db import now_ms
 from . import Call, handler
 
 
+@handler("community_info")
+async def community_info(call: Call) -> dict[str, Any]:
+    return await call.ctx.readers.read(store.info_for, call.data.community_id, call.user_id)  # type: ignore[no-any-return]
+
+
 @handler("community_members")
 async def community_members(call: Call) -> dict[str, Any]:
     d = call.data

@@ -766,6 +766,10 @@ class CommunityMembersRequest(msgspec.Struct, kw_only=True):
     offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
 
 
+class CommunityInfoRequest(msgspec.Struct, kw_only=True):
+    community_id: Annotated[int, INT64]
+
+
 class CommunityMemberKickRequest(msgspec.Struct, kw_only=True):
     community_id: Annotated[int, INT64]
     user_id: Annotated[int, INT64]
@@ -911,6 +915,13 @@ class CommunityHistoryRequest(msgspec.Struct, kw_only=True):
     begin: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
     end: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
     lastid: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class CommunitySearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    channel_id: Annotated[int, INT64]
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+    before_id: Annotated[int, INT64] | None = None
 
 
 class CommunityTypingRequest(msgspec.Struct, kw_only=True):
@@ -1112,6 +1123,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_join": CommunityJoinRequest,
     "community_leave": CommunityLeaveRequest,
     "community_members": CommunityMembersRequest,
+    "community_info": CommunityInfoRequest,
     "community_member_kick": CommunityMemberKickRequest,
     "community_member_mute_set": CommunityMemberMuteSetRequest,
     "community_role_set": CommunityRoleSetRequest,
@@ -1135,6 +1147,7 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "community_request_decide": CommunityRequestDecideRequest,
     "community_send": CommunitySendRequest,
     "community_history": CommunityHistoryRequest,
+    "community_search": CommunitySearchRequest,
     "community_typing": CommunityTypingRequest,
     "community_control": CommunityControlRequest,
     "community_edit": CommunityEditRequest,
@@ -1279,6 +1292,7 @@ COSTS: dict[str, int] = {
     "community_join": 5,
     "community_leave": 2,
     "community_members": 0,
+    "community_info": 0,
     "community_member_kick": 2,
     "community_member_mute_set": 2,
     "community_role_set": 2,
@@ -1302,6 +1316,7 @@ COSTS: dict[str, int] = {
     "community_request_decide": 2,
     "community_send": 1,
     "community_history": 0,
+    "community_search": 0,
     "community_typing": 1,
     "community_control": 0,
     "community_edit": 1,

@@ -1347,6 +1347,12 @@ class CommunityMembersResponse(Shape, kw_only=True):
     has_more: bool
 
 
+class CommunityInfoResponse(Shape, kw_only=True):
+    """`community_info`: the `data` of a successful response."""
+
+    community: Community
+
+
 class CommunityMemberKickResponse(Shape, kw_only=True):
     """`community_member_kick`: the `data` of a successful response."""
 
@@ -1529,6 +1535,13 @@ class CommunityHistoryResponse(Shape, kw_only=True):
     begin: int
     end: int
     num: int
+
+
+class CommunitySearchResponse(Shape, kw_only=True):
+    """`community_search`: the `data` of a successful response."""
+
+    results: list[Any]  # Each {message: Message, channel_id: int, conv_id: int, snippet: str}.
+    has_more: bool
 
 
 class CommunityTypingResponse(Shape, kw_only=True):
@@ -2101,6 +2114,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_join": CommunityJoinResponse,
     "community_leave": CommunityLeaveResponse,
     "community_members": CommunityMembersResponse,
+    "community_info": CommunityInfoResponse,
     "community_member_kick": CommunityMemberKickResponse,
     "community_member_mute_set": CommunityMemberMuteSetResponse,
     "community_role_set": CommunityRoleSetResponse,
@@ -2124,6 +2138,7 @@ RESPONSES: dict[str, type[Shape]] = {
     "community_request_decide": CommunityRequestDecideResponse,
     "community_send": CommunitySendResponse,
     "community_history": CommunityHistoryResponse,
+    "community_search": CommunitySearchResponse,
     "community_typing": CommunityTypingResponse,
     "community_control": CommunityControlResponse,
     "community_edit": CommunityEditResponse,

@@ -331,6 +331,12 @@ def require_member(conn: sqlite3.Connection, community_id: int, user_id: int) ->
         raise ChatError("not_found", f"no community with id {community_id} that you are a member of", field="community_id")
 
 
+def info_for(conn: sqlite3.Connection, community_id: int, user_id: int) -> dict[str, Any]:
+    """The community (Community) for a member of it; not_found for anyone else."""
+    require_member(conn, community_id, user_id)
+    return {"community": row(conn, community_id)}
+
+
 def members_for(conn: sqlite3.Connection, community_id: int, user_id: int, limit: int, offset: int, now: int) -> dict[str, Any]:
     """members_page for a member of the community; not_found for anyone else."""
     require_member(conn, community_id, user_id)

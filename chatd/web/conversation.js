@@ -3,19 +3,21 @@
 import {useEffect, useLayoutEffect, useRef, useState} from 'preact/hooks';
 import {BotBadge, CommandPicker, STREAM_PUSHES, applyDelta, commandChoices, commandOf, newer} from './bots.js';
 import {CallButtons} from './call_view.js';
+import {GroupAdmin} from './group_admin.js';
 import {t} from './i18n.js';
 import {Members} from './members.js';
 import {Message} from './message.js';
 import {TYPING_PUSHES, command, newId, targetArgs} from './protocol.js';
 import {RoutingBanner, useRouting} from './routing.js';
+import {ScopedSearch} from './search.js';
 import {html, summary} from './ui.js';
 
 const PAGE = 30;
 const TYPING_SHOWN_MS = 6000;
 // Who can be named in a conversation: [command, its request, a member as {id, name, display_name}].
 const MEMBERS = {
-  group: (args) => ['chat_group_members', {...args, limit: 500}, (x) => ({...x.user, role: x.role})],
-  room: (args) => ['chat_room_members', {...args, limit: 500}, (x) => x.user],
+  group: (args) => ['chat_group_members', {...args, limit: 500}, (x) => ({...x.user, role: x.role, muted: x.muted})],
+  room: (args) => ['chat_room_members', {...args, limit: 500}, (x) => ({...x.user, role: x.role, muted: x.muted})],
   channel: (args, entry) => entry?.community_id && ['community_members', {community_id: entry.community_id, limit: 200}, (x) => ({...x, id: x.user_id})],
 };
 
@@ -28,7 +30,7 @@ function useMembers(client, kind, args, entry) {
     let live = true;
     if (ask) client.request(ask[0], ask[1]).then((r) => live && setMembers(r.members.map(ask[2])), () => {});
     return () => (live = false);
-  }, [JSON.stringify(ask && ask[1]), version]);
+  }, [JSON.stringify(ask && ask[1]), version, entry?.role, entry?.member_count]);
   return [members, () => setVersion((v) => v + 1)];
 }
 
@@ -61,6 +63,7 @@ export function Conversation({client, sync, calls, me, target, anchor, entry, na
   const [quote, setQuote] = useState(null);
   const [members, reloadMembers] = useMembers(client, kind, args, entry);
   const [showMembers, setShowMembers] = useState(false);
+  const [showSearch, setShowSearch] = useState(false);
   const nameOf = (id) => members.find((u) => u.id === id)?.display_name || names(id);
   const isBot = (id) => !!(members.find((u) => u.id === id)?.is_bot || (id === peer && entry?.peer?.is_bot));
   const [routing, agentName] = useRouting(client, convId, kind === 'dm' ? entry : null);
@@ -301,14 +304,19 @@ export function Conversation({client, sync, calls, me, target, anchor, entry, na
       <h2>${entry ? entry.title : target}<${BotBadge} on=${isBot(peer)} /></h2>
       ${kind === 'dm' && entry && 'peer_online' in entry ? html`<span class="status-word">${entry.peer_online ? t('online') : t('offline_peer')}</span>` : null}
       ${kind === 'dm' && !isBot(peer) ? html`<${CallButtons} calls=${calls} peer=${peer} name=${entry?.title} />` : null}
-      ${kind === 'group'
+      <button type="button" class="show-search" aria-pressed=${showSearch} onClick=${() => setShowSearch(!showSearch)} title=${t('search_here')} aria-label=${t('search_here')}>🔍</button>
+      ${kind === 'channel' && entry?.community_id ? html`<a class="to-community" href=${`#community:${entry.community_id}`}>${t('community')}</a>` : null}
+      ${kind === 'group' || kind === 'room'
         ? html`<button type="button" class="show-members" aria-pressed=${showMembers} onClick=${() => setShowMembers(!showMembers)}>${t('members')}</button>
             <button type="button" class="leave" onClick=${leave}>${t('leave')}</button>`
         : null}
-      ${kind === 'room' ? html`<button type="button" class="leave" onClick=${leave}>${t('leave')}</button>` : null}
     </header>
     <${RoutingBanner} routing=${routing} />
-    ${showMembers ? html`<${Members} client=${client} groupId=${args.group_id} members=${members} me=${me} onChange=${reloadMembers} />` : null}
+    ${showSearch ? html`<${ScopedSearch} client=${client} target=${target} />` : null}
+    ${showMembers ? html`<${Members} client=${client} kind=${kind} args=${args} members=${members} me=${me} onChange=${reloadMembers} />` : null}
+    ${showMembers && (entry?.role === 'owner' || entry?.role === 'admin' || (kind === 'room' && me.is_admin))
+      ? html`<${GroupAdmin} client=${client} kind=${kind} args=${args} title=${entry.title} owner=${entry.role === 'owner' || me.is_admin} onChange=${onChange} />`
+      : null}
     <ol class="messages" ref=${list} onScroll=${onScroll}>
       ${more.before ? html`<li class="more">${t('older')}</li>` : null}
       ${messages.map(

@@ -1,6 +1,7 @@
 // The home screen: every conversation, as the server orders them, kept current from pushes.
 import {useRef, useState} from 'preact/hooks';
 import {BotBadge} from './bots.js';
+import {JoinWithCode} from './community.js';
 import {t} from './i18n.js';
 import {html, summary, timeLabel, useAction} from './ui.js';
 
@@ -131,6 +132,7 @@ function Communities({client, onChange}) {
           ? html`<span class="note">${t('join_requested')}</span>`
           : html`<button type="button" class="join-community" onClick=${() => join(c.community_id)}>${t('join')}</button>`}</li>`)}
     </ul>
+    <${JoinWithCode} client=${client} onChange=${onChange} />
   </details>`;
 }
 

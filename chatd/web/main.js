@@ -1,9 +1,10 @@
 // The web client's root: the session (kept across reloads by the stored token), the route in
-// the address's fragment (#dm:2, #group:7/m/<message id>, #search) and the conversation list.
+// the address's fragment (#dm:2, #group:7/m/<message id>, #search, #community:3) and the conversation list.
 import {render} from 'preact';
 import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
 import {CallView} from './call_view.js';
 import {Calls} from './calls.js';
+import {CommunityView} from './community.js';
 import {Conversation} from './conversation.js';
 import {Home} from './home.js';
 import {lang, t} from './i18n.js';
@@ -17,11 +18,13 @@ const LIST_PUSHES = new Set([
   'chat_dm_conversation_update', 'chat_group_conversation_update', 'chat_room_conversation_update',
   'chat_conversation_list_update', 'community.conversation_update', 'chat_presence_update',
   'chat.stream.done', 'chat.stream.error', // a streamed message's final text, for the list's preview
+  'community.channel_changed', 'community.member_changed', 'community.role_changed', // channels seen, gained or lost
 ]);
 
 function parseRoute(hash) {
   const h = hash.replace(/^#/, '');
   if (h === 'search') return {view: 'search'};
+  if (/^community:\d+$/.test(h)) return {view: 'community', community: Number(h.slice(10))};
   const m = /^((?:dm|group|room|channel):\d+)(?:\/m\/(\d+))?$/.exec(h);
   return m ? {view: 'conversation', target: m[1], anchor: m[2] ? Number(m[2]) : null} : {view: 'home'};
 }
@@ -100,7 +103,9 @@ function App() {
             entry=${byTarget.get(route.target) || {title: names(Number(route.target.split(':')[1]))}} names=${names} onChange=${reload} />`
         : route.view === 'search'
           ? html`<${Search} client=${client} titleOf=${titleOf} />`
-          : html`<p class="empty pane-hint">chatd</p>`}
+          : route.view === 'community'
+            ? html`<${CommunityView} key=${route.community} client=${client} me=${user} communityId=${route.community} onChange=${reload} />`
+            : html`<p class="empty pane-hint">chatd</p>`}
     </main>
   </div>`;
 }

@@ -1,7 +1,9 @@
-// Search across the user's DMs, groups and rooms at once; a result opens its conversation at it.
+// Search across the user's DMs, groups and rooms at once, or within one conversation; a result
+// opens its conversation at it.
 import {useState} from 'preact/hooks';
 import {t} from './i18n.js';
-import {html, timeLabel} from './ui.js';
+import {command, targetArgs} from './protocol.js';
+import {html, timeLabel, useAction} from './ui.js';
 
 const SEARCHES = [
   ['chat_dm_search', (r) => `dm:${r.peer}`],
@@ -69,4 +71,32 @@ export function Search({client, titleOf}) {
     </ul>
     ${results && cursors.some((c) => c !== null) ? html`<button type="button" class="more-results" onClick=${more}>${t('more')}</button>` : null}
   </section>`;
+}
+
+// Search within one conversation (the kind's search with its id), each result a link that
+// opens the conversation at the message.
+export function ScopedSearch({client, target}) {
+  const [query, setQuery] = useState('');
+  const [found, setFound] = useState(null);
+  const [error, run] = useAction();
+  const find = (ev) => {
+    ev.preventDefault();
+    const q = query.trim();
+    if (q) run(async () => setFound((await client.request(command(target.split(':')[0], 'search'), {...targetArgs(target), query: q, limit: 20})).results));
+  };
+  return html`<div class="scoped-search">
+    <form class="search-form" onSubmit=${find}>
+      <input type="search" name="search-here" value=${query} onInput=${(e) => setQuery(e.target.value)} placeholder=${t('search_here')} aria-label=${t('search_here')} />
+      <button type="submit">${t('search')}</button>
+    </form>
+    ${error ? html`<p class="error" role="alert">${error}</p>` : null}
+    ${found && !found.length ? html`<p class="note">${t('no_results')}</p>` : null}
+    <ul class="results">
+      ${(found || []).map(
+        (r) => html`<li key=${r.message.id}>
+          <a class="result" href=${`#${target}/m/${r.message.id}`}><time>${timeLabel(r.message.created_at)}</time><${Snippet} text=${r.snippet} /></a>
+        </li>`,
+      )}
+    </ul>
+  </div>`;
 }
