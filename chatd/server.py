@@ -146,6 +146,7 @@ class Server:
         self.delivery = Delivery(self.hub, self.services, self.writer.read_now, load_at_commit=cfg.storage.durability == "full")
         sv = self.services
         sv.calls.apply = sv.mesh.apply = sv.streams.apply = lambda effects: self.delivery.apply(effects, None)
+        sv.streams.sessions = self.delivery.sessions
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()

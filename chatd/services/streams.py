@@ -4,7 +4,8 @@ A bot begins a stream with its first text (the message is stored at once, `state
 appends deltas, and ends it. The authoritative text is here: each delta is applied by its
 offset (a resend changes nothing, a gap is refused), pushed as `chat.stream.delta` at most once
 per `bots.stream_push_interval_ms` per stream (deltas in between are merged into one push, so
-a fast bot costs its readers one frame per interval and the bytes of its text), and written to
+a fast bot costs its readers one frame per interval and the bytes of its text; a reader whose
+socket is full gets what it missed as one delta once it takes data again), and written to
 the message row once per `bots.stream_flush_interval_ms`. A reader that opens the conversation
 mid-stream gets the text so far (`overlay`), then the deltas after it.
 
@@ -51,6 +52,9 @@ class Stream:
     ending: tuple[str, str | None] | None = None  # ("done" | "error", reason), set by end()
     ended: trio.Event = field(default_factory=trio.Event)
     result: dict[str, Any] | None = None
+    # Readers whose socket was full when a delta went out: the length of the text each has.
+    # They get the rest as one delta once their socket takes data again (or the end's message).
+    behind: dict[Session, int] = field(default_factory=dict)
 
 
 class Streams:
@@ -60,6 +64,7 @@ class Streams:
         self.writer = writer
         self.max_chars = max_chars
         self.apply: Callable[[list[Any]], None] = lambda effects: None  # the delivery pipeline's (chatd.server)
+        self.sessions: Callable[[Any], list[Session]] = lambda audience: []  # an audience's connections now (chatd.server)
         self.streams: dict[int, Stream] = {}
         self._nursery: trio.Nursery | None = None
 
@@ -161,15 +166,36 @@ class Streams:
 
     # -- each stream's task ---------------------------------------------------------------------
 
-    def _delta(self, stream: Stream) -> list[Any]:
-        if stream.pushed >= len(stream.text):
-            return []
-        data = {
+    def _delta_data(self, stream: Stream, offset: int) -> dict[str, Any]:
+        return {
             "stream_id": stream.stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id,
-            "seq": stream.seq, "offset": stream.pushed, "text": stream.text[stream.pushed :],
+            "seq": stream.seq, "offset": offset, "text": stream.text[offset:],
         }
+
+    def _push_delta(self, stream: Stream) -> None:
+        """Push what the stream gained since its last push: one frame, encoded once, to every
+        reader keeping up. A reader whose socket is full (its connection has a backlog) is
+        skipped and remembered with the length it has; once its socket takes data again it gets
+        everything it missed as one delta. So a slow reader costs the stream one number, never a
+        queue of deltas, and is not disconnected for it (the end's message carries the whole text)."""
+        behind = stream.behind
+        on_time: list[Session] = []
+        sessions = self.sessions(stream.audience)
+        for session in sessions:
+            if session.conn.backlog:
+                behind.setdefault(session, stream.pushed)
+            elif session in behind:
+                has = behind.pop(session)
+                if has < len(stream.text):
+                    self.hub.push_sessions([session], "chat.stream.delta", self._delta_data(stream, has))
+            else:
+                on_time.append(session)
+        if stream.pushed < len(stream.text) and on_time:
+            self.hub.push_sessions(on_time, "chat.stream.delta", self._delta_data(stream, stream.pushed))
         stream.pushed = len(stream.text)
-        return [Push("chat.stream.delta", data, stream.audience, skip_origin=False)]
+        if len(behind) > len(sessions):  # readers gone meanwhile: forget them
+            for session in set(behind) - set(sessions):
+                del behind[session]
 
     async def _run_stream(self, stream: Stream) -> None:
         cfg = self.cfg
@@ -183,12 +209,12 @@ class Streams:
                     stream.ending = ("error", "timeout")
                     break
                 stream.wake = trio.Event()
-                self.apply(self._delta(stream))
+                self._push_delta(stream)
                 if trio.current_time() - last_flush >= flush_s and stream.flushed < len(stream.text):
                     await self.writer.submit(stream_ops.op_flush, stream.stream_id, stream.conv_id, stream.text)
                     stream.flushed, last_flush = len(stream.text), trio.current_time()
                 await trio.sleep(push_s)  # deltas that come meanwhile go out merged, in one push
-            self.apply(self._delta(stream))
+            self._push_delta(stream)
             _, reason = stream.ending
             done = await self.writer.submit(stream_ops.op_end, stream.kind, stream.stream_id, stream.conv_id, stream.text, reason, stream.audience)
             stream.result = done.result
