@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Deactivated, Emptied, Entered, Everyone, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -208,5 +209,9 @@ class Delivery:
             sv.room_presence.clear(effect.room_id)
         elif kind is ReadMoved:  # made only by kinds whose read receipts are aggregated (groups)
             sv.group_receipts.mark(effect.conv_id, effect.old, effect.new)
+        elif kind is Deactivated:
+            for uid in effect.user_ids:
+                for session in list(self.hub.sessions_of(uid)):
+                    session.conn.close(CLOSE_ACCOUNT, effect.reason)
         else:
             raise TypeError(f"unknown effect {effect!r}")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from .directory import MIGRATION as DIRECTORY_MIGRATION
+
 
 def _broadcast(conn: sqlite3.Connection) -> None:
     """18: the server's announcements, a conversation of kind 'broadcast' (chatd.store.broadcast).
@@ -497,4 +499,5 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         PRIMARY KEY (bot_id, name)
     ) WITHOUT ROWID;
     """,
+    DIRECTORY_MIGRATION,  # 23: the enterprise directory (chatd.store.directory)
 ]
