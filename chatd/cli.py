@@ -1,4 +1,4 @@
-"""The `chatd` command: serve, user and bot management, config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, the directory (chatd.cli_directory), config check. No logic of its own."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_directory
 from .config import Config, ConfigError, load
 from .store.files import StartupError
 from .store.schema import SchemaTooNew
@@ -236,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     named(bot_sub, "enable", "enable a disabled bot (then give it a token)")
     common(bot_sub.add_parser("list", help="list bots"))
     bot.set_defaults(func=cmd_bot)
+
+    cli_directory.add_parser(sub, common)
 
     check = sub.add_parser("check", help="validate the configuration; exit 2 if it is bad")
     common(check)

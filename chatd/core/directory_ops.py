@@ -13,7 +13,6 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import directory as policy
 from ..store import directory as store
-from ..store import users as users_store
 from .effects import Deactivated, Outcome
 
 LEFT_REASON = "account deactivated: left the directory"
@@ -22,8 +21,7 @@ LEFT_REASON = "account deactivated: left the directory"
 def require_writer(conn: Any, actor: int) -> bool:
     """The actor may change the directory (forbidden otherwise); returns whether they are a
     server administrator."""
-    row = conn.execute("SELECT is_admin, directory_admin FROM users WHERE id = ?", (actor,)).fetchone()
-    is_admin, is_dir_admin = (bool(row[0]), bool(row[1])) if row else (False, False)
+    is_admin, is_dir_admin = store.roles(conn, actor)
     policy.require_write(is_admin, is_dir_admin)
     return is_admin
 
@@ -50,32 +48,18 @@ def op_department_delete(ctx: Any, actor: int, dept_id: int, move_up: bool) -> O
     return Outcome({"department_id": dept_id, "moved_members": moved})
 
 
-def find_or_create_user(conn: Any, username: str, name: str) -> tuple[int, bool]:
-    """The user of this name, or a new one with no password (created: True)."""
-    row = conn.execute("SELECT id FROM users WHERE name = ?", (username,)).fetchone()
-    if row is not None:
-        return int(row[0]), False
-    return users_store.create_user(conn, username, users_store.NO_PASSWORD, display_name=name), True
-
-
 def op_member_upsert(ctx: Any, actor: int, user_id: int | None, username: str | None, fields: dict[str, Any], department_ids: list[int], primary: int | None) -> Outcome:
     conn = ctx.conn
     require_writer(conn, actor)
     created = False
     if user_id is not None:
-        if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
-            raise ChatError("not_found", f"no user with id {user_id}", field="user_id")
+        store.require_user(conn, user_id)
     else:
         assert username is not None
-        user_id, created = find_or_create_user(conn, username, fields["name"])
-    conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (fields["name"], user_id))
+        user_id, created = store.find_or_create_user(conn, username, fields["name"])
+    store.set_display_name(conn, user_id, fields["name"])
     store.put_member(ctx, user_id, fields, list(dict.fromkeys(department_ids)), primary)
     return Outcome({"member": store.member(conn, user_id), "created": created})
-
-
-def deactivate(conn: Any, user_id: int) -> None:
-    conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
-    conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
 
 
 def op_member_remove(ctx: Any, actor: int, user_id: int, deactivate_user: bool) -> Outcome:
@@ -84,12 +68,11 @@ def op_member_remove(ctx: Any, actor: int, user_id: int, deactivate_user: bool) 
     if deactivate_user:
         if user_id == actor:
             raise ChatError("bad_request", "you cannot deactivate yourself", field="user_id")
-        row = conn.execute("SELECT is_admin FROM users WHERE id = ?", (user_id,)).fetchone()
-        if row is not None and row[0] and not actor_is_admin:
+        if store.roles(conn, user_id)[0] and not actor_is_admin:
             raise ChatError("forbidden", "only a server administrator deactivates a server administrator", field="user_id")
     store.remove_member(conn, user_id)
     out = Outcome({"user_id": user_id, "deactivated": deactivate_user})
     if deactivate_user:
-        deactivate(conn, user_id)
+        store.deactivate(conn, user_id)
         out.effects.append(Deactivated((user_id,), LEFT_REASON))
     return out

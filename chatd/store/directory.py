@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ChatError
 from . import directory_search as search
+from . import users as users_store
 from .users import public_user
 
 # Migration: the directory's tables, its FTS5 index, and the directory-admin role.
@@ -301,3 +302,32 @@ def set_directory_admin(conn: sqlite3.Connection, name: str, on: bool) -> int:
     if cur.rowcount == 0:
         raise ChatError("not_found", f"no user named {name!r}", field="name")
     return cur.rowcount
+
+
+def roles(conn: sqlite3.Connection, user_id: int) -> tuple[bool, bool]:
+    """(is a server administrator, is a directory administrator)."""
+    row = conn.execute("SELECT is_admin, directory_admin FROM users WHERE id = ?", (user_id,)).fetchone()
+    return (bool(row[0]), bool(row[1])) if row else (False, False)
+
+
+def require_user(conn: sqlite3.Connection, user_id: int, field: str = "user_id") -> None:
+    if conn.execute("SELECT 1 FROM users WHERE id = ?", (user_id,)).fetchone() is None:
+        raise ChatError("not_found", f"no user with id {user_id}", field=field)
+
+
+def find_or_create_user(conn: sqlite3.Connection, username: str, name: str) -> tuple[int, bool]:
+    """The user of this name, or a new one with no password (created: True)."""
+    row = conn.execute("SELECT id FROM users WHERE name = ?", (username,)).fetchone()
+    if row is not None:
+        return int(row[0]), False
+    return users_store.create_user(conn, username, users_store.NO_PASSWORD, display_name=name), True
+
+
+def set_display_name(conn: sqlite3.Connection, user_id: int, name: str) -> None:
+    conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (name, user_id))
+
+
+def deactivate(conn: sqlite3.Connection, user_id: int) -> None:
+    """Disable the account and end its tokens (its connections are the caller's to close)."""
+    conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
+    conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
