@@ -23,12 +23,19 @@ class _Ctx:
         self.now = now_ms()
 
 
-def _apply_or_show(conn: Any, people: list[Any], source: str, *, leavers: bool, dry_run: bool) -> int:
+def _apply_or_show(conn: Any, people: list[Any], source: str, *, dry_run: bool, sync: tuple[list[str], frozenset[str]] | None = None) -> int:
+    """Print the diff and apply it (not on a dry run) in one transaction. A CSV import (`sync`
+    None) applies nothing when anything is wrong; a sync (`sync`: what the source skipped, and
+    their ids) skips what is wrong, applies the rest, and makes leavers of those gone."""
     from .cli import _transaction
     from .store import directory_import
 
     with _transaction(conn):
-        diff = directory_import.diff(conn, people, source, leavers=leavers)
+        if sync is None:
+            diff = directory_import.diff(conn, people, source)
+        else:
+            diff = directory_import.diff(conn, people, source, leavers=True, strict=False, keep=sync[1])
+            diff.skipped[:0] = sync[0]
         if diff.errors:
             for e in diff.errors:
                 print(f"chatd: {e}", file=sys.stderr)
@@ -60,7 +67,7 @@ def _import(args: argparse.Namespace, conn: Any) -> int:
             print(f"chatd: {args.file}: {e}", file=sys.stderr)
         print(f"chatd: {len(errors)} errors: nothing was written", file=sys.stderr)
         return 1
-    return _apply_or_show(conn, people, "csv", leavers=False, dry_run=args.dry_run)
+    return _apply_or_show(conn, people, "csv", dry_run=args.dry_run)
 
 
 def _sync(args: argparse.Namespace, cfg: Any, conn: Any) -> int:
@@ -70,13 +77,11 @@ def _sync(args: argparse.Namespace, cfg: Any, conn: Any) -> int:
         print("chatd: directory.ldap_url is not set: there is nothing to sync with", file=sys.stderr)
         return 1
     try:
-        people, skipped = fetch(cfg.directory)
+        people, skipped, keep = fetch(cfg.directory)
     except LdapError as exc:
         print(f"chatd: LDAP: {exc}", file=sys.stderr)
         return 1
-    for s in skipped:
-        print(f"! skipped {s}")
-    return _apply_or_show(conn, people, "ldap", leavers=True, dry_run=args.dry_run)
+    return _apply_or_show(conn, people, "ldap", dry_run=args.dry_run, sync=(skipped, keep))
 
 
 def cmd_directory(args: argparse.Namespace) -> int:

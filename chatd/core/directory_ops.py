@@ -13,6 +13,7 @@ from typing import Any
 from ..errors import ChatError
 from ..policy import directory as policy
 from ..store import directory as store
+from ..store import directory_import as importer
 from .effects import Deactivated, Outcome
 
 LEFT_REASON = "account deactivated: left the directory"
@@ -75,4 +76,21 @@ def op_member_remove(ctx: Any, actor: int, user_id: int, deactivate_user: bool) 
     if deactivate_user:
         store.deactivate(conn, user_id)
         out.effects.append(Deactivated((user_id,), LEFT_REASON))
+    return out
+
+
+def op_sync(ctx: Any, source: str, people: list[Any], skipped: list[str], keep: frozenset[str], dry_run: bool = False) -> Outcome:
+    """Bring the directory in step with what `source` lists, in this one transaction: adds,
+    updates, moves, and leavers (out of the directory, disabled, their connections closed right
+    after the commit). People the database refuses are skipped and reported, the rest applied.
+    The result is the diff (chatd.store.directory_import.Diff)."""
+    d = importer.diff(ctx.conn, people, source, leavers=True, strict=False, keep=keep)
+    d.skipped[:0] = skipped
+    if d.errors:
+        raise ChatError("conflict", "; ".join(d.errors))
+    out = Outcome(d)
+    if not dry_run:
+        left = importer.apply(ctx, d, source)
+        if left:
+            out.effects.append(Deactivated(tuple(left), LEFT_REASON))
     return out

@@ -331,3 +331,13 @@ def deactivate(conn: sqlite3.Connection, user_id: int) -> None:
     """Disable the account and end its tokens (its connections are the caller's to close)."""
     conn.execute("UPDATE users SET disabled = 1 WHERE id = ?", (user_id,))
     conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+
+
+def has_source_members(conn: sqlite3.Connection, source: str) -> bool:
+    return conn.execute("SELECT 1 FROM directory_members WHERE source = ? LIMIT 1", (source,)).fetchone() is not None
+
+
+def ldap_id(conn: sqlite3.Connection, user_id: int) -> str | None:
+    """The LDAP id of a member the LDAP sync brought in (auth.ldap logs them in), else None."""
+    row = conn.execute("SELECT external_id FROM directory_members WHERE user_id = ? AND source = 'ldap'", (user_id,)).fetchone()
+    return None if row is None else row[0]

@@ -88,12 +88,19 @@ def _show(value: Any) -> str:
     return f'"{value}"' if isinstance(value, str) else str(value)
 
 
-def diff(conn: sqlite3.Connection, people: list[Person], source: str, *, leavers: bool = False) -> Diff:
-    """What applying `people` from `source` would change; errors that the database reveals (a
-    username held by another directory member, an unknown manager) are in `errors`."""
+def diff(conn: sqlite3.Connection, people: list[Person], source: str, *, leavers: bool = False, strict: bool = True, keep: frozenset[str] = frozenset()) -> Diff:
+    """What applying `people` from `source` would change. Problems that the database reveals (a
+    username held by another directory member, an unknown manager) are `errors` when `strict`
+    (the CSV import: nothing is applied), else `skipped` (the sync: that person, or that
+    manager, is left out and the rest applied). With `leavers`, the people `source` brought in
+    who are not in `people` leave, but those whose ids are in `keep` (found, but skipped)."""
     out = Diff()
     seen_paths: set[tuple[str, ...]] = set()
     ids_in_source = {p.external_id for p in people}
+    if leavers and not people and store.has_source_members(conn, source):
+        out.errors.append(f"the {source} source lists nobody: refusing to deactivate everyone it brought in (check the base DNs and filters)")
+        return out
+    problems = out.errors if strict else out.skipped
     for p in people:
         for path in p.departments:
             for i in range(1, len(path) + 1):
@@ -103,13 +110,15 @@ def diff(conn: sqlite3.Connection, people: list[Person], source: str, *, leavers
                     if find_path(conn, prefix) is None:
                         out.new_departments.append(prefix)
         if p.manager is not None and p.manager not in ids_in_source and store.member_by_external_id(conn, p.manager) is None:
-            out.errors.append(f"{p.where}: manager {p.manager!r} is neither in the source nor in the directory")
+            problems.append(f"{p.where}: manager {p.manager!r} is neither in the source nor in the directory")
+            p = p._replace(manager=None)
         uid = store.member_by_external_id(conn, p.external_id)
         row = conn.execute("SELECT id FROM users WHERE name = ?", (p.username,)).fetchone()
         if uid is None:
             holder = None if row is None else conn.execute("SELECT external_id FROM directory_members WHERE user_id = ?", (row[0],)).fetchone()
             if holder is not None and holder[0] is not None:  # an entry made by hand (no id) is taken over
-                out.errors.append(f"{p.where}: username {p.username!r} belongs to another person of the directory (id {holder[0]})")
+                problems.append(f"{p.where}: username {p.username!r} belongs to another person of the directory (id {holder[0]})")
+                keep = keep | {p.external_id}
                 continue
             out.added.append(p)
             continue
@@ -134,7 +143,7 @@ def diff(conn: sqlite3.Connection, people: list[Person], source: str, *, leavers
         for uid, ext, name in conn.execute(
             "SELECT m.user_id, m.external_id, u.name FROM directory_members m JOIN users u ON u.id = m.user_id WHERE m.source = ? ORDER BY u.name", (source,)
         ).fetchall():
-            if ext not in ids_in_source:
+            if ext not in ids_in_source and ext not in keep:
                 out.leavers.append((uid, name))
     return out
 
