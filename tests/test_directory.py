@@ -181,3 +181,24 @@ async def test_directory_admins_write_and_deactivation_closes_connections(harnes
         with pytest.raises(ClientError) as exc:
             await anon.login("bob", "correct horse battery")
         assert exc.value.code == "auth_failed"
+
+
+async def test_a_short_prefix_with_many_matches_lists_names_first(harness, users):
+    from chatd.store import directory_search
+
+    many = directory_search.RANK_MAX + 20
+
+    def seed(ctx):
+        for i in range(many):
+            uid, _ = dir_store.find_or_create_user(ctx.conn, f"z{i:03d}", f"张{i:03d}")
+            dir_store.put_member(ctx, uid, {"name": f"张{i:03d}", "title": "Engineer"}, [], None)
+        for i in range(30):  # matched by their title only
+            uid, _ = dir_store.find_or_create_user(ctx.conn, f"t{i:03d}", f"Tom {i:03d}")
+            dir_store.put_member(ctx, uid, {"name": f"Tom {i:03d}", "title": "Zookeeper"}, [], None)
+
+    await harness.server.writer.submit(seed)
+    async with harness.client("bob") as b:
+        names = await found(b, "z", limit=50)
+        assert len(names) == 50 and names == sorted(names) and all(n.startswith("张") for n in names)
+        assert await found(b, "zookeeper", limit=50) == [f"Tom {i:03d}" for i in range(30)]  # few: ranked, then by name
+        assert await found(b, "张007") == ["张007"]

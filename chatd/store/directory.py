@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS directory_member_departments (
     PRIMARY KEY (user_id, department_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS directory_member_departments_department ON directory_member_departments(department_id, user_id);
-CREATE VIRTUAL TABLE IF NOT EXISTS directory_search USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
+CREATE VIRTUAL TABLE IF NOT EXISTS directory_search USING fts5(names, more, tokenize = 'unicode61 remove_diacritics 2', prefix = '1 2 3');
 """
 
 # --- departments ----------------------------------------------------------------------------

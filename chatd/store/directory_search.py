@@ -1,7 +1,12 @@
 """The directory's search index: one FTS5 row per member (rowid = user id) holding the terms
-chatd.names makes of their name (pinyin, initials, variants), their title, email, phone and
-employee number. A query is turned into its possible forms (chatd.names.query_forms), each a
-conjunction of prefix terms; a member matching any form is found.
+chatd.names makes of their name (pinyin, initials, variants) and username in `names`, and those
+of their title, email, phone and employee number in `more`. A query is turned into its possible
+forms (chatd.names.query_forms), each a conjunction of prefix terms; a member matching any form
+is found.
+
+Ranking (FTS5's bm25) costs a little for every match: over a few hundred it is done; a short
+prefix that matches more (`z` matches most of a directory's Zhangs, Zhaos and Zhous) takes the
+first people whose names match, without ranking, then by name (the user is still typing).
 """
 
 from __future__ import annotations
@@ -13,11 +18,8 @@ from typing import Any
 from .. import names
 
 
-def _terms(name: str, title: str, email: str, phone: str, employee_no: str, display_name: str) -> str:
-    out = names.terms(name)
-    if display_name and display_name != name:
-        out += names.terms(display_name)
-    out += names.words(title)
+def _more(title: str, email: str, phone: str, employee_no: str) -> str:
+    out = names.words(title)
     if email:
         local = email.split("@", 1)[0]
         out += names.words(email) + ["".join(names.words(local)), "".join(names.words(email))]
@@ -37,8 +39,12 @@ def reindex(conn: sqlite3.Connection, user_id: int) -> None:
     ).fetchone()
     conn.execute("DELETE FROM directory_search WHERE rowid = ?", (user_id,))
     if row is not None:
-        text = _terms(row[0], row[1], row[2], row[3], row[4], row[5]) + " " + " ".join(names.words(row[6]))
-        conn.execute("INSERT INTO directory_search (rowid, terms) VALUES (?, ?)", (user_id, text))
+        name, title, email, phone, employee_no, display_name, username = row
+        terms = names.terms(name) + (names.terms(display_name) if display_name != name else []) + names.words(username)
+        conn.execute(
+            "INSERT INTO directory_search (rowid, names, more) VALUES (?, ?, ?)",
+            (user_id, " ".join(dict.fromkeys(terms)), _more(title, email, phone, employee_no)),
+        )
 
 
 def unindex(conn: sqlite3.Connection, user_id: int) -> None:
@@ -54,23 +60,32 @@ def match_expression(query: str) -> str | None:
     return " OR ".join("(" + " AND ".join(f'"{w}"*' for w in form) + ")" for form in forms)
 
 
+RANK_MAX = 300  # matches up to which bm25 ranks them all
+
+
 def search(conn: sqlite3.Connection, query: str, limit: int, dept_ids: list[int] | None = None) -> list[int]:
     """The user ids of the active members matching the query, best first (FTS5's rank), then by
-    name; within these departments when given."""
+    name; within these departments when given. Past RANK_MAX matches: people whose names match
+    first, unranked, by name."""
     expr = match_expression(query)
     if expr is None:
         return []
-    where, args = "", [expr]
+    where, extra = "", []
     if dept_ids is not None:
         marks = ",".join("?" * len(dept_ids))
         where = f" AND s.rowid IN (SELECT user_id FROM directory_member_departments WHERE department_id IN ({marks}))"
-        args += dept_ids
-    rows = conn.execute(
-        "SELECT s.rowid FROM directory_search s JOIN directory_members m ON m.user_id = s.rowid JOIN users u ON u.id = s.rowid "
-        f"WHERE directory_search MATCH ? AND u.disabled = 0{where} ORDER BY s.rank, m.name LIMIT ?",
-        (*args, limit),
-    ).fetchall()
-    return [r[0] for r in rows]
+        extra = dept_ids
+    select = "SELECT s.rowid FROM directory_search s JOIN directory_members m ON m.user_id = s.rowid JOIN users u ON u.id = s.rowid WHERE directory_search MATCH ? AND u.disabled = 0"
+    (matches,) = conn.execute("SELECT count(*) FROM directory_search WHERE directory_search MATCH ?", (expr,)).fetchone()
+    if matches <= RANK_MAX:
+        rows = conn.execute(f"{select}{where} ORDER BY s.rank, m.name LIMIT ?", (expr, *extra, limit)).fetchall()
+        return [r[0] for r in rows]
+    found = [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (f"{{names}} : ({expr})", *extra, limit))]
+    if len(found) < limit:
+        seen = set(found)
+        found += [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (expr, *extra, limit + len(found))) if r[0] not in seen][: limit - len(found)]
+    order = {uid: name for uid, name in conn.execute(f"SELECT user_id, name FROM directory_members WHERE user_id IN ({','.join('?' * len(found))})", found)} if found else {}
+    return sorted(found, key=lambda uid: (order.get(uid, ""), uid))
 
 
 def search_members(conn: sqlite3.Connection, query: str, limit: int, dept_id: int | None) -> dict[str, Any]:

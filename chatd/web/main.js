@@ -1,8 +1,9 @@
 // The web client's root: the session (kept across reloads by the stored token), the route in
-// the address's fragment (#dm:2, #group:7/m/<message id>, #search) and the conversation list.
+// the address's fragment (#dm:2, #group:7/m/<message id>, #search, #directory) and the conversation list.
 import {render} from 'preact';
 import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
 import {Conversation} from './conversation.js';
+import {Directory} from './directory.js';
 import {Home} from './home.js';
 import {lang, t} from './i18n.js';
 import {Login} from './login.js';
@@ -20,6 +21,7 @@ const LIST_PUSHES = new Set([
 function parseRoute(hash) {
   const h = hash.replace(/^#/, '');
   if (h === 'search') return {view: 'search'};
+  if (h === 'directory') return {view: 'directory'};
   const m = /^((?:dm|group|room|channel):\d+)(?:\/m\/(\d+))?$/.exec(h);
   return m ? {view: 'conversation', target: m[1], anchor: m[2] ? Number(m[2]) : null} : {view: 'home'};
 }
@@ -96,7 +98,9 @@ function App() {
             entry=${byTarget.get(route.target) || {title: names(Number(route.target.split(':')[1]))}} names=${names} onChange=${reload} />`
         : route.view === 'search'
           ? html`<${Search} client=${client} titleOf=${titleOf} />`
-          : html`<p class="empty pane-hint">chatd</p>`}
+          : route.view === 'directory'
+            ? html`<${Directory} client=${client} />`
+            : html`<p class="empty pane-hint">chatd</p>`}
     </main>
   </div>`;
 }
