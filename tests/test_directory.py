@@ -9,6 +9,8 @@ import pytest
 from chatd.client import ClientError
 from chatd.store import directory as dir_store
 
+from .conftest import PASSWORD
+
 
 async def fails(client, cmd, data, code, field=None):
     with pytest.raises(ClientError) as exc:
@@ -32,6 +34,17 @@ async def tree(client, root=None):
 async def upsert(client, username, name, depts=(), **fields):
     data = {"username": username, "name": name, "department_ids": list(depts), **fields}
     return (await client.request("enterprise_member_upsert", data))["member"]
+
+
+async def left_for_good(harness, connections, name, password):
+    """Every one of these connections was closed (4003, with the reason); the account logs in no more."""
+    for conn in connections:
+        closed = await conn.wait_closed()
+        assert closed.reason.code == 4003 and "left the directory" in closed.reason.reason
+    async with harness.client() as anon:
+        with pytest.raises(ClientError) as exc:
+            await anon.login(name, password)
+        assert exc.value.code == "auth_failed"
 
 
 async def found(client, query, **extra):
@@ -173,14 +186,7 @@ async def test_directory_admins_write_and_deactivation_closes_connections(harnes
         await fails(c, "enterprise_member_remove", {"user_id": users["carol"], "deactivate": True}, "bad_request", "user_id")
         out = await c.request("enterprise_member_remove", {"user_id": users["bob"], "deactivate": True})
         assert out == {"user_id": users["bob"], "deactivated": True}
-        # Both of bob's connections are closed, with the reason.
-        for b in (b1, b2):
-            closed = await b.wait_closed()
-            assert closed.reason.code == 4003 and "deactivated" in closed.reason.reason
-    async with harness.client() as anon:
-        with pytest.raises(ClientError) as exc:
-            await anon.login("bob", "correct horse battery")
-        assert exc.value.code == "auth_failed"
+        await left_for_good(harness, (b1, b2), "bob", PASSWORD)
 
 
 async def test_a_short_prefix_with_many_matches_lists_names_first(harness, users):
