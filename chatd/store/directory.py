@@ -151,10 +151,19 @@ def tree(conn: sqlite3.Connection, root_id: int | None) -> list[dict[str, Any]]:
     else:
         rows = conn.execute(_TREE.format(root="parent_id IS NULL")).fetchall()
     out = [{"id": r[0], "parent_id": r[1], "name": r[2], "depth": r[3], "member_count": r[4], "total_count": 0} for r in rows]
+    parents = {d["id"]: d["parent_id"] for d in out}
+    subtree: dict[int, set[int]] = {d["id"]: set() for d in out}
+    ids = list(parents)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for dept_id, user_id in conn.execute(f"SELECT department_id, user_id FROM directory_member_departments WHERE department_id IN ({marks})", chunk):
+            current: int | None = dept_id
+            while current in subtree:  # up to the list's root
+                subtree[current].add(user_id)
+                current = parents[current]
     for d in out:
-        ids = subtree_ids(conn, d["id"])
-        marks = ",".join("?" * len(ids))
-        (d["total_count"],) = conn.execute(f"SELECT count(DISTINCT user_id) FROM directory_member_departments WHERE department_id IN ({marks})", ids).fetchone()
+        d["total_count"] = len(subtree[d["id"]])
     return out
 
 
