@@ -6,6 +6,8 @@ import logging
 import secrets
 from typing import TYPE_CHECKING, Any
 
+import trio
+
 from . import passwords
 from .errors import ChatError
 from .policy.login_throttle import account_key, address_key
@@ -30,6 +32,33 @@ def _check(cfg: AuthConfig, found: tuple[dict[str, Any], str] | None, password: 
         return False, None
     user, stored = found
     return passwords.check(cfg, stored, password, upgrade=not user["disabled"])
+
+
+async def _ldap_id(ctx: Context, found: tuple[dict[str, Any], str] | None) -> str | None:
+    """With auth.ldap, a user with no chatd password whom the LDAP sync brought in logs in
+    through LDAP: their LDAP id (else None: the chatd password decides)."""
+    if not ctx.cfg.auth.ldap or found is None or found[1] != users_store.NO_PASSWORD:
+        return None
+    from .store import directory
+
+    return await ctx.readers.read(directory.ldap_id, found[0]["id"])  # type: ignore[no-any-return]
+
+
+async def _ldap_check(ctx: Context, username: str, password: str, ldap_id: str) -> bool:
+    """A bind as the person's LDAP entry, in a worker thread under a deadline. An LDAP server
+    that is down or slow refuses the login (and says so in the log)."""
+    from .directory_ldap import LdapError, check_password
+
+    cfg = ctx.cfg.directory
+    with trio.move_on_after(cfg.ldap_timeout_s * 4):
+        try:
+            found = await trio.to_thread.run_sync(check_password, cfg, username, password, abandon_on_cancel=True)
+        except LdapError as exc:
+            log.warning("login through LDAP failed: the server did not answer: %s", exc)
+            return False
+        return found == ldap_id
+    log.warning("login through LDAP failed: no answer within %ss", cfg.ldap_timeout_s * 4)
+    return False
 
 
 def _disabled(ctx: Context) -> ChatError:
@@ -90,7 +119,11 @@ async def _login(
     try:
         guard.check(addr, account)
         found = await ctx.readers.read(users_store.password_login_row, username)
-        ok, new_hash = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
+        ldap_id = await _ldap_id(ctx, found)
+        if ldap_id is not None:
+            ok, new_hash = await _ldap_check(ctx, found[0]["name"], password, ldap_id), None  # type: ignore[index]
+        else:
+            ok, new_hash = await guard.hash_check(addr, account, lambda: _check(ctx.cfg.auth, found, password))
     except ChatError as err:
         if err.code == "rate_limited":
             log.info("login refused (rate_limited, retry in %d ms): user=%s %s", err.retry_after_ms or 0, _name(username), where, **_fields(username[:64], address, device, via, "rate_limited", "password"))

@@ -1,4 +1,4 @@
-"""The `chatd` command: serve, user and bot management, backup, restore, export, config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, backup, restore, export, the directory (chatd.cli_directory), config check. No logic of its own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import __version__
+from . import __version__, cli_directory
 from .config import Config, ConfigError, load
 from .errors import ChatError
 from .store.files import StartupError
@@ -363,6 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--user", metavar="NAME", help="only the conversations of this user, and their messages elsewhere")
     export.add_argument("-o", "--output", metavar="FILE", help="where to write (default: standard output)")
     export.set_defaults(func=cmd_export)
+
+    cli_directory.add_parser(sub, common)
 
     check = sub.add_parser("check", help="check what serve would: the configuration, the data directory, the database; exit 2 if one is bad")
     common(check)

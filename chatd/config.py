@@ -91,6 +91,7 @@ class AuthConfig(Base):
     hash_memory_kib: int = 12288
     hash_time_cost: int = 3
     hash_parallelism: int = 1
+    ldap: bool = False
 
 
 class GroupsConfig(Base):
@@ -155,6 +156,26 @@ class MetricsConfig(Base):
     allow_from: list[str] = msgspec.field(default_factory=lambda: ["127.0.0.1", "::1"])
 
 
+class DirectoryConfig(Base):
+    ldap_url: str = ""
+    ldap_bind_dn: str = ""
+    ldap_bind_password_file: str = ""
+    ldap_base_dns: list[str] = msgspec.field(default_factory=list)
+    ldap_people_filter: str = "(objectClass=inetOrgPerson)"
+    ldap_disabled_filter: str = ""
+    ldap_id_attribute: str = "entryUUID"
+    ldap_timeout_s: int = 10
+    sync_interval_s: int = 3600
+    attr_username: str = "uid"
+    attr_name: str = "cn"
+    attr_title: str = "title"
+    attr_email: str = "mail"
+    attr_phone: str = "telephoneNumber"
+    attr_employee_no: str = "employeeNumber"
+    attr_manager: str = "manager"
+    attr_department: str = ""
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -169,6 +190,7 @@ class Config(Base):
     bots: BotsConfig = msgspec.field(default_factory=BotsConfig)
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
+    directory: DirectoryConfig = msgspec.field(default_factory=DirectoryConfig)
 
     @property
     def data_path(self) -> Path:
@@ -195,7 +217,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig, DirectoryConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -325,12 +347,36 @@ def _problems(cfg: Config) -> list[str]:
     for key in ("user_quota_bytes", "gc_after_s", "upload_bytes_per_s"):
         if getattr(cfg.files, key) < 0:
             problems.append(f"files.{key}: must be 0 or more")
+    try:
+        _validate_directory(cfg)
+    except ConfigError as exc:
+        problems.append(str(exc))
     if cfg.messages.recall_window_s < 0:
         problems.append("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):
         if getattr(cfg.messages, key) < 1:
             problems.append(f"messages.{key}: must be 1 or more")
     return problems
+
+
+def _validate_directory(cfg: Config) -> None:
+    d = cfg.directory
+    if d.ldap_url:
+        if not d.ldap_url.startswith(("ldap://", "ldaps://")):
+            raise ConfigError(f"directory.ldap_url: expected ldap://HOST[:PORT] or ldaps://HOST[:PORT], got {d.ldap_url!r}")
+        if not d.ldap_base_dns:
+            raise ConfigError("directory.ldap_base_dns: the LDAP sync needs at least one base DN to search")
+        if not d.ldap_people_filter.startswith("(") or (d.ldap_disabled_filter and not d.ldap_disabled_filter.startswith("(")):
+            raise ConfigError("directory.ldap_people_filter, directory.ldap_disabled_filter: an LDAP filter is in parentheses")
+        for key in ("ldap_id_attribute", "attr_username"):
+            if not getattr(d, key):
+                raise ConfigError(f"directory.{key}: must be set")
+    if d.ldap_timeout_s <= 0:
+        raise ConfigError(f"directory.ldap_timeout_s: must be greater than 0, got {d.ldap_timeout_s}")
+    if d.sync_interval_s < 0:
+        raise ConfigError("directory.sync_interval_s: must be 0 (no periodic sync) or more")
+    if cfg.auth.ldap and not d.ldap_url:
+        raise ConfigError("auth.ldap: logging in through LDAP needs directory.ldap_url")
 
 
 # argon2's own bounds: lanes below 2^24, memory below 2^32 KiB and at least 8 KiB per lane.

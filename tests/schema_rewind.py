@@ -15,6 +15,7 @@ ADDED_COLUMNS = {
     17: [("communities", "assignments_version")],
     20: [("users", "is_bot")],
     21: [("messages", "stream_state")],
+    24: [("users", "directory_admin")],
 }
 
 

@@ -23,8 +23,8 @@ from chatd.config import FilesConfig, StorageConfig, load
 
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
-RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "R", "M", "L", "T", "U"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "R", "M", "L", "T", "U"]
+RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "R", "M", "L", "T", "U", "D"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "R", "M", "L", "T", "U", "D"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -111,6 +111,12 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     assert first["entries"] == 50 and first["has_more"] is True and set(first["by_kind"]) == {"dm", "group", "room", "channel"}
     assert deep["entries"] == 50 and deep["has_more"] is False  # from offset 50 of 102 rows, two of them hidden channels
     assert 0 < unread["entries"] == unread["unread"] <= q["seeded"]["with_unread"]
+    d = doc["scenarios"]["D"]
+    for kind in ("prefix1", "prefix2", "prefix3", "pinyin", "initials", "han", "english"):
+        assert {f"{kind}_p50_ms", f"{kind}_p95_ms", f"{kind}_p99_ms"} <= set(figures["D"])
+        assert d["detail"]["hits_per_search"][kind] > 0, f"the directory search found nothing for the {kind} queries"
+    assert d["detail"]["seeded"]["members"] == 500 and figures["D"]["server_cpu_ms_per_search"] is not None
+    assert {"sync_full_s", "sync_unchanged_s"} <= set(figures["D"]), d["detail"].get("sync_skipped")
     for kind in ("quiet", "behind_page", "behind_search"):
         assert {f"relay_{kind}_p50_ms", f"relay_{kind}_p99_ms", f"relay_{kind}_max_ms"} <= set(figures["R"])
     assert {"page_p50_ms", "search_p50_ms", "answered_before_page", "answered_before_search", "kib_per_call", "kib_per_lane"} <= set(figures["R"])

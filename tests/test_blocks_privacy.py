@@ -92,11 +92,11 @@ async def test_a_dm_the_recipient_answered_stays_open_when_the_policy_tightens(h
         await fails(a1, "chat_dm_send", {"peer": b, "content": text("x")}, "privacy_restricted")
 
 
-async def test_the_department_policy_waits_for_the_directory(harness, users):
+async def test_an_unknown_policy_changes_nothing(harness, users):
+    # The department policy itself is tested with the directory (tests/test_directory_privacy.py).
     async with harness.client("bob") as b1:
-        err = await fails(b1, "chat_dm_privacy_set", {"policy": "department"}, "not_implemented")
+        err = await fails(b1, "chat_dm_privacy_set", {"policy": "nobody"}, "bad_request")
         assert err.field == "policy"
-        await fails(b1, "chat_dm_privacy_set", {"policy": "nobody"}, "bad_request")
         assert await b1.request("chat_dm_privacy_get", {}) == {"policy": "everyone", "friend_requests": True}
     assert await _count(harness, "privacy") == 0
 
@@ -236,6 +236,8 @@ NOT_REACHING = {
     "chat_bot_commands_list": "reads",
     "chat_dm_handover": "an agent takes over a bot's DM: what it then sends passes the user's rules for the bot (chat_dm_send)",
     "chat_dm_release": "gives a bot's DM back to its bot",
+    "enterprise_member_upsert": "an administrator's directory entry for the user",
+    "enterprise_member_remove": "an administrator's directory change",
 }
 
 

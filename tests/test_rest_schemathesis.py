@@ -93,7 +93,7 @@ def serve_in_thread(tmp_path: Any, handed: queue.Queue[Any], stop: threading.Eve
 # - 413 too_large where a configured limit (messages.forward_max_targets, ...) is below the bound
 #   the document gives;
 # - 501 not_implemented, listed for the operation, for a value of the protocol this server does
-#   not serve yet (the DM privacy policy `department`, which needs an enterprise directory).
+#   not serve yet.
 _REFUSAL_WORDS = ("needs another user", "yourself", "@everyone")
 _NOW_FIELDS = ("position", "role_ids", "mentions")
 

@@ -36,9 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, HandedOver, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -210,5 +211,9 @@ class Delivery:
             sv.group_receipts.mark(effect.conv_id, effect.old, effect.new)
         elif kind is HandedOver:
             sv.streams.handed_over(effect.conv_id, effect.agent_id)
+        elif kind is Deactivated:
+            for uid in effect.user_ids:
+                for session in list(self.hub.sessions_of(uid)):
+                    session.conn.close(CLOSE_ACCOUNT, effect.reason)
         else:
             raise TypeError(f"unknown effect {effect!r}")

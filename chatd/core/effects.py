@@ -134,7 +134,15 @@ class HandedOver(NamedTuple):
     agent_id: int
 
 
-Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver
+class Deactivated(NamedTuple):
+    """These accounts were disabled: every one of their connections is closed (4003, with the
+    reason), right after the commit and before the submitter is answered."""
+
+    user_ids: tuple[int, ...]
+    reason: str = "account disabled"
+
+
+Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated
 
 
 class Outcome:

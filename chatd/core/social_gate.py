@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from ..errors import ChatError
 from ..policy import social as rules
 from ..policy.social import Action
+from ..store import directory as directory_store
 from ..store import dm as dm_store
 from ..store import social as store
 
@@ -22,6 +23,8 @@ from ..store import social as store
 def check(conn: sqlite3.Connection, actor: int, target: int, action: Action, conv_id: int | None = None) -> rules.Decision:
     """The decision for actor doing `action` to target; `conv_id`: their DM, if it exists."""
     facts = store.facts(conn, actor, target)
+    if facts.policy == rules.DEPARTMENT:  # costs a query: only for the policy that asks
+        facts = facts._replace(same_department=directory_store.same_department(conn, actor, target))
     decision = rules.may(action, facts)
     if not decision.ok and decision.needs_engaged and conv_id:
         decision = rules.may(action, facts._replace(engaged=store.engaged(conn, conv_id, target)))

@@ -110,8 +110,7 @@ async def privacy_get(call: Call) -> dict[str, Any]:
 async def privacy_set(call: Call) -> dict[str, Any]:
     d = call.data
     if d.policy is not None:
-        why = rules.settable_policy(d.policy, has_directory=False)
+        why = rules.settable_policy(d.policy, has_directory=True)
         if why is not None:
-            code = "not_implemented" if d.policy == rules.DEPARTMENT else "bad_request"
-            raise ChatError(code, why, field="policy")
+            raise ChatError("bad_request", why, field="policy")
     return await call.write(ops.op_privacy_set, call.user_id, d.policy, d.friend_requests)  # type: ignore[no-any-return]

@@ -43,7 +43,7 @@ class Facts(NamedTuple):
     whitelisted: bool = False  # the actor is on the target's DM whitelist
     policy: str = DEFAULT_POLICY  # the target's
     accepts_friend_requests: bool = True  # the target's
-    same_department: bool | None = None  # None: there is no enterprise directory
+    same_department: bool | None = None  # None: not loaded (only the department policy needs it)
     engaged: bool = False  # the target has written in an existing DM with the actor
 
 

@@ -621,6 +621,57 @@ class ChatDMPrivacySetRequest(msgspec.Struct, kw_only=True):
     friend_requests: bool | None = None
 
 
+class EnterpriseDepartmentCreateRequest(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    parent_id: Annotated[int, INT64] | None = None
+
+
+class EnterpriseDepartmentUpdateRequest(msgspec.Struct, kw_only=True):
+    department_id: Annotated[int, INT64]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)] | None = None
+    parent_id: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] | None = None
+
+
+class EnterpriseDepartmentDeleteRequest(msgspec.Struct, kw_only=True):
+    department_id: Annotated[int, INT64]
+    move_members_up: bool = False
+
+
+class EnterpriseDepartmentListRequest(msgspec.Struct, kw_only=True):
+    department_id: Annotated[int, INT64] | None = None
+
+
+class EnterpriseMemberUpsertRequest(msgspec.Struct, kw_only=True):
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    user_id: Annotated[int, INT64] | None = None
+    username: Annotated[str, msgspec.Meta(pattern='^[A-Za-z0-9][A-Za-z0-9._@-]*$', min_length=1, max_length=64)] | None = None
+    title: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    department_ids: Annotated[list[Annotated[int, INT64]], msgspec.Meta(max_length=50)] = msgspec.field(default_factory=list)
+    primary_department_id: Annotated[int, INT64] | None = None
+    email: Annotated[str, msgspec.Meta(max_length=254)] = ""
+    phone: Annotated[str, msgspec.Meta(max_length=40)] = ""
+    employee_no: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    manager_id: Annotated[int, INT64] | None = None
+
+
+class EnterpriseMemberRemoveRequest(msgspec.Struct, kw_only=True):
+    user_id: Annotated[int, INT64]
+    deactivate: bool = False
+
+
+class EnterpriseMemberListRequest(msgspec.Struct, kw_only=True):
+    department_id: Annotated[int, INT64]
+    recursive: bool = False
+    limit: Annotated[int, msgspec.Meta(ge=1, le=200)] = 50
+    offset: Annotated[int, msgspec.Meta(ge=0, le=9223372036854775807)] = 0
+
+
+class EnterpriseMemberSearchRequest(msgspec.Struct, kw_only=True):
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    department_id: Annotated[int, INT64] | None = None
+    limit: Annotated[int, msgspec.Meta(ge=1, le=50)] = 20
+
+
 class ChatRoomMembersRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     limit: Annotated[int, msgspec.Meta(ge=1, le=500)] = 100
@@ -1099,6 +1150,14 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_dm_whitelist_list": ChatDMWhitelistListRequest,
     "chat_dm_privacy_get": ChatDMPrivacyGetRequest,
     "chat_dm_privacy_set": ChatDMPrivacySetRequest,
+    "enterprise_department_create": EnterpriseDepartmentCreateRequest,
+    "enterprise_department_update": EnterpriseDepartmentUpdateRequest,
+    "enterprise_department_delete": EnterpriseDepartmentDeleteRequest,
+    "enterprise_department_list": EnterpriseDepartmentListRequest,
+    "enterprise_member_upsert": EnterpriseMemberUpsertRequest,
+    "enterprise_member_remove": EnterpriseMemberRemoveRequest,
+    "enterprise_member_list": EnterpriseMemberListRequest,
+    "enterprise_member_search": EnterpriseMemberSearchRequest,
     "chat_room_members": ChatRoomMembersRequest,
     "chat_room_member_kick": ChatRoomMemberKickRequest,
     "chat_room_member_mute_set": ChatRoomMemberMuteSetRequest,
@@ -1268,6 +1327,14 @@ COSTS: dict[str, int] = {
     "chat_dm_whitelist_list": 0,
     "chat_dm_privacy_get": 0,
     "chat_dm_privacy_set": 1,
+    "enterprise_department_create": 1,
+    "enterprise_department_update": 1,
+    "enterprise_department_delete": 2,
+    "enterprise_department_list": 0,
+    "enterprise_member_upsert": 2,
+    "enterprise_member_remove": 2,
+    "enterprise_member_list": 0,
+    "enterprise_member_search": 0,
     "chat_room_members": 0,
     "chat_room_member_kick": 2,
     "chat_room_member_mute_set": 2,
@@ -1335,13 +1402,5 @@ UNIMPLEMENTED: frozenset[str] = frozenset(
     {
         "push_device_register",
         "push_device_unregister",
-        "enterprise_department_create",
-        "enterprise_department_update",
-        "enterprise_department_delete",
-        "enterprise_department_list",
-        "enterprise_member_upsert",
-        "enterprise_member_remove",
-        "enterprise_member_list",
-        "enterprise_member_search",
     }
 )

@@ -334,6 +334,40 @@ class FriendRequest(Shape, kw_only=True):
     decided_at: int  # 0 while pending.
 
 
+class Department(Shape, kw_only=True):
+    """A department of the enterprise directory (docs/directory.md)."""
+
+    id: int
+    parent_id: int | None  # null at the top.
+    name: str
+    depth: int  # Levels below the first department of the list (0 for it).
+    member_count: int  # Its own members.
+    total_count: int  # The members of its whole subtree, each once.
+
+
+class MemberDepartment(Shape, kw_only=True):
+    """One of a directory member's departments."""
+
+    id: int
+    name: str
+    primary: bool
+
+
+class DirectoryMember(Shape, kw_only=True):
+    """A person in the enterprise directory, and the chatd user they are."""
+
+    user: User
+    active: bool  # False once the account is deactivated (a leaver).
+    name: str
+    title: str
+    email: str
+    phone: str
+    employee_no: str
+    manager_id: int | None  # The manager's user id.
+    departments: list[MemberDepartment]  # The primary one first.
+    updated_at: int
+
+
 class ListedUser(Shape, kw_only=True):
     """A user on one of your lists (blocked, DM whitelist)."""
 
@@ -1164,6 +1198,60 @@ class ChatDMPrivacySetResponse(Shape, kw_only=True):
 
     policy: str
     friend_requests: bool
+
+
+class EnterpriseDepartmentCreateResponse(Shape, kw_only=True):
+    """`enterprise_department_create`: the `data` of a successful response."""
+
+    department: Department
+
+
+class EnterpriseDepartmentUpdateResponse(Shape, kw_only=True):
+    """`enterprise_department_update`: the `data` of a successful response."""
+
+    department: Department
+
+
+class EnterpriseDepartmentDeleteResponse(Shape, kw_only=True):
+    """`enterprise_department_delete`: the `data` of a successful response."""
+
+    department_id: int
+    moved_members: int  # Members that were in the department.
+
+
+class EnterpriseDepartmentListResponse(Shape, kw_only=True):
+    """`enterprise_department_list`: the `data` of a successful response."""
+
+    departments: list[Department]
+
+
+class EnterpriseMemberUpsertResponse(Shape, kw_only=True):
+    """`enterprise_member_upsert`: the `data` of a successful response."""
+
+    member: DirectoryMember
+    created: bool  # A chatd user was created for this person.
+
+
+class EnterpriseMemberRemoveResponse(Shape, kw_only=True):
+    """`enterprise_member_remove`: the `data` of a successful response."""
+
+    user_id: int
+    deactivated: bool
+
+
+class EnterpriseMemberListResponse(Shape, kw_only=True):
+    """`enterprise_member_list`: the `data` of a successful response."""
+
+    department_id: int
+    members: list[DirectoryMember]
+    total: int
+    has_more: bool
+
+
+class EnterpriseMemberSearchResponse(Shape, kw_only=True):
+    """`enterprise_member_search`: the `data` of a successful response."""
+
+    members: list[DirectoryMember]
 
 
 class ChatRoomMembersResponse(Shape, kw_only=True):
@@ -2090,6 +2178,14 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_dm_whitelist_list": ChatDMWhitelistListResponse,
     "chat_dm_privacy_get": ChatDMPrivacyGetResponse,
     "chat_dm_privacy_set": ChatDMPrivacySetResponse,
+    "enterprise_department_create": EnterpriseDepartmentCreateResponse,
+    "enterprise_department_update": EnterpriseDepartmentUpdateResponse,
+    "enterprise_department_delete": EnterpriseDepartmentDeleteResponse,
+    "enterprise_department_list": EnterpriseDepartmentListResponse,
+    "enterprise_member_upsert": EnterpriseMemberUpsertResponse,
+    "enterprise_member_remove": EnterpriseMemberRemoveResponse,
+    "enterprise_member_list": EnterpriseMemberListResponse,
+    "enterprise_member_search": EnterpriseMemberSearchResponse,
     "chat_room_members": ChatRoomMembersResponse,
     "chat_room_member_kick": ChatRoomMemberKickResponse,
     "chat_room_member_mute_set": ChatRoomMemberMuteSetResponse,

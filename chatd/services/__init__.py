@@ -25,6 +25,8 @@ that ends. Handlers and the delivery pipeline reach them through
 |                  | (docs/bots.md)                                   | pushes, flushes, | connection:  |
 |                  |                                                  | idle timeout     | its streams  |
 |                  |                                                  |                  | end          |
+| directory_sync   | the last LDAP sync's result (docs/directory.md)  | syncs every      |              |
+|                  |                                                  | interval         |              |
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from ..store import community_cache
 from ..store import conversations as conv_store
 from .accounts import DisabledWatch
 from .calls import Calls
+from .directory_sync import DirectorySync
 from .group_receipts import GroupReceipts
 from .login_guard import LoginGuard
 from .members import MemberCache
@@ -64,6 +67,7 @@ class Services:
         self.calls = Calls(cfg.calls, hub, writer)
         self.mesh = Mesh(cfg.calls.mesh_max_participants)
         self.streams = Streams(cfg.bots, hub, writer, cfg.limits.max_text_chars)
+        self.directory_sync = DirectorySync(cfg.directory, writer)
         hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]
 
     async def start(self, nursery: trio.Nursery) -> None:
@@ -72,3 +76,4 @@ class Services:
         await nursery.start(self.disabled_watch.run)
         await nursery.start(self.calls.run)
         await nursery.start(self.streams.run)
+        await nursery.start(self.directory_sync.run)

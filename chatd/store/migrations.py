@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from .broadcast import migrate as migrate_broadcast
 from .dm_routing import MIGRATION as DM_ROUTING
+from .directory import MIGRATION as DIRECTORY_MIGRATION
 
 
 # Each is SQL, or a function for what SQL cannot say alone.
@@ -478,4 +479,5 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     ) WITHOUT ROWID;
     """,
     DM_ROUTING,  # 23: who answers a bot's DM, its bot or a human agent (chatd.store.dm_routing)
+    DIRECTORY_MIGRATION,  # 24: the enterprise directory (chatd.store.directory)
 ]

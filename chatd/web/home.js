@@ -168,6 +168,7 @@ export function Home({client, conversations, active, user, onLogout, onChange, n
     <header class="bar">
       <h1>${t('conversations')}</h1>
       <a class="to-search" href="#search">${t('search')}</a>
+      <a class="to-directory" href="#directory">${t('directory')}</a>
       ${notify.available && !notify.on
         ? html`<button type="button" class="notify" onClick=${notify.enable} title=${t('notifications')}>🔔</button>`
         : null}

@@ -1,11 +1,12 @@
 // The web client's root: the session (kept across reloads by the stored token), the route in
-// the address's fragment (#dm:2, #group:7/m/<message id>, #search, #community:3) and the conversation list.
+// the address's fragment (#dm:2, #group:7/m/<message id>, #search, #community:3, #directory) and the conversation list.
 import {render} from 'preact';
 import {useEffect, useMemo, useRef, useState} from 'preact/hooks';
 import {CallView} from './call_view.js';
 import {Calls} from './calls.js';
 import {CommunityView} from './community.js';
 import {Conversation} from './conversation.js';
+import {Directory} from './directory.js';
 import {Home} from './home.js';
 import {lang, t} from './i18n.js';
 import {Login} from './login.js';
@@ -25,6 +26,7 @@ function parseRoute(hash) {
   const h = hash.replace(/^#/, '');
   if (h === 'search') return {view: 'search'};
   if (/^community:\d+$/.test(h)) return {view: 'community', community: Number(h.slice(10))};
+  if (h === 'directory') return {view: 'directory'};
   const m = /^((?:dm|group|room|channel):\d+)(?:\/m\/(\d+))?$/.exec(h);
   return m ? {view: 'conversation', target: m[1], anchor: m[2] ? Number(m[2]) : null} : {view: 'home'};
 }
@@ -105,7 +107,9 @@ function App() {
           ? html`<${Search} client=${client} titleOf=${titleOf} />`
           : route.view === 'community'
             ? html`<${CommunityView} key=${route.community} client=${client} me=${user} communityId=${route.community} onChange=${reload} />`
-            : html`<p class="empty pane-hint">chatd</p>`}
+            : route.view === 'directory'
+              ? html`<${Directory} client=${client} />`
+              : html`<p class="empty pane-hint">chatd</p>`}
     </main>
   </div>`;
 }
