@@ -187,7 +187,7 @@ async def test_an_unusable_data_directory_or_database_is_refused_at_start(tmp_pa
     await assert_refused(db_is_a_dir, str(db_is_a_dir / "chatd.sqlite3"), "not a file")
     # The user commands say the same, in one line.
     res = await proc.run("user", "list", "--data", str(db_is_a_dir))
-    assert res.returncode == 1 and len(stderr_lines(res)) == 1 and "not a file" in res.stderr, res
+    assert res.returncode == 2 and len(stderr_lines(res)) == 1 and "not a file" in res.stderr, res
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes a file whatever its mode")
