@@ -101,7 +101,7 @@ def cmd_directory(args: argparse.Namespace) -> int:
         return 0
     except ChatError as exc:
         print(f"chatd: {exc.message}", file=sys.stderr)
-        return 1
+        return 2 if exc.code == "not_found" else 1  # as chatd.cli's commands: what it names does not exist
     finally:
         conn.close()
 

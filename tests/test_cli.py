@@ -186,7 +186,7 @@ async def test_user_passwd_and_unknown_users(data):
     assert PW2 not in passwd.stdout + passwd.stderr
     assert password_ok(data, "alice", PW2)
     assert not password_ok(data, "alice", PASSWORD)
-    for res in unknown:
+    for res in [*unknown, await proc.run("directory", "admin", "nobody", *d)]:
         assert res.returncode == 2, res
         assert "nobody" in res.stderr
 
@@ -362,7 +362,7 @@ async def test_user_and_bot_commands_answer_an_unusable_data_directory_or_databa
     (garbage / "chatd.sqlite3").write_bytes(b"this is not a database file at all, just text" * 100)
     (garbage / "chatd.sqlite3").chmod(0o600)
     for data, needle in ((not_a_dir, "not a directory"), (newer, "schema version 9999"), (garbage, "garbage")):
-        for args in (["user", "list"], ["user", "disable", "alice"], ["bot", "list"], ["bot", "token", "x"], ["export"]):
+        for args in (["user", "list"], ["user", "disable", "alice"], ["bot", "list"], ["bot", "token", "x"], ["export"], ["directory", "admin", "alice"], ["directory", "sync", "--dry-run"]):
             res = await proc.run(*args, "--data", str(data))
             assert res.returncode == 2, (args, res)
             lines = [line for line in res.stderr.splitlines() if line.strip()]

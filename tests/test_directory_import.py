@@ -150,4 +150,4 @@ async def test_directory_admin_role(data):
     res = await directory(data, "admin", "bob", "--revoke")
     assert res.returncode == 0, res
     res = await directory(data, "admin", "nobody")
-    assert res.returncode == 1 and "no user named 'nobody'" in res.stderr, res
+    assert res.returncode == 2 and "no user named 'nobody'" in res.stderr, res
