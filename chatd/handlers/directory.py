@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..core import directory_ops as ops
-from ..errors import ChatError
 from ..store import directory as store
 from ..store import directory_search
 from . import Call, handler
@@ -20,9 +19,7 @@ async def department_create(call: Call) -> dict[str, Any]:
 
 @handler("enterprise_department_update")
 async def department_update(call: Call) -> dict[str, Any]:
-    d = call.data
-    if d.name is None and d.parent_id is None:
-        raise ChatError("bad_request", "give name, parent_id or both", field="name")
+    d = call.data  # at least one of name and parent_id: the registry's at_least_one_of
     return await call.write(ops.op_department_update, call.user_id, d.department_id, d.name, d.parent_id)  # type: ignore[no-any-return]
 
 
@@ -39,9 +36,7 @@ async def department_list(call: Call) -> dict[str, Any]:
 
 @handler("enterprise_member_upsert")
 async def member_upsert(call: Call) -> dict[str, Any]:
-    d = call.data
-    if (d.user_id is None) == (d.username is None):
-        raise ChatError("bad_request", "give exactly one of user_id and username", field="user_id")
+    d = call.data  # exactly one of user_id and username: the registry's exactly_one_of
     fields = {"name": d.name, "title": d.title, "email": d.email, "phone": d.phone, "employee_no": d.employee_no, "manager_id": d.manager_id}
     return await call.write(ops.op_member_upsert, call.user_id, d.user_id, d.username, fields, list(d.department_ids), d.primary_department_id)  # type: ignore[no-any-return]
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 
 from ..errors import ChatError
-from .requests import REQUESTS, UNIMPLEMENTED
+from .requests import ONE_OF, REQUESTS, UNIMPLEMENTED
 
 JSON = 0
 MSGPACK = 1
@@ -101,6 +101,17 @@ class Codec:
                 raise ChatError("unknown_command", f"no command named {cmd!r}", field="cmd")
             raise ChatError("not_implemented", f"{cmd} is not implemented by this server yet")
         raw = raw or _EMPTY[codec]
+        data = self._decode(decoders, raw, codec)
+        rule = ONE_OF.get(cmd)
+        if rule is not None:
+            exact, fields = rule
+            given = sum(getattr(data, f) is not None for f in fields)
+            if given == 0 or (exact and given > 1):
+                raise ChatError("bad_request", f"give {'exactly' if exact else 'at least'} one of {', '.join(fields)}", field=fields[0])
+        return data
+
+    @staticmethod
+    def _decode(decoders: tuple[Any, Any], raw: bytes, codec: int) -> Any:
         try:
             try:
                 return decoders[codec].decode(raw)

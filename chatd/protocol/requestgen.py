@@ -94,8 +94,9 @@ def render(reg: Registry = REGISTRY) -> str:
         f'"""Request payloads: generated from clients/protocol.yaml by `{COMMAND}`. Do not edit by hand.',
         "",
         "What the server needs of the registry while it runs: the payload Struct of every implemented",
-        "request (REQUESTS), what each takes from the user's write budget (COSTS, `cost:`), and the",
-        "requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknown_command`).",
+        "request (REQUESTS), what each takes from the user's write budget (COSTS, `cost:`), the optional",
+        "fields of which one must be given (ONE_OF), and the requests that are not implemented",
+        "(UNIMPLEMENTED: `not_implemented`, not `unknown_command`).",
         "A request's fields that its Struct does not know are ignored.",
         '"""',
         "",
@@ -112,6 +113,11 @@ def render(reg: Registry = REGISTRY) -> str:
     lines += [f"    {json.dumps(c.wire)}: {c.struct.__name__}," for c in commands if c.struct is not None]
     lines += ["}", "", "COSTS: dict[str, int] = {"]
     lines += [f"    {json.dumps(c.wire)}: {c.cost}," for c in commands]
+    lines += ["}", "", "# Optional fields of which at least one (False), or exactly one (True), must be given.", "ONE_OF: dict[str, tuple[bool, tuple[str, ...]]] = {"]
+    for c in commands:
+        for exact, fields in ((False, c.at_least_one_of), (True, c.exactly_one_of)):
+            if fields:
+                lines.append(f"    {json.dumps(c.wire)}: ({exact}, {tuple(fields)!r}),")
     lines += ["}", "", "UNIMPLEMENTED: frozenset[str] = frozenset("]
     unimplemented = [c.wire for c in reg.commands.values() if c.kind == "request" and not c.implemented]
     lines += ["    {"] + [f"        {json.dumps(w)}," for w in unimplemented] + ["    }", ")"] if unimplemented else ["    ()", ")"]

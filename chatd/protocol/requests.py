@@ -1,8 +1,9 @@
 """Request payloads: generated from clients/protocol.yaml by `python -m chatd.protocol.requestgen`. Do not edit by hand.
 
 What the server needs of the registry while it runs: the payload Struct of every implemented
-request (REQUESTS), what each takes from the user's write budget (COSTS, `cost:`), and the
-requests that are not implemented (UNIMPLEMENTED: `not_implemented`, not `unknown_command`).
+request (REQUESTS), what each takes from the user's write budget (COSTS, `cost:`), the optional
+fields of which one must be given (ONE_OF), and the requests that are not implemented
+(UNIMPLEMENTED: `not_implemented`, not `unknown_command`).
 A request's fields that its Struct does not know are ignored.
 """
 
@@ -1396,6 +1397,21 @@ COSTS: dict[str, int] = {
     "community_pin_set": 1,
     "community_conversations": 0,
     "community_overwrite_set": 2,
+}
+
+# Optional fields of which at least one (False), or exactly one (True), must be given.
+ONE_OF: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "chat_group_join": (False, ('group_id', 'invite_code')),
+    "chat_bot_commands_list": (True, ('peer', 'group_id', 'room_id', 'channel_id')),
+    "chat_bot_command": (True, ('peer', 'group_id', 'room_id', 'channel_id')),
+    "chat_stream_begin": (True, ('peer', 'group_id', 'room_id', 'channel_id')),
+    "group_join": (False, ('group_id', 'invite_code')),
+    "rtc_multi_join": (True, ('group_id', 'channel_id')),
+    "enterprise_department_update": (False, ('name', 'parent_id')),
+    "enterprise_member_upsert": (True, ('user_id', 'username')),
+    "chat_room_member_mute_set": (False, ('duration_ms', 'until')),
+    "chat_group_member_mute_set": (False, ('duration_ms', 'until')),
+    "community_join": (False, ('community_id', 'invite_code')),
 }
 
 UNIMPLEMENTED: frozenset[str] = frozenset(
