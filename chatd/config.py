@@ -141,6 +141,24 @@ class BotsConfig(Base):
     stream_flush_interval_ms: int = 1000
 
 
+class PushConfig(Base):
+    enabled: bool = True
+    previews: bool = False  # the default of a user who has not chosen (push_settings_set)
+    allow_private_endpoints: bool = False  # tests and closed networks only: http and private addresses
+    vapid_subject: str = "mailto:chatd@localhost"
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 10.0
+    idle_after_s: float = 0.0  # 0: any live connection means no push
+    queue_size: int = 10000
+    concurrency: int = 16
+    max_attempts: int = 4
+    retry_base_s: float = 1.0
+    retry_max_s: float = 300.0
+    breaker_failures: int = 5
+    breaker_open_s: float = 60.0
+    max_devices_per_user: int = 20
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -153,6 +171,7 @@ class Config(Base):
     files: FilesConfig = msgspec.field(default_factory=FilesConfig)
     calls: CallsConfig = msgspec.field(default_factory=CallsConfig)
     bots: BotsConfig = msgspec.field(default_factory=BotsConfig)
+    push: PushConfig = msgspec.field(default_factory=PushConfig)
 
     @property
     def data_path(self) -> Path:
@@ -179,7 +198,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, PushConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:
@@ -188,6 +207,12 @@ def parse_listen(value: str) -> tuple[str, int]:
         raise ConfigError(f"server.listen: expected HOST:PORT, got {value!r}")
     host = host.strip("[]") or "127.0.0.1"
     return host, int(port)
+
+
+_PUSH_POSITIVE = (
+    "connect_timeout_s", "request_timeout_s", "queue_size", "concurrency", "max_attempts", "retry_base_s", "retry_max_s",
+    "breaker_failures", "breaker_open_s", "max_devices_per_user",
+)
 
 
 def _validate(cfg: Config) -> Config:
@@ -242,6 +267,7 @@ def _validate(cfg: Config) -> Config:
         "bots.stream_idle_timeout_s": cfg.bots.stream_idle_timeout_s,
         "bots.stream_push_interval_ms": cfg.bots.stream_push_interval_ms,
         "bots.stream_flush_interval_ms": cfg.bots.stream_flush_interval_ms,
+        **{f"push.{key}": getattr(cfg.push, key) for key in _PUSH_POSITIVE},
     }
     for key, value in positive.items():
         if value <= 0:
@@ -288,6 +314,10 @@ def _validate(cfg: Config) -> Config:
     for key in ("user_quota_bytes", "gc_after_s", "upload_bytes_per_s"):
         if getattr(cfg.files, key) < 0:
             raise ConfigError(f"files.{key}: must be 0 or more")
+    if cfg.push.idle_after_s < 0:
+        raise ConfigError("push.idle_after_s: must be 0 (any connection counts) or more")
+    if not cfg.push.vapid_subject.startswith(("mailto:", "https://")):
+        raise ConfigError("push.vapid_subject: must be a mailto: or https: URL (RFC 8292: how a push service reaches the server's operator)")
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):

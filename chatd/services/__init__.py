@@ -25,6 +25,8 @@ that ends. Handlers and the delivery pipeline reach them through
 |                  | (docs/bots.md)                                   | pushes, flushes, | connection:  |
 |                  |                                                  | idle timeout     | its streams  |
 |                  |                                                  |                  | end          |
+| push             | the VAPID key, who has push devices, which      | plans and sends  |              |
+|                  | notifications a read clears (docs/push.md)       | notifications    |              |
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from .group_receipts import GroupReceipts
 from .login_guard import LoginGuard
 from .members import MemberCache
 from .mesh import Mesh
+from .push import PushService
 from .streams import Streams
 from .room_presence import RoomPresence
 from .user_presence import UserPresence
@@ -64,6 +67,7 @@ class Services:
         self.calls = Calls(cfg.calls, hub, writer)
         self.mesh = Mesh(cfg.calls.mesh_max_participants)
         self.streams = Streams(cfg.bots, hub, writer, cfg.limits.max_text_chars)
+        self.push = PushService(cfg.push, hub, readers, writer, self.members)
         hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]
 
     async def start(self, nursery: trio.Nursery) -> None:
@@ -72,3 +76,4 @@ class Services:
         await nursery.start(self.disabled_watch.run)
         await nursery.start(self.calls.run)
         await nursery.start(self.streams.run)
+        await nursery.start(self.push.run)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from . import push as push_store
+
 
 def _broadcast(conn: sqlite3.Connection) -> None:
     """18: the server's announcements, a conversation of kind 'broadcast' (chatd.store.broadcast).
@@ -497,4 +499,5 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
         PRIMARY KEY (bot_id, name)
     ) WITHOUT ROWID;
     """,
+    push_store.MIGRATION,  # 23: push devices, push settings, the VAPID key (chatd.store.push)
 ]
