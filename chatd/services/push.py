@@ -85,8 +85,8 @@ class PushService:
     # -- from the delivery pipeline (never waits) ----------------------------------------------
 
     def offer(self, note: Notify) -> None:
-        if not self.cfg.enabled or self.vapid is None:
-            return
+        if not self.cfg.enabled or self.vapid is None or not self.subscribed:
+            return  # (a server where nobody registered a device pays one test per message)
         if note.event == "read":
             if (note.to[0], note.conv_id) not in self._pending:
                 return  # nothing of it was pushed: nothing to clear
