@@ -7,6 +7,7 @@ these Structs, so the two cannot drift apart. Unknown keys are errors.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -209,6 +210,8 @@ def parse_listen(value: str) -> tuple[str, int]:
     return host, int(port)
 
 
+# What py_vapid signs: a mail address whose domain has a dot (or is localhost), or an https origin.
+_VAPID_SUBJECT = re.compile(r"mailto:[^@\s]+@(localhost|[\w-]+(\.[\w-]+)+)|https://(localhost|[\w-]+\.[\w.-]+)", re.IGNORECASE)
 _PUSH_POSITIVE = (
     "connect_timeout_s", "request_timeout_s", "queue_size", "concurrency", "max_attempts", "retry_base_s", "retry_max_s",
     "breaker_failures", "breaker_open_s", "max_devices_per_user",
@@ -316,8 +319,11 @@ def _validate(cfg: Config) -> Config:
             raise ConfigError(f"files.{key}: must be 0 or more")
     if cfg.push.idle_after_s < 0:
         raise ConfigError("push.idle_after_s: must be 0 (any connection counts) or more")
-    if not cfg.push.vapid_subject.startswith(("mailto:", "https://")):
-        raise ConfigError("push.vapid_subject: must be a mailto: or https: URL (RFC 8292: how a push service reaches the server's operator)")
+    if not _VAPID_SUBJECT.fullmatch(cfg.push.vapid_subject):
+        raise ConfigError(
+            "push.vapid_subject: must be mailto:NAME@DOMAIN or https://DOMAIN (RFC 8292: how a push service reaches the server's operator), "
+            f"got {cfg.push.vapid_subject!r}"
+        )
     if cfg.messages.recall_window_s < 0:
         raise ConfigError("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):
