@@ -342,3 +342,20 @@ async def test_private_or_plain_endpoints_are_refused(tmp_path, endpoint):
             await fails(b, "push_device_register", sub.register, "bad_request", field="endpoint")
             assert (await b.request("push_device_list", {}))["devices"] == []
         server.stop()
+
+
+async def test_a_delivery_connects_to_the_checked_address_and_keeps_the_name():
+    from urllib.parse import urlsplit
+
+    from chatd.errors import ChatError
+    from chatd.services import webpush
+
+    target = await webpush.resolve("http://localhost:8080/push/abc?x=1", True, 5)
+    parts = urlsplit(target.url)
+    assert parts.hostname in ("127.0.0.1", "::1") and parts.port == 8080 and parts.path == "/push/abc" and parts.query == "x=1"
+    assert (target.host, target.server_name) == ("localhost:8080", "localhost")  # the Host header and the TLS name
+    with pytest.raises(ChatError) as exc:
+        await webpush.resolve("https://localhost/p", False, 5)  # a name that resolves to loopback
+    assert exc.value.field == "endpoint"
+    with pytest.raises(ChatError):
+        await webpush.resolve("https://no-such-host.invalid/p", False, 5)

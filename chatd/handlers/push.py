@@ -19,7 +19,7 @@ async def register(call: Call) -> dict[str, Any]:
         raise ChatError("bad_request", missing[1], field=missing[0])
     keys = webpush.check_keys(d.p256dh, d.auth) if d.kind != "gateway" else ("", "")
     cfg = ctx.cfg.push
-    await webpush.resolve(d.endpoint, cfg.allow_private_endpoints)  # refused here, and checked again at every delivery
+    await webpush.resolve(d.endpoint, cfg.allow_private_endpoints, cfg.connect_timeout_s)  # refused here, and checked again at every delivery
     out = await call.write(push_ops.op_register, call.user_id, call.session.token, d.kind, d.endpoint, keys, d.pushkey, d.app_id, cfg.max_devices_per_user)
     push = ctx.services.push
     push.registered(call.user_id)

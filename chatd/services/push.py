@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.push")
 
+MAX_CLIENTS = 64  # HTTP clients kept, one per push service or gateway host name
 MAX_PENDING = 100_000  # (user, conversation) pairs notified and not read yet, kept for clear-on-read
 
 
@@ -74,7 +75,7 @@ class PushService:
         self._breakers: dict[int, tuple[int, float]] = {}  # device id -> (failures in a row, open until)
         self._retrying = 0
         self._nursery: trio.Nursery | None = None
-        self._client: httpx.AsyncClient | None = None
+        self._clients: dict[str, httpx.AsyncClient] = {}  # per host name, the most recently used last
         self.dropped = 0
 
     @property
@@ -111,10 +112,7 @@ class PushService:
         pem = await self.writer.submit(store.op_vapid_key, webpush.new_vapid_pem())
         self.vapid = webpush.Vapid(pem, self.cfg.vapid_subject)
         self.subscribed = await self.readers.read(store.users_with_devices)
-        timeout = httpx.Timeout(self.cfg.request_timeout_s, connect=self.cfg.connect_timeout_s)
-        limits = httpx.Limits(max_connections=self.cfg.concurrency)
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False) as client:
-            self._client = client
+        try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 for _ in range(self.cfg.concurrency):
@@ -125,6 +123,26 @@ class PushService:
                         await self._plan(note)
                     except Exception:  # noqa: BLE001 - one notification's bug must not stop the others
                         log.exception("planning a %s push failed", note.event)
+        finally:
+            with trio.CancelScope(shield=True):
+                for client in self._clients.values():
+                    await client.aclose()
+
+    def _client(self, server_name: str) -> httpx.AsyncClient:
+        """The HTTP client of one host name. Requests go to the checked address (the URL's host
+        is an IP address), so a client's connections are pooled by address: one client per name
+        keeps a connection whose TLS was verified for one name from carrying another's."""
+        clients = self._clients
+        client = clients.pop(server_name, None)
+        if client is None:
+            timeout = httpx.Timeout(self.cfg.request_timeout_s, connect=self.cfg.connect_timeout_s)
+            limits = httpx.Limits(max_connections=self.cfg.concurrency)
+            client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
+            if len(clients) >= MAX_CLIENTS and self._nursery is not None:
+                oldest = clients.pop(next(iter(clients)))
+                self._nursery.start_soon(oldest.aclose)
+        clients[server_name] = client  # the newest last
+        return client
 
     def _live(self, user_id: int) -> bool:
         sessions = self.hub.by_user.get(user_id)
@@ -224,15 +242,14 @@ class PushService:
         if open_until > trio.current_time():
             self._drop(f"device {device['id']}'s circuit is open after {failures} failures")
             return
-        assert self._client is not None
         status: int | None = None
         answer: httpx.Response | None = None
         try:
-            target = await webpush.resolve(device["endpoint"], cfg.allow_private_endpoints)
+            target = await webpush.resolve(device["endpoint"], cfg.allow_private_endpoints, cfg.connect_timeout_s)
             body, headers = self._request(job, minimal)
             headers["Host"] = target.host
             with trio.fail_after(cfg.connect_timeout_s + cfg.request_timeout_s):
-                answer = await self._client.post(target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name})
+                answer = await self._client(target.server_name).post(target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name})
             status = answer.status_code
         except (ChatError, httpx.HTTPError, trio.TooSlowError, OSError) as exc:
             log.info("push to device %s: no answer (%s)", device["id"], type(exc).__name__)

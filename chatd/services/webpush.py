@@ -111,14 +111,18 @@ def parse_endpoint(endpoint: str, allow_private: bool) -> tuple[str, str, int]:
     return parts.scheme, parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
-async def resolve(endpoint: str, allow_private: bool) -> Target:
+async def resolve(endpoint: str, allow_private: bool, timeout_s: float) -> Target:
     """Check an endpoint and pick the address to connect to: every address its host resolves to
     must be allowed (a name with one private answer is refused), or bad_request."""
     scheme, host, port = parse_endpoint(endpoint, allow_private)
+    infos = None
     try:
-        infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
+        with trio.move_on_after(timeout_s):
+            infos = await trio.socket.getaddrinfo(host, port, type=trio.socket.SOCK_STREAM)
     except OSError:
-        raise ChatError("bad_request", "endpoint: its host name does not resolve", field="endpoint") from None
+        pass
+    if infos is None:
+        raise ChatError("bad_request", "endpoint: its host name does not resolve", field="endpoint")
     addresses = [info[4][0] for info in infos]
     if not addresses or not all(address_allowed(a, allow_private) for a in addresses):
         raise ChatError("bad_request", "endpoint: its host must resolve to public addresses only", field="endpoint")

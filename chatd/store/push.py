@@ -130,30 +130,31 @@ def set_settings(conn: sqlite3.Connection, user_id: int, dnd: bool | None, group
 
 def targets(conn: sqlite3.Connection, user_ids: list[int], conv_id: int, now: int, default_previews: bool) -> list[dict[str, Any]]:
     """For each of these users with a device of a live token: their settings, whether they muted
-    the conversation, their unread count in it, and their devices (with the keys to push)."""
+    the conversation, their unread count in it, and their devices (with the keys to push). One query."""
     if not user_ids:
         return []
     marks = ",".join("?" * len(user_ids))
     rows = conn.execute(
-        f"SELECT d.user_id, d.id, d.kind, d.endpoint, d.p256dh, d.auth, d.pushkey, d.app_id, d.created_at, d.last_success, d.failures "
-        f"FROM push_devices d JOIN tokens t ON t.token_hash = d.token_hash WHERE d.user_id IN ({marks}) AND t.expires_at > ? ORDER BY d.id",
-        (*user_ids, now),
+        "SELECT d.user_id, d.id, d.kind, d.endpoint, d.p256dh, d.auth, d.pushkey, d.app_id, d.created_at, d.last_success, d.failures, "
+        "s.dnd, s.groups, s.previews, m.notify_muted, c.last_seq - m.last_read_seq "
+        "FROM push_devices d JOIN tokens t ON t.token_hash = d.token_hash "
+        "LEFT JOIN push_settings s ON s.user_id = d.user_id "
+        "LEFT JOIN members m ON m.conv_id = ? AND m.user_id = d.user_id LEFT JOIN conversations c ON c.id = m.conv_id "
+        f"WHERE d.user_id IN ({marks}) AND t.expires_at > ? ORDER BY d.id",
+        (conv_id, *user_ids, now),
     ).fetchall()
     by_user: dict[int, dict[str, Any]] = {}
     for row in rows:
         uid = row[0]
         entry = by_user.get(uid)
         if entry is None:
-            entry = by_user[uid] = {"user_id": uid, "devices": [], "muted": False, "unread": 0, **settings(conn, uid, default_previews)}
-            if conv_id:
-                found = conn.execute(
-                    "SELECT m.notify_muted, c.last_seq - m.last_read_seq FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.conv_id = ? AND m.user_id = ?",
-                    (conv_id, uid),
-                ).fetchone()
-                if found is not None:
-                    entry["muted"], entry["unread"] = bool(found[0]), max(0, found[1])
+            dnd, groups, previews, muted, unread = row[11:]
+            entry = by_user[uid] = {
+                "user_id": uid, "devices": [], "dnd": bool(dnd), "groups": groups or "all",
+                "previews": default_previews if previews is None else bool(previews), "muted": bool(muted), "unread": max(0, unread or 0),
+            }  # fmt: skip
         entry["devices"].append(
-            dict(zip(("id", "kind", "endpoint", "p256dh", "auth", "pushkey", "app_id", "created_at", "last_success", "failures"), row[1:]))
+            dict(zip(("id", "kind", "endpoint", "p256dh", "auth", "pushkey", "app_id", "created_at", "last_success", "failures"), row[1:11]))
         )
     return list(by_user.values())
 
