@@ -359,3 +359,23 @@ async def test_a_delivery_connects_to_the_checked_address_and_keeps_the_name():
     assert exc.value.field == "endpoint"
     with pytest.raises(ChatError):
         await webpush.resolve("https://no-such-host.invalid/p", False, 5)
+
+
+@pytest.mark.parametrize(
+    "config_overrides",
+    [{"push": {"allow_private_endpoints": True, "concurrency": 1, "max_attempts": 2, "retry_base_s": 0.01, "retry_max_s": 0.05, "breaker_failures": 2, "breaker_open_s": 3600}}],
+)
+async def test_failures_are_counted_and_open_the_circuit(scene, harness):
+    bob = scene.users["bob"]
+    await scene.register("bob")
+    scene.receiver.answer("/push/bob", Answer(400), Answer(500), Answer(503))  # not retried; retried once, then given up
+    for _ in range(2):
+        await scene.alice.request("chat_dm_send", {"peer": bob, "content": text()})
+    assert [(await scene.receiver.next()).path for _ in range(3)] == ["/push/bob"] * 3
+    await scene.sentinel()
+    # Two failures in a row: the circuit is open, bob's device is left alone (nothing sent, nothing deleted).
+    await scene.alice.request("chat_dm_send", {"peer": bob, "content": text()})
+    await scene.sentinel()
+    async with harness.client("bob") as b:
+        (device,) = (await b.request("push_device_list", {}))["devices"]
+    assert device["failures"] == 2 and device["last_success"] == 0
