@@ -38,7 +38,8 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 # What the spawned server is told besides its defaults: the durability of the run
 # (--durability; by default chatd's own), the rate limits (sends per connection, the
 # user's write budget, frames per connection), which would otherwise be what A, B and
-# C measure, and the cap on connections per address, which would stop M at 512.
+# C measure, the cap on connections per address, which would stop M at 512, and push endpoints on
+# loopback (P's push service).
 BENCH_CONFIG = """\
 # Written by bench/: chatd's defaults, except the durability, the rate limits (sends, the write budget, frames)
 # and the cap on connections per address (every bench connection comes from 127.0.0.1).
@@ -57,6 +58,10 @@ user_write_rate_per_s = 1000000.0
 user_write_burst = 1000000
 frames_per_s = 1000000.0
 frames_burst = 1000000
+
+[push]
+# P's push service runs on 127.0.0.1 in the benchmark's process.
+allow_private_endpoints = true
 """
 
 

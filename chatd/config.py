@@ -176,6 +176,24 @@ class DirectoryConfig(Base):
     attr_department: str = ""
 
 
+class PushConfig(Base):
+    enabled: bool = True
+    previews: bool = False  # the default of a user who has not chosen (push_settings_set)
+    allow_private_endpoints: bool = False  # tests and closed networks only: http and private addresses
+    vapid_subject: str = "mailto:chatd@localhost"
+    connect_timeout_s: float = 5.0
+    request_timeout_s: float = 10.0
+    idle_after_s: float = 0.0  # 0: any live connection means no push
+    queue_size: int = 10000
+    concurrency: int = 16
+    max_attempts: int = 4
+    retry_base_s: float = 1.0
+    retry_max_s: float = 300.0
+    breaker_failures: int = 5
+    breaker_open_s: float = 60.0
+    max_devices_per_user: int = 20
+
+
 class Config(Base):
     server: ServerConfig = msgspec.field(default_factory=ServerConfig)
     storage: StorageConfig = msgspec.field(default_factory=StorageConfig)
@@ -191,6 +209,7 @@ class Config(Base):
     log: LogConfig = msgspec.field(default_factory=LogConfig)
     metrics: MetricsConfig = msgspec.field(default_factory=MetricsConfig)
     directory: DirectoryConfig = msgspec.field(default_factory=DirectoryConfig)
+    push: PushConfig = msgspec.field(default_factory=PushConfig)
 
     @property
     def data_path(self) -> Path:
@@ -217,7 +236,7 @@ class Config(Base):
         return parse_listen(self.server.listen)
 
 
-SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig, DirectoryConfig))}
+SECTIONS = {f: t for f, t in zip(Config.__struct_fields__, (ServerConfig, StorageConfig, LimitsConfig, MessagesConfig, AuthConfig, GroupsConfig, RoomsConfig, SocialConfig, FilesConfig, CallsConfig, BotsConfig, LogConfig, MetricsConfig, DirectoryConfig, PushConfig))}
 
 
 def parse_listen(value: str) -> tuple[str, int]:

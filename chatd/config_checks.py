@@ -4,8 +4,18 @@ Each problem is one line, `section.key: why`; all of them are reported, not the 
 
 from __future__ import annotations
 
+import re
+
 from .config import AuthConfig, Config, ConfigError, parse_listen
 from .store.files import parse_mode
+
+
+# What py_vapid signs: a mail address whose domain has a dot (or is localhost), or an https origin.
+_VAPID_SUBJECT = re.compile(r"mailto:[^@\s]+@(localhost|[\w-]+(\.[\w-]+)+)|https://(localhost|[\w-]+\.[\w.-]+)", re.IGNORECASE)
+_PUSH_POSITIVE = (
+    "connect_timeout_s", "request_timeout_s", "queue_size", "concurrency", "max_attempts", "retry_base_s", "retry_max_s",
+    "breaker_failures", "breaker_open_s", "max_devices_per_user",
+)
 
 
 def problems_of(cfg: Config) -> list[str]:
@@ -66,6 +76,7 @@ def problems_of(cfg: Config) -> list[str]:
         "bots.stream_idle_timeout_s": cfg.bots.stream_idle_timeout_s,
         "bots.stream_push_interval_ms": cfg.bots.stream_push_interval_ms,
         "bots.stream_flush_interval_ms": cfg.bots.stream_flush_interval_ms,
+        **{f"push.{key}": getattr(cfg.push, key) for key in _PUSH_POSITIVE},
     }
     for key, value in positive.items():
         if value <= 0:
@@ -131,6 +142,13 @@ def problems_of(cfg: Config) -> list[str]:
         _validate_directory(cfg)
     except ConfigError as exc:
         problems.append(str(exc))
+    if cfg.push.idle_after_s < 0:
+        problems.append("push.idle_after_s: must be 0 (any connection counts) or more")
+    if not _VAPID_SUBJECT.fullmatch(cfg.push.vapid_subject):
+        problems.append(
+            "push.vapid_subject: must be mailto:NAME@DOMAIN or https://DOMAIN (RFC 8292: how a push service reaches the server's operator), "
+            f"got {cfg.push.vapid_subject!r}"
+        )
     if cfg.messages.recall_window_s < 0:
         problems.append("messages.recall_window_s: must be 0 or more")
     for key in ("recall_batch_max", "forward_max_targets", "forward_max_messages"):

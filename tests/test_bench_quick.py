@@ -24,7 +24,7 @@ from chatd.config import FilesConfig, StorageConfig, load
 ROOT = Path(__file__).resolve().parents[1]
 # Scenarios that always run; B-group and F run when the server implements groups, K when it implements communities.
 RUNNABLE = ["A", "B-dm", "C", "H", "S", "Q", "R", "M", "L", "T", "U", "D"]
-ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "R", "M", "L", "T", "U", "D"]
+ALL = ["A", "B-dm", "B-group", "C", "F", "K", "H", "S", "Q", "R", "M", "L", "T", "U", "D", "P"]
 DEFAULT_DURABILITY = StorageConfig().durability
 OTHER_DURABILITY = "normal" if DEFAULT_DURABILITY == "full" else "full"
 
@@ -126,6 +126,8 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
     assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
+    assert {"seconds_to_all", "pushes_per_s", "server_cpu_ms_per_push", "missing"} <= set(figures["P"])
+    assert figures["P"]["missing"] == 0
     u = doc["scenarios"]["U"]
     assert {f"{phase}_send_{stat}_ms" for phase in ("quiet", "busy") for stat in ("p50", "p99", "max")} <= set(figures["U"])
     assert {"upload_mb_per_s", "big_upload_mb_per_s", "server_cpu_s_per_100_mb", "rss_before_mb", "big_upload_rss_peak_mb", "big_upload_rss_rise_mb", "concurrent_rss_peak_mb"} <= set(figures["U"])

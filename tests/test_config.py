@@ -211,6 +211,10 @@ def test_wrong_type_in_environment():
         ("[auth]\nhash_parallelism = 0\n", "auth.hash_parallelism"),
         ("[auth]\nhash_parallelism = 16777216\n", "auth.hash_parallelism"),
         ("[auth]\nhash_parallelism = 4\nhash_memory_kib = 31\n", "auth.hash_memory_kib"),
+        ('[push]\nvapid_subject = "mailto:ops@example"\n', "push.vapid_subject"),
+        ('[push]\nvapid_subject = "https://example.com/contact"\n', "push.vapid_subject"),
+        ("[push]\nqueue_size = 0\n", "push.queue_size"),
+        ("[push]\nidle_after_s = -1\n", "push.idle_after_s"),
     ],
 )
 def test_bad_value_in_file(tmp_path, text, key):

@@ -169,3 +169,16 @@ async def test_serve_prints_the_setup_token_only_without_an_administrator(tmp_pa
         served.send_signal(15)
         lines = await served.read_rest()
         assert not any("setup token" in line for line in lines), lines
+
+
+async def test_the_push_service_worker_is_served_at_the_root(harness):
+    """Web Push's service worker (docs/push.md) must sit at /sw.js for the page's scope, and a new
+    version must reach browsers at once: no long caching, and nothing it may load or embed."""
+    resp = await request(harness, "GET", "/sw.js")
+    assert resp.status == 200, resp
+    assert resp.headers["content-type"] == "text/javascript; charset=utf-8"
+    assert resp.headers["cache-control"] == "no-cache"
+    assert resp.headers["content-security-policy"] == "default-src 'none'"
+    assert resp.body == (WEB_DIR / "sw.js").read_bytes()
+    assert b"addEventListener('push'" in resp.body and b"getNotifications" in resp.body
+    assert (await request(harness, "GET", "/sw2.js")).status == 404

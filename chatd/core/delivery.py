@@ -39,7 +39,7 @@ import trio
 from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -72,6 +72,8 @@ class Delivery:
                     try:
                         if type(effect) is Push:
                             planned.append((effect, self.sessions(effect.to, load=load), op.origin))
+                        elif type(effect) is Notify:  # handed over once durable, in commit order
+                            planned.append((effect, [], op.origin))  # type: ignore[arg-type]
                         else:
                             self._change(effect, op.origin)
                     except Exception:  # noqa: BLE001 - the write is committed; one effect's bug must not stop the others
@@ -126,6 +128,9 @@ class Delivery:
     def _write_all(self, planned: list[tuple[Push, list[Session] | None, Session | None]]) -> None:
         for push, sessions, origin in planned:
             try:
+                if type(push) is Notify:
+                    self.services.push.offer(push)  # never waits: a bounded queue (chatd.services.push)
+                    continue
                 self._write(push, self.sessions(push.to) if sessions is None else sessions, origin)
             except Exception:  # noqa: BLE001 - the write is committed; one push's bug must not stop the others
                 log.exception("delivering %r failed", push)
@@ -215,5 +220,7 @@ class Delivery:
             for uid in effect.user_ids:
                 for session in list(self.hub.sessions_of(uid)):
                     session.conn.close(CLOSE_ACCOUNT, effect.reason)
+        elif kind is Notify:  # a request that wrote nothing (a call): after its response
+            sv.push.offer(effect)
         else:
             raise TypeError(f"unknown effect {effect!r}")

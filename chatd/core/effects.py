@@ -126,6 +126,25 @@ class ReadMoved(NamedTuple):
     new: int
 
 
+class Notify(NamedTuple):
+    """Something users' offline devices may be told (chatd.services.push), once committed:
+    `event` message (a new message; `to` empty: every member of `conv_id` but the sender),
+    call (a call rings until `until`), friend_request, or read (the user read `conv_id` up to
+    `seq`: their notifications of it are cleared). `ref_id` is the message's or the call's id."""
+
+    event: str
+    to: tuple[int, ...] = ()
+    conv_id: int = 0
+    kind: str = ""
+    ref_id: int = 0
+    seq: int = 0
+    sender_id: int = 0
+    mentions: tuple[int, ...] = ()
+    content: Any = None  # the message's content (a Struct): its preview only for users who want previews
+    until: int = 0
+
+
+
 class HandedOver(NamedTuple):
     """A bot's DM was handed over to an agent (chatd.core.dm_routing): the bot's streams running
     in it end (reason handover), the agent hearing their end."""
@@ -142,7 +161,7 @@ class Deactivated(NamedTuple):
     reason: str = "account disabled"
 
 
-Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated
+Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated | Notify
 
 
 class Outcome:

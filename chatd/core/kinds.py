@@ -46,6 +46,7 @@ class Kind:
     # logged-in connection: the server's announcements)
     fanout: str
     verbs: tuple[str, ...] = VERBS
+    notifies: bool = False  # new messages reach members' offline devices (chatd.services.push)
     message_cmd: str = "chat_message"  # the push of message events
     typing_cmd: str = "chat_typing"  # the push of typing
     control_cmd: str = "chat_control"  # the push of control messages
@@ -135,6 +136,7 @@ DM = Kind(
     store=dm_store,
     update_cmd="chat_dm_conversation_update",
     fanout="pair",
+    notifies=True,
     verbs=tuple(v for v in VERBS if v != "mute_set"),
     echo_id=False,
     read_receipts="pair",
@@ -150,6 +152,7 @@ GROUP = Kind(
     store=group_store,
     update_cmd="chat_group_conversation_update",
     fanout="members",
+    notifies=True,
     read_receipts="aggregated",
     records_joins=True,
     owner_must_transfer=True,

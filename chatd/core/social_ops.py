@@ -17,7 +17,7 @@ from ..errors import ChatError
 from ..policy.social import Action
 from ..store import social as store
 from . import social_gate
-from .effects import Live, Outcome, Users
+from .effects import Live, Notify, Outcome, Users
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -95,6 +95,7 @@ def op_friend_add(ctx: Any, me: int, target: int, message: str, ttl_ms: int, per
     req = store.request(conn, me, target, ctx.now)
     assert req is not None
     _request_update(out, req)
+    out.effects.append(Notify("friend_request", (target,), sender_id=me))  # the target's offline devices
     out.result = {"request": req, "friends": False}
     return out
 

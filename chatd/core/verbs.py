@@ -24,7 +24,7 @@ from ..store import dm as dm_store
 from ..store import messages
 from ..store import social as social_store
 from ..store.db import now_ms
-from .effects import Outcome, Present, Push, ReadMoved, Users
+from .effects import Notify, Outcome, Present, Push, ReadMoved, Users
 from . import files as files_core
 from . import social_gate
 from .kinds import Kind
@@ -95,9 +95,15 @@ def op_send(ctx: Any, kind: Kind, target: int, new: messages.NewMessage, via: in
         may_all = roles.allowed(kind.policy, roles.Actor(me, acc.role, acc.server_admin), roles.MENTION_ALL, ctx.now)
     conv_store.check_mentions(conn, acc, new.mentions, may_all)
     # A mention by someone the mentioned user blocked is kept in the message but notifies nobody.
-    msg = messages.insert(ctx, acc.conv_id, new, quiet=social_gate.quiet_mentions(conn, me, new.mentions, acc.conv_id) if new.mentions else frozenset())
+    quiet = social_gate.quiet_mentions(conn, me, new.mentions, acc.conv_id) if new.mentions else frozenset()
+    msg = messages.insert(ctx, acc.conv_id, new, quiet=quiet)
     out = Outcome((msg, False))
     theirs = kind.message(out, "new", msg, acc.peer_id, me, routed=acc.routed)
+    if kind.notifies:  # offline devices (chatd.services.push), after the message's pushes
+        pair = tuple(acc.routed.across(me)) if acc.routed is not None else (acc.peer_id,)  # a routed DM: who answers it
+        to = pair if kind.fanout == "pair" else ()
+        mentioned = tuple(u for u in new.mentions if u not in quiet) if new.mentions else ()
+        out.effects.append(Notify("message", to, acc.conv_id, kind.name, msg["id"], msg["seq"], me, mentioned, new.content))
     if kind.read_receipts == "pair":  # the peer was written the message: the sender's other devices learn it
         theirs.if_reached = Push("chat_dm_delivery_receipt", {"conv_id": acc.conv_id, "peer": acc.peer_id, "seq": msg["seq"]}, Users((me,)))
     if found.created:  # a DM's first message starts both users' entries (with the peer's profile)
@@ -188,6 +194,8 @@ def op_mark_read(ctx: Any, kind: Kind, target: int, user_id: int, seq: int | Non
     if new != old:
         _own_view(ctx, kind, out, acc)
         _read_moved(kind, out, acc, old, new)
+        if kind.notifies:  # the user's offline devices drop this conversation's notifications
+            out.effects.append(Notify("read", (user_id,), acc.conv_id, kind.name, seq=new))
     return out
 
 

@@ -27,7 +27,7 @@ async def login(call: Call) -> dict[str, Any]:
     if ctx.hub.add(session):
         await ctx.services.user_presence.announce(user["id"], True)
     cfg = ctx.cfg.server
-    return {
+    out = {
         "user": public_user(user),
         "session_id": session.id,
         "token": token,
@@ -35,6 +35,10 @@ async def login(call: Call) -> dict[str, Any]:
         "heartbeat_interval_s": cfg.heartbeat_interval_s,
         "heartbeat_timeout_s": cfg.heartbeat_timeout_s,
     }
+    vapid_public_key = ctx.services.push.public_key  # for Web Push subscriptions (docs/push.md)
+    if vapid_public_key:
+        out["vapid_public_key"] = vapid_public_key
+    return out
 
 
 @handler("heartbeat")

@@ -129,7 +129,7 @@ class HttpApp:
         if scope["type"] != "http":
             return
         path, method = scope["path"], scope["method"]
-        if method in ("GET", "HEAD") and (path == "/" or path.startswith("/assets/")):
+        if method in ("GET", "HEAD") and self.web.serves(path):
             status, headers, page = self.web.response(path, scope["headers"])
             await send_response(send, status, headers, b"" if method == "HEAD" else page)
             return

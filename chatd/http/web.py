@@ -22,6 +22,7 @@ from typing import Any
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 ASSETS = "/assets/"
+SERVICE_WORKER = "/sw.js"  # the Web Push service worker (chatd/web/sw.js; docs/push.md)
 IMMUTABLE = b"public, max-age=31536000, immutable"
 _TYPES = {
     ".js": b"text/javascript; charset=utf-8",
@@ -78,12 +79,14 @@ class WebClient:
         self.index = Asset(html.encode(), b"text/html; charset=utf-8")
 
     def serves(self, path: str) -> bool:
-        return path == "/" or path.startswith(ASSETS)
+        return path in ("/", SERVICE_WORKER) or path.startswith(ASSETS)
 
     def response(self, path: str, headers: list[tuple[bytes, bytes]]) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         """(status, headers, body) for a GET of `path` (one that `serves`)."""
         if path == "/":
             asset, extra = self.index, [(b"cache-control", b"no-cache"), (b"content-security-policy", self.csp), (b"x-frame-options", b"DENY")]
+        elif path == SERVICE_WORKER:  # at the root, for the scope of the whole page; never cached for long
+            asset, extra = self.assets[self.urls["sw.js"]], [(b"cache-control", b"no-cache"), (b"content-security-policy", b"default-src 'none'")]
         else:
             found = self.assets.get(path)
             if found is None:

@@ -202,6 +202,29 @@ class ChatBroadcastRecallRequest(msgspec.Struct, kw_only=True):
     broadcast_id: Annotated[int, INT64] = 0
 
 
+class PushDeviceRegisterRequest(msgspec.Struct, kw_only=True):
+    kind: Literal['webpush', 'unifiedpush', 'gateway']
+    endpoint: Annotated[str, msgspec.Meta(min_length=1, max_length=2048)]
+    p256dh: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    auth: Annotated[str, msgspec.Meta(max_length=100)] = ""
+    pushkey: Annotated[str, msgspec.Meta(max_length=512)] = ""
+    app_id: Annotated[str, msgspec.Meta(max_length=128)] = ""
+
+
+class PushDeviceUnregisterRequest(msgspec.Struct, kw_only=True):
+    device_id: Annotated[int, INT64]
+
+
+class PushDeviceListRequest(msgspec.Struct, kw_only=True):
+    pass
+
+
+class PushSettingsSetRequest(msgspec.Struct, kw_only=True):
+    dnd: bool | None = None
+    groups: Literal['all', 'mentions', 'none'] | None = None
+    previews: bool | None = None
+
+
 class ChatRoomSendRequest(msgspec.Struct, kw_only=True):
     room_id: Annotated[int, INT64]
     content: ClientContent
@@ -1076,6 +1099,10 @@ REQUESTS: dict[str, type[msgspec.Struct]] = {
     "chat_broadcast_send": ChatBroadcastSendRequest,
     "chat_broadcast_history": ChatBroadcastHistoryRequest,
     "chat_broadcast_recall": ChatBroadcastRecallRequest,
+    "push_device_register": PushDeviceRegisterRequest,
+    "push_device_unregister": PushDeviceUnregisterRequest,
+    "push_device_list": PushDeviceListRequest,
+    "push_settings_set": PushSettingsSetRequest,
     "chat_room_send": ChatRoomSendRequest,
     "chat_room_history": ChatRoomHistoryRequest,
     "chat_room_search": ChatRoomSearchRequest,
@@ -1253,6 +1280,10 @@ COSTS: dict[str, int] = {
     "chat_broadcast_send": 1,
     "chat_broadcast_history": 0,
     "chat_broadcast_recall": 1,
+    "push_device_register": 1,
+    "push_device_unregister": 1,
+    "push_device_list": 0,
+    "push_settings_set": 1,
     "chat_room_send": 1,
     "chat_room_history": 0,
     "chat_room_search": 0,
@@ -1401,6 +1432,7 @@ COSTS: dict[str, int] = {
 
 # Optional fields of which at least one (False), or exactly one (True), must be given.
 ONE_OF: dict[str, tuple[bool, tuple[str, ...]]] = {
+    "push_settings_set": (False, ('dnd', 'groups', 'previews')),
     "chat_group_join": (False, ('group_id', 'invite_code')),
     "chat_bot_commands_list": (True, ('peer', 'group_id', 'room_id', 'channel_id')),
     "chat_bot_command": (True, ('peer', 'group_id', 'room_id', 'channel_id')),
@@ -1415,8 +1447,5 @@ ONE_OF: dict[str, tuple[bool, tuple[str, ...]]] = {
 }
 
 UNIMPLEMENTED: frozenset[str] = frozenset(
-    {
-        "push_device_register",
-        "push_device_unregister",
-    }
+    ()
 )

@@ -18,6 +18,10 @@ WS_ONLY: dict[str, str] = {
     "login": "a WebSocket logs in with its first frame; over HTTP, POST /api/v1/auth/login answers the Bearer token",
     "heartbeat": "a heartbeat keeps a connection alive: a REST request has none",
     "ping": "ping measures a connection's round trip: a REST request has none",
+    "push_device_register": (
+        "a push device belongs to the login token of the connection that registers it (and goes with that token): "
+        "register it over the WebSocket connection of the device"
+    ),
     "chat_dm_typing": _TYPING,
     "chat_group_typing": _TYPING,
     "chat_room_typing": _TYPING,

@@ -322,6 +322,27 @@ class Friend(Shape, kw_only=True):
     since: int  # Friends since, ms since the epoch.
 
 
+class PushDevice(Shape, kw_only=True):
+    """A push device of the user (`push_device_register`): where offline notifications go (docs/push.md)."""
+
+    id: int
+    kind: str  # webpush, unifiedpush or gateway.
+    endpoint: str  # The push service's URL (webpush, unifiedpush) or the push gateway's (gateway).
+    app_id: str  # gateway: the app id the gateway knows; otherwise empty.
+    device: str  # The name of the device whose login registered it.
+    created_at: int
+    last_success: int  # When a push last reached it (ms since the epoch), 0 never.
+    failures: int  # Failed deliveries in a row.
+
+
+class PushSettings(Shape, kw_only=True):
+    """When the user's push devices are notified (`push_settings_set`; docs/push.md)."""
+
+    dnd: bool  # Do not disturb: no notification at all (clears still go).
+    groups: str  # all, mentions (only messages that mention the user) or none: which group messages notify.
+    previews: bool  # Notifications carry the sender's name and the start of the text; otherwise ids only.
+
+
 class FriendRequest(Shape, kw_only=True):
     """A friend request (`chat_friend_add`), one per pair of users and direction."""
 
@@ -434,6 +455,7 @@ class LoginResponse(Shape, kw_only=True):
     server_time: int
     heartbeat_interval_s: float  # Send a frame (heartbeat) at least this often.
     heartbeat_timeout_s: float  # The session ends after this long without a frame.
+    vapid_public_key: str | UnsetType = UNSET  # The server's VAPID public key (base64url), the application server key of Web Push subscriptions (`push_device_register`); absent when push is off (`push.enabled`).
 
 
 class HeartbeatResponse(Shape, kw_only=True):
@@ -655,6 +677,33 @@ class ChatBroadcastRecallResponse(Shape, kw_only=True):
     """`chat_broadcast_recall`: the `data` of a successful response."""
 
     message: Message
+
+
+class PushDeviceRegisterResponse(Shape, kw_only=True):
+    """`push_device_register`: the `data` of a successful response."""
+
+    device: PushDevice
+    vapid_public_key: str
+
+
+class PushDeviceUnregisterResponse(Shape, kw_only=True):
+    """`push_device_unregister`: the `data` of a successful response."""
+
+    device_id: int
+
+
+class PushDeviceListResponse(Shape, kw_only=True):
+    """`push_device_list`: the `data` of a successful response."""
+
+    devices: list[PushDevice]
+    settings: PushSettings
+    vapid_public_key: str
+
+
+class PushSettingsSetResponse(Shape, kw_only=True):
+    """`push_settings_set`: the `data` of a successful response."""
+
+    settings: PushSettings
 
 
 class ChatRoomSendResponse(Shape, kw_only=True):
@@ -2103,6 +2152,10 @@ RESPONSES: dict[str, type[Shape]] = {
     "chat_broadcast_send": ChatBroadcastSendResponse,
     "chat_broadcast_history": ChatBroadcastHistoryResponse,
     "chat_broadcast_recall": ChatBroadcastRecallResponse,
+    "push_device_register": PushDeviceRegisterResponse,
+    "push_device_unregister": PushDeviceUnregisterResponse,
+    "push_device_list": PushDeviceListResponse,
+    "push_settings_set": PushSettingsSetResponse,
     "chat_room_send": ChatRoomSendResponse,
     "chat_room_history": ChatRoomHistoryResponse,
     "chat_room_search": ChatRoomSearchResponse,

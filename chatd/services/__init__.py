@@ -25,6 +25,8 @@ that ends. Handlers and the delivery pipeline reach them through
 |                  | (docs/bots.md)                                   | pushes, flushes, | connection:  |
 |                  |                                                  | idle timeout     | its streams  |
 |                  |                                                  |                  | end          |
+| push             | the VAPID key, who has push devices, which      | plans and sends  |              |
+|                  | notifications a read clears (docs/push.md)       | notifications    |              |
 | directory_sync   | the last LDAP sync's result (docs/directory.md)  | syncs every      |              |
 |                  |                                                  | interval         |              |
 """
@@ -44,6 +46,7 @@ from .group_receipts import GroupReceipts
 from .login_guard import LoginGuard
 from .members import MemberCache
 from .mesh import Mesh
+from .push import PushService
 from .streams import Streams
 from .room_presence import RoomPresence
 from .user_presence import UserPresence
@@ -67,6 +70,7 @@ class Services:
         self.calls = Calls(cfg.calls, hub, writer)
         self.mesh = Mesh(cfg.calls.mesh_max_participants)
         self.streams = Streams(cfg.bots, hub, writer, cfg.limits.max_text_chars)
+        self.push = PushService(cfg.push, hub, readers, writer, self.members)
         self.directory_sync = DirectorySync(cfg.directory, writer)
         hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]
 
@@ -76,4 +80,5 @@ class Services:
         await nursery.start(self.disabled_watch.run)
         await nursery.start(self.calls.run)
         await nursery.start(self.streams.run)
+        await nursery.start(self.push.run)
         await nursery.start(self.directory_sync.run)

@@ -27,7 +27,7 @@ import msgspec
 import trio
 
 from ..core import call_records
-from ..core.effects import Connections, Push, Users
+from ..core.effects import Connections, Notify, Push, Users
 from ..errors import ChatError
 from ..policy import calls as machine
 from ..policy.calls import ENDED, RINGING, Call, CallError, Event
@@ -130,6 +130,7 @@ class Calls:
         effects: list[Any] = [
             Push("rtc_call_incoming", {"call": view, "caller": caller_view, "ice_servers": self.ice_servers(callee)}, Users((callee,))),
             Push("rtc_call_update", {"call": view}, Users((caller,))),  # the caller's other devices
+            Notify("call", (callee,), ref_id=call.call_id, sender_id=caller, until=ring_until),  # the callee's offline devices
         ]
         return call, False, effects
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from . import push as push_store
 from .broadcast import migrate as migrate_broadcast
 from .dm_routing import MIGRATION as DM_ROUTING
 from .directory import MIGRATION as DIRECTORY_MIGRATION
@@ -480,4 +481,5 @@ MIGRATIONS: list[str | Callable[[sqlite3.Connection], None]] = [
     """,
     DM_ROUTING,  # 23: who answers a bot's DM, its bot or a human agent (chatd.store.dm_routing)
     DIRECTORY_MIGRATION,  # 24: the enterprise directory (chatd.store.directory)
+    push_store.MIGRATION,  # 25: push devices, push settings, the VAPID key (chatd.store.push)
 ]

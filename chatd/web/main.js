@@ -62,7 +62,7 @@ function App() {
   useEffect(() => {
     const offs = [
       client.on('state', setNet),
-      client.on('online', ({user: u}) => (setUser(u), setPhase('app'), reload())),
+      client.on('online', ({user: u, resumed}) => (setUser(u), setPhase('app'), reload(), resumed || notify.subscribePush(client))),
       client.on('logout', () => (setUser(null), setConversations([]), setPhase('login'))),
       client.on('push', ({cmd}) => LIST_PUSHES.has(cmd) && reload()),
       sync.on('message', reload),
@@ -93,7 +93,11 @@ function App() {
   const titleOf = (target) => byTarget.get(target)?.title || target;
   const active = route.view === 'conversation' ? route.target : null;
   now.current = {user, entries: byTarget, shown: active};
-  const notifier = {available: notify.available, on: notifying, enable: async () => setNotifying(await notify.ask())};
+  const notifier = {available: notify.available, on: notifying, enable: async () => {
+    const on = await notify.ask();
+    setNotifying(on);
+    if (on) notify.subscribePush(client);
+  }};
   return html`<div class=${`layout view-${route.view}`}>
     <${CallView} calls=${calls} names=${names} />
     ${net !== 'online' ? html`<div class="banner" role="status">${net === 'connecting' ? t('connecting') : t('offline')}</div>` : null}

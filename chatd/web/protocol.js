@@ -212,6 +212,7 @@ export class Client extends Emitter {
   _online(data) {
     const resumed = this.user !== null;
     this.user = data.user;
+    this.vapidKey = data.vapid_public_key || ''; // for Web Push (notify.js subscribePush)
     this.session = data.session_id; // this connection: a call's device (docs/calls.md)
     this.attempt = 0;
     this._setState('online');

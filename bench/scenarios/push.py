@@ -1,0 +1,145 @@
+"""P: push notifications (docs/push.md) to the offline members of one group.
+
+Every member but the sender has a Web Push subscription, written into the database before the
+server starts (with the member's login token), whose endpoint is a push service this process
+runs on 127.0.0.1 (the spawned server allows private endpoints: bench/target.py). The members
+never connect: the sender makes the group with them and sends one message, and the scenario
+measures the time from the send until the push service has every member's push, and the
+server's CPU per push (each is encrypted for its own subscription, aes128gcm, and signed).
+The push service only counts: it answers 201 and reads nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import sqlite3
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from .. import wire
+from .base import Context, Result, scenario
+from .goals import Goal, count
+from .groups import GROUP_CMDS, create_group
+
+PUSH_CMDS = (*GROUP_CMDS, "push_device_register")
+
+
+class _PushService:
+    """An HTTP/1.1 push service on 127.0.0.1 that answers 201 to every POST and counts them."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first = self.last = 0.0
+        self.done = threading.Event()
+        self.expect = 0
+        lock = threading.Lock()
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
+                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self.send_response(201)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                with lock:
+                    service.count += 1
+                    service.last = time.perf_counter()
+                    if service.count == 1:
+                        service.first = service.last
+                    if service.count >= service.expect:
+                        service.done.set()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.http.daemon_threads = True
+        self.port = self.http.server_address[1]
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+def _subscriptions(db: str, tokens: dict[str, str], names: list[str], port: int) -> list[int]:
+    """A Web Push subscription per member, as push_device_register stores it (chatd.store.push);
+    returns the members' user ids."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from chatd.store import push as push_store
+    from chatd.store.db import IdGen, connect, now_ms
+    from chatd.store.writer import WriteCtx
+
+    def b64(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    key = ec.generate_private_key(ec.SECP256R1()).public_key().public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    conn = connect(db)
+    try:
+        ids = dict(conn.execute("SELECT name, id FROM users"))
+        ctx = WriteCtx(conn, IdGen(0))
+        ctx.now = now_ms()
+        conn.execute("BEGIN")
+        for name in names:
+            push_store.register(ctx, ids[name], tokens[name], "webpush", f"http://127.0.0.1:{port}/push/{name}", (b64(key), b64(os.urandom(16))), "", "", 5)
+        conn.execute("COMMIT")
+        return [ids[name] for name in names]
+    except sqlite3.Error:
+        conn.rollback()
+        raise
+    finally:
+        conn.close()
+
+
+def plan_p(ctx: Context) -> dict[str, Any]:
+    members = ctx.scale(1000, 50)
+    return {"members": members, "offline": members - 1}
+
+
+@scenario(
+    "P",
+    lambda p: f"one message to a group whose {count(p['offline'], 'other member')} are offline, each with a Web Push subscription",
+    "seconds until the push service has every push, pushes/s, server CPU ms per push",
+    plan=plan_p,
+    goals=(Goal("missing", "<=", 0, "every push arrives"),),
+    needs=PUSH_CMDS,
+    needs_note="needs push devices: push_device_register is not implemented by this server",
+)
+def scenario_p(ctx: Context, res: Result) -> None:
+    p = res.params
+    members = p["members"]
+    names = [f"bench{k}" for k in range(1, members + 1)]
+    service = _PushService()
+    service.expect = members - 1
+    offline: list[int] = []
+    try:
+        seed = lambda srv: offline.extend(_subscriptions(str(srv.data_dir / "chatd.sqlite3"), srv.tokens, names[1:], service.port))  # noqa: E731
+        with ctx.server(members, seed=seed) as target:
+            loop = wire.Loop()
+            try:
+                (sender,) = wire.open_many(loop, target.url, target.logins(names[:1]))
+                gid = create_group(loop, sender, offline)
+                cpu0 = target.cpu()
+                t0 = time.perf_counter()
+                wire.check_ok(wire.call(loop, sender, "chat_group_send", {"group_id": gid, "content": {"type": "text", "text": "push"}})[0])
+                service.done.wait(ctx.scale(120.0, 30.0))
+                cpu1 = target.cpu()
+            finally:
+                loop.close()
+    finally:
+        service.close()
+    got = service.count
+    seconds = (service.last - t0) if got else None
+    res.fig("seconds_to_all", None if seconds is None else round(seconds, 3), "s")
+    res.fig("pushes_per_s", None if not seconds else round(got / seconds), "pushes/s")
+    cpu = None if cpu0 is None or cpu1 is None or not got else round((cpu1 - cpu0) / got * 1000, 3)
+    res.fig("server_cpu_ms_per_push", cpu, "ms")
+    res.fig("missing", members - 1 - got, "pushes")
+    res.detail = {"first_push_s": round(service.first - t0, 4) if got else None, "received": got}
