@@ -102,8 +102,12 @@ async def test_backup_while_the_server_writes_then_restore_into_a_new_directory(
     assert res.returncode == 0, res
     async with proc.serve(restored) as served:
         (alice,) = await tokens(served, "alice")
-        history = await call(served, alice, "GET", f"/api/v1/dms/{bob_id}/messages?limit=100")
-        texts = [m["content"].get("text") for m in history["messages"]]
+        texts: list[str] = []
+        while True:  # every message, a page of 100 at a time, oldest first
+            page = await call(served, alice, "GET", f"/api/v1/dms/{bob_id}/messages?after_seq={len(texts)}&limit=100")
+            if not page["messages"]:
+                break
+            texts += [m["content"].get("text") for m in page["messages"]]
         assert texts == [f"before {i}" for i in range(20)] + [f"during {i}" for i in range(copied - 20)]
         assert await trio.to_thread.run_sync(_fetch_bytes, served.http_url + f"/api/v1/files/{key}", alice) == blob
 
