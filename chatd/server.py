@@ -150,6 +150,7 @@ class Server:
         self.writer.on_commit = self.delivery.on_commit
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
+        sv.push.counted = self.metrics.push_delivery
         self.limit_log = LimitLog(logging.getLogger("chatd.limits"))
         self.ctx = Context(cfg, self.hub, self.readers, self.writer, self.services, self.delivery, self.metrics)
         lim = cfg.limits

@@ -244,6 +244,9 @@ async def test_410_and_404_delete_the_subscription(scene, harness):
         await gone_offline(scene.alice, scene.users["bob"])
         await scene.alice.request("chat_dm_send", {"peer": scene.users["bob"], "content": text()})
         await scene.sentinel()  # nothing more to the deleted subscription
+    # /metrics counts them (docs/operations.md#metrics): two gone, the sentinels delivered.
+    counts = harness.server.metrics.push_deliveries
+    assert counts[("webpush", "gone")] == 2 and counts[("webpush", "delivered")] >= 2
 
 
 async def test_429_and_5xx_are_retried_and_413_sends_the_ids_only_payload(scene, harness):

@@ -23,6 +23,7 @@ import json
 import logging
 import random
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import httpx
@@ -62,6 +63,7 @@ class Job(NamedTuple):
 
 class PushService:
     def __init__(self, cfg: PushConfig, hub: Hub, readers: Readers, writer: Writer, members: MemberCache):
+        self.counted: Callable[[str, str], None] = lambda kind, result: None  # (device kind, result): /metrics (chatd.server)
         self.cfg = cfg
         self.hub = hub
         self.readers = readers
@@ -255,9 +257,11 @@ class PushService:
             log.info("push to device %s: no answer (%s)", device["id"], type(exc).__name__)
         if status is not None and 200 <= status < 300:
             self._breakers.pop(device["id"], None)
+            self.counted(device["kind"], "delivered")
             await self._delivered(job, answer)
         elif status in (404, 410):
             log.info("push to device %s: %s, the subscription is gone: deleted", device["id"], status)
+            self.counted(device["kind"], "gone")
             await self.writer.submit(store.op_gone, [device["id"]])
         elif status == 413 and not minimal and job.preview is not None:
             await self._deliver(job, minimal=True)
@@ -265,9 +269,11 @@ class PushService:
             wait = policy.backoff_s(
                 job.attempt, cfg.retry_base_s, cfg.retry_max_s, policy.retry_after_s(answer.headers.get("Retry-After") if answer else None, time.time()), random.random()
             )
+            self.counted(device["kind"], "retried")
             self._retry(job._replace(attempt=job.attempt + 1), wait)
         else:
             log.info("push to device %s failed (%s) after %d tries", device["id"], status, job.attempt)
+            self.counted(device["kind"], "failed")
             failures += 1
             self._breakers[device["id"]] = (failures, trio.current_time() + cfg.breaker_open_s if failures >= cfg.breaker_failures else 0.0)
             await self.writer.submit(store.op_failed, device["id"])
