@@ -126,7 +126,7 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
     assert {"idle_rss_mb", "kib_per_conn"} <= set(figures["M"])
     assert {"empty_s", "big_s", "growth_s"} <= set(figures["T"])
     assert {"idle_rss_mb", "peak_rss_mb", "rss_delta_mb", "cpu_ms_per_login", "login_p50_ms", "login_p99_ms"} <= set(figures["L"])
-    assert {"seconds_to_all", "pushes_per_s", "server_cpu_ms_per_push", "missing"} <= set(figures["P"])
+    assert {"seconds_to_all", "pushes_per_s", "server_cpu_ms_per_push", "missing", "online_p99_ms_with_pushes", "online_p99_ms_without_pushes", "online_p99_moved_ms"} <= set(figures["P"])
     assert figures["P"]["missing"] == 0
     u = doc["scenarios"]["U"]
     assert {f"{phase}_send_{stat}_ms" for phase in ("quiet", "busy") for stat in ("p50", "p99", "max")} <= set(figures["U"])
