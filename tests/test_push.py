@@ -12,9 +12,14 @@ from typing import Any
 import pytest
 import trio
 
-from tests.push_receiver import Answer, Receiver, Subscription
+pytest.register_assert_rewrite("tests.push_scene")  # its asserts explain themselves, as the tests' do
 
-from chatd.client import ClientError
+from tests.push_receiver import Answer, Subscription  # noqa: E402
+from tests.push_scene import TEXT, gone_offline, text  # noqa: E402
+
+from chatd.client import ClientError  # noqa: E402
+
+pytest_plugins = ["tests.push_scene"]  # the fixtures: receiver, scene
 
 
 async def fails(c, cmd: str, data: dict[str, Any], code: str, field: str | None = None) -> ClientError:
@@ -25,81 +30,10 @@ async def fails(c, cmd: str, data: dict[str, Any], code: str, field: str | None 
         assert exc.value.field == field, exc.value
     return exc.value
 
-TEXT = "the secret plans for friday"
-
 
 @pytest.fixture
 def config_overrides() -> dict[str, dict[str, Any]]:
     return {"push": {"allow_private_endpoints": True, "concurrency": 1, "retry_base_s": 0.01, "retry_max_s": 0.05}}
-
-
-@pytest.fixture
-async def receiver(harness):
-    async with trio.open_nursery() as nursery:
-        r = Receiver()
-        await r.start(nursery)
-        yield r
-        nursery.cancel_scope.cancel()
-
-
-def text(body: str = TEXT) -> dict[str, Any]:
-    return {"type": "text", "text": body}
-
-
-async def gone_offline(watcher, user_id: int) -> None:
-    """Wait until the server has let the user's last connection go (their DM peer hears it)."""
-    await watcher.next_push("chat_presence_update", where=lambda d: d["user_id"] == user_id and not d["online"])
-
-
-class Scene:
-    """alice (online) with bob and carol offline, each with a Web Push subscription at the receiver."""
-
-    def __init__(self, harness, users, receiver, alice) -> None:
-        self.harness, self.users, self.receiver, self.alice = harness, users, receiver, alice
-        self.subs = {name: Subscription(receiver.url(f"/push/{name}")) for name in ("bob", "carol")}
-        self.vapid = ""
-        self.devices: dict[str, int] = {}
-
-    async def register(self, name: str, *, settings: dict[str, Any] | None = None, register: dict[str, Any] | None = None, then: Any = None) -> dict[str, Any]:
-        """Log `name` in, register (and set settings, run `then(client)`), log out; wait until offline."""
-        async with self.harness.client(name) as c:
-            out = await c.request("push_device_register", register or self.subs[name].register)
-            self.devices[name] = out["device"]["id"]
-            self.vapid = out["vapid_public_key"]
-            if settings:
-                await c.request("push_settings_set", settings)
-            if then is not None:
-                await then(c)
-        await gone_offline(self.alice, self.users[name])
-        return out
-
-    async def sentinel(self) -> None:
-        """A DM to carol, and the next request must be its push."""
-        await self.alice.request("chat_dm_send", {"peer": self.users["carol"], "content": text("sentinel")})
-        got = await self.receiver.next()
-        assert got.path == "/push/carol", f"pushed to {got.path} where only the sentinel was expected"
-        assert self.subs["carol"].read(got, self.vapid)["type"] == "message"
-
-    async def pushed(self, name: str) -> dict[str, Any]:
-        got = await self.receiver.next()
-        assert got.path == f"/push/{name}"
-        return {"headers": got.headers, "data": self.subs[name].read(got, self.vapid)}
-
-
-@pytest.fixture
-async def scene(harness, users, receiver):
-    async with harness.client("alice") as alice:
-        async with harness.client("bob") as b, harness.client("carol") as c:
-            for peer in ("bob", "carol"):  # DM peers: alice hears when they go
-                await alice.request("chat_dm_send", {"peer": users[peer], "content": text("hello")})
-            login = await b.request("push_device_list", {})
-            assert login["devices"] == [] and login["settings"] == {"dnd": False, "groups": "all", "previews": False}
-            del c
-        await gone_offline(alice, users["bob"])
-        await gone_offline(alice, users["carol"])
-        s = Scene(harness, users, receiver, alice)
-        await s.register("carol")
-        yield s
 
 
 async def test_login_gives_the_vapid_key_and_devices_are_listed_registered_once_and_unregistered(harness, users, receiver):

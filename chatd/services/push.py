@@ -61,9 +61,22 @@ class Job(NamedTuple):
     attempt: int = 1
 
 
+class Clock:
+    """What the push service reads of the wall clock (Retry-After dates) and how it waits before
+    a retry: the real ones. A test gives its own, to see each wait the service asks for and end
+    it when the test chooses (tests/push_scene.py)."""
+
+    def time(self) -> float:
+        return time.time()
+
+    async def sleep(self, seconds: float) -> None:
+        await trio.sleep(seconds)
+
+
 class PushService:
     def __init__(self, cfg: PushConfig, hub: Hub, readers: Readers, writer: Writer, members: MemberCache):
         self.counted: Callable[[str, str], None] = lambda kind, result: None  # (device kind, result): /metrics (chatd.server)
+        self.clock = Clock()
         self.cfg = cfg
         self.hub = hub
         self.readers = readers
@@ -267,7 +280,7 @@ class PushService:
             await self._deliver(job, minimal=True)
         elif (status is None or status == 429 or status >= 500) and job.attempt < cfg.max_attempts:
             wait = policy.backoff_s(
-                job.attempt, cfg.retry_base_s, cfg.retry_max_s, policy.retry_after_s(answer.headers.get("Retry-After") if answer else None, time.time()), random.random()
+                job.attempt, cfg.retry_base_s, cfg.retry_max_s, policy.retry_after_s(answer.headers.get("Retry-After") if answer else None, self.clock.time()), random.random()
             )
             self.counted(device["kind"], "retried")
             self._retry(job._replace(attempt=job.attempt + 1), wait)
@@ -301,7 +314,7 @@ class PushService:
 
         async def later() -> None:
             try:
-                await trio.sleep(wait)
+                await self.clock.sleep(wait)
                 await self._jobs_in.send(job)
             finally:
                 self._retrying -= 1
