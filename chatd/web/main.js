@@ -54,9 +54,13 @@ function App() {
   const [notifying, setNotifying] = useState(notify.granted());
   const now = useRef({});
 
+  const fetched = useRef(0); // which reload's list may be shown: only the latest one's
   const reload = () => {
     clearTimeout(refresh.current);
-    refresh.current = setTimeout(() => sync.conversations().then((list) => setConversations(list.map((c) => ({...c, title: title(c)}))), () => {}), 100);
+    refresh.current = setTimeout(() => {
+      const mine = ++fetched.current;
+      sync.conversations().then((list) => mine === fetched.current && setConversations(list.map((c) => ({...c, title: title(c)}))), () => {});
+    }, 100);
   };
 
   useEffect(() => {
