@@ -20,7 +20,7 @@ direct message the values aim at; MessagePack as carol, who is in none of them).
 * no `chatd` logger wrote at ERROR or above while the frame was handled.
 
 At the end a bystander connection's ping answers. The raw connections are `RawSocket`s from
-test_bad_input (frames that the client library cannot make: invalid UTF-8 in a text frame); their
+tests/bad_input.py (frames that the client library cannot make: invalid UTF-8 in a text frame); their
 responses are put through the registry's frame checker here, as conftest does for the client.
 
 The example count is fixed and the generation derandomized so CI runs the same frames every time.
@@ -50,7 +50,7 @@ from chatd.protocol.registry import REGISTRY
 from chatd.protocol.wirecheck import check_frame
 
 from .bystander import watching
-from .test_bad_input import BINARY, CLOSE, TEXT, UNIVERSAL, RawSocket, check_error
+from .bad_input import BINARY, CLOSE, TEXT, UNIVERSAL, RawSocket, check_error
 
 EXAMPLES = int(os.environ.get("CHATD_FUZZ_EXAMPLES", "150"))
 SEED = os.environ.get("CHATD_FUZZ_SEED")  # other frames than CI's, by hand

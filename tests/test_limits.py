@@ -20,7 +20,7 @@ from chatd.protocol.registry import REGISTRY, load_registry
 from .bystander import watching
 from .conftest import Harness, make_config, start_server
 from .schema_rewind import rewind
-from .test_bad_input import check_error, still_up, text
+from .bad_input import check_error, still_up, text
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "clients" / "protocol.yaml"
 IMPLEMENTED_REQUESTS = [c for c in REGISTRY.commands.values() if c.implemented and c.kind == "request"]

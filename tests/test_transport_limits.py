@@ -25,7 +25,7 @@ from chatd.server import raise_fd_limit
 
 from .bystander import watching
 from .conftest import PASSWORD
-from .test_bad_input import RawSocket
+from .bad_input import RawSocket
 from .test_fanout import RawClient
 from .test_files import token_of
 
