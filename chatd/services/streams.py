@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..core import stream_ops
-from ..core.effects import Push, Users
+from ..core.effects import Connections, Push, Users
 from ..errors import ChatError
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ class Streams:
         queue of deltas, and is not disconnected for it (the end's message carries the whole text)."""
         behind = stream.behind
         on_time: list[Session] = []
+        pushes: list[Push] = []
         sessions = self.sessions(stream.audience)
         for session in sessions:
             if session.conn.backlog:
@@ -187,12 +188,13 @@ class Streams:
             elif session in behind:
                 has = behind.pop(session)
                 if has < len(stream.text):
-                    self.hub.push_sessions([session], "chat.stream.delta", self._delta_data(stream, has))
+                    pushes.append(Push("chat.stream.delta", self._delta_data(stream, has), Connections((session,)), skip_origin=False))
             else:
                 on_time.append(session)
         if stream.pushed < len(stream.text) and on_time:
-            self.hub.push_sessions(on_time, "chat.stream.delta", self._delta_data(stream, stream.pushed))
+            pushes.append(Push("chat.stream.delta", self._delta_data(stream, stream.pushed), Connections(tuple(on_time)), skip_origin=False))
         stream.pushed = len(stream.text)
+        self.apply(pushes)
         if len(behind) > len(sessions):  # readers gone meanwhile: forget them
             for session in set(behind) - set(sessions):
                 del behind[session]
