@@ -92,9 +92,9 @@ class Collector:
                 family.add_metric(list(key) if isinstance(key, tuple) else [key], value)
             return family
 
-        def histogram(name: str, doc: str, hist: Histogram, labels: list[str] | None = None, label_values: list[str] | None = None, family: Any = None) -> Any:
-            family = family or HistogramMetricFamily(name, doc, labels=labels or [])
-            family.add_metric(label_values or [], hist.cumulative(), hist.total)
+        def histogram(name: str, doc: str, hist: Histogram) -> HistogramMetricFamily:
+            family = HistogramMetricFamily(name, doc)
+            family.add_metric([], hist.cumulative(), hist.total)
             return family
 
         hub = server.hub
@@ -111,7 +111,7 @@ class Collector:
         yield counter("chatd_commands", "requests answered, by command and result (ok or the error code)", ["command", "result"], m.commands)
         latency = HistogramMetricFamily("chatd_command_seconds", "time from a request's decoding to its response", labels=["command"])
         for cmd, hist in sorted(m.command_seconds.items()):
-            histogram("", "", hist, label_values=[cmd], family=latency)
+            latency.add_metric([cmd], hist.cumulative(), hist.total)
         yield latency
         writer = server.writer
         yield histogram("chatd_writer_batch_ops", "write operations committed per transaction (group commit)", writer.batch_ops)
