@@ -83,14 +83,31 @@ def chatd_command() -> list[str]:
 # -- /proc ---------------------------------------------------------------------------------------
 
 
-def proc_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process, in seconds (all its threads)."""
+def _stat(pid: int | str) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command's name (state, ppid, ...)."""
     try:
         raw = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def proc_cpu_seconds(pid: int, children: bool = True) -> float | None:
+    """CPU seconds (utime + stime) of a process, all its threads, and (unless `children` is
+    False) its child processes: the running ones (chatd's push worker) and the ended ones it
+    waited for."""
+    fields = _stat(pid)
+    if fields is None:
+        return None
+    if not children:
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    ticks = sum(int(f) for f in fields[11:15])
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and entry.name != str(pid):
+            child = _stat(entry.name)
+            if child is not None and child[1] == str(pid):
+                ticks += sum(int(f) for f in child[11:15])
+    return ticks / CLK_TCK
 
 
 def proc_rss_kib(pid: int) -> int | None:
@@ -183,8 +200,8 @@ class Target:
     pid: int | None = None
     spawned = False
 
-    def cpu(self) -> float | None:
-        return None if self.pid is None else proc_cpu_seconds(self.pid)
+    def cpu(self, children: bool = True) -> float | None:
+        return None if self.pid is None else proc_cpu_seconds(self.pid, children)
 
     def rss_kib(self) -> int | None:
         return None if self.pid is None else proc_rss_kib(self.pid)

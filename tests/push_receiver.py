@@ -42,6 +42,7 @@ class Answer:
     status: int = 201
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    hold: trio.Event | None = None  # answer only once it is set
 
 
 class Subscription:
@@ -122,6 +123,8 @@ class Receiver:
                 queued = self.script.get(path)
                 answer = queued.pop(0) if queued else Answer()
                 self._in.send_nowait(Got(method, path, headers, body))
+                if answer.hold is not None:
+                    await answer.hold.wait()
                 extra = "".join(f"{k}: {v}\r\n" for k, v in answer.headers.items())
                 await stream.send_all(f"HTTP/1.1 {answer.status} X\r\nContent-Length: {len(answer.body)}\r\n{extra}\r\n".encode() + answer.body)
         except (trio.BrokenResourceError, trio.ClosedResourceError):

@@ -285,7 +285,7 @@ async def test_a_delivery_connects_to_the_checked_address_and_keeps_the_name():
     from urllib.parse import urlsplit
 
     from chatd.errors import ChatError
-    from chatd.services import webpush
+    from chatd.push import webpush
 
     target = await webpush.resolve("http://localhost:8080/push/abc?x=1", True, 5)
     parts = urlsplit(target.url)

@@ -7,7 +7,7 @@ from typing import Any
 from ..core import push_ops
 from ..errors import ChatError
 from ..policy.push import missing_device_field
-from ..services import webpush
+from ..push import webpush
 from . import Call, handler
 
 

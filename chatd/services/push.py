@@ -3,8 +3,9 @@
 The delivery pipeline hands every committed `Notify` effect to `offer`, which never waits: it
 drops what the bounded queue (`push.queue_size`) cannot take, and says so in the log. One task
 plans each notification (who is offline, their settings, mutes and devices: one read) and
-feeds a bounded job queue; `push.concurrency` workers deliver the jobs over HTTP (httpx, under
-trio), each request with its deadline:
+feeds a bounded job queue; `push.concurrency` tasks hand the jobs to the push worker, a process
+of its own that encrypts, signs and sends each one over HTTP with its deadline
+(chatd.push.worker), and act on its outcome:
 
 - 2xx: delivered (a gateway's `rejected` pushkeys are deleted);
 - 404, 410: the subscription is gone: deleted;
@@ -19,24 +20,23 @@ Logs name a device by its id and never show an endpoint, a key or a token.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-import httpx
 import trio
 
 from ..core.effects import Notify
-from ..errors import ChatError
 from ..policy import push as policy
 from ..protocol.content import loads, preview_text
 from ..store import push as store
 from ..store import users as users_store
 from ..store.db import now_ms
-from . import webpush
+from ..push import webpush
+from ..push.sender import PushSender
+from ..push.worker import Setup
 
 if TYPE_CHECKING:
     from ..config import PushConfig
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.push")
 
-MAX_CLIENTS = 64  # HTTP clients kept, one per push service or gateway host name
+PLAN_CHUNK = 100  # recipients planned per read: the read's Python work holds the interpreter, which the event loop shares
 MAX_PENDING = 100_000  # (user, conversation) pairs notified and not read yet, kept for clear-on-read
 
 
@@ -90,7 +90,7 @@ class PushService:
         self._breakers: dict[int, tuple[int, float]] = {}  # device id -> (failures in a row, open until)
         self._retrying = 0
         self._nursery: trio.Nursery | None = None
-        self._clients: dict[str, httpx.AsyncClient] = {}  # per host name, the most recently used last
+        self.sender: PushSender | None = None  # the push worker process, from the server's side
         self.dropped = 0
 
     @property
@@ -115,6 +115,8 @@ class PushService:
 
     def registered(self, user_id: int) -> None:
         self.subscribed.add(user_id)
+        if self.sender is not None and self.cfg.enabled:
+            self.sender.start_soon()  # before its first push: a call's must not wait for it
 
     def _drop(self, why: str) -> None:
         self.dropped += 1
@@ -124,12 +126,17 @@ class PushService:
     # -- the task ----------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        cfg = self.cfg
         pem = await self.writer.submit(store.op_vapid_key, webpush.new_vapid_pem())
-        self.vapid = webpush.Vapid(pem, self.cfg.vapid_subject)
+        self.vapid = webpush.Vapid(pem, cfg.vapid_subject)
         self.subscribed = await self.readers.read(store.users_with_devices)
+        setup = Setup(pem, cfg.vapid_subject, cfg.request_timeout_s, cfg.connect_timeout_s, cfg.concurrency, cfg.allow_private_endpoints)
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
+                self.sender = PushSender(setup, nursery)
+                if self.subscribed and cfg.enabled:
+                    self.sender.start_soon()
                 for _ in range(self.cfg.concurrency):
                     nursery.start_soon(self._work)
                 task_status.started()
@@ -139,25 +146,9 @@ class PushService:
                     except Exception:  # noqa: BLE001 - one notification's bug must not stop the others
                         log.exception("planning a %s push failed", note.event)
         finally:
-            with trio.CancelScope(shield=True):
-                for client in self._clients.values():
-                    await client.aclose()
-
-    def _client(self, server_name: str) -> httpx.AsyncClient:
-        """The HTTP client of one host name. Requests go to the checked address (the URL's host
-        is an IP address), so a client's connections are pooled by address: one client per name
-        keeps a connection whose TLS was verified for one name from carrying another's."""
-        clients = self._clients
-        client = clients.pop(server_name, None)
-        if client is None:
-            timeout = httpx.Timeout(self.cfg.request_timeout_s, connect=self.cfg.connect_timeout_s)
-            limits = httpx.Limits(max_connections=self.cfg.concurrency)
-            client = httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=False, trust_env=False)
-            if len(clients) >= MAX_CLIENTS and self._nursery is not None:
-                oldest = clients.pop(next(iter(clients)))
-                self._nursery.start_soon(oldest.aclose)
-        clients[server_name] = client  # the newest last
-        return client
+            if self.sender is not None:
+                with trio.CancelScope(shield=True):
+                    await self.sender.aclose()
 
     def _live(self, user_id: int) -> bool:
         sessions = self.hub.by_user.get(user_id)
@@ -179,10 +170,12 @@ class PushService:
         else:
             users = list(note.to) if note.to else list(await self.members.get(note.conv_id))
             users = [u for u in users if u != note.sender_id and u in self.subscribed and not self._live(u)]
-        if not users:
-            return
-        entries = await self.readers.read(store.targets, users, note.conv_id, now, self.cfg.previews)
-        sender_name: str | None = None
+        sender_name: list[str] = []
+        for start in range(0, len(users), PLAN_CHUNK):
+            entries = await self.readers.read(store.targets, users[start : start + PLAN_CHUNK], note.conv_id, now, self.cfg.previews)
+            await self._plan_for(note, entries, now, sender_name)
+
+    async def _plan_for(self, note: Notify, entries: list[dict[str, Any]], now: int, sender_name: list[str]) -> None:
         for entry in entries:
             uid = entry["user_id"]
             mentioned = note.event == "message" and (uid in note.mentions or 0 in note.mentions)
@@ -196,10 +189,10 @@ class PushService:
             preview = None
             if note.event == "message":
                 if entry["previews"]:
-                    if sender_name is None:
+                    if not sender_name:
                         found = await self.readers.read(users_store.get_users, [note.sender_id])
-                        sender_name = found[note.sender_id]["display_name"] if note.sender_id in found else ""
-                    preview = {**data, "sender_name": sender_name, "text": _preview(note.content)}
+                        sender_name.append(found[note.sender_id]["display_name"] if note.sender_id in found else "")
+                    preview = {**data, "sender_name": sender_name[0], "text": _preview(note.content)}
                 self._remember(uid, note.conv_id)
             topic = policy.topic(note.conv_id) if note.conv_id else ""
             urgency = policy.urgency(note.event, note.kind, mentioned)
@@ -233,45 +226,22 @@ class PushService:
             except Exception:  # noqa: BLE001 - one delivery's bug must not stop the others
                 log.exception("push to device %s failed", job.device["id"])
 
-    def _request(self, job: Job, minimal: bool) -> tuple[bytes, dict[str, str]]:
-        device = job.device
-        data = job.data if minimal or job.preview is None else job.preview
-        if device["kind"] == "gateway":
-            return _gateway_body(job, data), {"Content-Type": "application/json"}
-        payload = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()
-        assert self.vapid is not None
-        headers = {
-            "TTL": str(job.ttl_s),
-            "Urgency": job.urgency,
-            "Content-Encoding": "aes128gcm",
-            "Content-Type": "application/octet-stream",
-            "Authorization": self.vapid.authorization(device["endpoint"]),
-        }
-        if job.topic:
-            headers["Topic"] = job.topic
-        return webpush.encrypt(payload, device["p256dh"], device["auth"]), headers
-
     async def _deliver(self, job: Job, minimal: bool = False) -> None:
         device, cfg = job.device, self.cfg
         failures, open_until = self._breakers.get(device["id"], (0, 0.0))
         if open_until > trio.current_time():
             self._drop(f"device {device['id']}'s circuit is open after {failures} failures")
             return
-        status: int | None = None
-        answer: httpx.Response | None = None
-        try:
-            target = await webpush.resolve(device["endpoint"], cfg.allow_private_endpoints, cfg.connect_timeout_s)
-            body, headers = self._request(job, minimal)
-            headers["Host"] = target.host
-            with trio.fail_after(cfg.connect_timeout_s + cfg.request_timeout_s):
-                answer = await self._client(target.server_name).post(target.url, content=body, headers=headers, extensions={"sni_hostname": target.server_name})
-            status = answer.status_code
-        except (ChatError, httpx.HTTPError, trio.TooSlowError, OSError) as exc:
-            log.info("push to device %s: no answer (%s)", device["id"], type(exc).__name__)
+        assert self.sender is not None
+        data = job.data if minimal or job.preview is None else job.preview
+        outcome = await self.sender.send(device, data, job.urgency, job.ttl_s, job.topic)
+        status = outcome.status
+        if status is None:
+            log.info("push to device %s: no answer (%s)", device["id"], outcome.error)
         if status is not None and 200 <= status < 300:
             self._breakers.pop(device["id"], None)
             self.counted(device["kind"], "delivered")
-            await self._delivered(job, answer)
+            await self._delivered(job, outcome.rejected)
         elif status in (404, 410):
             log.info("push to device %s: %s, the subscription is gone: deleted", device["id"], status)
             self.counted(device["kind"], "gone")
@@ -279,9 +249,8 @@ class PushService:
         elif status == 413 and not minimal and job.preview is not None:
             await self._deliver(job, minimal=True)
         elif (status is None or status == 429 or status >= 500) and job.attempt < cfg.max_attempts:
-            wait = policy.backoff_s(
-                job.attempt, cfg.retry_base_s, cfg.retry_max_s, policy.retry_after_s(answer.headers.get("Retry-After") if answer else None, self.clock.time()), random.random()
-            )
+            retry_after = policy.retry_after_s(outcome.retry_after, self.clock.time())
+            wait = policy.backoff_s(job.attempt, cfg.retry_base_s, cfg.retry_max_s, retry_after, random.random())
             self.counted(device["kind"], "retried")
             self._retry(job._replace(attempt=job.attempt + 1), wait)
         else:
@@ -291,17 +260,12 @@ class PushService:
             self._breakers[device["id"]] = (failures, trio.current_time() + cfg.breaker_open_s if failures >= cfg.breaker_failures else 0.0)
             await self.writer.submit(store.op_failed, device["id"])
 
-    async def _delivered(self, job: Job, answer: Any) -> None:
+    async def _delivered(self, job: Job, rejected: bool) -> None:
         device = job.device
-        if device["kind"] == "gateway":
-            try:
-                rejected = answer.json().get("rejected", [])
-            except (ValueError, AttributeError):
-                rejected = []
-            if device["pushkey"] in rejected:
-                log.info("push to device %s: the gateway rejected its pushkey: deleted", device["id"])
-                await self.writer.submit(store.op_gone, [device["id"]])
-                return
+        if rejected:
+            log.info("push to device %s: the gateway rejected its pushkey: deleted", device["id"])
+            await self.writer.submit(store.op_gone, [device["id"]])
+            return
         if device["failures"] or now_ms() - device["last_success"] > 3_600_000:  # not a write per push
             device["failures"], device["last_success"] = 0, now_ms()
             await self.writer.submit(store.op_delivered, device["id"])
@@ -326,22 +290,3 @@ def _preview(content: Any) -> str:
     """The start of a message's text (its stored JSON, or its Struct)."""
     return preview_text(loads(content) if isinstance(content, bytes) else content, policy.PREVIEW_CHARS)
 
-
-def _gateway_body(job: Job, data: dict[str, Any]) -> bytes:
-    """A push gateway's notification, in the shape of the Matrix push gateway API
-    (`POST /_matrix/push/v1/notify`), so Sygnal-style gateways work."""
-    device = job.device
-    note: dict[str, Any] = {"type": f"chatd.{data['type']}", "prio": "high" if job.urgency == "high" else "low"}
-    if "msg_id" in data or "call_id" in data:
-        note["event_id"] = str(data.get("msg_id") or data.get("call_id"))
-    if data.get("conv_id"):
-        note["room_id"] = str(data["conv_id"])
-    if data.get("sender_id"):
-        note["sender"] = str(data["sender_id"])
-    if "unread" in data:
-        note["counts"] = {"unread": data["unread"]}
-    if "text" in data:
-        note["sender_display_name"] = data["sender_name"]
-        note["content"] = {"body": data["text"]}
-    note["devices"] = [{"app_id": device["app_id"], "pushkey": device["pushkey"], "pushkey_ts": device["created_at"] // 1000, "data": {"chatd": data if "text" not in data else {k: v for k, v in data.items() if k not in ("text", "sender_name")}}}]
-    return json.dumps({"notification": note}, separators=(",", ":"), ensure_ascii=False).encode()
