@@ -1,0 +1,109 @@
+"""A private PostgreSQL cluster for the tests (and the benchmarks): `initdb` into a temporary
+directory, `postgres` on a free port of 127.0.0.1 and a Unix socket in that directory, stopped
+at the end. Debian's `postgresql` package is installed when its binaries are missing
+(tests/debian.py). As root, the cluster runs as the `postgres` user the package creates
+(PostgreSQL refuses to run as root).
+
+    with Cluster() as cluster:
+        dsn = cluster.create_database("chatd_test")
+
+The fixtures: `pg_cluster` (one cluster for the whole test session) and `pg_dsn` (a new empty
+database in it for each test).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.debian import ensure
+
+BIN = Path("/usr/lib/postgresql/15/bin")
+START_TIMEOUT_S = 60
+# The tests' cluster trades crash safety for speed: nothing in it outlives the run.
+TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Cluster:
+    def __init__(self, settings: dict[str, str] | None = None):
+        ensure("postgresql", str(BIN / "initdb"))
+        self.settings = TEST_SETTINGS if settings is None else settings
+        self.root = Path(tempfile.mkdtemp(prefix="chatd-pg-"))
+        self.data = self.root / "data"
+        self.port = _free_port()
+        self.user = "postgres" if os.geteuid() == 0 else None  # the OS user the server runs as
+        self.role = "chatd"  # the database role the tests connect as (a superuser of the cluster)
+        self._names = itertools.count(1)
+
+    def _run(self, *argv: str) -> subprocess.CompletedProcess[str]:
+        cmd = ["runuser", "-u", self.user, "--", *argv] if self.user else list(argv)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=START_TIMEOUT_S)
+        assert done.returncode == 0, f"{' '.join(argv)} failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        return done
+
+    def start(self) -> Cluster:
+        if self.user:
+            shutil.chown(self.root, self.user)
+        self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", self.role, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
+        options = " ".join(f"-c {k}={v}" for k, v in {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.root), **self.settings}.items())
+        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "-t", str(START_TIMEOUT_S), "start")
+        return self
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def dsn(self, database: str = "postgres") -> str:
+        return f"postgresql://{self.role}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new empty database; its DSN."""
+        import psycopg
+
+        name = name or f"chatd_{next(self._names)}"
+        with psycopg.connect(self.dsn(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.dsn(name)
+
+    def log(self) -> str:
+        try:
+            return (self.root / "log").read_text()
+        except OSError:
+            return ""
+
+    def __enter__(self) -> Cluster:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    with Cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def pg_dsn(pg_cluster: Cluster) -> str:
+    return pg_cluster.create_database()
