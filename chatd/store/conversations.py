@@ -304,10 +304,7 @@ def history(conn: sqlite3.Connection, conv_id: int, me: int, q: PageQuery) -> di
 def search_in(conn: sqlite3.Connection, me: int, kind: str, conv_id: int | None, query: str, before_id: int | None, limit: int) -> dict[str, Any]:
     """Full-text search over the user's conversations of `kind` (or one they may read), newest
     first. Each result is {message, conv_id, snippet}."""
-    match = search.build_query(query)
-    if match is None:
-        return {"results": [], "has_more": False}
-    ids = search.search_ids(conn, me, match, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit + 1)
+    ids = search.find(conn, me, query, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit + 1)
     has_more = len(ids) > limit
     ids = ids[:limit]
     msgs = messages.load_many(conn, ids)

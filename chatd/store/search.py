@@ -126,17 +126,47 @@ def reindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, old_text: str, 
         index(conn, msg_id, conv_id, new_text)
 
 
+def _postgres(conn: Any) -> bool:
+    """A PostgreSQL connection (chatd.store.pg): its index is chatd.store.search_pg's."""
+    return not isinstance(conn, sqlite3.Connection)
+
+
 def index(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
-    if text:
+    if text and _postgres(conn):
+        from . import search_pg
+
+        search_pg.index(conn, msg_id, conv_id, text)
+    elif text:
         conn.execute("INSERT INTO messages_fts (rowid, text, conv) VALUES (?, ?, ?)", (msg_id, segment(text), conv_token(conv_id)))
 
 
 def unindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
-    if text:
+    if text and _postgres(conn):
+        from . import search_pg
+
+        search_pg.unindex(conn, msg_id)
+    elif text:
         conn.execute(
             "INSERT INTO messages_fts (messages_fts, rowid, text, conv) VALUES ('delete', ?, ?, ?)",
             (msg_id, segment(text), conv_token(conv_id)),
         )
+
+
+def find(conn: sqlite3.Connection, user_id: int, query: str, *, kind: str, conv_id: int | None, before_id: int | None, limit: int) -> list[int]:
+    """Ids of the messages a user's query matches in conversations of `kind` the user belongs
+    to (or in `conv_id`), newest first: on SQLite through FTS5, on PostgreSQL through
+    chatd.store.search_pg. None of them if the query has no terms."""
+    if _postgres(conn):
+        from . import search_pg
+
+        tsquery = search_pg.tsquery(query)
+        if tsquery is None:
+            return []
+        return search_pg.search_ids(conn, user_id, tsquery, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit)
+    match = build_query(query)
+    if match is None:
+        return []
+    return search_ids(conn, user_id, match, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit)
 
 
 def search_ids(
