@@ -126,3 +126,25 @@ async def test_a_killed_worker_is_started_again_and_the_push_it_held_is_retried(
     assert push.sender.started == 2 and push.sender.pid not in (None, first)
     assert _gone(first)
     await scene.sentinel()
+
+
+async def test_a_worker_that_stops_answering_is_killed_and_replaced(receiver, monkeypatch):
+    from chatd.push import sender as sender_module
+
+    monkeypatch.setattr(sender_module, "ANSWER_GRACE_S", 0.5)
+    setup = Setup(webpush.new_vapid_pem(), "mailto:admin@example.com", 1.0, 1.0, 4, True)
+    async with trio.open_nursery() as nursery:
+        sender = PushSender(setup, nursery)
+        sub = Subscription(receiver.url("/push/bob"))
+        device = {"id": 1, **sub.register}
+        assert (await sender.send(device, {"type": "x"}, "high", 60, "")).status == 201
+        await receiver.next()
+        stuck = sender.pid
+        assert stuck is not None
+        os.kill(stuck, signal.SIGSTOP)  # alive, and answering nothing
+        out = await sender.send(device, {"type": "x"}, "high", 60, "")
+        assert (out.status, out.error) == (None, "WorkerStuck")
+        assert (await sender.send(device, {"type": "x"}, "high", 60, "")).status == 201  # a new worker
+        assert sender.started == 2 and sender.pid != stuck and _gone(stuck)
+        await sender.aclose()
+        nursery.cancel_scope.cancel()

@@ -4,7 +4,8 @@
 service starts with a device registered, or at the first registration, or else at the first push
 (a server where nobody registered a device never starts it), with the interpreter and the module
 path the server has, so an installed package, a checkout and a single-file build all
-find it. If it exits, the pushes it held answer "no answer" (the push service retries them) and
+find it. If it exits, or does not answer a push ANSWER_GRACE_S after that push's own deadlines
+(it is killed then), the pushes it held answer "no answer" (the push service retries them) and
 the next push starts a new one, not sooner than a growing pause after a worker that died young.
 """
 
@@ -28,6 +29,7 @@ BOOT = "import json, sys; sys.path[:] = json.loads(sys.argv[1]); from chatd.push
 RESTART_PAUSE_S = (0.0, 1.0, 5.0, 30.0)  # before the 1st, 2nd... start after a worker that died young
 YOUNG_S = 10.0
 STOP_WAIT_S = 2.0
+ANSWER_GRACE_S = 5.0  # past the worker's own deadlines for a push, before it is taken for stuck
 
 
 class PushSender:
@@ -80,8 +82,15 @@ class PushSender:
                     await process.stdin.send_all(line)
             except (trio.BrokenResourceError, trio.ClosedResourceError):
                 return Outcome(job_id, error="WorkerExited")
-            await slot[0].wait()
-            return slot[1]  # type: ignore[no-any-return]
+            with trio.move_on_after(self._setup.connect_timeout_s + self._setup.request_timeout_s + ANSWER_GRACE_S):
+                await slot[0].wait()
+                return slot[1]  # type: ignore[no-any-return]
+            # The worker keeps its own deadlines: one that has not answered by now is stuck.
+            log.error("the push worker (pid %d) did not answer in time: killed", process.pid)
+            if process.returncode is None:
+                process.kill()
+                await process.wait()  # the next push starts a new one
+            return Outcome(job_id, error="WorkerStuck")
         finally:
             self._waiting.pop(job_id, None)
 
