@@ -1,0 +1,456 @@
+"""SQLite statements as chatd.store writes them, in PostgreSQL's words (for psycopg 3).
+
+`postgres(sql)` translates one statement (cached): what the store functions pass to
+`conn.execute` on SQLite, a PostgreSQL connection wrapper passes through here first, with its
+arguments through `arguments(sql, args)`. What has no mechanical translation raises
+`Untranslatable`, naming why.
+
+The translation, token by token (string literals and quoted names are left alone but for `%`):
+- `?` → `%s`; `?N` (numbered) → `%(N)s`, its arguments given as a mapping by `arguments`;
+  a literal `%` → `%%` (psycopg reads `%` as a placeholder whenever arguments are passed, and
+  `arguments` always passes them, an empty tuple at least);
+- `INSERT OR IGNORE` → `INSERT … ON CONFLICT DO NOTHING`; `INSERT OR REPLACE` / `REPLACE` →
+  `INSERT … ON CONFLICT (key) DO UPDATE` over the table's only unique key (a table with several
+  is untranslatable: SQLite replaces the rows conflicting on any of them), the columns not given
+  set to their defaults as SQLite's delete-and-insert does;
+- scalar `MAX(a, b, …)` → GREATEST, `MIN(a, b, …)` → LEAST (PostgreSQL's ignore NULLs where
+  SQLite's return NULL: chatd passes none); IFNULL → COALESCE; instr(a, b) → strpos(a, b);
+- `x LIKE p` → `x ILIKE p COLLATE "C"`: SQLite's LIKE folds ASCII case only, as ILIKE does
+  under the "C" collation (which also lets it read columns of the case-insensitive `nocase`
+  collation, chatd.store.pg_schema, where PostgreSQL 15 refuses LIKE);
+- `json_each(x) [alias]` over a JSON list of integers (chatd's mentions) → a LATERAL subquery
+  of jsonb_array_elements_text with the same `value` column, as BIGINT;
+- `CAST(x AS INTEGER)` → BIGINT; `==` → `=`; `BEGIN IMMEDIATE|DEFERRED|EXCLUSIVE` → `BEGIN`.
+
+`returning_id(sql)`: the statement with `RETURNING <id>` appended when it is an INSERT into a
+table whose id PostgreSQL makes (an identity column) and the caller may read cursor.lastrowid
+(psycopg's lastrowid is always None): the wrapper reads the id from the returned row.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class Untranslatable(ValueError):
+    """A statement with no mechanical PostgreSQL translation; the message says why."""
+
+
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\?\d*|\w+|\s+|\|\||==|!=|<>|<=|>=|.""", re.S)
+# What SQLite has and PostgreSQL lacks, or has with another meaning: the reason for each.
+_SQLITE_ONLY = {
+    "PRAGMA": "PRAGMA is SQLite's own",
+    "ROWID": "rowid is SQLite's implicit key",
+    "_ROWID_": "rowid is SQLite's implicit key",
+    "MATCH": "MATCH is an FTS5 query: search on PostgreSQL is the search module's",
+    "GLOB": "GLOB has no PostgreSQL operator of the same meaning",
+    "REGEXP": "REGEXP calls an application function",
+    "SQLITE_MASTER": "sqlite_master is SQLite's catalogue",
+    "SQLITE_SCHEMA": "sqlite_schema is SQLite's catalogue",
+    "CHANGES": "changes() is SQLite's; use the cursor's rowcount",
+    "TOTAL_CHANGES": "total_changes() is SQLite's; use the cursor's rowcount",
+    "LAST_INSERT_ROWID": "last_insert_rowid() is SQLite's; use returning_id",
+    "TYPEOF": "typeof() reports SQLite's storage classes",
+    "GROUP_CONCAT": "group_concat(): write string_agg with an explicit separator",
+    "STRFTIME": "strftime() is SQLite's date formatting",
+    "IIF": "iif(): write CASE",
+    "VACUUM": "VACUUM INTO / VACUUM is maintenance of the SQLite file",
+    "ATTACH": "ATTACH opens another SQLite file",
+}
+_APPLICATION_FUNCTIONS = re.compile(r"^CHATD_\w+$")  # registered with create_function (chatd.store.schema)
+_CLAUSES = {"WHERE", "ON", "LEFT", "RIGHT", "INNER", "CROSS", "JOIN", "NATURAL", "ORDER", "GROUP", "LIMIT", "HAVING", "UNION", "EXCEPT", "INTERSECT", "WINDOW", "RETURNING", "USING", "OFFSET", "THEN", "END"}
+_KEYWORDS_AFTER_OPERAND = {"ESCAPE", "AND", "OR", "THEN", "ELSE", "END", "WHEN", "DESC", "ASC", "LIMIT", "ORDER", "GROUP", "FROM", "WHERE", "ON", "COLLATE"}
+
+
+def _tokens(sql: str) -> list[str]:
+    return [t for t in _TOKEN.findall(sql) if not t.startswith("--")]
+
+
+def _word(token: str) -> str:
+    return token.upper() if token[:1].isalpha() or token[:1] == "_" else ""
+
+
+def _next(tokens: list[str], i: int) -> int:
+    """The index of the first non-blank token at or after i (len(tokens) if none)."""
+    while i < len(tokens) and tokens[i].isspace():
+        i += 1
+    return i
+
+
+def _close(tokens: list[str], i: int) -> int:
+    """tokens[i] is '(': the index of its ')'."""
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += tokens[j] == "("
+        depth -= tokens[j] == ")"
+        if depth == 0:
+            return j
+    raise Untranslatable("unbalanced parentheses")
+
+
+def _top_level_commas(tokens: list[str], start: int, end: int) -> int:
+    depth = commas = 0
+    for t in tokens[start:end]:
+        depth += (t == "(") - (t == ")")
+        commas += t == "," and depth == 0
+    return commas
+
+
+def _operand_end(tokens: list[str], i: int) -> int:
+    """The index just past the primary operand starting at i (a placeholder, literal, name
+    (qualified or not), or a parenthesised expression or call)."""
+    i = _next(tokens, i)
+    if i >= len(tokens):
+        raise Untranslatable("an operator with no operand")
+    if tokens[i] == "(":
+        return _close(tokens, i) + 1
+    j = i + 1
+    while j + 1 < len(tokens) and tokens[j] == "." and _word(tokens[j + 1]):
+        j += 2
+    if j < len(tokens) and tokens[j] == "(" and _word(tokens[i]):
+        return _close(tokens, j) + 1
+    return j
+
+
+def _check_sqlite_only(tokens: list[str]) -> None:
+    for i, t in enumerate(tokens):
+        w = _word(t)
+        if w in _SQLITE_ONLY:
+            after = _next(tokens, i + 1)
+            if w in {"CHANGES", "TOTAL_CHANGES", "LAST_INSERT_ROWID", "TYPEOF", "GROUP_CONCAT", "STRFTIME", "IIF"} and (after >= len(tokens) or tokens[after] != "("):
+                continue  # a column of that name, not the function
+            raise Untranslatable(_SQLITE_ONLY[w])
+        if _APPLICATION_FUNCTIONS.match(w):
+            raise Untranslatable(f"{t}() is an application function registered on the SQLite connection")
+
+
+def _placeholders(tokens: list[str]) -> bool:
+    """Rewrites ? and % in place; whether the placeholders are numbered."""
+    plain = numbered = False
+    for i, t in enumerate(tokens):
+        if t == "?":
+            tokens[i], plain = "%s", True
+        elif t.startswith("?"):
+            tokens[i], numbered = f"%({int(t[1:])})s", True
+        elif "%" in t:
+            tokens[i] = t.replace("%", "%%")
+    if plain and numbered:
+        raise Untranslatable("mixes ? and ?N placeholders")
+    return numbered
+
+
+def _functions(tokens: list[str]) -> None:
+    for i, t in enumerate(tokens):
+        w = _word(t)
+        if w not in {"MAX", "MIN", "IFNULL", "INSTR", "CAST", "PRINTF", "CHAR"}:
+            continue
+        paren = _next(tokens, i + 1)
+        if paren >= len(tokens) or tokens[paren] != "(":
+            continue
+        end = _close(tokens, paren)
+        if w in {"MAX", "MIN"} and _top_level_commas(tokens, paren + 1, end):
+            tokens[i] = "GREATEST" if w == "MAX" else "LEAST"
+        elif w == "IFNULL":
+            tokens[i] = "COALESCE"
+        elif w == "INSTR":
+            tokens[i] = "strpos"
+        elif w == "CHAR":
+            if _top_level_commas(tokens, paren + 1, end):
+                raise Untranslatable("char() of several code points")
+            tokens[i] = "chr"
+        elif w == "PRINTF":
+            directives = set(re.findall(r"%.", "".join(tokens[paren + 1 : end])))
+            if directives - {"%s", "%%"}:
+                raise Untranslatable(f"printf() with {sorted(directives - {'%s', '%%'})}: PostgreSQL's format() has %s, %I, %L")
+            tokens[i] = "format"
+        elif w == "CAST":
+            for j in range(paren, end):
+                if _word(tokens[j]) == "INTEGER":
+                    tokens[j] = "BIGINT"
+
+
+def _like(tokens: list[str]) -> None:
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) == "LIKE":
+            tokens[i] = "ILIKE"
+            end = _operand_end(tokens, i + 1)
+            tokens.insert(end, ' COLLATE "C"')
+            i = end
+        i += 1
+
+
+def _json_each(tokens: list[str]) -> None:
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) == "JSON_EACH":
+            paren = _next(tokens, i + 1)
+            end = _close(tokens, paren)
+            if _top_level_commas(tokens, paren + 1, end):
+                raise Untranslatable("json_each() with a path")
+            inner = "".join(tokens[paren + 1 : end])
+            alias_at = _next(tokens, end + 1)
+            alias = "json_each"
+            if alias_at < len(tokens) and _word(tokens[alias_at]) == "AS":
+                alias_at = _next(tokens, alias_at + 1)
+            if alias_at < len(tokens) and _word(tokens[alias_at]) and _word(tokens[alias_at]) not in _KEYWORDS_AFTER_OPERAND | {"JOIN", "LEFT", "INNER", "CROSS", "USING", "NATURAL"}:
+                alias, end = tokens[alias_at], alias_at
+            tokens[i : end + 1] = [f"LATERAL (SELECT jsonb_array_elements_text(({inner})::jsonb)::bigint AS value) AS {alias}"]
+        i += 1
+
+
+def _top_level(tokens: list[str], word: str, start: int = 0) -> int | None:
+    depth = 0
+    for j in range(start, len(tokens)):
+        depth += (tokens[j] == "(") - (tokens[j] == ")")
+        if depth == 0 and _word(tokens[j]) == word:
+            return j
+    return None
+
+
+def _insert_or(tokens: list[str]) -> None:
+    first = _next(tokens, 0)
+    if first >= len(tokens):
+        return
+    head = _word(tokens[first])
+    if head == "REPLACE":
+        tokens[first : first + 1] = ["INSERT"]
+        _upsert(tokens, first, "REPLACE")
+    elif head == "INSERT":
+        after = _next(tokens, first + 1)
+        if after < len(tokens) and _word(tokens[after]) == "OR":
+            mode_at = _next(tokens, after + 1)
+            mode = _word(tokens[mode_at])
+            del tokens[first + 1 : mode_at + 1]
+            if mode in {"IGNORE", "REPLACE"}:
+                _upsert(tokens, first, mode)
+            else:
+                raise Untranslatable(f"INSERT OR {mode}: PostgreSQL has no such conflict resolution")
+
+
+def _upsert(tokens: list[str], first: int, mode: str) -> None:
+    if _top_level(tokens, "CONFLICT") is not None:
+        raise Untranslatable(f"INSERT OR {mode} with its own ON CONFLICT clause")
+    where = _top_level(tokens, "RETURNING")
+    at = len(tokens) if where is None else where
+    while at > 0 and (tokens[at - 1].isspace() or tokens[at - 1] == ";"):
+        at -= 1
+    if mode == "IGNORE":
+        clause = " ON CONFLICT DO NOTHING"
+    else:
+        clause = " " + _replace_clause(tokens, first)
+    tokens.insert(at, clause + (" " if where is not None else ""))
+
+
+def _replace_clause(tokens: list[str], first: int) -> str:
+    from .pg_schema import derive
+
+    into = _top_level(tokens, "INTO", first)
+    if into is None:
+        raise Untranslatable("INSERT OR REPLACE without INTO")
+    name_at = _next(tokens, into + 1)
+    table = tokens[name_at].strip('"')
+    schema = derive()
+    keys = schema.keys.get(table)
+    if not keys:
+        raise Untranslatable(f"INSERT OR REPLACE into {table}: no table of that name in the schema")
+    if len(keys) != 1:
+        raise Untranslatable(f"INSERT OR REPLACE into {table}: SQLite replaces the rows conflicting on any of its {len(keys)} unique keys; ON CONFLICT takes one")
+    paren = _next(tokens, name_at + 1)
+    if tokens[paren] != "(":
+        raise Untranslatable(f"INSERT OR REPLACE into {table} without a column list")
+    given = [t.strip('"') for t in tokens[paren + 1 : _close(tokens, paren)] if _word(t)]
+    key = keys[0]
+    sets = [f"{c} = excluded.{c}" if c in given else f"{c} = DEFAULT" for c in schema.columns[table] if c not in key]
+    if not sets:
+        return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
+    return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)}"
+
+
+def _operand_start(tokens: list[str], end: int) -> int:
+    """The index where the operand ending just before `end` (a name, qualified or not, or a
+    parenthesised expression or call) begins."""
+    i = end - 1
+    while i >= 0 and tokens[i].isspace():
+        i -= 1
+    if i < 0:
+        raise Untranslatable("an operator with no operand")
+    if tokens[i] == ")":
+        depth = 0
+        while i >= 0:
+            depth += (tokens[i] == ")") - (tokens[i] == "(")
+            if depth == 0:
+                break
+            i -= 1
+        return i - 1 if i > 0 and _word(tokens[i - 1]) else i
+    while i >= 2 and tokens[i - 1] == "." and _word(tokens[i - 2]):
+        i -= 2
+    return i
+
+
+def _nocase(tokens: list[str]) -> None:
+    """`x COLLATE NOCASE` → lower(x COLLATE "C"): ASCII case folded, then compared by code
+    point, as SQLite's NOCASE does."""
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) == "COLLATE":
+            name_at = _next(tokens, i + 1)
+            if name_at < len(tokens) and _word(tokens[name_at]) == "NOCASE":
+                start = _operand_start(tokens, i)
+                operand = "".join(tokens[start:i]).strip()
+                tokens[start : name_at + 1] = [f'lower({operand} COLLATE "C")']
+                i = start
+        i += 1
+
+
+def _is(tokens: list[str]) -> None:
+    """`a IS b` / `a IS NOT b` with b not NULL (nor TRUE, FALSE) → IS [NOT] DISTINCT FROM."""
+    for i, t in enumerate(tokens):
+        if _word(t) != "IS":
+            continue
+        j = _next(tokens, i + 1)
+        negated = j < len(tokens) and _word(tokens[j]) == "NOT"
+        k = _next(tokens, j + 1) if negated else j
+        if k < len(tokens) and _word(tokens[k]) not in {"NULL", "TRUE", "FALSE", "DISTINCT", "UNKNOWN"}:
+            tokens[i : k] = ["IS DISTINCT FROM " if negated else "IS NOT DISTINCT FROM "]
+
+
+def _subquery_aliases(tokens: list[str]) -> None:
+    """A subquery in FROM or JOIN without an alias (SQLite allows it; PostgreSQL 15 does not) gets one."""
+    made = 0
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) in {"FROM", "JOIN"}:
+            paren = _next(tokens, i + 1)
+            if paren < len(tokens) and tokens[paren] == "(" and _word(tokens[_next(tokens, paren + 1)]) in {"SELECT", "VALUES"}:
+                end = _close(tokens, paren)
+                after = _next(tokens, end + 1)
+                if after >= len(tokens) or not _word(tokens[after]) or _word(tokens[after]) in _CLAUSES:
+                    made += 1
+                    tokens.insert(end + 1, f" AS chatd_sub{made}")
+        i += 1
+
+
+def _booleans(tokens: list[str]) -> None:
+    """SQLite's 1 and 0 where a condition stands → TRUE, FALSE; an EXISTS standing as a value
+    (in a select list, THEN, ELSE) → its 0 or 1 as on SQLite."""
+    for i, t in enumerate(tokens):
+        if t in {"1", "0"}:
+            before = _previous(tokens, i)
+            after = _next(tokens, i + 1)
+            if _word(before) in {"WHERE", "AND", "OR", "ON", "HAVING"} and (after >= len(tokens) or tokens[after] == ")" or _word(tokens[after]) in _CLAUSES | {"AND", "OR"}):
+                tokens[i] = "TRUE" if t == "1" else "FALSE"
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) == "EXISTS" and (_word(_previous(tokens, i)) in {"SELECT", "THEN", "ELSE"} or _previous(tokens, i) == ","):
+            paren = _next(tokens, i + 1)
+            end = _close(tokens, paren)
+            tokens[i : end + 1] = ["CAST(", *tokens[i : end + 1], " AS INTEGER)"]
+        i += 1
+
+
+def _previous(tokens: list[str], i: int) -> str:
+    j = i - 1
+    while j >= 0 and tokens[j].isspace():
+        j -= 1
+    return tokens[j] if j >= 0 else ""
+
+
+def _conflict_update(tokens: list[str]) -> None:
+    """In ON CONFLICT … DO UPDATE, a bare column name means the target table's row on SQLite and
+    is ambiguous (beside excluded's) on PostgreSQL: qualify it with the table."""
+    do = _top_level(tokens, "DO")
+    if do is None or _word(tokens[_next(tokens, do + 1)]) != "UPDATE":
+        return
+    into = _top_level(tokens, "INTO")
+    if into is None:
+        return
+    table = tokens[_next(tokens, into + 1)].strip('"')
+    from .pg_schema import derive
+
+    columns = set(derive().columns.get(table, ()))
+    end = _top_level(tokens, "RETURNING", do)
+    for i in range(_next(tokens, do + 1) + 1, len(tokens) if end is None else end):
+        t = tokens[i]
+        if t not in columns or _previous(tokens, i) == ".":
+            continue
+        after = _next(tokens, i + 1)
+        if after < len(tokens) and (tokens[after] in {".", "("} or tokens[after] == "=" and _set_target(tokens, i, do)):
+            continue
+        tokens[i] = f"{table}.{t}"
+
+
+def _set_target(tokens: list[str], i: int, do: int) -> bool:
+    """Whether the name at i is an assignment's target in the DO UPDATE SET list (at depth 0,
+    after SET or a comma)."""
+    depth = 0
+    for j in range(do, i):
+        depth += (tokens[j] == "(") - (tokens[j] == ")")
+    before = _previous(tokens, i)
+    return depth == 0 and (_word(before) == "SET" or before == ",")
+
+
+def _words(tokens: list[str]) -> None:
+    for i, t in enumerate(tokens):
+        if t == "==":
+            tokens[i] = "="
+        elif _word(t) == "BEGIN":
+            after = _next(tokens, i + 1)
+            if after < len(tokens) and _word(tokens[after]) in {"IMMEDIATE", "DEFERRED", "EXCLUSIVE"}:
+                tokens[i + 1 : after + 1] = []
+
+
+@functools.lru_cache(maxsize=2048)
+def _translate(sql: str) -> tuple[str, bool]:
+    tokens = _tokens(sql)
+    _check_sqlite_only(tokens)
+    _insert_or(tokens)
+    _conflict_update(tokens)
+    _functions(tokens)
+    _json_each(tokens)
+    _like(tokens)
+    _nocase(tokens)
+    _is(tokens)
+    _subquery_aliases(tokens)
+    _booleans(tokens)
+    _words(tokens)
+    numbered = _placeholders(tokens)
+    return "".join(tokens).strip(), numbered
+
+
+def postgres(sql: str) -> str:
+    """One statement of chatd.store in PostgreSQL's (psycopg's) terms."""
+    return _translate(sql)[0]
+
+
+def arguments(sql: str, args: Sequence[Any] | Mapping[str, Any] | None) -> Sequence[Any] | Mapping[str, Any]:
+    """The arguments to pass psycopg with `postgres(sql)`: a mapping by number for ?N
+    placeholders, and never None (so that `%%` always reads as one `%`)."""
+    if args is None:
+        args = ()
+    if _translate(sql)[1] and not isinstance(args, Mapping):
+        return {str(n): v for n, v in enumerate(args, 1)}
+    return args
+
+
+@functools.lru_cache(maxsize=512)
+def returning_id(sql: str) -> str | None:
+    """The translation of an INSERT with `RETURNING <id>` appended, when it inserts into a table
+    whose id PostgreSQL makes and does not already return something; otherwise None."""
+    from .pg_schema import derive
+
+    tokens = _tokens(sql)
+    first = _next(tokens, 0)
+    if first >= len(tokens) or _word(tokens[first]) not in {"INSERT", "REPLACE"} or _top_level(tokens, "RETURNING") is not None:
+        return None
+    into = _top_level(tokens, "INTO", first)
+    if into is None:
+        return None
+    table = tokens[_next(tokens, into + 1)].strip('"')
+    column = derive().identity.get(table)
+    if column is None:
+        return None
+    return f"{postgres(sql).rstrip(';').rstrip()} RETURNING {column}"
