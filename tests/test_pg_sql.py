@@ -4,8 +4,9 @@ PostgreSQL (tests/postgres.py):
 - the schema derived from the SQLite migrations creates cleanly and has every table, column and
   index of the SQLite schema but the FTS5 ones;
 - every statement of chatd/store/*.py (found statically: tests/store_sql.py) translates and is
-  accepted by PostgreSQL's PREPARE (syntax, tables, columns and types) against that schema, but
-  those of SQLITE_ONLY, each with its reason (a new statement that does not translate fails here);
+  accepted by PostgreSQL's PREPARE (syntax, tables, columns and types) against that schema, and
+  returns only the types SQLite would (integers, text, bytes), but those of SQLITE_ONLY, each
+  with its reason (a new statement that does not translate fails here);
 - translated statements give on PostgreSQL the results they give on SQLite.
 """
 
@@ -47,6 +48,9 @@ SQLITE_ONLY = {
 }
 SQLITE_TYPES = {"INTEGER": "bigint", "TEXT": "text", "BLOB": "bytea"}
 _TRANSACTION = re.compile(r"^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b(?:\s+(?:TO\s+)?(?:SAVEPOINT\s+)?(\w+))?\s*$", re.I)
+# What SQLite returns from chatd's tables: integers, text, blobs (and NULL). Another type in a
+# result (a boolean, numeric for SUM) would reach Python as something else (bool, Decimal).
+RESULT_TYPES = {"int8", "int4", "int2", "text", "bytea"}
 _PLACEHOLDER = re.compile(r"%%|%s|%\((\d+)\)s")
 
 
@@ -132,8 +136,9 @@ def test_the_seeded_rows_and_the_identities_follow_the_sqlite_migrations(pg):
 # --- every statement ----------------------------------------------------------------------
 
 
-def _prepared(pg: psycopg.Connection[Any], sql: str) -> None:
-    """Raise what PostgreSQL says of the translated statement (PREPARE checks it whole)."""
+def _prepared(pg: psycopg.Connection[Any], sql: str) -> list[str]:
+    """Raise what PostgreSQL says of the translated statement (PREPARE checks it whole); the
+    types of the columns it returns."""
     transaction = _TRANSACTION.match(sql)
     if transaction:  # not preparable: run it where it can run, inside a transaction rolled back
         word, name = transaction.group(1).upper(), transaction.group(2)
@@ -145,7 +150,7 @@ def _prepared(pg: psycopg.Connection[Any], sql: str) -> None:
                 pg.execute(sql)
         finally:
             pg.execute("ROLLBACK")
-        return
+        return []
     numbered = iter(range(1, 1000))
     text = _PLACEHOLDER.sub(lambda m: "%" if m.group(0) == "%%" else f"${m.group(1) or next(numbered)}", sql)
     try:
@@ -157,7 +162,10 @@ def _prepared(pg: psycopg.Connection[Any], sql: str) -> None:
         if not count or "text" not in str(e) and "could not determine" not in str(e):
             raise
         pg.execute(f"PREPARE chatd_check ({', '.join(['smallint'] * count)}) AS {text}")
+    described = pg.pgconn.describe_prepared(b"chatd_check")
+    oids = [described.ftype(i) for i in range(described.nfields)]
     pg.execute("DEALLOCATE chatd_check")
+    return [t.name if (t := psycopg.postgres.types.get(oid)) else str(oid) for oid in oids]
 
 
 def inventory(pg: psycopg.Connection[Any]) -> tuple[list[store_sql.Statement], list[tuple[store_sql.Statement | str, str]]]:
@@ -168,7 +176,10 @@ def inventory(pg: psycopg.Connection[Any]) -> tuple[list[store_sql.Statement], l
     failed: list[tuple[store_sql.Statement | str, str]] = [(f"{where} (line {line})", f"SQL not known statically: {part}") for where, line, part in unknown]
     for statement in found:
         try:
-            _prepared(pg, dialect.postgres(statement.sql))
+            odd = set(_prepared(pg, dialect.postgres(statement.sql))) - RESULT_TYPES
+            if odd:
+                failed.append((statement, f"returns {sorted(odd)} where SQLite returns integers"))
+                continue
         except dialect.Untranslatable as e:
             failed.append((statement, f"untranslatable: {e}"))
         except psycopg.Error as e:
@@ -290,6 +301,10 @@ def test_arguments_and_percent_signs_reach_postgresql_as_written(pg):
         dialect.postgres(sql)
     numbered = "SELECT ?2 || '%', ?1"
     assert pg.execute(dialect.postgres(numbered), dialect.arguments(numbered, ("a", "b"))).fetchone() == ("b%", "a")
+    with pg.transaction(force_rollback=True):  # a Python bool stored as SQLite stores it: 0 or 1
+        insert = "INSERT INTO users (name, display_name, password_hash, is_admin, created_at) VALUES (?, ?, '', ?, 0)"
+        pg.execute(dialect.postgres(insert), dialect.arguments(insert, ["b", "b", True]))
+        assert pg.execute("SELECT is_admin FROM users WHERE name = 'B'").fetchone() == (1,)
 
 
 @pytest.mark.parametrize(
@@ -319,3 +334,21 @@ def test_insert_or_replace_sets_what_it_does_not_name_to_the_default(pg):
         pg.execute("INSERT INTO privacy (user_id, dm_policy, friend_requests) VALUES (%s, 'nobody', 0)", (uid,))
         pg.execute(dialect.postgres(sql), (uid, "friends"))
         assert pg.execute("SELECT dm_policy, friend_requests FROM privacy WHERE user_id = %s", (uid,)).fetchone() == ("friends", 1)
+
+
+if __name__ == "__main__":  # the inventory: python -m tests.test_pg_sql
+    from collections import defaultdict
+
+    from tests.postgres import Cluster
+
+    with Cluster() as cluster, psycopg.connect(cluster.create_database(), autocommit=True) as conn:
+        pg_schema.create(conn)
+        ok, not_ok = inventory(conn)
+    by_reason: dict[str, list[str]] = defaultdict(list)
+    for statement, reason in not_ok:
+        where = statement.where if isinstance(statement, store_sql.Statement) else statement
+        by_reason[SQLITE_ONLY.get(where.split(" (line")[0], "NOT LISTED")].append(f"{statement}  [{reason}]")
+    print(f"{len(ok)} statements translate and prepare; {len(not_ok)} do not:")
+    for reason, items in sorted(by_reason.items()):
+        print(f"\n{reason}:")
+        print("\n".join(f"  {' '.join(i.split())[:220]}" for i in items))

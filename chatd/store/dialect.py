@@ -13,6 +13,7 @@ The translation, token by token (string literals and quoted names are left alone
   `INSERT … ON CONFLICT (key) DO UPDATE` over the table's only unique key (a table with several
   is untranslatable: SQLite replaces the rows conflicting on any of them), the columns not given
   set to their defaults as SQLite's delete-and-insert does;
+- `SUM(x)` → CAST(SUM(x) AS BIGINT): an integer, as on SQLite (PostgreSQL's is numeric);
 - scalar `MAX(a, b, …)` → GREATEST, `MIN(a, b, …)` → LEAST (PostgreSQL's ignore NULLs where
   SQLite's return NULL: chatd passes none); IFNULL → COALESCE; instr(a, b) → strpos(a, b);
 - `x LIKE p` → `x ILIKE p COLLATE "C"`: SQLite's LIKE folds ASCII case only, as ILIKE does
@@ -24,7 +25,9 @@ The translation, token by token (string literals and quoted names are left alone
 
 `returning_id(sql)`: the statement with `RETURNING <id>` appended when it is an INSERT into a
 table whose id PostgreSQL makes (an identity column) and the caller may read cursor.lastrowid
-(psycopg's lastrowid is always None): the wrapper reads the id from the returned row.
+(psycopg's lastrowid is always None): the wrapper reads the id from the returned row (none when
+an INSERT OR IGNORE inserted nothing, where SQLite leaves lastrowid as it was; chatd reads
+lastrowid only after plain INSERTs).
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ def _placeholders(tokens: list[str]) -> bool:
 def _functions(tokens: list[str]) -> None:
     for i, t in enumerate(tokens):
         w = _word(t)
-        if w not in {"MAX", "MIN", "IFNULL", "INSTR", "CAST", "PRINTF", "CHAR"}:
+        if w not in {"MAX", "MIN", "IFNULL", "INSTR", "CAST", "PRINTF", "CHAR", "SUM"}:
             continue
         paren = _next(tokens, i + 1)
         if paren >= len(tokens) or tokens[paren] != "(":
@@ -153,6 +156,9 @@ def _functions(tokens: list[str]) -> None:
         end = _close(tokens, paren)
         if w in {"MAX", "MIN"} and _top_level_commas(tokens, paren + 1, end):
             tokens[i] = "GREATEST" if w == "MAX" else "LEAST"
+        elif w == "SUM":
+            tokens[i] = "CAST(SUM"
+            tokens[end] = ") AS BIGINT)"
         elif w == "IFNULL":
             tokens[i] = "COALESCE"
         elif w == "INSTR":
@@ -242,7 +248,7 @@ def _upsert(tokens: list[str], first: int, mode: str) -> None:
         clause = " ON CONFLICT DO NOTHING"
     else:
         clause = " " + _replace_clause(tokens, first)
-    tokens.insert(at, clause + (" " if where is not None else ""))
+    tokens.insert(at, clause)
 
 
 def _replace_clause(tokens: list[str], first: int) -> str:
@@ -427,13 +433,17 @@ def postgres(sql: str) -> str:
 
 
 def arguments(sql: str, args: Sequence[Any] | Mapping[str, Any] | None) -> Sequence[Any] | Mapping[str, Any]:
-    """The arguments to pass psycopg with `postgres(sql)`: a mapping by number for ?N
-    placeholders, and never None (so that `%%` always reads as one `%`)."""
+    """The arguments to pass psycopg with `postgres(sql)`: never None (so that `%%` always
+    reads as one `%`), booleans as the 0 and 1 SQLite stores (PostgreSQL refuses a boolean for
+    a BIGINT column), and a mapping by number for ?N placeholders."""
     if args is None:
-        args = ()
-    if _translate(sql)[1] and not isinstance(args, Mapping):
-        return {str(n): v for n, v in enumerate(args, 1)}
-    return args
+        return ()
+    if isinstance(args, Mapping):
+        return {k: int(v) if v.__class__ is bool else v for k, v in args.items()}
+    values = [int(v) if v.__class__ is bool else v for v in args]
+    if _translate(sql)[1]:
+        return {str(n): v for n, v in enumerate(values, 1)}
+    return values
 
 
 @functools.lru_cache(maxsize=512)
