@@ -248,3 +248,26 @@ def statements() -> tuple[list[Statement], list[tuple[str, int, str]]]:
                     continue
                 found += [Statement(module.name, fname, node.lineno, sql) for sql in dict.fromkeys(variants)]
     return found, unknown
+
+
+def lastrowid_reads() -> list[tuple[str, int, list[str]]]:
+    """Each read of `<cursor>.lastrowid` in chatd.store: (where, line, the SQL of the execute
+    that made that cursor: the nearest assignment above it in the same function)."""
+    out: list[tuple[str, int, list[str]]] = []
+    for path in sorted(STORE.glob("*.py")):
+        if path.stem in SKIPPED_MODULES:
+            continue
+        module = _module(path.stem)
+        for fname, function, body in _functions(module.tree):
+            evaluator = _Evaluator(module, function, f"{module.name}.{fname}")
+            made: list[tuple[int, str, ast.expr]] = []  # (line, cursor name, SQL expression)
+            for node in ast.walk(body):
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
+                    if node.value.func.attr == "execute" and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                        made.append((node.lineno, node.targets[0].id, node.value.args[0]))
+            for node in ast.walk(body):
+                if isinstance(node, ast.Attribute) and node.attr == "lastrowid" and isinstance(node.value, ast.Name):
+                    name = node.value.id
+                    line, _, sql = max(m for m in made if m[1] == name and m[0] <= node.lineno)
+                    out.append((f"{module.name}.{fname}", node.lineno, evaluator.eval(sql)))
+    return out

@@ -199,6 +199,15 @@ def test_every_store_statement_translates_and_prepares_but_the_sqlite_only_ones(
     assert not stale, f"listed as SQLite-only but all translate now: {stale}"
 
 
+def test_every_insert_whose_lastrowid_is_read_returns_its_id_on_postgresql():
+    reads = store_sql.lastrowid_reads()
+    assert len(reads) >= 8
+    for where, line, variants in reads:
+        for sql in variants:
+            returning = dialect.returning_id(sql)
+            assert returning is not None and returning.endswith(" RETURNING id"), f"{where} (line {line}): {sql}"
+
+
 # --- the same results on both -------------------------------------------------------------
 
 
@@ -305,6 +314,26 @@ def test_arguments_and_percent_signs_reach_postgresql_as_written(pg):
         insert = "INSERT INTO users (name, display_name, password_hash, is_admin, created_at) VALUES (?, ?, '', ?, 0)"
         pg.execute(dialect.postgres(insert), dialect.arguments(insert, ["b", "b", True]))
         assert pg.execute("SELECT is_admin FROM users WHERE name = 'B'").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    "expression, args",
+    [
+        ("MAX(1, 2), MIN(3, 4), MAX(2), IFNULL(NULL, 5), instr('abcd', 'cd')", ()),
+        ("'ABC' LIKE 'ab%', 'É' LIKE 'é', 'a_c' LIKE 'a!_c' ESCAPE '!', 'abc' NOT LIKE ?", ("A%",)),
+        ("'b' COLLATE NOCASE = 'B', 'B' COLLATE NOCASE = 'b', 'B' = 'b'", ()),
+        ("CAST('7' AS INTEGER) + 1, printf('%s', 'x') || char(31) || 'y', 7 / 2, -7 / 2, 7 % 3", ()),
+        ("CAST(NULL AS INTEGER) IS ?, 1 IS ?, 1 IS NOT ?, 2 IS NOT NULL", (None, 1, None)),
+        ("?2 - ?1, ?1", (10, 3)),
+        ("(SELECT SUM(v) FROM (SELECT 2 AS v UNION ALL SELECT 3) AS s)", ()),
+        ("(SELECT COUNT(*) FROM json_each('[1, 2, 3]') WHERE value IN (2, 3))", ()),
+        ("EXISTS (SELECT 1), (SELECT group_key FROM (SELECT 'B' AS group_key UNION SELECT 'a') AS g ORDER BY group_key COLLATE NOCASE LIMIT 1), (SELECT k FROM (SELECT 'B' AS k UNION SELECT 'a') AS g ORDER BY k LIMIT 1)", ()),
+    ],
+)
+def test_expressions_give_what_they_give_on_sqlite(pg, expression, args):
+    sql = f"SELECT {expression}"
+    want = sqlite3.connect(":memory:").execute(sql, args).fetchone()
+    assert _plain(pg.execute(dialect.postgres(sql), dialect.arguments(sql, args)).fetchone()) == list(want)
 
 
 @pytest.mark.parametrize(

@@ -21,6 +21,8 @@ The translation, token by token (string literals and quoted names are left alone
   collation, chatd.store.pg_schema, where PostgreSQL 15 refuses LIKE);
 - `json_each(x) [alias]` over a JSON list of integers (chatd's mentions) → a LATERAL subquery
   of jsonb_array_elements_text with the same `value` column, as BIGINT;
+- an ORDER BY term naming a column that may hold NULL → NULLS FIRST (ascending) or NULLS LAST
+  (descending), where SQLite puts NULL;
 - `CAST(x AS INTEGER)` → BIGINT; `==` → `=`; `BEGIN IMMEDIATE|DEFERRED|EXCLUSIVE` → `BEGIN`.
 
 `returning_id(sql)`: the statement with `RETURNING <id>` appended when it is an INSERT into a
@@ -57,15 +59,14 @@ _SQLITE_ONLY = {
     "TOTAL_CHANGES": "total_changes() is SQLite's; use the cursor's rowcount",
     "LAST_INSERT_ROWID": "last_insert_rowid() is SQLite's; use returning_id",
     "TYPEOF": "typeof() reports SQLite's storage classes",
-    "GROUP_CONCAT": "group_concat(): write string_agg with an explicit separator",
+    "GROUP_CONCAT": "group_concat() (write string_agg with an explicit separator)",
     "STRFTIME": "strftime() is SQLite's date formatting",
-    "IIF": "iif(): write CASE",
+    "IIF": "iif() (write CASE)",
     "VACUUM": "VACUUM INTO / VACUUM is maintenance of the SQLite file",
     "ATTACH": "ATTACH opens another SQLite file",
 }
 _APPLICATION_FUNCTIONS = re.compile(r"^CHATD_\w+$")  # registered with create_function (chatd.store.schema)
 _CLAUSES = {"WHERE", "ON", "LEFT", "RIGHT", "INNER", "CROSS", "JOIN", "NATURAL", "ORDER", "GROUP", "LIMIT", "HAVING", "UNION", "EXCEPT", "INTERSECT", "WINDOW", "RETURNING", "USING", "OFFSET", "THEN", "END"}
-_KEYWORDS_AFTER_OPERAND = {"ESCAPE", "AND", "OR", "THEN", "ELSE", "END", "WHEN", "DESC", "ASC", "LIMIT", "ORDER", "GROUP", "FROM", "WHERE", "ON", "COLLATE"}
 
 
 def _tokens(sql: str) -> list[str]:
@@ -123,7 +124,7 @@ def _check_sqlite_only(tokens: list[str]) -> None:
         w = _word(t)
         if w in _SQLITE_ONLY:
             after = _next(tokens, i + 1)
-            if w in {"CHANGES", "TOTAL_CHANGES", "LAST_INSERT_ROWID", "TYPEOF", "GROUP_CONCAT", "STRFTIME", "IIF"} and (after >= len(tokens) or tokens[after] != "("):
+            if "()" in _SQLITE_ONLY[w] and (after >= len(tokens) or tokens[after] != "("):
                 continue  # a column of that name, not the function
             raise Untranslatable(_SQLITE_ONLY[w])
         if _APPLICATION_FUNCTIONS.match(w):
@@ -202,7 +203,7 @@ def _json_each(tokens: list[str]) -> None:
             alias = "json_each"
             if alias_at < len(tokens) and _word(tokens[alias_at]) == "AS":
                 alias_at = _next(tokens, alias_at + 1)
-            if alias_at < len(tokens) and _word(tokens[alias_at]) and _word(tokens[alias_at]) not in _KEYWORDS_AFTER_OPERAND | {"JOIN", "LEFT", "INNER", "CROSS", "USING", "NATURAL"}:
+            if alias_at < len(tokens) and _word(tokens[alias_at]) and _word(tokens[alias_at]) not in _CLAUSES | {"AND", "OR", "ELSE", "WHEN"}:
                 alias, end = tokens[alias_at], alias_at
             tokens[i : end + 1] = [f"LATERAL (SELECT jsonb_array_elements_text(({inner})::jsonb)::bigint AS value) AS {alias}"]
         i += 1
@@ -298,18 +299,33 @@ def _operand_start(tokens: list[str], end: int) -> int:
 
 
 def _nocase(tokens: list[str]) -> None:
-    """`x COLLATE NOCASE` → lower(x COLLATE "C"): ASCII case folded, then compared by code
-    point, as SQLite's NOCASE does."""
+    """`x COLLATE NOCASE` as an ORDER BY term → lower(x COLLATE "C"): ASCII case folded, then
+    sorted by code point, as SQLite's NOCASE does. Elsewhere (a comparison) it stays: the
+    schema's `nocase` collation, case-insensitive on both sides."""
     i = 0
     while i < len(tokens):
         if _word(tokens[i]) == "COLLATE":
             name_at = _next(tokens, i + 1)
-            if name_at < len(tokens) and _word(tokens[name_at]) == "NOCASE":
+            if name_at < len(tokens) and _word(tokens[name_at]) == "NOCASE" and _ordering(tokens, i):
                 start = _operand_start(tokens, i)
                 operand = "".join(tokens[start:i]).strip()
                 tokens[start : name_at + 1] = [f'lower({operand} COLLATE "C")']
                 i = start
         i += 1
+
+
+def _ordering(tokens: list[str], i: int) -> bool:
+    """Whether tokens[i] is in an ORDER BY list."""
+    depth = 0
+    for j in range(i - 1, -1, -1):
+        depth += (tokens[j] == ")") - (tokens[j] == "(")
+        if depth < 0:
+            return False
+        if depth == 0 and _word(tokens[j]) == "BY":
+            return _word(_previous(tokens, j)) == "ORDER"
+        if depth == 0 and _word(tokens[j]) in {"SELECT", "WHERE", "ON", "HAVING", "SET", "WHEN"}:
+            return False
+    return False
 
 
 def _is(tokens: list[str]) -> None:
@@ -379,24 +395,47 @@ def _conflict_update(tokens: list[str]) -> None:
 
     columns = set(derive().columns.get(table, ()))
     end = _top_level(tokens, "RETURNING", do)
+    depth = 0  # an assignment's target (after SET or a comma, at depth 0) stays bare
     for i in range(_next(tokens, do + 1) + 1, len(tokens) if end is None else end):
         t = tokens[i]
-        if t not in columns or _previous(tokens, i) == ".":
-            continue
+        depth += (t == "(") - (t == ")")
         after = _next(tokens, i + 1)
-        if after < len(tokens) and (tokens[after] in {".", "("} or tokens[after] == "=" and _set_target(tokens, i, do)):
+        if t not in columns or _previous(tokens, i) == "." or after < len(tokens) and tokens[after] in {".", "("}:
             continue
-        tokens[i] = f"{table}.{t}"
+        if not (depth == 0 and after < len(tokens) and tokens[after] == "=" and (_word(_previous(tokens, i)) == "SET" or _previous(tokens, i) == ",")):
+            tokens[i] = f"{table}.{t}"
 
 
-def _set_target(tokens: list[str], i: int, do: int) -> bool:
-    """Whether the name at i is an assignment's target in the DO UPDATE SET list (at depth 0,
-    after SET or a comma)."""
-    depth = 0
-    for j in range(do, i):
-        depth += (tokens[j] == "(") - (tokens[j] == ")")
-    before = _previous(tokens, i)
-    return depth == 0 and (_word(before) == "SET" or before == ",")
+_ORDER_TERM = re.compile(r"^(?:\w+\.)?(\w+)(?:\s+(ASC|DESC))?$", re.I)
+
+
+def _order_nulls(tokens: list[str]) -> None:
+    """SQLite sorts NULL first (ascending), PostgreSQL last: an ORDER BY term naming a column
+    that may hold NULL says where SQLite puts them."""
+    from .pg_schema import derive
+
+    nullable = derive().nullable
+    i = 0
+    while i < len(tokens):
+        if _word(tokens[i]) == "ORDER" and _word(tokens[_next(tokens, i + 1)]) == "BY":
+            j = start = _next(tokens, i + 1) + 1
+            depth = 0
+            while j <= len(tokens):
+                t = tokens[j] if j < len(tokens) else ")"
+                depth += (t == "(") - (t == ")")
+                if depth < 0 or depth == 0 and (t == "," or _word(t) in {"LIMIT", "OFFSET", "UNION", "EXCEPT", "INTERSECT", "RETURNING"}):
+                    term = _ORDER_TERM.match("".join(tokens[start:j]).strip())
+                    if term and term.group(1) in nullable:
+                        end = j
+                        while tokens[end - 1].isspace():
+                            end -= 1
+                        tokens.insert(end, " NULLS LAST" if (term.group(2) or "").upper() == "DESC" else " NULLS FIRST")
+                        j += 1
+                    if t != ",":
+                        break
+                    start = j + 1
+                j += 1
+        i += 1
 
 
 def _words(tokens: list[str]) -> None:
@@ -422,6 +461,7 @@ def _translate(sql: str) -> tuple[str, bool]:
     _is(tokens)
     _subquery_aliases(tokens)
     _booleans(tokens)
+    _order_nulls(tokens)
     _words(tokens)
     numbered = _placeholders(tokens)
     return "".join(tokens).strip(), numbered

@@ -47,7 +47,7 @@ _ROWID_ALIAS = re.compile(r"(\(\s*)(\w+)\s+INTEGER\s+PRIMARY\s+KEY\s*(?=,)", re.
 class Schema:
     """The SQLite schema at its latest version, translated: statements, and what they were made from."""
 
-    def __init__(self, version: int, tables: dict[str, str], indexes: dict[str, str], fts: dict[str, list[str]], seed: dict[str, list[tuple[Any, ...]]], keys: dict[str, list[tuple[str, ...]]], identity: dict[str, str], columns: dict[str, list[str]]):
+    def __init__(self, version: int, tables: dict[str, str], indexes: dict[str, str], fts: dict[str, list[str]], seed: dict[str, list[tuple[Any, ...]]], keys: dict[str, list[tuple[str, ...]]], identity: dict[str, str], columns: dict[str, list[str]], nullable: frozenset[str]):
         self.version = version
         self.tables = tables  # name: CREATE TABLE (PostgreSQL)
         self.indexes = indexes  # name: CREATE INDEX (PostgreSQL)
@@ -56,6 +56,7 @@ class Schema:
         self.keys = keys  # table: its primary key and unique keys (column tuples), primary first
         self.identity = identity  # table: its identity column
         self.columns = columns  # table: its columns, in order
+        self.nullable = nullable  # the names of the columns that may hold NULL, in any table
 
     def statements(self) -> list[str]:
         """Everything `create` runs, in order (before the seed rows and the version)."""
@@ -125,6 +126,7 @@ def derive() -> Schema:
         keys: dict[str, list[tuple[str, ...]]] = {}
         identity: dict[str, str] = {}
         columns: dict[str, list[str]] = {}
+        nullable: set[str] = set()
         for kind, name, table, sql in rows:
             owner = next((v for v in fts if name == v or name.startswith(v + "_")), None)
             if owner is not None:
@@ -138,11 +140,13 @@ def derive() -> Schema:
             if column:
                 identity[name] = column
             keys[name] = _keys(conn, name)
-            columns[name] = [r[1] for r in conn.execute(f'PRAGMA table_info("{name}")')]
+            info = conn.execute(f'PRAGMA table_info("{name}")').fetchall()
+            columns[name] = [r[1] for r in info]
+            nullable |= {r[1] for r in info if not r[3] and not r[5]}
             found = conn.execute(f'SELECT * FROM "{name}"').fetchall()
             if found:
                 seed[name] = found
-        return Schema(version, tables, indexes, fts, seed, keys, identity, columns)
+        return Schema(version, tables, indexes, fts, seed, keys, identity, columns, frozenset(nullable))
     finally:
         conn.close()
 
