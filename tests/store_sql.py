@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 STORE = Path(__file__).resolve().parent.parent / "chatd" / "store"
-SKIPPED_MODULES = {"migrations", "dialect", "pg_schema"}  # the SQLite schema's history; this layer itself
+SKIPPED_MODULES = {"migrations", "dialect", "sql_tokens", "pg_schema"}  # the SQLite schema's history; this layer itself
 CALLS = {"execute", "executemany", "query"}
 MAX_VARIANTS = 24
 

@@ -5,7 +5,8 @@
 arguments through `arguments(sql, args)`. What has no mechanical translation raises
 `Untranslatable`, naming why.
 
-The translation, token by token (string literals and quoted names are left alone but for `%`):
+The translation, token by token (chatd.store.sql_tokens; string literals and quoted names are
+left alone but for `%`):
 - `?` → `%s`; `?N` (numbered) → `%(N)s`, its arguments given as a mapping by `arguments`;
   a literal `%` → `%%` (psycopg reads `%` as a placeholder whenever arguments are passed, and
   `arguments` always passes them, an empty tuple at least);
@@ -23,6 +24,12 @@ The translation, token by token (string literals and quoted names are left alone
   of jsonb_array_elements_text with the same `value` column, as BIGINT;
 - an ORDER BY term naming a column that may hold NULL → NULLS FIRST (ascending) or NULLS LAST
   (descending), where SQLite puts NULL;
+- `a IS b`, `a IS NOT b` (b not NULL) → IS [NOT] DISTINCT FROM;
+- in ON CONFLICT … DO UPDATE, a bare column (the existing row's on SQLite) → table.column;
+- a subquery in FROM or JOIN without an alias → one (PostgreSQL 15 requires it);
+- 1 or 0 standing as a condition → TRUE, FALSE; an EXISTS standing as a value → its 0 or 1;
+- `x COLLATE NOCASE` in ORDER BY → lower(x COLLATE "C") (SQLite's ASCII folding and order);
+- printf('%s', …) → format(…); char(n) → chr(n);
 - `CAST(x AS INTEGER)` → BIGINT; `==` → `=`; `BEGIN IMMEDIATE|DEFERRED|EXCLUSIVE` → `BEGIN`.
 
 `returning_id(sql)`: the statement with `RETURNING <id>` appended when it is an INSERT into a
@@ -39,12 +46,10 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .sql_tokens import Untranslatable, closing, next_token, operand_end, operand_start, previous, tokens_of, top_level, top_level_commas, word
 
-class Untranslatable(ValueError):
-    """A statement with no mechanical PostgreSQL translation; the message says why."""
+__all__ = ["Untranslatable", "arguments", "postgres", "returning_id"]
 
-
-_TOKEN = re.compile(r"""'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\?\d*|\w+|\s+|\|\||==|!=|<>|<=|>=|.""", re.S)
 # What SQLite has and PostgreSQL lacks, or has with another meaning: the reason for each.
 _SQLITE_ONLY = {
     "PRAGMA": "PRAGMA is SQLite's own",
@@ -69,61 +74,11 @@ _APPLICATION_FUNCTIONS = re.compile(r"^CHATD_\w+$")  # registered with create_fu
 _CLAUSES = {"WHERE", "ON", "LEFT", "RIGHT", "INNER", "CROSS", "JOIN", "NATURAL", "ORDER", "GROUP", "LIMIT", "HAVING", "UNION", "EXCEPT", "INTERSECT", "WINDOW", "RETURNING", "USING", "OFFSET", "THEN", "END"}
 
 
-def _tokens(sql: str) -> list[str]:
-    return [t for t in _TOKEN.findall(sql) if not t.startswith("--")]
-
-
-def _word(token: str) -> str:
-    return token.upper() if token[:1].isalpha() or token[:1] == "_" else ""
-
-
-def _next(tokens: list[str], i: int) -> int:
-    """The index of the first non-blank token at or after i (len(tokens) if none)."""
-    while i < len(tokens) and tokens[i].isspace():
-        i += 1
-    return i
-
-
-def _close(tokens: list[str], i: int) -> int:
-    """tokens[i] is '(': the index of its ')'."""
-    depth = 0
-    for j in range(i, len(tokens)):
-        depth += tokens[j] == "("
-        depth -= tokens[j] == ")"
-        if depth == 0:
-            return j
-    raise Untranslatable("unbalanced parentheses")
-
-
-def _top_level_commas(tokens: list[str], start: int, end: int) -> int:
-    depth = commas = 0
-    for t in tokens[start:end]:
-        depth += (t == "(") - (t == ")")
-        commas += t == "," and depth == 0
-    return commas
-
-
-def _operand_end(tokens: list[str], i: int) -> int:
-    """The index just past the primary operand starting at i (a placeholder, literal, name
-    (qualified or not), or a parenthesised expression or call)."""
-    i = _next(tokens, i)
-    if i >= len(tokens):
-        raise Untranslatable("an operator with no operand")
-    if tokens[i] == "(":
-        return _close(tokens, i) + 1
-    j = i + 1
-    while j + 1 < len(tokens) and tokens[j] == "." and _word(tokens[j + 1]):
-        j += 2
-    if j < len(tokens) and tokens[j] == "(" and _word(tokens[i]):
-        return _close(tokens, j) + 1
-    return j
-
-
 def _check_sqlite_only(tokens: list[str]) -> None:
     for i, t in enumerate(tokens):
-        w = _word(t)
+        w = word(t)
         if w in _SQLITE_ONLY:
-            after = _next(tokens, i + 1)
+            after = next_token(tokens, i + 1)
             if "()" in _SQLITE_ONLY[w] and (after >= len(tokens) or tokens[after] != "("):
                 continue  # a column of that name, not the function
             raise Untranslatable(_SQLITE_ONLY[w])
@@ -148,14 +103,14 @@ def _placeholders(tokens: list[str]) -> bool:
 
 def _functions(tokens: list[str]) -> None:
     for i, t in enumerate(tokens):
-        w = _word(t)
+        w = word(t)
         if w not in {"MAX", "MIN", "IFNULL", "INSTR", "CAST", "PRINTF", "CHAR", "SUM"}:
             continue
-        paren = _next(tokens, i + 1)
+        paren = next_token(tokens, i + 1)
         if paren >= len(tokens) or tokens[paren] != "(":
             continue
-        end = _close(tokens, paren)
-        if w in {"MAX", "MIN"} and _top_level_commas(tokens, paren + 1, end):
+        end = closing(tokens, paren)
+        if w in {"MAX", "MIN"} and top_level_commas(tokens, paren + 1, end):
             tokens[i] = "GREATEST" if w == "MAX" else "LEAST"
         elif w == "SUM":
             tokens[i] = "CAST(SUM"
@@ -165,7 +120,7 @@ def _functions(tokens: list[str]) -> None:
         elif w == "INSTR":
             tokens[i] = "strpos"
         elif w == "CHAR":
-            if _top_level_commas(tokens, paren + 1, end):
+            if top_level_commas(tokens, paren + 1, end):
                 raise Untranslatable("char() of several code points")
             tokens[i] = "chr"
         elif w == "PRINTF":
@@ -175,16 +130,16 @@ def _functions(tokens: list[str]) -> None:
             tokens[i] = "format"
         elif w == "CAST":
             for j in range(paren, end):
-                if _word(tokens[j]) == "INTEGER":
+                if word(tokens[j]) == "INTEGER":
                     tokens[j] = "BIGINT"
 
 
 def _like(tokens: list[str]) -> None:
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) == "LIKE":
+        if word(tokens[i]) == "LIKE":
             tokens[i] = "ILIKE"
-            end = _operand_end(tokens, i + 1)
+            end = operand_end(tokens, i + 1)
             tokens.insert(end, ' COLLATE "C"')
             i = end
         i += 1
@@ -193,44 +148,35 @@ def _like(tokens: list[str]) -> None:
 def _json_each(tokens: list[str]) -> None:
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) == "JSON_EACH":
-            paren = _next(tokens, i + 1)
-            end = _close(tokens, paren)
-            if _top_level_commas(tokens, paren + 1, end):
+        if word(tokens[i]) == "JSON_EACH":
+            paren = next_token(tokens, i + 1)
+            end = closing(tokens, paren)
+            if top_level_commas(tokens, paren + 1, end):
                 raise Untranslatable("json_each() with a path")
             inner = "".join(tokens[paren + 1 : end])
-            alias_at = _next(tokens, end + 1)
+            alias_at = next_token(tokens, end + 1)
             alias = "json_each"
-            if alias_at < len(tokens) and _word(tokens[alias_at]) == "AS":
-                alias_at = _next(tokens, alias_at + 1)
-            if alias_at < len(tokens) and _word(tokens[alias_at]) and _word(tokens[alias_at]) not in _CLAUSES | {"AND", "OR", "ELSE", "WHEN"}:
+            if alias_at < len(tokens) and word(tokens[alias_at]) == "AS":
+                alias_at = next_token(tokens, alias_at + 1)
+            if alias_at < len(tokens) and word(tokens[alias_at]) and word(tokens[alias_at]) not in _CLAUSES | {"AND", "OR", "ELSE", "WHEN"}:
                 alias, end = tokens[alias_at], alias_at
             tokens[i : end + 1] = [f"LATERAL (SELECT jsonb_array_elements_text(({inner})::jsonb)::bigint AS value) AS {alias}"]
         i += 1
 
 
-def _top_level(tokens: list[str], word: str, start: int = 0) -> int | None:
-    depth = 0
-    for j in range(start, len(tokens)):
-        depth += (tokens[j] == "(") - (tokens[j] == ")")
-        if depth == 0 and _word(tokens[j]) == word:
-            return j
-    return None
-
-
 def _insert_or(tokens: list[str]) -> None:
-    first = _next(tokens, 0)
+    first = next_token(tokens, 0)
     if first >= len(tokens):
         return
-    head = _word(tokens[first])
+    head = word(tokens[first])
     if head == "REPLACE":
         tokens[first : first + 1] = ["INSERT"]
         _upsert(tokens, first, "REPLACE")
     elif head == "INSERT":
-        after = _next(tokens, first + 1)
-        if after < len(tokens) and _word(tokens[after]) == "OR":
-            mode_at = _next(tokens, after + 1)
-            mode = _word(tokens[mode_at])
+        after = next_token(tokens, first + 1)
+        if after < len(tokens) and word(tokens[after]) == "OR":
+            mode_at = next_token(tokens, after + 1)
+            mode = word(tokens[mode_at])
             del tokens[first + 1 : mode_at + 1]
             if mode in {"IGNORE", "REPLACE"}:
                 _upsert(tokens, first, mode)
@@ -239,9 +185,9 @@ def _insert_or(tokens: list[str]) -> None:
 
 
 def _upsert(tokens: list[str], first: int, mode: str) -> None:
-    if _top_level(tokens, "CONFLICT") is not None:
+    if top_level(tokens, "CONFLICT") is not None:
         raise Untranslatable(f"INSERT OR {mode} with its own ON CONFLICT clause")
-    where = _top_level(tokens, "RETURNING")
+    where = top_level(tokens, "RETURNING")
     at = len(tokens) if where is None else where
     while at > 0 and (tokens[at - 1].isspace() or tokens[at - 1] == ";"):
         at -= 1
@@ -255,10 +201,10 @@ def _upsert(tokens: list[str], first: int, mode: str) -> None:
 def _replace_clause(tokens: list[str], first: int) -> str:
     from .pg_schema import derive
 
-    into = _top_level(tokens, "INTO", first)
+    into = top_level(tokens, "INTO", first)
     if into is None:
         raise Untranslatable("INSERT OR REPLACE without INTO")
-    name_at = _next(tokens, into + 1)
+    name_at = next_token(tokens, into + 1)
     table = tokens[name_at].strip('"')
     schema = derive()
     keys = schema.keys.get(table)
@@ -266,36 +212,15 @@ def _replace_clause(tokens: list[str], first: int) -> str:
         raise Untranslatable(f"INSERT OR REPLACE into {table}: no table of that name in the schema")
     if len(keys) != 1:
         raise Untranslatable(f"INSERT OR REPLACE into {table}: SQLite replaces the rows conflicting on any of its {len(keys)} unique keys; ON CONFLICT takes one")
-    paren = _next(tokens, name_at + 1)
+    paren = next_token(tokens, name_at + 1)
     if tokens[paren] != "(":
         raise Untranslatable(f"INSERT OR REPLACE into {table} without a column list")
-    given = [t.strip('"') for t in tokens[paren + 1 : _close(tokens, paren)] if _word(t)]
+    given = [t.strip('"') for t in tokens[paren + 1 : closing(tokens, paren)] if word(t)]
     key = keys[0]
     sets = [f"{c} = excluded.{c}" if c in given else f"{c} = DEFAULT" for c in schema.columns[table] if c not in key]
     if not sets:
         return f"ON CONFLICT ({', '.join(key)}) DO NOTHING"
     return f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {', '.join(sets)}"
-
-
-def _operand_start(tokens: list[str], end: int) -> int:
-    """The index where the operand ending just before `end` (a name, qualified or not, or a
-    parenthesised expression or call) begins."""
-    i = end - 1
-    while i >= 0 and tokens[i].isspace():
-        i -= 1
-    if i < 0:
-        raise Untranslatable("an operator with no operand")
-    if tokens[i] == ")":
-        depth = 0
-        while i >= 0:
-            depth += (tokens[i] == ")") - (tokens[i] == "(")
-            if depth == 0:
-                break
-            i -= 1
-        return i - 1 if i > 0 and _word(tokens[i - 1]) else i
-    while i >= 2 and tokens[i - 1] == "." and _word(tokens[i - 2]):
-        i -= 2
-    return i
 
 
 def _nocase(tokens: list[str]) -> None:
@@ -304,10 +229,10 @@ def _nocase(tokens: list[str]) -> None:
     schema's `nocase` collation, case-insensitive on both sides."""
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) == "COLLATE":
-            name_at = _next(tokens, i + 1)
-            if name_at < len(tokens) and _word(tokens[name_at]) == "NOCASE" and _ordering(tokens, i):
-                start = _operand_start(tokens, i)
+        if word(tokens[i]) == "COLLATE":
+            name_at = next_token(tokens, i + 1)
+            if name_at < len(tokens) and word(tokens[name_at]) == "NOCASE" and _ordering(tokens, i):
+                start = operand_start(tokens, i)
                 operand = "".join(tokens[start:i]).strip()
                 tokens[start : name_at + 1] = [f'lower({operand} COLLATE "C")']
                 i = start
@@ -321,9 +246,9 @@ def _ordering(tokens: list[str], i: int) -> bool:
         depth += (tokens[j] == ")") - (tokens[j] == "(")
         if depth < 0:
             return False
-        if depth == 0 and _word(tokens[j]) == "BY":
-            return _word(_previous(tokens, j)) == "ORDER"
-        if depth == 0 and _word(tokens[j]) in {"SELECT", "WHERE", "ON", "HAVING", "SET", "WHEN"}:
+        if depth == 0 and word(tokens[j]) == "BY":
+            return word(previous(tokens, j)) == "ORDER"
+        if depth == 0 and word(tokens[j]) in {"SELECT", "WHERE", "ON", "HAVING", "SET", "WHEN"}:
             return False
     return False
 
@@ -331,12 +256,12 @@ def _ordering(tokens: list[str], i: int) -> bool:
 def _is(tokens: list[str]) -> None:
     """`a IS b` / `a IS NOT b` with b not NULL (nor TRUE, FALSE) → IS [NOT] DISTINCT FROM."""
     for i, t in enumerate(tokens):
-        if _word(t) != "IS":
+        if word(t) != "IS":
             continue
-        j = _next(tokens, i + 1)
-        negated = j < len(tokens) and _word(tokens[j]) == "NOT"
-        k = _next(tokens, j + 1) if negated else j
-        if k < len(tokens) and _word(tokens[k]) not in {"NULL", "TRUE", "FALSE", "DISTINCT", "UNKNOWN"}:
+        j = next_token(tokens, i + 1)
+        negated = j < len(tokens) and word(tokens[j]) == "NOT"
+        k = next_token(tokens, j + 1) if negated else j
+        if k < len(tokens) and word(tokens[k]) not in {"NULL", "TRUE", "FALSE", "DISTINCT", "UNKNOWN"}:
             tokens[i : k] = ["IS DISTINCT FROM " if negated else "IS NOT DISTINCT FROM "]
 
 
@@ -345,12 +270,12 @@ def _subquery_aliases(tokens: list[str]) -> None:
     made = 0
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) in {"FROM", "JOIN"}:
-            paren = _next(tokens, i + 1)
-            if paren < len(tokens) and tokens[paren] == "(" and _word(tokens[_next(tokens, paren + 1)]) in {"SELECT", "VALUES"}:
-                end = _close(tokens, paren)
-                after = _next(tokens, end + 1)
-                if after >= len(tokens) or not _word(tokens[after]) or _word(tokens[after]) in _CLAUSES:
+        if word(tokens[i]) in {"FROM", "JOIN"}:
+            paren = next_token(tokens, i + 1)
+            if paren < len(tokens) and tokens[paren] == "(" and word(tokens[next_token(tokens, paren + 1)]) in {"SELECT", "VALUES"}:
+                end = closing(tokens, paren)
+                after = next_token(tokens, end + 1)
+                if after >= len(tokens) or not word(tokens[after]) or word(tokens[after]) in _CLAUSES:
                     made += 1
                     tokens.insert(end + 1, f" AS chatd_sub{made}")
         i += 1
@@ -361,48 +286,41 @@ def _booleans(tokens: list[str]) -> None:
     (in a select list, THEN, ELSE) → its 0 or 1 as on SQLite."""
     for i, t in enumerate(tokens):
         if t in {"1", "0"}:
-            before = _previous(tokens, i)
-            after = _next(tokens, i + 1)
-            if _word(before) in {"WHERE", "AND", "OR", "ON", "HAVING"} and (after >= len(tokens) or tokens[after] == ")" or _word(tokens[after]) in _CLAUSES | {"AND", "OR"}):
+            before = previous(tokens, i)
+            after = next_token(tokens, i + 1)
+            if word(before) in {"WHERE", "AND", "OR", "ON", "HAVING"} and (after >= len(tokens) or tokens[after] == ")" or word(tokens[after]) in _CLAUSES | {"AND", "OR"}):
                 tokens[i] = "TRUE" if t == "1" else "FALSE"
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) == "EXISTS" and (_word(_previous(tokens, i)) in {"SELECT", "THEN", "ELSE"} or _previous(tokens, i) == ","):
-            paren = _next(tokens, i + 1)
-            end = _close(tokens, paren)
+        if word(tokens[i]) == "EXISTS" and (word(previous(tokens, i)) in {"SELECT", "THEN", "ELSE"} or previous(tokens, i) == ","):
+            paren = next_token(tokens, i + 1)
+            end = closing(tokens, paren)
             tokens[i : end + 1] = ["CAST(", *tokens[i : end + 1], " AS INTEGER)"]
         i += 1
-
-
-def _previous(tokens: list[str], i: int) -> str:
-    j = i - 1
-    while j >= 0 and tokens[j].isspace():
-        j -= 1
-    return tokens[j] if j >= 0 else ""
 
 
 def _conflict_update(tokens: list[str]) -> None:
     """In ON CONFLICT … DO UPDATE, a bare column name means the target table's row on SQLite and
     is ambiguous (beside excluded's) on PostgreSQL: qualify it with the table."""
-    do = _top_level(tokens, "DO")
-    if do is None or _word(tokens[_next(tokens, do + 1)]) != "UPDATE":
+    do = top_level(tokens, "DO")
+    if do is None or word(tokens[next_token(tokens, do + 1)]) != "UPDATE":
         return
-    into = _top_level(tokens, "INTO")
+    into = top_level(tokens, "INTO")
     if into is None:
         return
-    table = tokens[_next(tokens, into + 1)].strip('"')
+    table = tokens[next_token(tokens, into + 1)].strip('"')
     from .pg_schema import derive
 
     columns = set(derive().columns.get(table, ()))
-    end = _top_level(tokens, "RETURNING", do)
+    end = top_level(tokens, "RETURNING", do)
     depth = 0  # an assignment's target (after SET or a comma, at depth 0) stays bare
-    for i in range(_next(tokens, do + 1) + 1, len(tokens) if end is None else end):
+    for i in range(next_token(tokens, do + 1) + 1, len(tokens) if end is None else end):
         t = tokens[i]
         depth += (t == "(") - (t == ")")
-        after = _next(tokens, i + 1)
-        if t not in columns or _previous(tokens, i) == "." or after < len(tokens) and tokens[after] in {".", "("}:
+        after = next_token(tokens, i + 1)
+        if t not in columns or previous(tokens, i) == "." or after < len(tokens) and tokens[after] in {".", "("}:
             continue
-        if not (depth == 0 and after < len(tokens) and tokens[after] == "=" and (_word(_previous(tokens, i)) == "SET" or _previous(tokens, i) == ",")):
+        if not (depth == 0 and after < len(tokens) and tokens[after] == "=" and (word(previous(tokens, i)) == "SET" or previous(tokens, i) == ",")):
             tokens[i] = f"{table}.{t}"
 
 
@@ -417,13 +335,13 @@ def _order_nulls(tokens: list[str]) -> None:
     nullable = derive().nullable
     i = 0
     while i < len(tokens):
-        if _word(tokens[i]) == "ORDER" and _word(tokens[_next(tokens, i + 1)]) == "BY":
-            j = start = _next(tokens, i + 1) + 1
+        if word(tokens[i]) == "ORDER" and word(tokens[next_token(tokens, i + 1)]) == "BY":
+            j = start = next_token(tokens, i + 1) + 1
             depth = 0
             while j <= len(tokens):
                 t = tokens[j] if j < len(tokens) else ")"
                 depth += (t == "(") - (t == ")")
-                if depth < 0 or depth == 0 and (t == "," or _word(t) in {"LIMIT", "OFFSET", "UNION", "EXCEPT", "INTERSECT", "RETURNING"}):
+                if depth < 0 or depth == 0 and (t == "," or word(t) in {"LIMIT", "OFFSET", "UNION", "EXCEPT", "INTERSECT", "RETURNING"}):
                     term = _ORDER_TERM.match("".join(tokens[start:j]).strip())
                     if term and term.group(1) in nullable:
                         end = j
@@ -442,15 +360,15 @@ def _words(tokens: list[str]) -> None:
     for i, t in enumerate(tokens):
         if t == "==":
             tokens[i] = "="
-        elif _word(t) == "BEGIN":
-            after = _next(tokens, i + 1)
-            if after < len(tokens) and _word(tokens[after]) in {"IMMEDIATE", "DEFERRED", "EXCLUSIVE"}:
+        elif word(t) == "BEGIN":
+            after = next_token(tokens, i + 1)
+            if after < len(tokens) and word(tokens[after]) in {"IMMEDIATE", "DEFERRED", "EXCLUSIVE"}:
                 tokens[i + 1 : after + 1] = []
 
 
 @functools.lru_cache(maxsize=2048)
 def _translate(sql: str) -> tuple[str, bool]:
-    tokens = _tokens(sql)
+    tokens = tokens_of(sql)
     _check_sqlite_only(tokens)
     _insert_or(tokens)
     _conflict_update(tokens)
@@ -492,14 +410,14 @@ def returning_id(sql: str) -> str | None:
     whose id PostgreSQL makes and does not already return something; otherwise None."""
     from .pg_schema import derive
 
-    tokens = _tokens(sql)
-    first = _next(tokens, 0)
-    if first >= len(tokens) or _word(tokens[first]) not in {"INSERT", "REPLACE"} or _top_level(tokens, "RETURNING") is not None:
+    tokens = tokens_of(sql)
+    first = next_token(tokens, 0)
+    if first >= len(tokens) or word(tokens[first]) not in {"INSERT", "REPLACE"} or top_level(tokens, "RETURNING") is not None:
         return None
-    into = _top_level(tokens, "INTO", first)
+    into = top_level(tokens, "INTO", first)
     if into is None:
         return None
-    table = tokens[_next(tokens, into + 1)].strip('"')
+    table = tokens[next_token(tokens, into + 1)].strip('"')
     column = derive().identity.get(table)
     if column is None:
         return None
