@@ -128,7 +128,8 @@ def _unseen(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> dict[tuple
             f"WITH p(conv_id, user_id, last_read, mention_upto) AS (VALUES {values}), "
             "q AS (SELECT p.conv_id, p.user_id, p.last_read, p.mention_upto, COUNT(m.id) AS hidden FROM p "
             "LEFT JOIN hidden_messages h ON h.user_id = p.user_id AND h.conv_id = p.conv_id "
-            "LEFT JOIN messages m ON m.id = h.message_id AND m.seq > p.last_read GROUP BY p.conv_id, p.user_id) "
+            # Portable SQL (chatd.store.dialect): every column of p the query reads is grouped by.
+            "LEFT JOIN messages m ON m.id = h.message_id AND m.seq > p.last_read GROUP BY p.conv_id, p.user_id, p.last_read, p.mention_upto) "
             "SELECT conv_id, user_id, hidden, CASE WHEN mention_upto <= last_read THEN 0 WHEN hidden = 0 THEN 1 "
             "ELSE EXISTS (SELECT 1 FROM messages m WHERE m.conv_id = q.conv_id AND m.seq > q.last_read AND m.seq <= q.mention_upto "
             "AND m.mentions IS NOT NULL AND m.sender_id != q.user_id "

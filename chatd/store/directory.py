@@ -82,7 +82,8 @@ def subtree_ids(conn: sqlite3.Connection, dept_id: int) -> list[int]:
     return [
         r[0]
         for r in conn.execute(
-            "WITH RECURSIVE t(id) AS (SELECT ?1 UNION SELECT d.id FROM departments d JOIN t ON d.parent_id = t.id) SELECT id FROM t", (dept_id,)
+            # Portable SQL (chatd.store.dialect): the recursion's first term says its type.
+            "WITH RECURSIVE t(id) AS (SELECT CAST(?1 AS INTEGER) UNION SELECT d.id FROM departments d JOIN t ON d.parent_id = t.id) SELECT id FROM t", (dept_id,)
         )
     ]
 
