@@ -1,4 +1,4 @@
-"""The `chatd` command: serve, user and bot management, backup, restore, export, the directory (chatd.cli_directory), config check. No logic of its own."""
+"""The `chatd` command: serve, user and bot management, backup, restore, export, the directory (chatd.cli_directory), migrate to PostgreSQL (chatd.cli_migrate), config check. No logic of its own."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from . import __version__, cli_directory
+from . import __version__, cli_directory, cli_migrate
 from .config import Config, ConfigError, load
 from .errors import ChatError
 from .store.files import StartupError
@@ -119,7 +119,18 @@ def _db(cfg: Config) -> Any:
     except sqlite3.Error as exc:  # not a database, or one SQLite cannot read
         print(f"chatd: cannot use the database {cfg.db_path}: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if cfg.storage.database:
+        from .store import pg_open
+
+        return pg_open.connect(cfg.storage.database)
     return connect(cfg.db_path)
+
+
+def _sqlite_only(cfg: Config, what: str) -> bool:
+    """True (and says why) when the data is in PostgreSQL, where `what` does not apply."""
+    if cfg.storage.database:
+        print(f"chatd: {what} works on the SQLite file; this server's data is in PostgreSQL (storage.database): use pg_dump and pg_restore (docs/scaling.md)", file=sys.stderr)
+    return bool(cfg.storage.database)
 
 
 def _on_database(args: argparse.Namespace, act: Callable[[Config, Any], None]) -> int:
@@ -224,6 +235,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
     from .backup import BackupError, backup
 
     cfg = _config(args)
+    if _sqlite_only(cfg, "chatd backup"):
+        return 2
     try:
         manifest = backup(cfg, Path(args.dest))
     except (BackupError, OSError, sqlite3.Error) as exc:
@@ -240,6 +253,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
     from .backup import BackupError, restore
 
     cfg = _config(args)
+    if _sqlite_only(cfg, "chatd restore"):
+        return 2
     try:
         kept = restore(cfg, Path(args.src), replace=args.replace)
     except (BackupError, StartupError, OSError, sqlite3.Error) as exc:
@@ -251,6 +266,9 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from .export import ExportError, export
+
+    if _sqlite_only(_config(args), "chatd export"):
+        return 2
 
     def act(cfg: Config, conn: Any) -> None:
         try:
@@ -282,7 +300,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     elif existing is not None and existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
         problems.append(f"the data directory {data} cannot be {'written' if existing == data else 'created'}: {existing} is not writable by this user")
     schema = "will be created"
-    if db.exists():
+    if cfg.storage.database:
+        db, schema = _check_postgresql(cfg, problems)
+    elif db.exists():
         if not db.is_file():
             problems.append(f"the database {db} is not a file")
         elif not os.access(db, os.R_OK | os.W_OK):
@@ -302,6 +322,27 @@ def cmd_check(args: argparse.Namespace) -> int:
         return 2
     print(f"configuration is valid; listen {cfg.server.listen}, database {db} ({schema})")
     return 0
+
+
+def _check_postgresql(cfg: Config, problems: list[str]) -> tuple[Any, str]:
+    """`chatd check` with storage.database: (where, its schema) and what is wrong with it."""
+    from .store import pg_open, pg_schema
+
+    where = pg_open.where(cfg.storage.database)
+    try:
+        conn = pg_open.connect(cfg.storage.database)
+    except StartupError as exc:
+        problems.append(str(exc))
+        return where, "unknown"
+    try:
+        version = pg_schema.version(conn.raw)
+    finally:
+        conn.close()
+    if version is None:
+        return where, "will be created"
+    if version != LATEST:
+        problems.append(f"{where} is at schema version {version}, and this chatd's is {LATEST}")
+    return where, f"schema {version}"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -365,6 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     cli_directory.add_parser(sub, common)
+    cli_migrate.add_parser(sub, common)
 
     check = sub.add_parser("check", help="check what serve would: the configuration, the data directory, the database; exit 2 if one is bad")
     common(check)

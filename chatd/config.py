@@ -52,6 +52,8 @@ class StorageConfig(Base):
     dir_mode: str = "0700"
     file_mode: str = "0600"
     write_probe_s: float = 5.0
+    database: str = ""  # "" SQLite in the data directory; postgresql://USER@HOST:PORT/DATABASE (docs/scaling.md)
+    node: int = 0  # with PostgreSQL: this node's number, 0 to 15, each node its own
 
 
 class LimitsConfig(Base):

@@ -5,8 +5,10 @@ Each problem is one line, `section.key: why`; all of them are reported, not the 
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from .config import AuthConfig, Config, ConfigError, parse_listen
+from .store.db import MAX_NODES
 from .store.files import parse_mode
 
 
@@ -97,6 +99,9 @@ def problems_of(cfg: Config) -> list[str]:
             problems.append("storage.dir_mode: the owner needs read, write and search (07xx)")
         elif key == "file_mode" and mode & 0o600 != 0o600:
             problems.append("storage.file_mode: the owner needs read and write (06xx)")
+    problems += _database_problems(cfg.storage.database)
+    if not 0 <= cfg.storage.node < MAX_NODES:
+        problems.append(f"storage.node: 0 to {MAX_NODES - 1}, each node sharing the database its own, got {cfg.storage.node}")
     if cfg.auth.backoff_max_ms < cfg.auth.backoff_base_ms:
         problems.append("auth.backoff_max_ms: must be at least auth.backoff_base_ms")
     try:
@@ -155,6 +160,24 @@ def problems_of(cfg: Config) -> list[str]:
         if getattr(cfg.messages, key) < 1:
             problems.append(f"messages.{key}: must be 1 or more")
     return problems
+
+
+def _database_problems(url: str) -> list[str]:
+    """storage.database: empty (SQLite), or a PostgreSQL URL without a password (a password goes
+    where libpq looks for one, a .pgpass file or PGPASSFILE, not into a setting that is logged
+    and shown)."""
+    if not url:
+        return []
+    try:
+        parts = urlsplit(url)
+        parts.port
+    except ValueError:
+        return [f"storage.database: not a URL: {url!r}"]
+    if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+        return ["storage.database: a PostgreSQL URL, postgresql://USER@HOST:PORT/DATABASE (empty: SQLite in the data directory)"]
+    if parts.password is not None:
+        return ["storage.database: holds a password: put it in a .pgpass file (or PGPASSFILE) instead (docs/scaling.md)"]
+    return []
 
 
 def _validate_directory(cfg: Config) -> None:

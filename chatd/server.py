@@ -65,6 +65,10 @@ def prepare_database(cfg: Config, *, check_write: bool = False) -> tuple[int, in
 
 
 def open_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:
+    if cfg.storage.database:  # PostgreSQL (docs/scaling.md)
+        from .store import pg_open
+
+        return pg_open.open_database(cfg, check_write=check_write)
     path = cfg.db_path
     if path.exists() and not path.is_file():
         raise StartupError(f"the database {path} is not a file")
@@ -138,8 +142,10 @@ class Server:
             batch_max=cfg.storage.batch_max,
             queue_max=cfg.storage.queue_max,
             cache_mb=cfg.storage.cache_mb,
+            dsn=cfg.storage.database,
+            node=cfg.storage.node if cfg.storage.database else None,
         )
-        self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb)
+        self.readers = Readers(str(cfg.db_path), size=cfg.storage.reader_threads, cache_mb=cfg.storage.cache_mb, dsn=cfg.storage.database)
         self.files_lock = trio.Lock()  # uploads finishing and the collector of files (chatd.services.file_gc)
         self.http = HttpSide(HttpApp(self), body_timeout_s=cfg.server.http_body_timeout_s, body_min_bytes_per_s=cfg.server.http_body_min_bytes_per_s, keepalive_timeout_s=cfg.server.http_keepalive_timeout_s, http2=cfg.server.http2)
         self.services = Services(self.hub, self.readers, self.writer, cfg)
@@ -148,6 +154,12 @@ class Server:
         sv.calls.apply = sv.mesh.apply = sv.streams.apply = lambda effects: self.delivery.apply(effects, None)
         sv.streams.sessions = self.delivery.sessions
         self.writer.on_commit = self.delivery.on_commit
+        self.cluster: Any = None
+        if cfg.storage.database:  # the nodes sharing the database hear of each other's writes
+            from .services.cluster import Cluster  # psycopg: only with PostgreSQL
+
+            self.cluster = Cluster(cfg.storage.database, cfg.storage.node, self.readers, self.writer, self.delivery, sv.members)
+            self.writer.before_commit = self.cluster.before_commit
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery
@@ -212,6 +224,8 @@ class Server:
                     if self.cfg.files.gc_after_s:
                         serving.start_soon(file_gc.run, self)
                     await self.services.start(serving)
+                    if self.cluster is not None:
+                        await serving.start(self.cluster.run)
                     await serving.start(self.listener.serve, serving, serving)
                     if self.cfg.metrics.enabled and self.cfg.metrics.listen:
                         bound = await serving.start(MetricsEndpoint(self).serve, self.cfg.metrics.listen)

@@ -18,6 +18,8 @@ from chatd.store import users as users_store
 
 from tests import bystander, log_secrets  # absolute: tests/test_wire_shapes.py runs a copy of this file elsewhere
 
+pytest_plugins = ["tests.postgres"]  # its fixtures, pg_cluster and pg_dsn, for every test
+
 PASSWORD = "correct horse battery"
 WIRE_PROBLEMS = pytest.StashKey[list[str]]()
 _REPORTED = pytest.StashKey[int]()  # how many of them the test's call phase already reported
@@ -68,8 +70,24 @@ def config_overrides() -> dict[str, dict[str, Any]]:
     return {}
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A test of a module marked `backends` (pytestmark) runs on SQLite and on PostgreSQL."""
+    if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+        metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-async def harness(tmp_path: Any, config_overrides: dict[str, dict[str, Any]]) -> AsyncIterator[Harness]:
+def backend(request: pytest.FixtureRequest) -> str:
+    """Where the harness's server keeps its data: "sqlite" (the data directory's file) or
+    "postgresql" (a new database of the tests' cluster, tests/postgres.py)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+async def harness(tmp_path: Any, config_overrides: dict[str, dict[str, Any]], backend: str, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    if backend == "postgresql":
+        dsn = request.getfixturevalue("pg_dsn")
+        config_overrides = {**config_overrides, "storage": {**config_overrides.get("storage", {}), "database": dsn}}
     async with trio.open_nursery() as nursery:
         server = await start_server(nursery, make_config(tmp_path, **config_overrides))
         yield Harness(server, nursery)

@@ -9,8 +9,6 @@ import trio
 
 from chatd.store.pg_listen import Listener
 
-pytest_plugins = ["tests.postgres"]
-
 
 async def test_notifications_arrive_in_commit_order_and_a_lost_connection_is_replaced(pg_dsn):
     heard_in, heard = trio.open_memory_channel[tuple[str, str]](100)

@@ -11,8 +11,6 @@ import pytest
 
 from chatd.store import search, search_pg
 
-pytest_plugins = ["tests.postgres"]
-
 MESSAGES = [
     "明天开会", "我们明天下午三点开会吧", "会议室在三楼", "开发进度怎么样", "今天不开了",
     "Let's meet at noon", "The meeting is moved", "meetings and meet-ups", "THE THEORY of everything",

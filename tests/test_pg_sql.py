@@ -24,7 +24,6 @@ import pytest
 from chatd.store import community, dialect, pg_schema, schema, social, users
 from tests import store_sql
 
-pytest_plugins = ["tests.postgres"]
 
 # The functions of chatd.store whose statements are SQLite's by nature, and why: the PostgreSQL
 # backend does these another way (the coordinator's list).
@@ -87,7 +86,7 @@ def test_the_derived_schema_has_every_table_column_and_index_of_sqlites_but_fts(
     tables = [r[0] for r in lite.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")]
     assert set(tables) - fts == set(derived.tables)
     pg_tables = {r[0] for r in pg.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    assert pg_tables == set(derived.tables) | {pg_schema.META_TABLE}
+    assert pg_tables == set(derived.tables) | {pg_schema.META_TABLE} | set(pg_schema.OWN_TABLES)
     for table in derived.tables:
         want = [(r[1], SQLITE_TYPES[r[2].upper()], bool(r[3] or r[5] and derived.identity.get(table) == r[1])) for r in lite.execute(f"PRAGMA table_info({table})")]
         got = pg.execute(

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import psycopg
 
-pytest_plugins = ["tests.postgres"]
-
 
 def test_each_test_gets_an_empty_database_of_its_own(pg_cluster, pg_dsn):
     with psycopg.connect(pg_dsn) as conn:

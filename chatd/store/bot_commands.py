@@ -14,7 +14,7 @@ def replace(conn: sqlite3.Connection, bot_id: int, commands: list[dict[str, Any]
     conn.execute("DELETE FROM bot_commands WHERE bot_id = ?", (bot_id,))
     conn.executemany(
         "INSERT INTO bot_commands (bot_id, name, position, description, params) VALUES (?, ?, ?, ?, ?)",
-        [(bot_id, c["name"], i, c["description"], msgspec.json.encode(c["params"])) for i, c in enumerate(commands)],
+        [(bot_id, c["name"], i, c["description"], msgspec.json.encode(c["params"]).decode()) for i, c in enumerate(commands)],
     )
 
 

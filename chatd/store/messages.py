@@ -246,7 +246,7 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
         "UPDATE conversations SET last_seq = last_seq + 1, last_msg_id = ?, last_activity = ? WHERE id = ? RETURNING last_seq",
         (msg_id, ctx.now, conv_id),
     ).fetchone()
-    mentions = msgspec.json.encode(msg.mentions) if msg.mentions else None
+    mentions = msgspec.json.encode(msg.mentions).decode() if msg.mentions else None  # text, as the column says (PostgreSQL holds it to that)
     conn.execute(
         f"INSERT INTO messages ({COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)",
         (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded, msg.stream_state),

@@ -28,7 +28,13 @@ import re
 import sqlite3
 from typing import Any
 
+from . import cluster, search_pg
+
 META_TABLE = "chatd_meta"
+# Tables of PostgreSQL's alone: the message search index (chatd.store.search_pg), and what the
+# nodes sharing the database tell each other (chatd.store.cluster).
+POSTGRESQL_ONLY = (*search_pg.SCHEMA, *cluster.SCHEMA)
+OWN_TABLES = ("messages_search", "node_events", "nodes")
 # Tables whose INTEGER PRIMARY KEY chatd always sets itself (no identity needed), and why.
 EXPLICIT_IDS = {"messages": "global, time-ordered ids from chatd.store.db.IdGen"}
 NOCASE = "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
@@ -159,7 +165,7 @@ def create(conn: Any) -> None:
     rows the migrations seed and the schema version, in one transaction."""
     schema = derive()
     with conn.transaction():
-        for statement in schema.statements():
+        for statement in (*schema.statements(), *POSTGRESQL_ONLY):
             conn.execute(statement)
         copy_rows(conn, schema.seed)
         conn.execute(f"INSERT INTO {META_TABLE} (key, value) VALUES ('schema_version', %s)", (schema.version,))

@@ -17,8 +17,9 @@ T = TypeVar("T")
 class Readers:
     """A pool of read-only connections; each read runs in a worker thread."""
 
-    def __init__(self, path: str, size: int = 4, cache_mb: int = 16):
+    def __init__(self, path: str, size: int = 4, cache_mb: int = 16, dsn: str = ""):
         self.path = path
+        self.dsn = dsn  # PostgreSQL's, if set (chatd.store.pg), instead of the SQLite file at path
         self.size = size
         self.cache_mb = cache_mb
         self._pool: queue.SimpleQueue[sqlite3.Connection] = queue.SimpleQueue()
@@ -27,7 +28,13 @@ class Readers:
 
     def open(self) -> None:
         for _ in range(self.size):
-            conn = connect(self.path, cache_mb=self.cache_mb, readonly=True)
+            conn: Any
+            if self.dsn:
+                from . import pg  # psycopg: only with PostgreSQL
+
+                conn = pg.connect(self.dsn, application_name="chatd-reader")
+            else:
+                conn = connect(self.path, cache_mb=self.cache_mb, readonly=True)
             self._all.append(conn)
             self._pool.put(conn)
 

@@ -119,8 +119,15 @@ def _probe(ctx: WriteCtx) -> None:
 
 
 class Writer:
-    def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16):
+    def __init__(self, path: str, *, durability: str = "normal", batch_max: int = 512, queue_max: int = 4096, cache_mb: int = 16, dsn: str = "", node: int | None = None):
         self.path = path
+        # PostgreSQL (docs/scaling.md): a batch waits for the network, so it runs on the
+        # writer's thread, not the trio thread; there are no WAL checkpoints or syncs to run.
+        # Message ids carry the node's number (chatd.store.db.IdGen), and before_commit(conn,
+        # batch, now) adds what the other nodes must hear of (chatd.services.cluster).
+        self.dsn = dsn
+        self.node = node
+        self.before_commit: Callable[[Any, list[_Op], int], None] | None = None
         self.cache_mb = cache_mb
         # on_commit(batch) -> plan, a list: right after the commit, in commit order
         # (chatd.core.delivery); after_commit(ops, plan): once durable, in commit order, wakes the
@@ -136,7 +143,7 @@ class Writer:
         self._thread = JobThread("chatd-writer")  # open, close, checkpoints
         self.health = WriteHealth()
         # durability full: committed batches wait here for the sync of the WAL (see walsync).
-        self.syncer = Syncer(path, self._wake, self.health) if durability == "full" else None
+        self.syncer = Syncer(path, self._wake, self.health) if durability == "full" and not dsn else None
         self._ctx: WriteCtx | None = None
         self.batches = 0
         self.ops = 0
@@ -214,7 +221,10 @@ class Writer:
                 if due is not None:
                     index_op = _Op(*due)
                     batch.append(index_op)  # committed with this batch: one commit for both
-                self._execute(batch)
+                if self.dsn:
+                    await self._thread.call(lambda: self._execute(batch))
+                else:
+                    self._execute(batch)
                 if index_op is not None:
                     self._indexed(index_op)
                 self._schedule_index()
@@ -293,7 +303,7 @@ class Writer:
             self._run_batch(batch)
             self.commit_seconds.observe(time.perf_counter() - started)
             self.batch_ops.observe(len(batch))
-            if self.checkpointer.due(len(batch)):
+            if not self.dsn and self.checkpointer.due(len(batch)):
                 self._thread.post(self.checkpointer.run, self.checkpointer.finished)
         except Exception:  # noqa: BLE001 - e.g. a ROLLBACK that fails: this batch fails, the writer goes on
             log.exception("a write batch failed")
@@ -330,18 +340,25 @@ class Writer:
         self._recv.close()
 
     def _open(self) -> None:
-        # NORMAL whatever the durability: with "full" the writer syncs the WAL itself (walsync).
-        conn = connect(self.path, durability="normal", cache_mb=self.cache_mb)
-        conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
+        conn: Any
+        if self.dsn:
+            from . import pg  # psycopg: only with PostgreSQL
+
+            conn = pg.connect(self.dsn, application_name="chatd-writer")
+        else:
+            # NORMAL whatever the durability: with "full" the writer syncs the WAL itself (walsync).
+            conn = connect(self.path, durability="normal", cache_mb=self.cache_mb)
+            conn.execute("PRAGMA wal_autocheckpoint = 0")  # checkpoints run on the writer thread instead
         self.indexer.opened(search.indexed_upto(conn))
         row = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()
-        self._ctx = WriteCtx(conn, IdGen(row[0]))
+        self._ctx = WriteCtx(conn, IdGen(row[0], node=self.node))
         self._conn = conn
 
     def _close_conn(self) -> None:
         if self._conn is not None:
             try:
-                self._conn.execute("PRAGMA optimize")
+                if not self.dsn:
+                    self._conn.execute("PRAGMA optimize")
             except sqlite3.Error:
                 pass
             self._conn.close()
@@ -365,6 +382,11 @@ class Writer:
                 return
             changes = conn.total_changes
             self._run_ops(batch, savepoints=True)
+        if self.before_commit is not None:
+            try:
+                self.before_commit(conn, batch, ctx.now)
+            except Exception:  # noqa: BLE001 - the batch is written whatever happens to what others hear of it
+                log.exception("before_commit failed")
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -417,8 +439,8 @@ class Writer:
                 if savepoints:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                elif conn.total_changes != changes:
-                    return False
+                elif conn.total_changes != changes or getattr(conn, "failed", False):
+                    return False  # (PostgreSQL: a failed statement fails the transaction)
                 if is_write_failure(exc):
                     log.error("write op %s failed: %s", getattr(op.fn, "__name__", op.fn), exc)
                     self.health.failed(str(exc))

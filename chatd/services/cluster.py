@@ -1,0 +1,146 @@
+"""The nodes of one chatd on PostgreSQL (docs/scaling.md): this node's part.
+
+- At start it takes its number (`storage.node`) in the `nodes` table, refusing one that a live
+  node holds, and says it is alive every HEARTBEAT_S; it prunes its own old events.
+- Its writer adds each batch's shared effects (chatd.core.cluster_wire) to `node_events`, in
+  the batch's transaction, with a NOTIFY (`before_commit`, on the writer's thread).
+- It listens (chatd.store.pg_listen) and, for each node it hears from, reads that node's events
+  it has not applied yet, in that node's commit order, and applies them to its own connections
+  and memory through the delivery pipeline, as if its own writer had committed them. A lost
+  notification, or a listening connection lost for a while, costs a wait, not an event: the next
+  read takes everything newer than what was applied.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from ..core import cluster_wire
+from ..core.effects import Members, Outcome, Push
+from ..store import cluster as store
+from ..store.db import MAX_NODES, now_ms
+from ..store.files import StartupError
+from ..store.pg_listen import Listener
+
+if TYPE_CHECKING:
+    from ..core.delivery import Delivery
+    from ..store.readers import Readers
+    from ..store.writer import Writer
+    from .members import MemberCache
+
+log = logging.getLogger("chatd.cluster")
+
+HEARTBEAT_S = 10.0
+READ_BATCH = 200
+
+
+class Cluster:
+    def __init__(self, dsn: str, node: int, readers: Readers, writer: Writer, delivery: Delivery, members: MemberCache):
+        self.dsn = dsn
+        self.node = node
+        self.readers = readers
+        self.writer = writer
+        self.delivery = delivery
+        self.members = members
+        self._applied: dict[int, int] = {}  # node -> the id of its last event applied here
+        self._heard: set[int] = set()  # nodes with events not read yet
+        self._wake = trio.Event()
+        self.listener = Listener(dsn, [store.CHANNEL], self._notified, self._gap)
+        self.applied_events = 0
+        self.run_id = secrets.token_hex(8)  # this run of the server, in `nodes`
+        self.shared_batches = 0
+
+    # -- the writer's hook (on the writer's thread, inside the batch's transaction) -----------
+
+    def before_commit(self, conn: Any, batch: list[Any], now: int) -> None:
+        effects = [e for op in batch if op.error is None and type(op.result) is Outcome for e in op.result.effects]
+        items = cluster_wire.shared(effects) if effects else []
+        if not items:
+            return
+        try:
+            body = cluster_wire.encode(items)
+        except (TypeError, ValueError, OverflowError):
+            log.exception("a batch's effects cannot be passed to the other nodes: they will not see them")
+            return
+        conn.execute("SAVEPOINT node_event")
+        try:
+            store.add_event(conn, self.node, now, body)
+        except Exception:  # noqa: BLE001 - the batch commits whatever happens to its event
+            conn.execute("ROLLBACK TO node_event")
+            log.exception("the batch's event for the other nodes could not be written")
+        conn.execute("RELEASE node_event")
+        self.shared_batches += 1
+
+    # -- the task ------------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        host, pid = socket.gethostname(), os.getpid()
+        holder = await self.writer.submit(lambda ctx: store.claim(ctx.conn, self.node, ctx.now, host, pid, self.run_id))
+        if holder is not None:
+            raise StartupError(f"storage.node {self.node} is taken by a running node ({holder[0]}, pid {holder[1]}): give each node its own number")
+        self._applied = await self.readers.read(store.latest_events)
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.listener.run)
+                nursery.start_soon(self._heartbeat)
+                with trio.fail_after(30):
+                    await self.listener.listening.wait()
+                task_status.started()
+                while True:
+                    await self._wake.wait()
+                    self._wake = trio.Event()
+                    heard, self._heard = self._heard, set()
+                    for node in sorted(heard):
+                        try:
+                            await self._catch_up(node)
+                        except Exception:  # noqa: BLE001 - the next notification reads it again
+                            log.exception("reading node %d's events failed", node)
+                            self._heard.add(node)
+        finally:
+            with trio.CancelScope(shield=True):
+                try:
+                    await self.writer.submit(lambda ctx: store.release(ctx.conn, self.node, self.run_id))
+                except Exception:  # noqa: BLE001 - the writer may be closed already: the lease runs out
+                    pass
+
+    def _notified(self, channel: str, payload: str) -> None:
+        node, _, _ = payload.partition(":")
+        if node.isdigit() and int(node) != self.node:
+            self._heard.add(int(node))
+            self._wake.set()
+
+    def _gap(self) -> None:
+        """The listener was away: every node may have events this one did not hear of."""
+        self._heard.update(n for n in range(MAX_NODES) if n != self.node)
+        self._wake.set()
+
+    async def _catch_up(self, node: int) -> None:
+        while True:
+            after = self._applied.get(node, 0)
+            events = await self.readers.read(store.events_after, node, after, READ_BATCH)
+            for event_id, body in events:
+                effects = cluster_wire.decode(body)
+                for effect in effects:  # member lists read now, off the event loop, not at delivery
+                    if type(effect) is Push and type(effect.to) is Members:
+                        await self.members.get(effect.to.conv_id)
+                self.delivery.apply(effects, None)
+                self._applied[node] = event_id
+                self.applied_events += 1
+            if len(events) < READ_BATCH:
+                return
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await trio.sleep(HEARTBEAT_S)
+            now = now_ms()
+            try:
+                await self.writer.submit(lambda ctx: store.alive(ctx.conn, self.node, ctx.now, self.run_id))
+                await self.writer.submit(lambda ctx: store.prune(ctx.conn, self.node, now - store.EVENT_RETENTION_MS))
+            except Exception:  # noqa: BLE001 - the writer logs why; the next beat tries again
+                log.warning("node %d could not say it is alive", self.node)
