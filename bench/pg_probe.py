@@ -56,8 +56,8 @@ def wait_quiet(limit_s: float, below: float = 1.0) -> float:
     return load()
 
 
-def table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> str:
-    """A plain text table of `rows` (dicts) under `columns`."""
+def table(title: str, columns: list[str], rows: list[dict[str, Any]], markdown: bool = False) -> str:
+    """A plain text (or Markdown) table of `rows` (dicts) under `columns`."""
 
     def cell(v: Any) -> str:
         if v is None:
@@ -69,6 +69,9 @@ def table(title: str, columns: list[str], rows: list[dict[str, Any]]) -> str:
         return str(v)
 
     body = [[cell(r.get(c)) for c in columns] for r in rows]
+    if markdown:
+        lines = [f"**{title}**", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        return "\n".join(lines + ["| " + " | ".join(b) + " |" for b in body])
     widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(columns)]
     lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(b, widths))) for b in body]
@@ -111,12 +114,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small and short: a smoke run, not a measurement")
     p.add_argument("--duration", type=float, help="seconds per throughput measurement (default 3; --quick 0.5)")
     p.add_argument("--messages", type=int, help="search corpus size (default 100,000; --quick 3,000)")
+    p.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
+    p.add_argument("--from-json", metavar="FILE", help="measure nothing: print the tables of a saved run")
     p.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS", help="before each section, wait up to this long for the load average to fall below 1")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        print(f"run of {saved['started']}; server: {saved.get('server')}")
+        for name, section in saved["sections"].items():
+            print(f"\n== {name}")
+            for t in section["tables"]:
+                print("\n" + table(t["title"], t["columns"], t["rows"], args.markdown))
+            for note in section.get("notes", []):
+                print("  " + note)
+        return 0
     wanted = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = [s for s in wanted if s not in SECTIONS]
     if unknown:
@@ -163,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             section["seconds"] = round(time.monotonic() - started, 1)
             out["sections"][name] = section
             for t in section["tables"]:
-                print("\n" + table(t["title"], t["columns"], t["rows"]), flush=True)
+                print("\n" + table(t["title"], t["columns"], t["rows"], args.markdown), flush=True)
             for note in section.get("notes", []):
                 print("  " + note)
     out["finished"] = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")

@@ -53,6 +53,8 @@ QUERIES: dict[str, list[str]] = {
     "zh2": ["开会", "项目", "发票", "下雨"],
     "zh3+": ["服务器", "没问题", "数据库 上线"],
     "mixed": ["deploy 服务器", "meeting 开会", "test 测试"],
+    # In no message: the first page's plan has nothing to stop at early.
+    "absent": ["zebra", "雪", "下雪"],
     # Against the hand-made EDGE lines: where PostgreSQL's text parser and FTS5's unicode61 differ.
     "edge": ["cafe", "resume", "example", "guide", "script", "开会"],
 }
