@@ -92,7 +92,7 @@ def send(conn: Any, msg: dict[str, Any], give_back: bool = True) -> tuple[int, i
     return row[0], row[1], True
 
 
-def _writer(dsn: str, w: int, spread: bool, batch: int, sync: str, duration: float, give_back: bool, pipe: Any) -> None:
+def _writer(dsn: str, w: int, spread: bool, batch: int, sync: str, duration: float, give_back: bool, notify: bool, pipe: Any) -> None:
     import psycopg
     from psycopg import errors
 
@@ -121,6 +121,9 @@ def _writer(dsn: str, w: int, spread: bool, batch: int, sync: str, duration: flo
             try:
                 with conn.transaction():
                     done = [(m["cmid"], *send(conn, m, give_back)) for m in msgs]
+                    if notify:  # the new messages' ids, to every node, on commit
+                        ids = [f"{m['conv']}:{d[2]}" for m, d in zip(msgs, done) if not d[3]]
+                        conn.execute("SELECT pg_notify('chatd_msgs', p) FROM unnest(%s::text[]) AS p", (ids,))
             except (errors.DeadlockDetected, errors.SerializationFailure):
                 retried_tx += 1
                 continue
@@ -149,7 +152,7 @@ def _check(conn: Any, answers: list[tuple[str, int, int, bool]]) -> dict[str, An
     }
 
 
-def _one(dsn: str, spread: bool, batch: int, sync: str, duration: float, give_back: bool = True) -> dict[str, Any]:
+def _one(dsn: str, spread: bool, batch: int, sync: str, duration: float, give_back: bool = True, notify: bool = False) -> dict[str, Any]:
     import psycopg
 
     from .pg_probe import load
@@ -163,7 +166,7 @@ def _one(dsn: str, spread: bool, batch: int, sync: str, duration: float, give_ba
     procs = []
     for w in range(WRITERS):
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_writer, args=(dsn, w, spread, batch, sync, duration, give_back, child), daemon=True)
+        proc = ctx.Process(target=_writer, args=(dsn, w, spread, batch, sync, duration, give_back, notify, child), daemon=True)
         proc.start()
         procs.append((proc, parent))
     for proc, parent in procs:
@@ -185,7 +188,7 @@ def _one(dsn: str, spread: bool, batch: int, sync: str, duration: float, give_ba
     exact = not any(check[k] for k in ("convs_with_gap_or_dup", "duplicate_messages", "answers_not_matching", "answered_not_stored", "stored_not_answered"))
     return {
         "load1_before": before,
-        "target": ("spread" if spread else "one conv") + ("" if give_back else " (control: no give-back)"),
+        "target": ("spread" if spread else "one conv") + (" + NOTIFY" if notify else "") + ("" if give_back else " (control: no give-back)"),
         "batch": batch,
         "synchronous_commit": sync,
         "msgs_per_s": round(check["stored"] / duration),
@@ -210,6 +213,12 @@ def run(dsn: str, *, duration: float) -> dict[str, Any]:
                 r = _one(dsn, spread, batch, sync, duration)
                 raw.append(r)
                 rows.append(_row(r))
+    # The same sends with a NOTIFY of the new messages' ids in each transaction (nobody listening:
+    # what queueing them costs the commit; delivering them is pg_probe_notify's part).
+    for batch in (1, BATCH):
+        r = _one(dsn, True, batch, "on", duration, notify=True)
+        raw.append(r)
+        rows.append(_row(r))
     # The control: without giving the seq back, every retry leaves a gap; the check must say so.
     r = _one(dsn, False, 1, "off", min(duration, 1.0), give_back=False)
     raw.append(r)
@@ -226,6 +235,7 @@ def run(dsn: str, *, duration: float) -> dict[str, Any]:
             "msgs/s: messages stored (each once); sends/s: every send, retries included; tx: BEGIN to COMMIT returned, as the writer saw it.",
             "exact: every conversation's seqs are 1..last_seq with no gap or repeat, every client_msg_id stored once, every answer names the stored message.",
             "deadlocks: transactions PostgreSQL aborted as deadlocked or unserialisable (retried by the writer).",
+            "+ NOTIFY: each transaction also runs one pg_notify per new message (ids only), nobody listening: the cost of queueing them in the commit.",
             "the control row runs without giving a retry's seq back: its exact must be False (the check can fail).",
         ],
         "runs": raw,
