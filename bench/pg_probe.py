@@ -27,7 +27,6 @@ import argparse
 import datetime
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -87,24 +86,12 @@ def server_facts(dsn: str) -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
+    """The benchmark suite's description of the machine, with psycopg's version."""
     from importlib import metadata
 
-    cpu = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cores": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "psycopg": metadata.version("psycopg"),
-        "trio": metadata.version("trio"),
-        "sqlite": __import__("sqlite3").sqlite_version,
-    }
+    from .__main__ import machine as bench_machine
+
+    return {**bench_machine(), "psycopg": metadata.version("psycopg")}
 
 
 def build_parser() -> argparse.ArgumentParser:
