@@ -1,6 +1,6 @@
 """python -m bench.pg_probe: the facts chatd's PostgreSQL design rests on, measured on this machine.
 
-    .venv/bin/python -m bench.pg_probe                      # everything (about 3 minutes)
+    .venv/bin/python -m bench.pg_probe                      # everything (about 5 minutes)
     .venv/bin/python -m bench.pg_probe --only notify,seq --json out.json
     .venv/bin/python -m bench.pg_probe --quick              # small and short (a smoke run)
 
@@ -14,8 +14,12 @@ tests' fast settings), on 127.0.0.1, and measures:
   to receipt with 1 and 3 listener connections (one process each, as nodes), and the ceiling of
   notifications a sender can push, one per transaction or 32 per transaction;
 - seq: per-conversation seq allocation and idempotent sends from 3 writer processes
-  (bench/pg_probe_seq.py): exactness, msgs/s, transaction latency;
-- search: CJK search on PostgreSQL against chatd's SQLite FTS5 answer (bench/pg_probe_search.py).
+  (bench/pg_probe_seq.py): exactness, msgs/s, transaction latency, also with a NOTIFY of the
+  new ids in each transaction;
+- search: CJK search on PostgreSQL against chatd's SQLite FTS5 answer (bench/pg_probe_search.py):
+  recall, latency, index size, insert cost.
+
+`--from-json FILE [--markdown]` prints a saved run's tables again.
 
 Each table and the JSON record the load average before each measurement (the machine may be
 shared). docs/scaling.md has the results and what the design takes from them.

@@ -27,7 +27,7 @@ messages): all the matches of each query (recall against SQLite's set, and the m
 does not give), and the newest 20 (ORDER BY id DESC LIMIT 20: chatd's first page), p50/p95 per
 kind of query. Also: whether SQL alone can segment (a regexp_replace over chatd's CJK ranges
 giving the same tsvector, which would let a generated column keep the index), index sizes, and
-the insert cost per message.
+the insert cost per message (also of the words() index with GIN's fastupdate off).
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ two writers never wait for each other's locks in opposite orders. One message in
 retry: a client_msg_id sent before, by this writer or another (a client reconnected to another
 node), or not yet (then the "original" is the retry). Afterwards the database is checked:
 every conversation's seqs are exactly 1..last_seq, every (sender, client_msg_id) is stored once,
-and every answer any writer gave for it names that one message.
+and every answer any writer gave for it names that one message. Two more runs add to each transaction one
+`pg_notify` per new message (ids only, nobody listening: what queueing them costs the commit),
+and a control run without the give-back must fail the check.
 
 commit: one single-row INSERT per transaction, one after another, on PostgreSQL over loopback
 (synchronous_commit on and off), and through chatd's own SQLite writer
