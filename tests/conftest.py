@@ -70,9 +70,13 @@ def config_overrides() -> dict[str, dict[str, Any]]:
     return {}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--backend", choices=("sqlite", "postgresql"), default=None, help="run every harness test on this backend (default: SQLite, and modules marked `backends` on both)")
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """A test of a module marked `backends` (pytestmark) runs on SQLite and on PostgreSQL."""
-    if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+    if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends") and not metafunc.config.getoption("--backend"):
         metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
 
 
@@ -80,7 +84,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def backend(request: pytest.FixtureRequest) -> str:
     """Where the harness's server keeps its data: "sqlite" (the data directory's file) or
     "postgresql" (a new database of the tests' cluster, tests/postgres.py)."""
-    return getattr(request, "param", "sqlite")
+    return getattr(request, "param", None) or request.config.getoption("--backend") or "sqlite"
 
 
 @pytest.fixture

@@ -40,7 +40,7 @@ SQLITE_ONLY = {
     "users.op_disabled_if_changed": "PRAGMA data_version: whether another connection wrote (the watch for disabled accounts)",
     "search.index": "FTS5 messages_fts (rowid): search on PostgreSQL is the search module's",
     "search.unindex": "FTS5 messages_fts (rowid, the 'delete' command)",
-    "search.search_ids": "FTS5 messages_fts MATCH, its SQL assembled from a list",
+    "search.readable_matches": "a search page's filters, assembled from a list: run on PostgreSQL by tests/test_dm.py's search and tests/test_pg_migrate.py",
     "directory_search.reindex": "FTS5 directory_search (rowid)",
     "directory_search.unindex": "FTS5 directory_search (rowid)",
     "directory_search.search": "FTS5 directory_search MATCH and rank",

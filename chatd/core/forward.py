@@ -45,13 +45,13 @@ def _originals(ctx: Any, user_id: int, msg_ids: list[int]) -> list[dict[str, Any
     return out
 
 
-def _copies(ctx: Any, originals: list[dict[str, Any]], merged: bool, title: str, limits: Any) -> list[tuple[str, bytes, str, bytes | None]]:
+def _copies(ctx: Any, originals: list[dict[str, Any]], merged: bool, title: str, limits: Any) -> list[tuple[str, bytes, str, str | None]]:
     """What each target gets: (type, content, searchable text, forwarded) per message."""
     if not merged:
         out = []
         for msg in originals:
             content = msgspec.convert(msg["content"], ct.Content)
-            origin = msgspec.json.encode({"sender_id": msg["sender_id"], "created_at": msg["created_at"]})
+            origin = msgspec.json.encode({"sender_id": msg["sender_id"], "created_at": msg["created_at"]}).decode()  # the column is text
             out.append((msg["content"]["type"], ct.dumps(content), ct.searchable_text(content), origin))
         return out
     names = rows.display_names(ctx.conn, [m["sender_id"] for m in originals])

@@ -30,7 +30,7 @@ class NewMessage(msgspec.Struct):
     quote_id: int | None
     mentions: list[int]
     quota: int = 0  # limits.user_storage_bytes of the sender (0: none); see charge()
-    forwarded: bytes | None = None  # a forwarded copy: its origin, JSON {sender_id, created_at}
+    forwarded: str | None = None  # a forwarded copy: its origin, JSON {sender_id, created_at}
     stream_state: str | None = None  # 'streaming' for a bot's stream just begun (chatd.services.streams)
 
 
@@ -252,7 +252,11 @@ def insert(ctx: Any, conv_id: int, msg: NewMessage, quiet: frozenset[int] = froz
         (msg_id, conv_id, seq, msg.sender_id, msg.type, msg.content, msg.client_msg_id, msg.quote_id, mentions, ctx.now, msg.forwarded, msg.stream_state),
     )
     uploads.link(conn, msg_id, msg.content)
-    # The search index entry is added later, by search.op_index_pending.
+    # On SQLite the search index entry is added later, by search.op_index_pending; PostgreSQL's
+    # is written with the message (docs/scaling.md: several nodes write, and no watermark of
+    # ids could tell which of them are indexed).
+    if search.inline(conn):
+        search.index(conn, msg_id, conv_id, indexed_text(msg.type, msg.content))
     # Sending reads everything before it.
     conn.execute("UPDATE members SET last_read_seq = ? WHERE conv_id = ? AND user_id = ?", (seq, conv_id, msg.sender_id))
     for uid in msg.mentions:

@@ -118,10 +118,16 @@ def op_index_pending(ctx: Any, limit: int) -> tuple[int, bool]:
     return new, caught_up
 
 
+def inline(conn: Any) -> bool:
+    """Whether a message is indexed in the transaction that stores it (PostgreSQL), rather than
+    shortly after by op_index_pending (SQLite)."""
+    return _postgres(conn)
+
+
 def reindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, old_text: str, new_text: str) -> None:
     """A stored message's text changed (edit, recall). One not indexed yet needs nothing:
     op_index_pending will read its content as it is then."""
-    if msg_id <= indexed_upto(conn):
+    if _postgres(conn) or msg_id <= indexed_upto(conn):
         unindex(conn, msg_id, conv_id, old_text)
         index(conn, msg_id, conv_id, new_text)
 
@@ -194,10 +200,16 @@ def search_ids(
     match = f"text : ({match})"
     if convs is not None:
         match += " AND conv : (" + " OR ".join(conv_token(c) for c in convs) + ")"
-    sql = [
-        "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid",
-        "WHERE messages_fts MATCH ? AND m.recalled_at IS NULL",
-    ]
+    head = "SELECT m.id FROM messages_fts f JOIN messages m ON m.id = f.rowid WHERE messages_fts MATCH ?"
+    return readable_matches(conn, head, match, "f.rowid", user_id, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit)
+
+
+def readable_matches(conn: Any, head: str, match: str, key: str, user_id: int, *, kind: str, conv_id: int | None, before_id: int | None, limit: int) -> list[int]:
+    """`head` (a SELECT of m.id from an index joined to messages m, WHERE it matches `match`)
+    narrowed to what the user may find: not recalled, in `conv_id` or in the user's
+    conversations of `kind`, older than `before_id`, not deleted for the user; newest first
+    (`key`: the index's message id). Shared by FTS5's search and PostgreSQL's (search_pg)."""
+    sql = [head, "AND m.recalled_at IS NULL"]
     args: list[Any] = [match]
     if conv_id is not None:
         sql.append("AND m.conv_id = ?")
@@ -209,10 +221,10 @@ def search_ids(
         )
         args += [user_id, kind]
     if before_id is not None:
-        sql.append("AND f.rowid < ?")
+        sql.append(f"AND {key} < ?")
         args.append(before_id)
     sql.append("AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)")
     args.append(user_id)
-    sql.append("ORDER BY f.rowid DESC LIMIT ?")
+    sql.append(f"ORDER BY {key} DESC LIMIT ?")
     args.append(limit)
     return [r[0] for r in conn.execute(" ".join(sql), args)]

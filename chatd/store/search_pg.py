@@ -19,7 +19,7 @@ import re
 import unicodedata
 from typing import Any
 
-from .search import _HAS_CJK, _WORD, CONV_FILTER_MAX, PREFIX_MIN, segment
+from .search import _HAS_CJK, _WORD, PREFIX_MIN, readable_matches, segment
 
 _TOKEN = re.compile(r"[^\W_]+")  # letters and digits: FTS5's unicode61 separates at "_" too
 
@@ -81,28 +81,11 @@ def unindex(conn: Any, msg_id: int) -> None:
 def search_ids(conn: Any, user_id: int, query: str, *, kind: str, conv_id: int | None, before_id: int | None, limit: int) -> list[int]:
     """Ids of matching messages in conversations of `kind` the user belongs to, newest first
     (as chatd.store.search.search_ids; `query` is a tsquery literal from `tsquery`)."""
-    sql = [
-        "SELECT m.id FROM messages_search f JOIN messages m ON m.id = f.id",
-        "WHERE f.tsv @@ CAST(? AS tsquery) AND m.recalled_at IS NULL",
-    ]
-    args: list[Any] = [query]
-    if conv_id is not None:
-        sql.append("AND f.conv_id = ?")
-        args.append(conv_id)
-    else:
+    if conv_id is None:
         mine = conn.execute(
-            "SELECT mb.conv_id FROM members mb JOIN conversations c ON c.id = mb.conv_id WHERE mb.user_id = ? AND c.kind = ? LIMIT ?",
-            (user_id, kind, CONV_FILTER_MAX + 1),
-        ).fetchall()
-        if not mine:
+            "SELECT 1 FROM members mb JOIN conversations c ON c.id = mb.conv_id WHERE mb.user_id = ? AND c.kind = ? LIMIT 1", (user_id, kind)
+        ).fetchone()
+        if mine is None:
             return []
-        sql.append("AND f.conv_id IN (SELECT mb.conv_id FROM members mb JOIN conversations c ON c.id = mb.conv_id WHERE mb.user_id = ? AND c.kind = ?)")
-        args += [user_id, kind]
-    if before_id is not None:
-        sql.append("AND f.id < ?")
-        args.append(before_id)
-    sql.append("AND NOT EXISTS (SELECT 1 FROM hidden_messages h WHERE h.user_id = ? AND h.message_id = m.id)")
-    args.append(user_id)
-    sql.append("ORDER BY f.id DESC LIMIT ?")
-    args.append(limit)
-    return [r[0] for r in conn.execute(" ".join(sql), args)]
+    head = "SELECT m.id FROM messages_search f JOIN messages m ON m.id = f.id WHERE f.tsv @@ CAST(? AS tsquery)"
+    return readable_matches(conn, head, query, "f.id", user_id, kind=kind, conv_id=conv_id, before_id=before_id, limit=limit)
