@@ -11,6 +11,8 @@ import trio
 
 from chatd.client import ClientError
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def ended(reason: str) -> Any:
     return lambda d: d["call"]["state"] == "ended" and d["call"]["reason"] == reason

@@ -8,6 +8,8 @@ import trio
 
 from chatd.client import ClientError
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def text(t: str) -> dict:
     return {"type": "text", "text": t}

@@ -10,6 +10,8 @@ import pytest
 
 from .test_community_chat import fails, setup, text
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def config_overrides() -> dict[str, dict[str, Any]]:

@@ -18,6 +18,8 @@ from chatd.services import file_gc
 from .conftest import PASSWORD
 from .test_http import Response, error_code, open_http, post_json, request
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 async def token_of(harness, name: str) -> str:
     resp = await post_json(harness, "/api/v1/auth/login", {"username": name, "password": PASSWORD})

@@ -11,6 +11,8 @@ from chatd.store import users as users_store
 
 from .test_community_chat import fails
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 async def _count(harness, table: str) -> int:
     return await harness.server.writer.submit(lambda ctx: ctx.conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])

@@ -55,3 +55,10 @@ def test_short_chinese_queries_find_their_messages(both):
     found = [r[0] for r in pg.execute("SELECT id FROM messages_search WHERE tsv @@ %s::tsquery ORDER BY id", (search_pg.tsquery("开会"),))]
     assert [MESSAGES[i - 1] for i in found] == ["明天开会", "我们明天下午三点开会吧", "明天 meeting 开会 ok"]
     assert search_pg.tsquery("  !! ") is None
+
+
+def test_a_word_longer_than_postgresqls_longest_lexeme_is_left_out(pg_dsn):
+    text = "ok " + "x" * 3000 + " 好"
+    with psycopg.connect(pg_dsn) as pg:
+        vector = pg.execute("SELECT %s::tsvector", (search_pg.tsvector(text),)).fetchone()[0]
+    assert vector == "'ok':1 '好':3"

@@ -9,6 +9,8 @@ import pytest
 from .test_group import add_users, fails, text
 from .test_room import create, is_text, join, send
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 async def room_with(a1, *others) -> int:
     """A room made by a1's user, joined on every other client's connection."""

@@ -5,12 +5,19 @@ from __future__ import annotations
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any
 
 EPOCH_MS = 1735689600000  # 2025-01-01T00:00:00Z, the zero of message ids
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def on_postgres(conn: Any) -> bool:
+    """Whether a connection is PostgreSQL's (chatd.store.pg) rather than SQLite's: for the few
+    store functions whose two forms differ (docs/scaling.md)."""
+    return not isinstance(conn, sqlite3.Connection)
 
 
 def connect(path: str | Path, *, durability: str = "normal", cache_mb: int = 16, readonly: bool = False) -> sqlite3.Connection:

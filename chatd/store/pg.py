@@ -60,12 +60,18 @@ class PgCursor:
         return iter(self.fetchall())
 
 
+# SQLSTATE classes that mean "the database cannot be written now", not a bug: a connection
+# lost (08), insufficient resources such as a full disk (53), an operator's intervention such as
+# a shutdown (57), a system error (58), and a read-only standby (25006).
+_CANNOT_WRITE = ("08", "53", "57", "58", "25006")
+
+
 def _as_sqlite(exc: psycopg.Error) -> sqlite3.Error:
     if isinstance(exc, psycopg.errors.IntegrityError):
         return sqlite3.IntegrityError(str(exc))
-    if isinstance(exc, (psycopg.OperationalError, psycopg.errors.ReadOnlySqlTransaction)):
-        # The server cannot be reached, or cannot write (disk full, a read-only standby):
-        # chatd.store.files.is_write_failure takes it as SQLite's I/O error, not as a bug.
+    state = exc.sqlstate
+    if state is None or state.startswith(_CANNOT_WRITE):
+        # chatd.store.files.is_write_failure takes it as SQLite's I/O error: "unavailable".
         error = sqlite3.OperationalError(str(exc))
         error.sqlite_errorcode = sqlite3.SQLITE_IOERR  # type: ignore[attr-defined]
         return error

@@ -24,6 +24,8 @@ import re
 import sqlite3
 from typing import Any
 
+from .db import on_postgres
+
 _CJK = "\u2e80-\u2fdf\u3040-\u30ff\u3100-\u312f\u31a0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff\U00020000-\U0002fa1f"
 _CJK_RUN = re.compile(f"[{_CJK}]+")
 _HAS_CJK = re.compile(f"[{_CJK}]")
@@ -121,24 +123,19 @@ def op_index_pending(ctx: Any, limit: int) -> tuple[int, bool]:
 def inline(conn: Any) -> bool:
     """Whether a message is indexed in the transaction that stores it (PostgreSQL), rather than
     shortly after by op_index_pending (SQLite)."""
-    return _postgres(conn)
+    return on_postgres(conn)
 
 
 def reindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, old_text: str, new_text: str) -> None:
     """A stored message's text changed (edit, recall). One not indexed yet needs nothing:
     op_index_pending will read its content as it is then."""
-    if _postgres(conn) or msg_id <= indexed_upto(conn):
+    if on_postgres(conn) or msg_id <= indexed_upto(conn):
         unindex(conn, msg_id, conv_id, old_text)
         index(conn, msg_id, conv_id, new_text)
 
 
-def _postgres(conn: Any) -> bool:
-    """A PostgreSQL connection (chatd.store.pg): its index is chatd.store.search_pg's."""
-    return not isinstance(conn, sqlite3.Connection)
-
-
 def index(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
-    if text and _postgres(conn):
+    if text and on_postgres(conn):
         from . import search_pg
 
         search_pg.index(conn, msg_id, conv_id, text)
@@ -147,7 +144,7 @@ def index(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> Non
 
 
 def unindex(conn: sqlite3.Connection, msg_id: int, conv_id: int, text: str) -> None:
-    if text and _postgres(conn):
+    if text and on_postgres(conn):
         from . import search_pg
 
         search_pg.unindex(conn, msg_id)
@@ -162,7 +159,7 @@ def find(conn: sqlite3.Connection, user_id: int, query: str, *, kind: str, conv_
     """Ids of the messages a user's query matches in conversations of `kind` the user belongs
     to (or in `conv_id`), newest first: on SQLite through FTS5, on PostgreSQL through
     chatd.store.search_pg. None of them if the query has no terms."""
-    if _postgres(conn):
+    if on_postgres(conn):
         from . import search_pg
 
         tsquery = search_pg.tsquery(query)

@@ -29,6 +29,7 @@ SCHEMA = (
     "CREATE INDEX messages_search_conv ON messages_search (conv_id, id)",
 )
 MAX_POSITION = 16383  # PostgreSQL's: later tokens share it
+MAX_LEXEME_BYTES = 2046  # PostgreSQL's longest lexeme
 
 
 def _fold(token: str) -> str:
@@ -46,8 +47,10 @@ def tokens(text: str) -> list[str]:
 
 
 def tsvector(text: str) -> str:
-    """A tsvector literal: each token at its position (1-based)."""
-    return " ".join(f"{_lexeme(t)}:{min(i, MAX_POSITION)}" for i, t in enumerate(tokens(text), 1))
+    """A tsvector literal: each token at its position (1-based). A token longer than
+    PostgreSQL's longest lexeme (MAX_LEXEME_BYTES) keeps its position but is not indexed: no
+    one searches for a 700-letter word."""
+    return " ".join(f"{_lexeme(t)}:{min(i, MAX_POSITION)}" for i, t in enumerate(tokens(text), 1) if len(t.encode()) <= MAX_LEXEME_BYTES)
 
 
 def tsquery(query: str) -> str | None:

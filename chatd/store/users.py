@@ -7,7 +7,7 @@ import sqlite3
 from typing import Any
 
 from ..errors import ChatError
-from .db import now_ms
+from .db import now_ms, on_postgres
 
 USER_COLS = "id, name, display_name, is_admin, disabled, is_bot"
 _NCOLS = 6
@@ -168,6 +168,8 @@ def op_touch_last_seen(ctx: Any, user_id: int) -> None:
 def op_disabled_if_changed(ctx: Any, version: int | None) -> tuple[int, list[int]]:
     """Writer op: (the writer connection's data_version, the disabled users' ids if another
     process committed since `version` was read, else none)."""
+    if on_postgres(ctx.conn):  # no data_version: the list, every time (a node or a command may have written)
+        return 0, [r[0] for r in ctx.conn.execute("SELECT id FROM users WHERE disabled = 1")]
     (now,) = ctx.conn.execute("PRAGMA data_version").fetchone()
     if now == version:
         return now, []
