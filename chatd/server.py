@@ -160,6 +160,7 @@ class Server:
 
             self.cluster = Cluster(cfg.storage.database, cfg.storage.node, self.readers, self.writer, self.delivery, sv.members)
             self.writer.before_commit = self.cluster.before_commit
+            self.delivery.shared = self.cluster.share
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery

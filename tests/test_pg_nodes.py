@@ -38,6 +38,9 @@ async def test_users_on_different_nodes_talk_in_dms_and_groups(tmp_path, pg_dsn)
             assert got["message"]["id"] == sent["message"]["id"] and got["message"]["content"]["text"] == "hello from node 0"
             mine = (await a2.next_push("chat_message"))["data"]  # alice's other device, on node 1
             assert mine["message"]["id"] == sent["message"]["id"]
+            assert (await a.request("chat_dm_typing", {"peer": ids["bob"]}))["sent"] is True  # writes nothing
+            typing = (await b.next_push("chat_typing"))["data"]
+            assert (typing["user_id"], typing["typing"]) == (ids["alice"], True)
 
             group = (await b.request("chat_group_create", {"name": "three nodes", "members": [ids["alice"], ids["carol"]]}))["group"]
             gid = group["group_id"]

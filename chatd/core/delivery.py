@@ -56,6 +56,7 @@ class Delivery:
         self._read_now = read_now  # fn(conn, *args) on the writer's connection (Writer.read_now)
         self._load_at_commit = load_at_commit  # durability full: see the module's docstring
         self._handoff: list[tuple[Push, list[Session] | None, Session | None]] | None = None
+        self.shared: Callable[[list[Any]], None] | None = None  # several nodes: chatd.services.cluster.Cluster.share
 
     # -- the writer's hooks ------------------------------------------------------------------
 
@@ -137,8 +138,16 @@ class Delivery:
 
     # -- effects -----------------------------------------------------------------------------
 
-    def apply(self, effects: Iterable[Any], origin: Session | None) -> None:
-        """Apply effects now, in order (a request that wrote nothing: typing, a receipt)."""
+    def apply(self, effects: Iterable[Any], origin: Session | None, *, share: bool = True) -> None:
+        """Apply effects now, in order (a request that wrote nothing: typing, a receipt). With
+        several nodes, `shared(effects)` tells the others too (chatd.services.cluster), unless
+        they came from another node."""
+        if share and self.shared is not None:
+            effects = list(effects)
+            try:
+                self.shared(effects)
+            except Exception:  # noqa: BLE001 - this node's own delivery goes on
+                log.exception("telling the other nodes of %r failed", effects)
         for effect in effects:
             try:
                 if type(effect) is Push:

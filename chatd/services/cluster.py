@@ -4,6 +4,9 @@
   node holds, and says it is alive every HEARTBEAT_S; it prunes its own old events.
 - Its writer adds each batch's shared effects (chatd.core.cluster_wire) to `node_events`, in
   the batch's transaction, with a NOTIFY (`before_commit`, on the writer's thread).
+- Effects of requests that write nothing (typing, delivery receipts) ride a notification of
+  their own (LIVE_CHANNEL), sent after this node applied them, and are applied by the others
+  as they arrive: short-lived, they are not kept, and a node that was not listening misses them.
 - It listens (chatd.store.pg_listen) and, for each node it hears from, reads that node's events
   it has not applied yet, in that node's commit order, and applies them to its own connections
   and memory through the delivery pipeline, as if its own writer had committed them. A lost
@@ -13,6 +16,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import secrets
@@ -38,6 +42,8 @@ log = logging.getLogger("chatd.cluster")
 
 HEARTBEAT_S = 10.0
 READ_BATCH = 200
+LIVE_MAX = 7900  # bytes of a notification's payload (PostgreSQL's limit is 8,000)
+LIVE_QUEUE = 1000
 
 
 class Cluster:
@@ -51,7 +57,9 @@ class Cluster:
         self._applied: dict[int, int] = {}  # node -> the id of its last event applied here
         self._heard: set[int] = set()  # nodes with events not read yet
         self._wake = trio.Event()
-        self.listener = Listener(dsn, [store.CHANNEL], self._notified, self._gap)
+        self.listener = Listener(dsn, [store.CHANNEL, store.LIVE_CHANNEL], self._notified, self._gap)
+        self._live_in, self._live_out = trio.open_memory_channel[str](LIVE_QUEUE)  # payloads to NOTIFY
+        self._heard_live: list[list[Any]] = []  # other nodes' live effects, to apply
         self.applied_events = 0
         self.run_id = secrets.token_hex(8)  # this run of the server, in `nodes`
         self.shared_batches = 0
@@ -89,12 +97,16 @@ class Cluster:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.listener.run)
                 nursery.start_soon(self._heartbeat)
+                nursery.start_soon(self._send_live)
                 with trio.fail_after(30):
                     await self.listener.listening.wait()
                 task_status.started()
                 while True:
                     await self._wake.wait()
                     self._wake = trio.Event()
+                    live, self._heard_live = self._heard_live, []
+                    for effects in live:
+                        await self._apply(effects)
                     heard, self._heard = self._heard, set()
                     for node in sorted(heard):
                         try:
@@ -110,10 +122,42 @@ class Cluster:
                     pass
 
     def _notified(self, channel: str, payload: str) -> None:
-        node, _, _ = payload.partition(":")
-        if node.isdigit() and int(node) != self.node:
+        node, _, rest = payload.partition(":")
+        if not node.isdigit() or int(node) == self.node:
+            return
+        if channel == store.LIVE_CHANNEL:
+            try:
+                self._heard_live.append(cluster_wire.decode(base64.b64decode(rest)))
+            except Exception:  # noqa: BLE001 - one bad payload is dropped, the listener goes on
+                log.exception("a live notification from node %s could not be read", node)
+                return
+        else:
             self._heard.add(int(node))
-            self._wake.set()
+        self._wake.set()
+
+    # -- effects of requests that wrote nothing (typing, receipts): NOTIFY with the effects ---
+
+    def share(self, effects: list[Any]) -> None:
+        """Delivery.apply's effects, to the other nodes: small and short-lived, they ride the
+        notification itself (at most LIVE_MAX bytes); never waits (a full queue drops them)."""
+        items = cluster_wire.shared(effects)
+        if not items:
+            return
+        payload = f"{self.node}:" + base64.b64encode(cluster_wire.encode(items)).decode()
+        if len(payload) > LIVE_MAX:
+            log.warning("effects too large for a notification (%d bytes) stay on this node: %r", len(payload), effects)
+            return
+        try:
+            self._live_in.send_nowait(payload)
+        except trio.WouldBlock:
+            log.warning("the other nodes' queue is full: effects dropped")
+
+    async def _send_live(self) -> None:
+        async for payload in self._live_out:
+            try:
+                await self.readers.read(store.notify_live, payload)
+            except Exception:  # noqa: BLE001 - typing is short-lived: the next one goes
+                log.exception("telling the other nodes failed")
 
     def _gap(self) -> None:
         """The listener was away: every node may have events this one did not hear of."""
@@ -125,15 +169,17 @@ class Cluster:
             after = self._applied.get(node, 0)
             events = await self.readers.read(store.events_after, node, after, READ_BATCH)
             for event_id, body in events:
-                effects = cluster_wire.decode(body)
-                for effect in effects:  # member lists read now, off the event loop, not at delivery
-                    if type(effect) is Push and type(effect.to) is Members:
-                        await self.members.get(effect.to.conv_id)
-                self.delivery.apply(effects, None)
+                await self._apply(cluster_wire.decode(body))
                 self._applied[node] = event_id
                 self.applied_events += 1
             if len(events) < READ_BATCH:
                 return
+
+    async def _apply(self, effects: list[Any]) -> None:
+        for effect in effects:  # member lists read now, off the event loop, not at delivery
+            if type(effect) is Push and type(effect.to) is Members:
+                await self.members.get(effect.to.conv_id)
+        self.delivery.apply(effects, None, share=False)
 
     async def _heartbeat(self) -> None:
         while True:

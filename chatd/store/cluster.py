@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 CHANNEL = "chatd_events"
+LIVE_CHANNEL = "chatd_live"  # effects of requests that wrote nothing, in the payload itself
 EVENT_RETENTION_MS = 10 * 60 * 1000
 NODE_LEASE_MS = 30_000  # a node silent this long is taken for gone: its number is free
 
@@ -31,6 +32,10 @@ def add_event(conn: Any, node: int, now: int, body: bytes) -> None:
     """In the writer's transaction: the batch's events, and the notification that names them."""
     (event_id,) = conn.execute("INSERT INTO node_events (node, at, body) VALUES (?, ?, ?) RETURNING id", (node, now, body)).fetchone()
     conn.execute("SELECT pg_notify(?, ?)", (CHANNEL, f"{node}:{event_id}"))
+
+
+def notify_live(conn: Any, payload: str) -> None:
+    conn.execute("SELECT pg_notify(?, ?)", (LIVE_CHANNEL, payload))
 
 
 def events_after(conn: Any, node: int, after_id: int, limit: int) -> list[tuple[int, bytes]]:
