@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     target = p.add_argument_group("the server")
     target.add_argument("--url", help="benchmark a running server at this ws:// URL instead of starting one")
     target.add_argument("--durability", choices=("normal", "full"), help="storage.durability of the spawned servers (default: chatd's own default); with --url, what the running server uses, recorded only (default: unknown)")
+    target.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="where the spawned servers keep their data: SQLite (chatd's default), or a private PostgreSQL cluster with PostgreSQL's default durability, started per server, the prepared database copied into it (docs/scaling.md); its processes count in the server's CPU")
     target.add_argument("--password", default=corpus.PASSWORD, help="password of the users bench1..benchN on a running server")
     target.add_argument("--url-users", type=int, default=400, help="how many users bench1..benchN exist on the running server (default 400)")
     target.add_argument("--server-pid", type=int, help="pid of the running server, for its CPU and memory (default: found from the port)")
@@ -149,7 +150,7 @@ def run_one(ctx: Context, sid: str, log: Any) -> Result:
     machine_load.start()
     t = time.perf_counter()
     try:
-        res.params = {**sc.plan(ctx), "durability": ctx.durability}
+        res.params = {**sc.plan(ctx), "durability": ctx.durability, "database": ctx.database}
         res.title = sc.title(res.params)
         missing = ctx.missing_commands(sc.needs)
         if missing:
@@ -181,6 +182,7 @@ def target_info(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         "mode": "attached" if args.url else "spawned",
         "url": args.url,
         "durability": ctx.durability,
+        "database": ctx.database,
         "chatd_default_durability": chatd_default_durability(),
         "fdatasync_p50_ms": sync["fdatasync_p50_ms"] if sync else None,
         "fdatasync_p99_ms": sync["fdatasync_p99_ms"] if sync else None,

@@ -50,6 +50,7 @@ max_connections_per_ip = 0
 
 [storage]
 durability = {durability}
+database = {database}
 
 [limits]
 send_rate_per_s = 1000000.0
@@ -232,8 +233,13 @@ class SpawnedServer(Target):
 
     spawned = True
 
-    def __init__(self, users: int = 0, *, db_source: Path | None = None, durability: str | None = None, workdir: Path | None = None, keep: bool = False):
+    def __init__(self, users: int = 0, *, db_source: Path | None = None, durability: str | None = None, workdir: Path | None = None, keep: bool = False, database: str = "sqlite"):
         self.users = users
+        # "postgresql": the database prepared as for SQLite is copied (chatd migrate) into a
+        # private PostgreSQL cluster with PostgreSQL's default durability (tests/postgres.py),
+        # which the server then uses; the cluster's processes count in the server's CPU.
+        self.database = database
+        self.cluster: Any = None
         self.db_source = db_source
         self.durability = durability or chatd_default_durability()
         self.tmp = Path(tempfile.mkdtemp(prefix="chatd-bench-", dir=workdir))
@@ -280,10 +286,35 @@ class SpawnedServer(Target):
             conn.execute("COMMIT")
         finally:
             conn.close()
-        (self.tmp / "chatd.toml").write_text(BENCH_CONFIG.format(data_dir=json.dumps(str(self.data_dir)), durability=json.dumps(self.durability)))
+        self._write_config("")
+
+    def _write_config(self, dsn: str) -> None:
+        (self.tmp / "chatd.toml").write_text(BENCH_CONFIG.format(data_dir=json.dumps(str(self.data_dir)), durability=json.dumps(self.durability), database=json.dumps(dsn)))
+
+    def _to_postgresql(self) -> None:
+        """Copy the prepared SQLite database into a new PostgreSQL cluster; the server uses that."""
+        from chatd.store import pg_copy
+        from tests.postgres import Cluster
+
+        self.cluster = Cluster(settings={}).start()
+        dsn = self.cluster.create_database("chatd")
+        pg_copy.copy(str(self.data_dir / "chatd.sqlite3"), dsn)
+        self._write_config(dsn)
+
+    def cpu(self, children: bool = True) -> float | None:
+        own = super().cpu(children)
+        if own is None or self.cluster is None or not children:
+            return own
+        try:
+            postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return own
+        return own + (proc_cpu_seconds(postmaster) or 0.0)  # the cluster and its backends
 
     def start(self, timeout: float = 60.0) -> float:
         """Start the server; returns the seconds from spawn to its printed URL."""
+        if self.database == "postgresql" and self.cluster is None:
+            self._to_postgresql()
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}
         log = open(self.log_path, "ab")
         t0 = time.perf_counter()
@@ -339,6 +370,9 @@ class SpawnedServer(Target):
         if proc is not None and proc.stdout is not None:
             proc.stdout.close()
         self.proc = None
+        if self.cluster is not None:
+            self.cluster.stop()
+            self.cluster = None
 
     def cleanup(self) -> None:
         self.stop()

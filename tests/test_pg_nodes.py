@@ -83,3 +83,20 @@ async def test_a_node_whose_listener_was_cut_catches_up(tmp_path, pg_dsn):
             assert got == [f"while away {k}" for k in range(5)]
         n0.server.stop()
         n1.server.stop()
+
+
+async def test_an_event_that_cannot_be_read_is_skipped_and_the_next_applied(tmp_path, pg_dsn):
+    async with trio.open_nursery() as nursery:
+        n0, n1 = await _nodes(nursery, tmp_path, pg_dsn, 2)
+        ids = {name: await n0.add_user(name) for name in ("alice", "bob")}
+        async with n0.client("alice") as a, n1.client("bob") as b:
+            with psycopg.connect(pg_dsn, autocommit=True) as admin:
+                (junk,) = admin.execute("INSERT INTO node_events (node, at, body) VALUES (5, 0, %s) RETURNING id", (b"\xc1 not msgpack",)).fetchone()
+                admin.execute("SELECT pg_notify('chatd_events', %s)", (f"5:{junk}",))
+                admin.execute("SELECT pg_notify('chatd_live', '5:!!not base64')")
+            await a.request("chat_dm_send", {"peer": ids["bob"], "content": text("after the junk")})
+            got = (await b.next_push("chat_message"))["data"]
+            assert got["message"]["content"]["text"] == "after the junk"
+            assert n1.server.cluster._applied[5] == junk  # read, skipped, not read again
+        n0.server.stop()
+        n1.server.stop()

@@ -101,6 +101,7 @@ class Context:
         self.quick: bool = args.quick
         self.url: str | None = args.url
         self.durability = durability  # storage.durability of the servers it spawns ("unknown": an attached one)
+        self.database: str = getattr(args, "database", "sqlite")  # where the spawned servers keep their data
         self._sync: dict[str, Any] | None = None
         self.log = log
         self._attached: AttachedServer | None = None
@@ -142,7 +143,7 @@ class Context:
 
     def spawn(self, users: int, db_source: Path | None = None, durability: str | None = None) -> SpawnedServer:
         """A server to start, not yet prepared: users bench1..bench{users}, this run's durability (or the one given)."""
-        return SpawnedServer(users, db_source=db_source, durability=durability or self.durability, workdir=self.workdir, keep=self.args.keep)
+        return SpawnedServer(users, db_source=db_source, durability=durability or self.durability, workdir=self.workdir, keep=self.args.keep, database=self.database)
 
     def sync_probe(self) -> dict[str, Any] | None:
         """The latency of one fdatasync where the spawned servers keep their data (measured once); None with --url."""

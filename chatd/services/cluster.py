@@ -106,7 +106,7 @@ class Cluster:
                     self._wake = trio.Event()
                     live, self._heard_live = self._heard_live, []
                     for effects in live:
-                        await self._apply(effects)
+                        await self._apply(effects)  # (never raises)
                     heard, self._heard = self._heard, set()
                     for node in sorted(heard):
                         try:
@@ -169,16 +169,25 @@ class Cluster:
             after = self._applied.get(node, 0)
             events = await self.readers.read(store.events_after, node, after, READ_BATCH)
             for event_id, body in events:
-                await self._apply(cluster_wire.decode(body))
+                try:
+                    effects = cluster_wire.decode(body)
+                except Exception:  # noqa: BLE001 - one unreadable event is skipped, not read forever
+                    log.exception("node %d's event %d cannot be read: skipped", node, event_id)
+                    effects = []
+                await self._apply(effects)
                 self._applied[node] = event_id
                 self.applied_events += 1
             if len(events) < READ_BATCH:
                 return
 
     async def _apply(self, effects: list[Any]) -> None:
+        """Another node's effects, here (Delivery.apply keeps one effect's bug to itself)."""
         for effect in effects:  # member lists read now, off the event loop, not at delivery
             if type(effect) is Push and type(effect.to) is Members:
-                await self.members.get(effect.to.conv_id)
+                try:
+                    await self.members.get(effect.to.conv_id)
+                except Exception:  # noqa: BLE001 - the delivery loads it itself then
+                    log.exception("loading conversation %d's members failed", effect.to.conv_id)
         self.delivery.apply(effects, None, share=False)
 
     async def _heartbeat(self) -> None:
