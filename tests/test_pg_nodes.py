@@ -100,3 +100,18 @@ async def test_an_event_that_cannot_be_read_is_skipped_and_the_next_applied(tmp_
             assert n1.server.cluster._applied[5] == junk  # read, skipped, not read again
         n0.server.stop()
         n1.server.stop()
+
+
+async def test_a_channel_message_reaches_its_viewers_on_another_node(tmp_path, pg_dsn):
+    async with trio.open_nursery() as nursery:
+        n0, n1 = await _nodes(nursery, tmp_path, pg_dsn, 2)
+        for name in ("alice", "bob"):
+            await n0.add_user(name)
+        async with n0.client("alice") as a, n1.client("bob") as b:
+            made = await a.request("community_create", {"name": "两个节点", "public": True, "join_mode": "open"})
+            await b.request("community_join", {"community_id": made["community"]["community_id"]})
+            await a.request("community_send", {"channel_id": made["channel_id"], "content": text("to every viewer")})
+            got = await b.next_push("community.message", where=lambda d: d["message"]["content"].get("text") == "to every viewer")
+            assert got["data"]["conv_id"] == made["channel_id"]
+        n0.server.stop()
+        n1.server.stop()

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..core import cluster_wire
-from ..core.effects import Members, Outcome, Push
+from ..core.effects import Members, Outcome, Push, Users, Viewers
 from ..store import cluster as store
+from ..store.community_cache import viewers
 from ..store.db import MAX_NODES, now_ms
 from ..store.files import StartupError
 from ..store.pg_listen import Listener
@@ -181,14 +182,30 @@ class Cluster:
                 return
 
     async def _apply(self, effects: list[Any]) -> None:
-        """Another node's effects, here (Delivery.apply keeps one effect's bug to itself)."""
-        for effect in effects:  # member lists read now, off the event loop, not at delivery
-            if type(effect) is Push and type(effect.to) is Members:
-                try:
+        """Another node's effects, here (Delivery.apply keeps one effect's bug to itself). What
+        the delivery would read on the writer's connection (member lists, a channel's viewers) is
+        read first through the readers: the writer's connection is its thread's, mid-batch."""
+        ready: list[Any] = []
+        for effect in effects:
+            try:
+                if type(effect) is Push and type(effect.to) is Members:
                     await self.members.get(effect.to.conv_id)
-                except Exception:  # noqa: BLE001 - the delivery loads it itself then
-                    log.exception("loading conversation %d's members failed", effect.to.conv_id)
-        self.delivery.apply(effects, None, share=False)
+                elif type(effect) is Push and type(effect.to) is Viewers:
+                    effect = await self._to_viewers(effect)
+            except Exception:  # noqa: BLE001 - one push's audience; the others go on
+                log.exception("resolving %r from another node failed", effect)
+                continue
+            ready.append(effect)
+        self.delivery.apply(ready, None, share=False)
+
+    async def _to_viewers(self, push: Push) -> Push:
+        """A push to a channel's viewers, as a push to those of them connected here who may see
+        it as the community's permissions stand now."""
+        members = await self.members.get(push.to.conv_id)
+        online = self.delivery.hub.by_user
+        here = [uid for uid in members if uid in online]
+        seen = await self.readers.read(viewers, push.to.conv_id, here) if here else []
+        return Push(push.cmd, push.data, Users(tuple(seen)), skip_origin=False, skip_user=push.skip_user, if_reached=push.if_reached)
 
     async def _heartbeat(self) -> None:
         while True:
