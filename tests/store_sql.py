@@ -22,7 +22,7 @@ STORE = Path(__file__).resolve().parent.parent / "chatd" / "store"
 # The SQLite schema's history; this layer itself; and the modules that speak PostgreSQL only
 # (the connection, LISTEN, the copy, the search index and the nodes' events: tests/test_pg_*.py
 # run them on PostgreSQL).
-SKIPPED_MODULES = {"migrations", "dialect", "sql_tokens", "pg_schema", "pg", "pg_listen", "pg_copy", "pg_open", "search_pg", "cluster"}
+SKIPPED_MODULES = {"migrations", "dialect", "sql_tokens", "pg_schema", "pg", "pg_listen", "pg_copy", "pg_open", "search_pg", "directory_search_pg", "cluster"}
 CALLS = {"execute", "executemany", "query"}
 MAX_VARIANTS = 24
 

@@ -11,6 +11,8 @@ from chatd.store import directory as dir_store
 
 from .conftest import PASSWORD
 
+pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 async def fails(client, cmd, data, code, field=None):
     with pytest.raises(ClientError) as exc:

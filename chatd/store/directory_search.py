@@ -16,6 +16,8 @@ import sqlite3
 from typing import Any
 
 from .. import names
+from . import directory_search_pg
+from .db import on_postgres
 
 
 def _more(title: str, email: str, phone: str, employee_no: str) -> str:
@@ -37,17 +39,24 @@ def reindex(conn: sqlite3.Connection, user_id: int) -> None:
         "SELECT m.name, m.title, m.email, m.phone, m.employee_no, u.display_name, u.name FROM directory_members m JOIN users u ON u.id = m.user_id WHERE m.user_id = ?",
         (user_id,),
     ).fetchone()
-    conn.execute("DELETE FROM directory_search WHERE rowid = ?", (user_id,))
+    if on_postgres(conn):
+        directory_search_pg.unindex(conn, user_id)
+    else:
+        conn.execute("DELETE FROM directory_search WHERE rowid = ?", (user_id,))
     if row is not None:
         name, title, email, phone, employee_no, display_name, username = row
         terms = names.terms(name) + (names.terms(display_name) if display_name != name else []) + names.words(username)
-        conn.execute(
-            "INSERT INTO directory_search (rowid, names, more) VALUES (?, ?, ?)",
-            (user_id, " ".join(dict.fromkeys(terms)), _more(title, email, phone, employee_no)),
-        )
+        names_text, more_text = " ".join(dict.fromkeys(terms)), _more(title, email, phone, employee_no)
+        if on_postgres(conn):
+            directory_search_pg.reindex(conn, user_id, names_text, more_text)
+            return
+        conn.execute("INSERT INTO directory_search (rowid, names, more) VALUES (?, ?, ?)", (user_id, names_text, more_text))
 
 
 def unindex(conn: sqlite3.Connection, user_id: int) -> None:
+    if on_postgres(conn):
+        directory_search_pg.unindex(conn, user_id)
+        return
     conn.execute("DELETE FROM directory_search WHERE rowid = ?", (user_id,))
 
 
@@ -67,6 +76,8 @@ def search(conn: sqlite3.Connection, query: str, limit: int, dept_ids: list[int]
     """The user ids of the active members matching the query, best first (FTS5's rank), then by
     name; within these departments when given. Past RANK_MAX matches: people whose names match
     first, unranked, by name."""
+    if on_postgres(conn):
+        return directory_search_pg.search(conn, query, limit, dept_ids, RANK_MAX)
     expr = match_expression(query)
     if expr is None:
         return []

@@ -28,13 +28,14 @@ import re
 import sqlite3
 from typing import Any
 
-from . import cluster, search_pg
+from . import cluster, directory_search_pg, search_pg
 
 META_TABLE = "chatd_meta"
-# Tables of PostgreSQL's alone: the message search index (chatd.store.search_pg), and what the
-# nodes sharing the database tell each other (chatd.store.cluster).
-POSTGRESQL_ONLY = (*search_pg.SCHEMA, *cluster.SCHEMA)
-OWN_TABLES = ("messages_search", "node_events", "nodes")
+# Tables of PostgreSQL's alone: the search indexes of messages and of the directory
+# (chatd.store.search_pg, directory_search_pg), and what the nodes sharing the database tell each
+# other (chatd.store.cluster).
+POSTGRESQL_ONLY = (*search_pg.SCHEMA, *directory_search_pg.SCHEMA, *cluster.SCHEMA)
+OWN_TABLES = ("messages_search", "directory_search_pg", "node_events", "nodes")
 # Tables whose INTEGER PRIMARY KEY chatd always sets itself (no identity needed), and why.
 EXPLICIT_IDS = {"messages": "global, time-ordered ids from chatd.store.db.IdGen"}
 NOCASE = "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"
