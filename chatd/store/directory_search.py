@@ -73,28 +73,36 @@ RANK_MAX = 300  # matches up to which bm25 ranks them all
 
 
 def search(conn: sqlite3.Connection, query: str, limit: int, dept_ids: list[int] | None = None) -> list[int]:
-    """The user ids of the active members matching the query, best first (FTS5's rank), then by
-    name; within these departments when given. Past RANK_MAX matches: people whose names match
-    first, unranked, by name."""
+    """The user ids of the active members matching the query, best first (FTS5's rank; on
+    PostgreSQL ts_rank, chatd.store.directory_search_pg), then by name; within these departments
+    when given. Past RANK_MAX matches: people whose names match first, unranked, by name."""
     if on_postgres(conn):
-        return directory_search_pg.search(conn, query, limit, dept_ids, RANK_MAX)
-    expr = match_expression(query)
-    if expr is None:
-        return []
+        match = directory_search_pg.tsquery(query)
+        if match is None:
+            return []
+        key, test = "s.user_id", "s.terms @@ CAST(? AS tsquery)"
+        table = "directory_search_pg s"
+        names_match, ranked, rank_args = directory_search_pg.tsquery(query, names_only=True), "ts_rank(s.terms, CAST(? AS tsquery)) DESC, m.name", [match]
+    else:
+        expr = match_expression(query)
+        if expr is None:
+            return []
+        match, key, test, table = expr, "s.rowid", "directory_search MATCH ?", "directory_search s"
+        names_match, ranked, rank_args = f"{{names}} : ({expr})", "s.rank, m.name", []
     where, extra = "", []
     if dept_ids is not None:
         marks = ",".join("?" * len(dept_ids))
-        where = f" AND s.rowid IN (SELECT user_id FROM directory_member_departments WHERE department_id IN ({marks}))"
+        where = f" AND {key} IN (SELECT user_id FROM directory_member_departments WHERE department_id IN ({marks}))"
         extra = dept_ids
-    select = "SELECT s.rowid FROM directory_search s JOIN directory_members m ON m.user_id = s.rowid JOIN users u ON u.id = s.rowid WHERE directory_search MATCH ? AND u.disabled = 0"
-    (matches,) = conn.execute("SELECT count(*) FROM directory_search WHERE directory_search MATCH ?", (expr,)).fetchone()
+    select = f"SELECT {key} FROM {table} JOIN directory_members m ON m.user_id = {key} JOIN users u ON u.id = {key} WHERE {test} AND u.disabled = 0"
+    (matches,) = conn.execute(f"SELECT count(*) FROM {table} WHERE {test}", (match,)).fetchone()
     if matches <= RANK_MAX:
-        rows = conn.execute(f"{select}{where} ORDER BY s.rank, m.name LIMIT ?", (expr, *extra, limit)).fetchall()
+        rows = conn.execute(f"{select}{where} ORDER BY {ranked} LIMIT ?", (match, *extra, *rank_args, limit)).fetchall()
         return [r[0] for r in rows]
-    found = [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (f"{{names}} : ({expr})", *extra, limit))]
+    found = [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (names_match, *extra, limit))]
     if len(found) < limit:
         seen = set(found)
-        found += [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (expr, *extra, limit + len(found))) if r[0] not in seen][: limit - len(found)]
+        found += [r[0] for r in conn.execute(f"{select}{where} LIMIT ?", (match, *extra, limit + len(found))) if r[0] not in seen][: limit - len(found)]
     order = {uid: name for uid, name in conn.execute(f"SELECT user_id, name FROM directory_members WHERE user_id IN ({','.join('?' * len(found))})", found)} if found else {}
     return sorted(found, key=lambda uid: (order.get(uid, ""), uid))
 
