@@ -6,8 +6,8 @@ writing; the copy is the database as it was when the read began), creates chatd'
 schema (chatd.store.pg_schema) in an empty target database, and streams every table with
 COPY, parents before the tables that refer to them. Then every table is checked: the same
 number of rows, and the same digest of its rows (the sum of each row's SHA-256), computed the
-same way on both sides. The search index is not copied: the server builds PostgreSQL's from the
-messages when it starts (search_state.indexed_upto set back to 0).
+same way on both sides. SQLite's search index is not copied: PostgreSQL's is made from the messages
+here (chatd.store.search_pg), as the server makes it for each new message.
 """
 
 from __future__ import annotations
@@ -114,11 +114,10 @@ def copy(sqlite_path: str, dsn: str, progress: Callable[[str, int], None] = lamb
                 _copy_table(src, dst, table, progress)
             for table, column in schema.identity.items():  # new rows' ids go on after the copied ones
                 dst.execute(f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), COALESCE(MAX({column}), 1), MAX({column}) IS NOT NULL) FROM \"{table}\"")
-            dst.execute("UPDATE search_state SET indexed_upto = 0")  # PostgreSQL's search index is built anew at start
+            _index_messages(src, dst, progress)
             dst.commit()
             for table in tables:
-                if table != "search_state":  # (its watermark is PostgreSQL's own now)
-                    report.tables.append(_check(src, dst, table))
+                report.tables.append(_check(src, dst, table))
             return report
     finally:
         src.close()
@@ -135,6 +134,23 @@ def _copy_table(src: sqlite3.Connection, dst: Any, table: str, progress: Callabl
                 out.write_row(row)
             done += len(batch)
             progress(table, done)
+
+
+def _index_messages(src: sqlite3.Connection, dst: Any, progress: Callable[[str, int], None]) -> None:
+    """PostgreSQL's search index of every copied message (messages_search)."""
+    from . import search_pg
+    from .messages import indexed_text
+
+    rows = src.execute("SELECT id, conv_id, type, content FROM messages ORDER BY id")
+    done = 0
+    with dst.cursor().copy("COPY messages_search (id, conv_id, tsv) FROM STDIN") as out:
+        while batch := rows.fetchmany(COPY_BATCH):
+            for msg_id, conv_id, msg_type, content in batch:
+                vector = search_pg.tsvector(indexed_text(msg_type, content))
+                if vector:
+                    out.write_row((msg_id, conv_id, vector))
+            done += len(batch)
+            progress("messages_search", done)
 
 
 def _check(src: sqlite3.Connection, dst: Any, table: str) -> TableCopy:

@@ -109,6 +109,8 @@ def op_index_pending(ctx: Any, limit: int) -> tuple[int, bool]:
     from .messages import indexed_text
 
     conn = ctx.conn
+    if inline(conn):  # every message was indexed with it (and a migrated one by chatd migrate)
+        return ctx.ids.last, True
     upto = indexed_upto(conn)
     rows = conn.execute("SELECT id, conv_id, type, content FROM messages WHERE id > ? ORDER BY id LIMIT ?", (upto, limit)).fetchall()
     for msg_id, conv_id, msg_type, content in rows:
