@@ -39,7 +39,7 @@ import trio
 from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, PresenceOf, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -164,7 +164,8 @@ class Delivery:
         data = p.data.fn(self.services, self.hub, *p.data.args) if type(p.data) is Live else p.data
         written = self.hub.push_sessions(sessions, p.cmd, data, exclude=origin if p.skip_origin else None)
         if p.if_reached is not None and written:
-            self._write(p.if_reached, self.sessions(p.if_reached.to), origin)  # type: ignore[arg-type]
+            # (several nodes: to the audience's connections to the other nodes too)
+            self.apply([p.if_reached], origin)
         return written
 
     def _load_now(self, conv_id: int) -> list[int]:
@@ -231,5 +232,7 @@ class Delivery:
                     session.conn.close(CLOSE_ACCOUNT, effect.reason)
         elif kind is Notify:  # a request that wrote nothing (a call): after its response
             sv.push.offer(effect)
+        elif kind is PresenceOf:  # this node's own: for the other nodes (chatd.services.node_presence)
+            pass
         else:
             raise TypeError(f"unknown effect {effect!r}")

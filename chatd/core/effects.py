@@ -161,7 +161,18 @@ class Deactivated(NamedTuple):
     reason: str = "account disabled"
 
 
-Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated | Notify
+class PresenceOf(NamedTuple):
+    """Several nodes (chatd.services.node_presence): who is connected to node `node` (in its run
+    `run`), as rows (user id, room id, connections): room 0 for the user's connections to the
+    node, a room's id for those of them present in that room; 0 connections: none any more. Its
+    own node applies nothing; the others learn from it who is online and in which rooms."""
+
+    node: int
+    run: str
+    rows: tuple[tuple[int, int, int], ...]
+
+
+Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated | Notify | PresenceOf
 
 
 class Outcome:

@@ -31,6 +31,11 @@ class Hub:
         # connection then gets what the batch wrote to it with one send() (chatd.core.delivery).
         self.cork = Cork()
         self.deliveries = 0  # pushes written to connections (/metrics)
+        # Several nodes (chatd.services.node_presence): the users connected to other nodes, with
+        # how many nodes; and what to tell when a user's first connection here comes or the last
+        # one goes (called with the user's id).
+        self.elsewhere: dict[int, int] = {}
+        self.presence_changed: Callable[[int], None] | None = None
 
     # -- registry of sessions -------------------------------------------------------
 
@@ -39,7 +44,11 @@ class Hub:
         self.pending.discard(session)
         sessions = self.by_user.setdefault(session.user_id, [])
         sessions.append(session)
-        return len(sessions) == 1
+        if len(sessions) > 1:
+            return False
+        if self.presence_changed is not None:
+            self.presence_changed(session.user_id)
+        return True
 
     def remove(self, session: Session) -> bool:
         """Forget a session; True if it was the user's last."""
@@ -57,15 +66,19 @@ class Hub:
                 log.exception("session end hook failed")
         if not sessions:
             del self.by_user[session.user_id]
+            if self.presence_changed is not None:
+                self.presence_changed(session.user_id)
             return True
         return False
 
     def online(self, user_id: int) -> bool:
-        return user_id in self.by_user
+        """The user has a logged-in connection, here or (several nodes) to another node."""
+        return user_id in self.by_user or user_id in self.elsewhere
 
     def reachable(self, user_id: int) -> bool:
-        """A session of the user would be written a push now (online, and not closing)."""
-        return any(not s.conn.closing for s in self.by_user.get(user_id, ()))
+        """A push to the user would be written now: to a connection here that is not closing,
+        or (several nodes) by another node the user is connected to."""
+        return user_id in self.elsewhere or any(not s.conn.closing for s in self.by_user.get(user_id, ()))
 
     def sessions_of(self, user_id: int) -> list[Session]:
         return self.by_user.get(user_id, [])

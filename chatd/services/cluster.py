@@ -7,6 +7,7 @@
 - Effects of requests that write nothing (typing, delivery receipts) ride a notification of
   their own (LIVE_CHANNEL), sent after this node applied them, and are applied by the others
   as they arrive: short-lived, they are not kept, and a node that was not listening misses them.
+- Who is connected to which node, and present in which room: chatd.services.node_presence.
 - It listens (chatd.store.pg_listen) and, for each node it hears from, reads that node's events
   it has not applied yet, in that node's commit order, and applies them to its own connections
   and memory through the delivery pipeline, as if its own writer had committed them. A lost
@@ -26,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 from ..core import cluster_wire
-from ..core.effects import Members, Outcome, Push, Users, Viewers
+from ..core.effects import Members, Outcome, PresenceOf, Push, Users, Viewers
 from ..store import cluster as store
 from ..store.community_cache import viewers
 from ..store.db import MAX_NODES, now_ms
 from ..store.files import StartupError
 from ..store.pg_listen import Listener
+from .node_presence import NodePresence
 
 if TYPE_CHECKING:
     from ..core.delivery import Delivery
@@ -64,6 +66,8 @@ class Cluster:
         self.applied_events = 0
         self.run_id = secrets.token_hex(8)  # this run of the server, in `nodes`
         self.shared_batches = 0
+        sv = delivery.services
+        self.presence = NodePresence(node, self.run_id, delivery.hub, sv.room_presence, readers, writer, sv.user_presence.tell)
 
     # -- the writer's hook (on the writer's thread, inside the batch's transaction) -----------
 
@@ -94,9 +98,11 @@ class Cluster:
         if holder is not None:
             raise StartupError(f"storage.node {self.node} is taken by a running node ({holder[0]}, pid {holder[1]}): give each node its own number")
         self._applied = await self.readers.read(store.latest_events)
+        await self.presence.load()  # (after: the events newer than what it read follow)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self.listener.run)
+                nursery.start_soon(self.presence.publish)
                 nursery.start_soon(self._heartbeat)
                 nursery.start_soon(self._send_live)
                 with trio.fail_after(30):
@@ -116,7 +122,7 @@ class Cluster:
                             log.exception("reading node %d's events failed", node)
                             self._heard.add(node)
         finally:
-            with trio.CancelScope(shield=True):
+            with trio.CancelScope(shield=True), trio.move_on_after(5):  # a writer that stopped answers nothing
                 try:
                     await self.writer.submit(lambda ctx: store.release(ctx.conn, self.node, self.run_id))
                 except Exception:  # noqa: BLE001 - the writer may be closed already: the lease runs out
@@ -188,6 +194,9 @@ class Cluster:
         ready: list[Any] = []
         for effect in effects:
             try:
+                if type(effect) is PresenceOf:
+                    await self.presence.apply(effect)
+                    continue
                 if type(effect) is Push and type(effect.to) is Members:
                     await self.members.get(effect.to.conv_id)
                 elif type(effect) is Push and type(effect.to) is Viewers:
@@ -214,5 +223,6 @@ class Cluster:
             try:
                 await self.writer.submit(lambda ctx: store.alive(ctx.conn, self.node, ctx.now, self.run_id))
                 await self.writer.submit(lambda ctx: store.prune(ctx.conn, self.node, now - store.EVENT_RETENTION_MS))
+                await self.presence.keep_live(await self.readers.read(store.live_nodes, now))
             except Exception:  # noqa: BLE001 - the writer logs why; the next beat tries again
                 log.warning("node %d could not say it is alive", self.node)

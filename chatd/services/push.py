@@ -151,6 +151,8 @@ class PushService:
                     await self.sender.aclose()
 
     def _live(self, user_id: int) -> bool:
+        if user_id in self.hub.elsewhere:  # connected to another node (whose idle time is not known here)
+            return True
         sessions = self.hub.by_user.get(user_id)
         if not sessions:
             return False

@@ -10,6 +10,12 @@ EVENT_RETENTION_MS, then pruned by the node that wrote them.
 
 `nodes` holds each running node's number and when it last said it was alive: a node refuses to
 start under a number another live node holds.
+
+`node_presence` holds who is connected to each node (chatd.services.node_presence): a row per
+user (room 0) and per room a user is present in, with that node's count of connections. A node
+that starts reads the rows of the live nodes; the changes after that come as node events. A
+node's rows go when it claims its number again; those of a node gone for good are ignored (only
+live nodes' rows are read).
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ SCHEMA = (
     "CREATE TABLE node_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, node BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL)",
     "CREATE INDEX node_events_node ON node_events (node, id)",
     "CREATE TABLE nodes (node BIGINT PRIMARY KEY, started_at BIGINT NOT NULL, seen_at BIGINT NOT NULL, host TEXT NOT NULL, pid BIGINT NOT NULL, run TEXT NOT NULL)",
+    "CREATE TABLE node_presence (node BIGINT NOT NULL, user_id BIGINT NOT NULL, room_id BIGINT NOT NULL, conns BIGINT NOT NULL, PRIMARY KEY (node, user_id, room_id))",
 )
 
 
@@ -62,6 +69,7 @@ def claim(conn: Any, node: int, now: int, host: str, pid: int, run: str) -> tupl
         "ON CONFLICT (node) DO UPDATE SET started_at = excluded.started_at, seen_at = excluded.seen_at, host = excluded.host, pid = excluded.pid, run = excluded.run",
         (node, now, now, host, pid, run),
     )
+    conn.execute("DELETE FROM node_presence WHERE node = ?", (node,))  # its last run's
     return None
 
 
@@ -70,4 +78,33 @@ def alive(conn: Any, node: int, now: int, run: str) -> None:
 
 
 def release(conn: Any, node: int, run: str) -> None:
-    conn.execute("DELETE FROM nodes WHERE node = ? AND run = ?", (node, run))
+    if conn.execute("DELETE FROM nodes WHERE node = ? AND run = ?", (node, run)).rowcount:
+        conn.execute("DELETE FROM node_presence WHERE node = ?", (node,))
+
+
+def live_nodes(conn: Any, now: int) -> dict[int, str]:
+    """The nodes alive now: {node: its run}."""
+    return {r[0]: r[1] for r in conn.execute("SELECT node, run FROM nodes WHERE seen_at > ?", (now - NODE_LEASE_MS,))}
+
+
+def publish_presence(conn: Any, node: int, rows: list[tuple[int, int, int]]) -> None:
+    """This node's presence rows (user id, room id, connections) now: 0 connections deletes."""
+    for user_id, room_id, conns in rows:
+        if conns:
+            conn.execute(
+                "INSERT INTO node_presence (node, user_id, room_id, conns) VALUES (?, ?, ?, ?) ON CONFLICT (node, user_id, room_id) DO UPDATE SET conns = excluded.conns",
+                (node, user_id, room_id, conns),
+            )
+        else:
+            conn.execute("DELETE FROM node_presence WHERE node = ? AND user_id = ? AND room_id = ?", (node, user_id, room_id))
+
+
+def live_presence(conn: Any, now: int) -> list[tuple[int, str, int, int, int]]:
+    """The presence rows of the live nodes: (node, run, user id, room id, connections)."""
+    return [
+        (r[0], r[1], r[2], r[3], r[4])
+        for r in conn.execute(
+            "SELECT p.node, n.run, p.user_id, p.room_id, p.conns FROM node_presence p JOIN nodes n ON n.node = p.node WHERE n.seen_at > ?",
+            (now - NODE_LEASE_MS,),
+        )
+    ]

@@ -35,7 +35,7 @@ META_TABLE = "chatd_meta"
 # (chatd.store.search_pg, directory_search_pg), and what the nodes sharing the database tell each
 # other (chatd.store.cluster).
 POSTGRESQL_ONLY = (*search_pg.SCHEMA, *directory_search_pg.SCHEMA, *cluster.SCHEMA)
-OWN_TABLES = ("messages_search", "directory_search_pg", "node_events", "nodes")
+OWN_TABLES = ("messages_search", "directory_search_pg", "node_events", "nodes", "node_presence")
 # Tables whose INTEGER PRIMARY KEY chatd always sets itself (no identity needed), and why.
 EXPLICIT_IDS = {"messages": "global, time-ordered ids from chatd.store.db.IdGen"}
 NOCASE = "CREATE COLLATION IF NOT EXISTS nocase (provider = icu, locale = 'und-u-ks-level2', deterministic = false)"

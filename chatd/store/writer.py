@@ -204,41 +204,44 @@ class Writer:
                 self.syncer.stop()
 
     async def _batches(self) -> None:
-        async with self._recv:
-            while True:
+        # (The receiving end stays open: run() fails what is still queued, then closes it.)
+        while True:
+            try:
+                first = await self._next_op()
+            except trio.EndOfChannel:
+                break
+            batch = [] if first is None else [first]
+            while len(batch) < self.batch_max:
                 try:
-                    first = await self._next_op()
-                except trio.EndOfChannel:
+                    batch.append(self._recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
                     break
-                batch = [] if first is None else [first]
-                while len(batch) < self.batch_max:
-                    try:
-                        batch.append(self._recv.receive_nowait())
-                    except (trio.WouldBlock, trio.EndOfChannel):
-                        break
-                index_op = None
-                due = self.indexer.op_if_due(trio.current_time())
-                if due is not None:
-                    index_op = _Op(*due)
-                    batch.append(index_op)  # committed with this batch: one commit for both
-                if self.dsn:
+            index_op = None
+            due = self.indexer.op_if_due(trio.current_time())
+            if due is not None:
+                index_op = _Op(*due)
+                batch.append(index_op)  # committed with this batch: one commit for both
+            if self.dsn:
+                # Shielded: the batch's submitters wait for it uncancellably (submit), so it
+                # must be answered even when the writer is cancelled meanwhile.
+                with trio.CancelScope(shield=True):
                     await self._thread.call(lambda: self._execute(batch))
-                else:
-                    self._execute(batch)
-                if index_op is not None:
-                    self._indexed(index_op)
-                self._schedule_index()
-                plan = self._planned(batch)
-                if self.syncer is None:
-                    await self._wake(batch, plan)
-                else:
-                    # One op at a time lately, and none queued: no other write to overlap the sync with.
-                    self._batch_size += (len(batch) - self._batch_size) / 8
-                    alone = self._batch_size < 1.5 and self._recv.statistics().current_buffer_used == 0
-                    await self.syncer.committed(batch, plan, writer_idle=alone)
-            # Closed and drained: index what is left, so that a restart finds nothing to do.
-            if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
-                self._execute([_Op(search.op_index_pending, (ALL,))])
+            else:
+                self._execute(batch)
+            if index_op is not None:
+                self._indexed(index_op)
+            self._schedule_index()
+            plan = self._planned(batch)
+            if self.syncer is None:
+                await self._wake(batch, plan)
+            else:
+                # One op at a time lately, and none queued: no other write to overlap the sync with.
+                self._batch_size += (len(batch) - self._batch_size) / 8
+                alone = self._batch_size < 1.5 and self._recv.statistics().current_buffer_used == 0
+                await self.syncer.committed(batch, plan, writer_idle=alone)
+        # Closed and drained: index what is left, so that a restart finds nothing to do.
+        if self._ctx is not None and self.indexer.waiting(self._ctx.ids.last):
+            self._execute([_Op(search.op_index_pending, (ALL,))])
 
     async def probe_loop(self, interval_s: float) -> None:
         """Every interval, unless something was written since the last one, commit a probe."""
