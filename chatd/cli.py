@@ -340,9 +340,9 @@ def _check_postgresql(cfg: Config, problems: list[str]) -> tuple[Any, str]:
         conn.close()
     if version is None:
         return where, "will be created"
-    if version != LATEST:
-        problems.append(f"{where} is at schema version {version}, and this chatd's is {LATEST}")
-    return where, f"schema {version}"
+    if version > LATEST:
+        problems.append(f"{where} is at schema version {version}, newer than this chatd ({LATEST}): run the newer chatd")
+    return where, f"schema {version}" + (f", will be upgraded to {LATEST} in place" if version < LATEST else "")
 
 
 def build_parser() -> argparse.ArgumentParser:
