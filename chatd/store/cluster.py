@@ -20,6 +20,7 @@ CHANNEL = "chatd_events"
 LIVE_CHANNEL = "chatd_live"  # effects of requests that wrote nothing, in the payload itself
 EVENT_RETENTION_MS = 10 * 60 * 1000
 NODE_LEASE_MS = 30_000  # a node silent this long is taken for gone: its number is free
+FILE_GC_LOCK = 0x63686174645F6763  # "chatd_gc": held by the node collecting files (chatd.services.file_gc)
 
 SCHEMA = (
     "CREATE TABLE node_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, node BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL)",
@@ -71,3 +72,8 @@ def alive(conn: Any, node: int, now: int, run: str) -> None:
 
 def release(conn: Any, node: int, run: str) -> None:
     conn.execute("DELETE FROM nodes WHERE node = ? AND run = ?", (node, run))
+
+
+def try_lock(conn: Any, key: int) -> bool:
+    """Take a session's advisory lock if it is free (held until released or the connection closes)."""
+    return bool(conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0])
