@@ -120,7 +120,7 @@ def _keys(conn: sqlite3.Connection, table: str) -> list[tuple[str, ...]]:
     return keys
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=None)  # the latest, and in tests a few older versions
 def derive(at: int | None = None) -> Schema:
     """The schema at the latest version, or at version `at` (a database as an older chatd made
     it: tests/test_pg_upgrade.py)."""
@@ -169,7 +169,7 @@ def create(conn: Any, at: int | None = None) -> None:
     """Create chatd's schema in an empty PostgreSQL database (a psycopg connection), with the
     rows the migrations seed and the schema version, in one transaction (the caller's, when one
     is open). `at`: as the chatd of that older version made it (for tests of the upgrade)."""
-    schema = derive(at)
+    schema = derive() if at is None else derive(at)
     with conn.transaction():
         for statement in (*schema.statements(), *POSTGRESQL_ONLY):
             conn.execute(statement)
