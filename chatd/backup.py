@@ -21,7 +21,6 @@ from typing import Any
 
 from . import __version__
 from .config import Config
-from .media import files_dir
 from .store import snapshot
 from .store.files import DataDirLock, make_data_dir
 from .store.schema import LATEST
@@ -63,7 +62,7 @@ def backup(cfg: Config, dest: Path) -> dict[str, Any]:
     os.chmod(db_copy, cfg.file_mode)
     entries: dict[str, dict[str, Any]] = {DB_NAME: {"size": db_copy.stat().st_size, "sha256": _sha256(db_copy)}}
     missing: list[str] = []
-    source_files = files_dir(cfg.data_path)
+    source_files = cfg.files_path
     for sha in snapshot.upload_hashes(db_copy):
         folder = source_files / sha[:2]
         names = sorted(p.name for p in folder.glob(sha + "*")) if folder.is_dir() else []
@@ -143,7 +142,7 @@ def restore(cfg: Config, src: Path, *, replace: bool = False) -> Path | None:
         for rel in manifest["files"]:
             if rel == DB_NAME:
                 continue
-            target = cfg.data_path / rel
+            target = cfg.files_path / rel.removeprefix("files/")
             if not target.exists():
                 target.parent.mkdir(mode=cfg.dir_mode, parents=True, exist_ok=True)
                 shutil.copyfile(src / rel, target)

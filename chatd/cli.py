@@ -245,7 +245,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     uploads = sum(1 for rel in manifest["files"] if rel.startswith("files/"))
     print(f"backup written to {args.dest}: the database (schema {manifest['schema_version']}) and {uploads} uploaded files")
     for sha in manifest["missing_uploads"]:
-        print(f"chatd: warning: the uploaded file {sha} was not in {cfg.data_path} (collected or lost)", file=sys.stderr)
+        print(f"chatd: warning: the uploaded file {sha} was not in {cfg.files_path} (collected or lost)", file=sys.stderr)
     return 0
 
 
@@ -299,8 +299,15 @@ def cmd_check(args: argparse.Namespace) -> int:
         problems.append(f"the data directory {data} exists but is not a directory")
     elif existing is not None and existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
         problems.append(f"the data directory {data} cannot be {'written' if existing == data else 'created'}: {existing} is not writable by this user")
+    files = cfg.files_path
+    near = next((p for p in (files, *files.parents) if p.exists()), None)
+    if cfg.files.directory and near is not None and (not near.is_dir() or not os.access(near, os.W_OK | os.X_OK)):
+        problems.append(f"files.directory {files} cannot be written or created by this user")
     schema = "will be created"
     if cfg.storage.database:
+        if files.is_relative_to(data):
+            print(f"chatd: warning: uploaded files are kept in {files}, in this node's data directory: with several nodes on one database, "
+                  "set files.directory to a directory they all share, or a file uploaded through one node is not found through another (docs/scaling.md)", file=sys.stderr)
         db, schema = _check_postgresql(cfg, problems)
     elif db.exists():
         if not db.is_file():
@@ -340,9 +347,9 @@ def _check_postgresql(cfg: Config, problems: list[str]) -> tuple[Any, str]:
         conn.close()
     if version is None:
         return where, "will be created"
-    if version != LATEST:
-        problems.append(f"{where} is at schema version {version}, and this chatd's is {LATEST}")
-    return where, f"schema {version}"
+    if version > LATEST:
+        problems.append(f"{where} is at schema version {version}, newer than this chatd ({LATEST}): run the newer chatd")
+    return where, f"schema {version}" + (f", will be upgraded to {LATEST} in place" if version < LATEST else "")
 
 
 def build_parser() -> argparse.ArgumentParser:

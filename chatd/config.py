@@ -118,6 +118,7 @@ class FilesConfig(Base):
     gc_after_s: int = 86400
     gc_interval_s: int = 3600
     upload_bytes_per_s: int = 20_000_000  # bytes per second, all uploads together; 0: no budget
+    directory: str = ""  # where uploaded files are kept; "": <data_dir>/files (Config.files_path)
 
 
 class IceServer(Base):
@@ -224,6 +225,14 @@ class Config(Base):
     @property
     def db_path(self) -> Path:
         return self.data_path / "chatd.sqlite3"
+
+    @property
+    def files_path(self) -> Path:
+        """Where uploaded files are kept (chatd.media): files.directory, shared by the nodes of one
+        database (docs/scaling.md), or the data directory's files/."""
+        if self.files.directory:
+            return Path(self.files.directory).expanduser()
+        return self.data_path / "files"
 
     @property
     def dir_mode(self) -> int:

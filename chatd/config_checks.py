@@ -5,6 +5,7 @@ Each problem is one line, `section.key: why`; all of them are reported, not the 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from .config import AuthConfig, Config, ConfigError, parse_listen
@@ -143,6 +144,8 @@ def problems_of(cfg: Config) -> list[str]:
     for key in ("user_quota_bytes", "gc_after_s", "upload_bytes_per_s"):
         if getattr(cfg.files, key) < 0:
             problems.append(f"files.{key}: must be 0 or more")
+    if cfg.files.directory and not Path(cfg.files.directory).expanduser().is_absolute():
+        problems.append(f"files.directory: an absolute path (or empty for the data directory's files/), got {cfg.files.directory!r}")
     try:
         _validate_directory(cfg)
     except ConfigError as exc:

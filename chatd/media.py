@@ -1,9 +1,12 @@
 """Uploaded files on disk: content-addressed storage, type sniffing, image sizes and thumbnails.
 
-A file lives at DATA_DIR/files/<aa>/<sha256 hex> (aa: the first two hex digits), its
+A file lives at FILES/<aa>/<sha256 hex> (aa: the first two hex digits; FILES is
+files.directory, by default DATA_DIR/files, and may be shared by several nodes), its
 thumbnail, when it is an image, beside it as <sha256 hex>.thumb.png. An upload is written
-to DATA_DIR/files/tmp/ while it is hashed and renamed into place when complete, so a
-partial upload is never seen under a key. Everything here blocks (disk, Pillow): callers
+to FILES/tmp/ while it is hashed and renamed into place when complete, so a
+partial upload is never seen under a key. The collector moves a file aside (FILES/tmp/)
+before it deletes it, and puts it back when the database says it was uploaded again
+meanwhile (chatd.services.file_gc). Everything here blocks (disk, Pillow): callers
 run it in a worker thread.
 
 The type is sniffed from the bytes (puremagic); the client's Content-Type is never read.
@@ -47,25 +50,22 @@ class Stored:
     height: int | None = None
 
 
-def files_dir(data_dir: Path) -> Path:
-    return data_dir / "files"
+def path_of(root: Path, sha256: str) -> Path:
+    """Where a file is, in the files directory `root` (Config.files_path)."""
+    return root / sha256[:2] / sha256
 
 
-def path_of(data_dir: Path, sha256: str) -> Path:
-    return files_dir(data_dir) / sha256[:2] / sha256
-
-
-def thumb_path_of(data_dir: Path, sha256: str) -> Path:
-    return files_dir(data_dir) / sha256[:2] / (sha256 + THUMB_SUFFIX)
+def thumb_path_of(root: Path, sha256: str) -> Path:
+    return root / sha256[:2] / (sha256 + THUMB_SUFFIX)
 
 
 class Spool:
     """A temporary file being written and hashed, chunk by chunk (each write from a worker thread)."""
 
-    def __init__(self, data_dir: Path, file_mode: int):
-        tmp = files_dir(data_dir) / "tmp"
+    def __init__(self, root: Path, file_mode: int):
+        tmp = root / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        self.data_dir = data_dir
+        self.root = root
         self.file_mode = file_mode
         self.path = tmp / f"up-{os.getpid()}-{os.urandom(8).hex()}"
         self.thumb = self.path.with_name(self.path.name + THUMB_SUFFIX)
@@ -118,11 +118,11 @@ class Spool:
 
     def place(self, stored: Stored) -> None:
         """Move the file (and its thumbnail) under its key, or drop them when the same bytes are there."""
-        final = path_of(self.data_dir, stored.sha256)
+        final = path_of(self.root, stored.sha256)
         final.parent.mkdir(exist_ok=True)
         pairs = [(self.path, final)]
         if stored.width is not None:
-            pairs.append((self.thumb, thumb_path_of(self.data_dir, stored.sha256)))
+            pairs.append((self.thumb, thumb_path_of(self.root, stored.sha256)))
         for source, target in pairs:
             if target.exists():
                 os.unlink(source)
@@ -130,7 +130,7 @@ class Spool:
                 os.replace(source, target)
         fd = os.open(final.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:
-            os.fsync(fd)  # the renames reach the disk before the upload's row is committed
+            os.fsync(fd)  # the renames reach the disk before the upload is answered
         finally:
             os.close(fd)
 
@@ -195,11 +195,11 @@ def make_thumbnail(source: Path, target: Path, max_pixels: int, thumb_px: int, f
         os.replace(tmp, target)
 
 
-def clean_tmp(data_dir: Path, max_age_s: float) -> None:
+def clean_tmp(root: Path, max_age_s: float) -> None:
     """Remove temporary upload files older than max_age_s (left by a crash)."""
     import time
 
-    tmp = files_dir(data_dir) / "tmp"
+    tmp = root / "tmp"
     if not tmp.is_dir():
         return
     limit = time.time() - max_age_s
@@ -211,9 +211,37 @@ def clean_tmp(data_dir: Path, max_age_s: float) -> None:
             pass
 
 
-def remove(data_dir: Path, sha256: str) -> None:
-    for path in (path_of(data_dir, sha256), thumb_path_of(data_dir, sha256)):
+def _pairs(root: Path, sha256: str, token: str) -> list[tuple[Path, Path]]:
+    """A file and its thumbnail, each with where the collector moves it aside."""
+    return [(path, root / "tmp" / f"gc-{token}-{path.name}") for path in (path_of(root, sha256), thumb_path_of(root, sha256))]
+
+
+def set_aside(root: Path, sha256: str) -> str:
+    """Move a file (and its thumbnail) out of its key, into the temporary directory; the token
+    that names them there, for `restore` or `drop`."""
+    token = os.urandom(6).hex()
+    (root / "tmp").mkdir(parents=True, exist_ok=True)
+    for path, aside in _pairs(root, sha256, token):
         try:
-            os.unlink(path)
+            os.rename(path, aside)
+        except FileNotFoundError:
+            pass
+    return token
+
+
+def restore(root: Path, sha256: str, token: str) -> None:
+    """Put back what set_aside moved: the same bytes (a file's name is its hash), so an upload
+    that placed them again meanwhile is simply replaced by them."""
+    for path, aside in _pairs(root, sha256, token):
+        try:
+            os.replace(aside, path)
+        except FileNotFoundError:
+            pass
+
+
+def drop(root: Path, sha256: str, token: str) -> None:
+    for _, aside in _pairs(root, sha256, token):
+        try:
+            os.unlink(aside)
         except FileNotFoundError:
             pass

@@ -132,7 +132,7 @@ class Files:
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             raise ChatError("too_large", f"a file may have at most {limit} bytes (files.max_file_bytes)")
-        spool = await trio.to_thread.run_sync(media.Spool, cfg.data_path, cfg.file_mode)
+        spool = await trio.to_thread.run_sync(media.Spool, cfg.files_path, cfg.file_mode)
         try:
             chunks: list[bytes] = []
             held = 0  # bytes in chunks
@@ -164,10 +164,13 @@ class Files:
             except media.ImageTooLarge as exc:
                 raise ChatError("too_large", f"the image is over files.max_image_pixels ({exc})", field="pixels") from None
             async with self.server.files_lock:  # not while the collector removes files (chatd.services.file_gc)
-                await trio.to_thread.run_sync(spool.place, stored)
+                # The row first: a collector on any node that looks after this commit sees the
+                # upload, and one that dropped the rows before it has moved the file aside or
+                # will find it recorded again (chatd.services.file_gc).
                 await self.server.writer.submit(
                     uploads.op_record, user["id"], stored.sha256, stored.size, stored.mime, stored.width, stored.height, quota
                 )
+                await trio.to_thread.run_sync(spool.place, stored)
         except BaseException:
             with trio.CancelScope(shield=True):
                 await trio.to_thread.run_sync(spool.discard)
@@ -190,8 +193,8 @@ class Files:
         thumb = tail == "thumb"
         if meta is None or (thumb and meta["width"] is None):
             raise ChatError("not_found", "no such file")
-        data_dir = self.server.cfg.data_path
-        path = media.thumb_path_of(data_dir, sha) if thumb else media.path_of(data_dir, sha)
+        root = self.server.cfg.files_path
+        path = media.thumb_path_of(root, sha) if thumb else media.path_of(root, sha)
         try:
             size = (await trio.Path(path).stat()).st_size
         except FileNotFoundError:

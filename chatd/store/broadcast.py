@@ -15,7 +15,7 @@ from ..errors import ChatError
 from ..policy import roles
 from . import conversations as chat
 from .conversations import Access
-from .db import now_ms
+from .db import now_ms, on_postgres
 
 KIND = "broadcast"
 
@@ -62,7 +62,23 @@ def migrate(conn: sqlite3.Connection) -> None:
     conversations.kind's CHECK gains 'broadcast' by SQLite's documented way of loosening a
     constraint without rebuilding the table (every row satisfies the new one): the schema's
     text edited under writable_schema, and schema_version moved so that every connection reads
-    it again. Then the one conversation is made."""
+    it again; on PostgreSQL (an older database upgraded in place, chatd.store.pg_upgrade) the
+    CHECK is dropped and added again, loosened. Then the one conversation is made."""
+    if on_postgres(conn):
+        conn.execute(
+            "ALTER TABLE conversations DROP CONSTRAINT conversations_kind_check, ADD CONSTRAINT conversations_kind_check "
+            "CHECK (kind IN ('dm', 'group', 'room', 'channel', 'broadcast'))"
+        )
+    else:
+        _loosen_kind_check(conn)
+    conn.execute("CREATE INDEX IF NOT EXISTS conversations_broadcast ON conversations(kind) WHERE kind = 'broadcast'")
+    conn.execute(
+        "INSERT INTO conversations (kind, name, last_activity, created_at) SELECT 'broadcast', 'Announcements', 0, 0 "
+        "WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE kind = 'broadcast')"
+    )
+
+
+def _loosen_kind_check(conn: sqlite3.Connection) -> None:
     (sql,) = conn.execute("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = 'conversations'").fetchone()
     if "'broadcast'" not in sql:
         (version,) = conn.execute("PRAGMA schema_version").fetchone()
@@ -73,8 +89,3 @@ def migrate(conn: sqlite3.Connection) -> None:
         )
         conn.execute(f"PRAGMA schema_version = {int(version) + 1}")
         conn.execute("PRAGMA writable_schema = OFF")
-    conn.execute("CREATE INDEX IF NOT EXISTS conversations_broadcast ON conversations(kind) WHERE kind = 'broadcast'")
-    conn.execute(
-        "INSERT INTO conversations (kind, name, last_activity, created_at) SELECT 'broadcast', 'Announcements', 0, 0 "
-        "WHERE NOT EXISTS (SELECT 1 FROM conversations WHERE kind = 'broadcast')"
-    )

@@ -26,6 +26,7 @@ CHANNEL = "chatd_events"
 LIVE_CHANNEL = "chatd_live"  # effects of requests that wrote nothing, in the payload itself
 EVENT_RETENTION_MS = 10 * 60 * 1000
 NODE_LEASE_MS = 30_000  # a node silent this long is taken for gone: its number is free
+FILE_GC_LOCK = 0x63686174645F6763  # "chatd_gc": held by the node collecting files (chatd.services.file_gc)
 
 SCHEMA = (
     "CREATE TABLE node_events (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, node BIGINT NOT NULL, at BIGINT NOT NULL, body BYTEA NOT NULL)",
@@ -108,3 +109,8 @@ def live_presence(conn: Any, now: int) -> list[tuple[int, str, int, int, int]]:
             (now - NODE_LEASE_MS,),
         )
     ]
+
+
+def try_lock(conn: Any, key: int) -> bool:
+    """Take a session's advisory lock if it is free (held until released or the connection closes)."""
+    return bool(conn.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0])

@@ -1,6 +1,7 @@
 """The schema migrations, in order: the SQL of each version (PRAGMA user_version), run at start
 by chatd.store.schema.migrate, each in its own transaction. Never edit one that has shipped:
-add the next.
+add the next. On PostgreSQL they upgrade an older database translated (chatd.store.pg_upgrade):
+a function gets a PgConnection (ask db.on_postgres where its two forms differ).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 chatd.server.open_database does for the SQLite file, here for PostgreSQL.
 
 An empty database gets chatd's schema (chatd.store.pg_schema, with the search index's table);
-one at this chatd's schema version is used as it is; one written by a newer chatd is refused,
-and so, for now, is an older one (upgrading a PostgreSQL database in place is not built yet:
-copy it afresh with `chatd migrate`).
+one at this chatd's schema version is used as it is; one an older chatd left is upgraded in
+place (chatd.store.pg_upgrade: one transaction, one node at a time); one written by a newer
+chatd is refused.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from . import messages as msg_store
-from . import pg, pg_schema
+from . import pg, pg_schema, pg_upgrade
 from . import users as users_store
 from .files import StartupError, is_write_failure, write_probe
 from .schema import LATEST, SchemaTooNew
@@ -39,19 +39,11 @@ def connect(dsn: str) -> pg.PgConnection:
 def prepare(conn: pg.PgConnection, dsn: str) -> int:
     """Bring the database to chatd's schema; the version it was at (0: empty)."""
     found = pg_schema.version(conn.raw)
-    if found is None:
-        pg_schema.create(conn.raw)
-        return 0
-    if found > LATEST:
-        raise SchemaTooNew(
-            f"{where(dsn)} is at schema version {found}, but this chatd knows only up to {LATEST}: it was written by a newer chatd. Upgrade chatd."
-        )
-    if found < LATEST:
-        raise StartupError(
-            f"{where(dsn)} is at schema version {found} and this chatd's is {LATEST}: upgrading a PostgreSQL database is not built yet; "
-            "copy the SQLite database afresh with `chatd migrate --to` into a new database"
-        )
-    return found
+    if found is not None and found > LATEST:
+        raise SchemaTooNew(pg_upgrade.too_new(where(dsn), found))
+    if found == LATEST:
+        return found
+    return pg_upgrade.bring_up(conn, where(dsn))
 
 
 def open_database(cfg: Config, *, check_write: bool = False) -> tuple[int, int]:

@@ -70,12 +70,12 @@ class Schema:
         return [NOCASE, f"CREATE TABLE {META_TABLE} (key TEXT PRIMARY KEY, value BIGINT NOT NULL)", *self.tables.values(), *self.indexes.values()]
 
 
-def _sqlite_latest() -> sqlite3.Connection:
+def _sqlite_at(version: int) -> sqlite3.Connection:
     from . import schema
 
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    schema.migrate(conn)
+    schema.migrate(conn, version)
     return conn
 
 
@@ -120,9 +120,13 @@ def _keys(conn: sqlite3.Connection, table: str) -> list[tuple[str, ...]]:
     return keys
 
 
-@functools.lru_cache(maxsize=1)
-def derive() -> Schema:
-    conn = _sqlite_latest()
+@functools.lru_cache(maxsize=None)  # the latest, and in tests a few older versions
+def derive(at: int | None = None) -> Schema:
+    """The schema at the latest version, or at version `at` (a database as an older chatd made
+    it: tests/test_pg_upgrade.py)."""
+    from .schema import LATEST
+
+    conn = _sqlite_at(LATEST if at is None else at)
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid").fetchall()
@@ -161,21 +165,22 @@ def derive() -> Schema:
 REPLACED_BY_SEARCH = tuple(derive().fts)
 
 
-def create(conn: Any) -> None:
+def create(conn: Any, at: int | None = None) -> None:
     """Create chatd's schema in an empty PostgreSQL database (a psycopg connection), with the
-    rows the migrations seed and the schema version, in one transaction."""
-    schema = derive()
+    rows the migrations seed and the schema version, in one transaction (the caller's, when one
+    is open). `at`: as the chatd of that older version made it (for tests of the upgrade)."""
+    schema = derive() if at is None else derive(at)
     with conn.transaction():
         for statement in (*schema.statements(), *POSTGRESQL_ONLY):
             conn.execute(statement)
-        copy_rows(conn, schema.seed)
+        copy_rows(conn, schema.seed, schema)
         conn.execute(f"INSERT INTO {META_TABLE} (key, value) VALUES ('schema_version', %s)", (schema.version,))
 
 
-def copy_rows(conn: Any, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+def copy_rows(conn: Any, rows: dict[str, list[tuple[Any, ...]]], schema: Schema | None = None) -> None:
     """Insert rows given as SQLite returned them (all columns, in order), then move each identity
     column's sequence past the highest id inserted."""
-    schema = derive()
+    schema = schema or derive()
     for table, found in rows.items():
         marks = ", ".join(["%s"] * len(found[0]))
         conn.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", found)

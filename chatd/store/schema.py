@@ -20,8 +20,9 @@ class SchemaTooNew(Exception):
     pass
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Bring the database to LATEST. Returns the version it was at before."""
+def migrate(conn: sqlite3.Connection, target: int = LATEST) -> int:
+    """Bring the database to `target` (LATEST; an older version only to make a database as an
+    older chatd left it, chatd.store.pg_schema). Returns the version it was at before."""
     from . import messages, search
 
     conn.create_function(
@@ -35,7 +36,7 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"the database is at schema version {version}, but this chatd knows only up to {LATEST}: "
             "it was written by a newer chatd. Upgrade chatd, or restore a backup made by this version."
         )
-    for number in range(version + 1, LATEST + 1):
+    for number in range(version + 1, target + 1):
         conn.execute("BEGIN IMMEDIATE")
         # Another process may have migrated between our first look and this lock.
         if conn.execute("PRAGMA user_version").fetchone()[0] >= number:

@@ -74,6 +74,11 @@ def referencing(conn: sqlite3.Connection, sha256: str, user_id: int, limit: int 
     return [r[0] for r in rows]
 
 
+def is_uploaded(conn: sqlite3.Connection, sha256: str) -> bool:
+    """Whether anyone's upload of the file is recorded (the collector's last look before it deletes one)."""
+    return conn.execute("SELECT 1 FROM uploads WHERE sha256 = ? LIMIT 1", (sha256,)).fetchone() is not None
+
+
 def unreferenced_before(conn: sqlite3.Connection, before_ms: int, limit: int) -> list[str]:
     """Files no message names whose last upload (by anyone) is older than before_ms."""
     rows = conn.execute(
