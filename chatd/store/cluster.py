@@ -89,15 +89,17 @@ def live_nodes(conn: Any, now: int) -> dict[int, str]:
 
 
 def publish_presence(conn: Any, node: int, rows: list[tuple[int, int, int]]) -> None:
-    """This node's presence rows (user id, room id, connections) now: 0 connections deletes."""
-    for user_id, room_id, conns in rows:
-        if conns:
-            conn.execute(
-                "INSERT INTO node_presence (node, user_id, room_id, conns) VALUES (?, ?, ?, ?) ON CONFLICT (node, user_id, room_id) DO UPDATE SET conns = excluded.conns",
-                (node, user_id, room_id, conns),
-            )
-        else:
-            conn.execute("DELETE FROM node_presence WHERE node = ? AND user_id = ? AND room_id = ?", (node, user_id, room_id))
+    """This node's presence rows (user id, room id, connections) now: 0 connections deletes.
+    (executemany: psycopg sends the statements without waiting for each answer.)"""
+    kept = [(node, u, r, c) for u, r, c in rows if c]
+    gone = [(node, u, r) for u, r, c in rows if not c]
+    if kept:
+        conn.executemany(
+            "INSERT INTO node_presence (node, user_id, room_id, conns) VALUES (?, ?, ?, ?) ON CONFLICT (node, user_id, room_id) DO UPDATE SET conns = excluded.conns",
+            kept,
+        )
+    if gone:
+        conn.executemany("DELETE FROM node_presence WHERE node = ? AND user_id = ? AND room_id = ?", gone)
 
 
 def live_presence(conn: Any, now: int) -> list[tuple[int, str, int, int, int]]:
