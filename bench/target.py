@@ -163,6 +163,7 @@ class SpawnedServer(Target):
         # which the server then uses; the cluster's processes count in the server's CPU.
         self.database = database
         self.cluster: Any = None
+        self.dsn = ""  # the PostgreSQL database's
         self.db_source = db_source
         self.durability = durability or chatd_default_durability()
         self.tmp = Path(tempfile.mkdtemp(prefix="chatd-bench-", dir=workdir))
@@ -222,9 +223,22 @@ class SpawnedServer(Target):
         from tests.postgres import Cluster
 
         self.cluster = Cluster(settings={}).start()
-        dsn = self.cluster.create_database("chatd")
+        dsn = self.dsn = self.cluster.create_database("chatd")
         pg_copy.copy(str(self.data_dir / "chatd.sqlite3"), dsn)
         self._write_config(dsn)
+
+    def node_events(self) -> dict[int, int] | None:
+        """On PostgreSQL: how many events each node has written for the others and not yet pruned
+        (docs/scaling.md, "Several nodes"); None on SQLite or when the cluster cannot be read."""
+        if self.cluster is None or not self.dsn:
+            return None
+        import psycopg
+
+        try:
+            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                return {int(n): int(k) for n, k in conn.execute("SELECT node, count(*) FROM node_events GROUP BY node")}
+        except psycopg.Error:
+            return None
 
     def url_for(self, i: int, *, away_from_first: bool = False) -> str:
         urls = self.urls or [self.url]

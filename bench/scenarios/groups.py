@@ -17,7 +17,7 @@ from .. import wire
 from .base import Context, Result, scenario
 from .fanout import CROSS_NODE_FACTOR, Fanout
 from .goals import Goal, at_least, count, durability, number, samples, several_nodes
-from .send import b_procs, closed_loop_plan, fill_result, run_send_load, text_pool
+from .send import b_procs, closed_loop_plan, fill_result, node_events_figures, run_send_load, text_pool
 
 
 def fanout_figures(res: Result, r: dict[str, Any]) -> None:
@@ -30,6 +30,7 @@ def fanout_figures(res: Result, r: dict[str, Any]) -> None:
     res.fig("server_cpu_s_per_1000_deliveries", None if cpu is None or not r["deliveries"] else round(cpu / r["deliveries"] * 1000, 4), "CPU-s")
     res.fig("losses", r["losses"], "deliveries")
     res.fig("duplicates", r["duplicates"], "deliveries")
+    node_events_figures(res, r["server"])
     if "delivery_ms_other_nodes" in r:  # several nodes: the receivers on the sender's node, and on the others
         res.fig("same_node_p50_ms", r["delivery_ms_same_node"].get("p50"), "ms")
         res.fig("other_nodes_p50_ms", r["delivery_ms_other_nodes"].get("p50"), "ms")
