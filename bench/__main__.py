@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--url", help="benchmark a running server at this ws:// URL instead of starting one")
     target.add_argument("--durability", choices=("normal", "full"), help="storage.durability of the spawned servers (default: chatd's own default); with --url, what the running server uses, recorded only (default: unknown)")
     target.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite", help="where the spawned servers keep their data: SQLite (chatd's default), or a private PostgreSQL cluster with PostgreSQL's default durability, started per server, the prepared database copied into it (docs/scaling.md); its processes count in the server's CPU")
+    target.add_argument("--nodes", type=int, default=1, metavar="N", help="start N chatd nodes per spawned server, on one PostgreSQL database (needs --database postgresql); each scenario spreads its clients over them (bench/README.md)")
     target.add_argument("--password", default=corpus.PASSWORD, help="password of the users bench1..benchN on a running server")
     target.add_argument("--url-users", type=int, default=400, help="how many users bench1..benchN exist on the running server (default 400)")
     target.add_argument("--server-pid", type=int, help="pid of the running server, for its CPU and memory (default: found from the port)")
@@ -141,6 +142,26 @@ def interference(res: Result) -> float | None:
     return max(vals) if vals else None
 
 
+def where(params: dict[str, Any]) -> str:
+    """Where a scenario ran when it ran on several nodes: "on 3 nodes sharing PostgreSQL"."""
+    return f"on {params['nodes']} nodes sharing PostgreSQL"
+
+
+def titled(title: str, params: dict[str, Any]) -> str:
+    """A scenario's title, with the nodes it ran on when there were several."""
+    return f"{title}, {where(params)}" if params.get("nodes", 1) > 1 else title
+
+
+def check_nodes(args: argparse.Namespace) -> None:
+    """--nodes N needs servers the run starts on PostgreSQL: several nodes share one PostgreSQL database."""
+    if args.nodes < 1 or args.nodes > 16:
+        raise SystemExit(f"bench: --nodes {args.nodes}: from 1 to 16 (storage.node is 0 to 15)")
+    if args.nodes > 1 and args.url:
+        raise SystemExit("bench: --nodes starts its own servers; it cannot be used with --url")
+    if args.nodes > 1 and args.database != "postgresql":
+        raise SystemExit(f"bench: --nodes {args.nodes} needs --database postgresql: several chatd nodes share one PostgreSQL database (docs/scaling.md); on SQLite chatd runs as one node")
+
+
 def run_one(ctx: Context, sid: str, log: Any) -> Result:
     args = ctx.args
     sc = REGISTRY[sid]
@@ -150,8 +171,8 @@ def run_one(ctx: Context, sid: str, log: Any) -> Result:
     machine_load.start()
     t = time.perf_counter()
     try:
-        res.params = {**sc.plan(ctx), "durability": ctx.durability, "database": ctx.database}
-        res.title = sc.title(res.params)
+        res.params = {**sc.plan(ctx), "durability": ctx.durability, "database": ctx.database, "nodes": ctx.nodes}
+        res.title = titled(sc.title(res.params), res.params)
         missing = ctx.missing_commands(sc.needs)
         if missing:
             raise Skip(sc.needs_note or f"needs {', '.join(missing)}")
@@ -159,7 +180,7 @@ def run_one(ctx: Context, sid: str, log: Any) -> Result:
             res.machine_load["waited_for_quiet_s"] = wait_quiet(args.wait_quiet, log)
         log(f"[{sid}] {res.title}")
         sc.run(ctx, res)
-        res.title = sc.title(res.params)  # the run may have scaled down (M's connections) or found the corpus's size
+        res.title = titled(sc.title(res.params), res.params)  # the run may have scaled down (M's connections) or found the corpus's size
     except Skip as exc:
         res.status, res.note = "skipped", str(exc)
         log(f"[{sid}] skipped: {exc}")
@@ -172,6 +193,9 @@ def run_one(ctx: Context, sid: str, log: Any) -> Result:
     res.seconds = time.perf_counter() - t
     res.machine_load.update(machine_load.stop())
     res.goals = [g.verdict(res) for g in sc.goals]
+    if ctx.nodes > 1:  # a verdict says what it judged
+        for g in res.goals:
+            g["goal"] += f" ({where(res.params)})"
     return res
 
 
@@ -183,6 +207,7 @@ def target_info(args: argparse.Namespace, ctx: Context) -> dict[str, Any]:
         "url": args.url,
         "durability": ctx.durability,
         "database": ctx.database,
+        "nodes": ctx.nodes,
         "chatd_default_durability": chatd_default_durability(),
         "fdatasync_p50_ms": sync["fdatasync_p50_ms"] if sync else None,
         "fdatasync_p99_ms": sync["fdatasync_p99_ms"] if sync else None,
@@ -270,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.prepare_data:
         return prepare_data(args)
+    check_nodes(args)
     doc = run(args)
     results = doc.pop("_results")
     print()

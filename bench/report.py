@@ -103,6 +103,7 @@ def header(doc: dict[str, Any]) -> str:
         f"chatd {doc['chatd_version']} — {doc['date']} — {m['cores']} cores ({m['cpu']}), "
         f"Python {m['python']}, SQLite {m['sqlite']}, {target['mode']} server, durability {target.get('durability') or 'unknown'}"
         + (", data in PostgreSQL (its default durability: synchronous_commit on)" if target.get("database") == "postgresql" else "")
+        + (f", {target['nodes']} chatd nodes sharing it" if (target.get("nodes") or 1) > 1 else "")
         + sync
         + (" — quick scale" if doc["params"].get("quick") else "")
     )

@@ -109,8 +109,15 @@ class ServerMeter:
         self.cpu: float | None = None
         self.wall = 0.0
         self.machine = MachineMeter()
+        self.events0: dict[int, int] | None = None  # on PostgreSQL: node_events rows per node
+        self.events: dict[int, int] | None = None
+
+    def _node_events(self) -> dict[int, int] | None:
+        count = getattr(self.target, "node_events", None)
+        return count() if count is not None else None
 
     def start(self) -> None:
+        self.events0 = self._node_events()
         self.cpu0, self.t0 = self.target.cpu(), time.perf_counter()
         self.machine.start()
 
@@ -119,6 +126,9 @@ class ServerMeter:
         self.wall = time.perf_counter() - self.t0
         self.cpu = None if c is None or self.cpu0 is None else c - self.cpu0
         self.machine.stop()
+        events1 = self._node_events()
+        if self.events0 is not None and events1 is not None:
+            self.events = {n: k - self.events0.get(n, 0) for n, k in sorted(events1.items()) if k > self.events0.get(n, 0)}
 
     def to_json(self) -> dict[str, Any]:
         """The server's CPU, and how busy the whole machine was over the same window."""
@@ -128,6 +138,8 @@ class ServerMeter:
             "cores_used": None if self.cpu is None or not self.wall else round(self.cpu / self.wall, 3),
             "machine_busy_cores": self.machine.out.get("busy_cores"),
             "machine_interrupt_cores": self.machine.out.get("interrupt_cores"),
+            # On PostgreSQL: the events the nodes wrote for each other (one per batch with shared effects).
+            **({"node_events": self.events, "node_events_per_s": round(sum(self.events.values()) / self.wall, 1) if self.wall else None} if self.events is not None else {}),
         }
 
 

@@ -7,6 +7,13 @@ store functions before the server starts, so no scenario waits for password
 hashing), then `chatd serve --listen 127.0.0.1:0`; the printed ws:// URL is
 read from its output. The server's RLIMIT_NOFILE is raised to the hard limit.
 
+Several nodes (--nodes N, with --database postgresql): N `chatd serve` processes on
+the same PostgreSQL database, each with its own port, data directory and
+`storage.node` (0 to N-1). The target puts each login on a node (`url_for`,
+`logins`: round robin, or away from node 0), so a scenario spreads its clients
+without knowing about nodes; the server's CPU and memory are those of every node
+and of the cluster.
+
 Attached (--url): the users bench1..benchN must exist with the password given
 by --password; each is logged in once with it and its token reused. Server CPU
 and memory are read from /proc when the server's pid is known (--server-pid,
@@ -31,9 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import wire
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+from .procfs import child_pids, pid_listening_on, proc_cpu_seconds, proc_fd_limit, proc_memory_kib, proc_rss_kib
 
 # What the spawned server is told besides its defaults: the durability of the run
 # (--durability; by default chatd's own), the rate limits (sends per connection, the
@@ -51,6 +56,7 @@ max_connections_per_ip = 0
 [storage]
 durability = {durability}
 database = {database}
+node = 0
 
 [limits]
 send_rate_per_s = 1000000.0
@@ -81,99 +87,6 @@ def chatd_command() -> list[str]:
     return [found] if found else [sys.executable, "-m", "chatd.cli"]
 
 
-# -- /proc ---------------------------------------------------------------------------------------
-
-
-def _stat(pid: int | str) -> list[str] | None:
-    """The fields of /proc/PID/stat after the command's name (state, ppid, ...)."""
-    try:
-        raw = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return raw[raw.rindex(")") + 2 :].split()
-
-
-def proc_cpu_seconds(pid: int, children: bool = True) -> float | None:
-    """CPU seconds (utime + stime) of a process, all its threads, and (unless `children` is
-    False) its child processes: the running ones (chatd's push worker) and the ended ones it
-    waited for."""
-    fields = _stat(pid)
-    if fields is None:
-        return None
-    if not children:
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-    ticks = sum(int(f) for f in fields[11:15])
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and entry.name != str(pid):
-            child = _stat(entry.name)
-            if child is not None and child[1] == str(pid):
-                ticks += sum(int(f) for f in child[11:15])
-    return ticks / CLK_TCK
-
-
-def proc_rss_kib(pid: int) -> int | None:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def proc_memory_kib(pid: int) -> dict[str, int]:
-    """Rss, Pss (shared pages divided among their users) and private (USS) memory of a process, in KiB."""
-    out: dict[str, int] = {}
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            parts = line.split()
-            if len(parts) >= 2 and parts[0].rstrip(":") in ("Rss", "Pss", "Private_Clean", "Private_Dirty"):
-                out[parts[0].rstrip(":")] = int(parts[1])
-    except (OSError, ValueError):
-        return {}
-    if "Private_Clean" in out:
-        out["Private"] = out.pop("Private_Clean") + out.pop("Private_Dirty", 0)
-    return out
-
-
-def proc_fd_limit(pid: int) -> tuple[int, int] | None:
-    try:
-        for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-            if line.startswith("Max open files"):
-                parts = line.split()
-                return int(parts[3]), int(parts[4])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def pid_listening_on(port: int) -> int | None:
-    """The pid (of this user) whose socket listens on the TCP port, found through /proc."""
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            parts = line.split()
-            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
-                inodes.add(parts[9])
-    if not inodes:
-        return None
-    targets = {f"socket:[{i}]" for i in inodes}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            for fd in (entry / "fd").iterdir():
-                if os.readlink(fd) in targets:
-                    return int(entry.name)
-        except OSError:
-            continue
-    return None
-
-
 def raise_fd_limit() -> tuple[int, int]:
     """Raise this process's RLIMIT_NOFILE soft limit to the hard limit; returns the new (soft, hard)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -200,6 +113,12 @@ class Target:
     url: str
     pid: int | None = None
     spawned = False
+    nodes = 1
+
+    def url_for(self, i: int, *, away_from_first: bool = False) -> str:
+        """The URL of the node client i connects to: round robin over the nodes, or over every
+        node but the first (node 0) when `away_from_first` and there are several."""
+        return self.url
 
     def cpu(self, children: bool = True) -> float | None:
         return None if self.pid is None else proc_cpu_seconds(self.pid, children)
@@ -213,7 +132,8 @@ class Target:
     def fd_limit(self) -> tuple[int, int] | None:
         return None if self.pid is None else proc_fd_limit(self.pid)
 
-    def logins(self, names: list[str], device: str = "bench") -> list[dict[str, Any]]:
+    def logins(self, names: list[str], device: str = "bench", *, away_from_first: bool = False) -> list[dict[str, Any]]:
+        """A login for each name, on the node url_for(k) gives the k-th (away from node 0 if asked)."""
         raise NotImplementedError
 
     def version(self) -> str | None:
@@ -233,21 +153,27 @@ class SpawnedServer(Target):
 
     spawned = True
 
-    def __init__(self, users: int = 0, *, db_source: Path | None = None, durability: str | None = None, workdir: Path | None = None, keep: bool = False, database: str = "sqlite"):
+    def __init__(self, users: int = 0, *, db_source: Path | None = None, durability: str | None = None, workdir: Path | None = None, keep: bool = False, database: str = "sqlite", nodes: int = 1):
+        if nodes < 1 or (nodes > 1 and database != "postgresql"):
+            raise ValueError(f"{nodes} nodes: several nodes share one PostgreSQL database (database postgresql), not {database}")
         self.users = users
+        self.nodes = nodes
         # "postgresql": the database prepared as for SQLite is copied (chatd migrate) into a
         # private PostgreSQL cluster with PostgreSQL's default durability (tests/postgres.py),
         # which the server then uses; the cluster's processes count in the server's CPU.
         self.database = database
         self.cluster: Any = None
+        self.dsn = ""  # the PostgreSQL database's
         self.db_source = db_source
         self.durability = durability or chatd_default_durability()
         self.tmp = Path(tempfile.mkdtemp(prefix="chatd-bench-", dir=workdir))
         self.data_dir = self.tmp / "data"
         self.keep = keep
         self.tokens: dict[str, str] = {}
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.url = ""
+        self.proc: subprocess.Popen[bytes] | None = None  # node 0
+        self.procs: list[subprocess.Popen[bytes]] = []  # every node, node 0 first
+        self.url = ""  # node 0's
+        self.urls: list[str] = []  # every node's, node 0 first
         self.started_s = 0.0  # Popen to the printed URL
         self.log_path = self.tmp / "server.log"
 
@@ -297,29 +223,123 @@ class SpawnedServer(Target):
         from tests.postgres import Cluster
 
         self.cluster = Cluster(settings={}).start()
-        dsn = self.cluster.create_database("chatd")
+        dsn = self.dsn = self.cluster.create_database("chatd")
         pg_copy.copy(str(self.data_dir / "chatd.sqlite3"), dsn)
         self._write_config(dsn)
 
-    def cpu(self, children: bool = True) -> float | None:
-        own = super().cpu(children)
-        if own is None or self.cluster is None or not children:
-            return own
+    def node_events(self) -> dict[int, int] | None:
+        """On PostgreSQL: how many events each node has written for the others and not yet pruned
+        (docs/scaling.md, "Several nodes"); None on SQLite or when the cluster cannot be read."""
+        if self.cluster is None or not self.dsn:
+            return None
+        import psycopg
+
         try:
-            postmaster = int((self.cluster.data / "postmaster.pid").read_text().split()[0])
+            with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
+                return {int(n): int(k) for n, k in conn.execute("SELECT node, count(*) FROM node_events GROUP BY node")}
+        except psycopg.Error:
+            return None
+
+    def url_for(self, i: int, *, away_from_first: bool = False) -> str:
+        urls = self.urls or [self.url]
+        if away_from_first and len(urls) > 1:
+            return urls[1 + i % (len(urls) - 1)]
+        return urls[i % len(urls)]
+
+    def node_pids(self) -> list[int]:
+        return [p.pid for p in self.procs if p.poll() is None]
+
+    def postmaster_pid(self) -> int | None:
+        if self.cluster is None:
+            return None
+        try:
+            return int((self.cluster.data / "postmaster.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
-            return own
-        return own + (proc_cpu_seconds(postmaster) or 0.0)  # the cluster and its backends
+            return None
+
+    def cpu(self, children: bool = True) -> float | None:
+        """CPU seconds of every node (with their children unless `children` is False) and, with
+        children, of the PostgreSQL cluster (its postmaster and every backend)."""
+        if self.pid is None:
+            return None
+        own = [proc_cpu_seconds(pid, children) for pid in self.node_pids() or [self.pid]]
+        if any(c is None for c in own):
+            return None
+        total = sum(c for c in own if c is not None)
+        postmaster = self.postmaster_pid() if children else None
+        if postmaster is None:
+            return total
+        return total + (proc_cpu_seconds(postmaster) or 0.0)  # the cluster and its backends
+
+    def _cluster_memory_kib(self) -> dict[str, int]:
+        """Rss, Pss and private memory summed over the cluster's processes (its shared buffers
+        count once in Pss, in every process in Rss)."""
+        postmaster = self.postmaster_pid()
+        out: dict[str, int] = {}
+        for pid in [postmaster, *child_pids(postmaster)] if postmaster is not None else []:
+            for k, v in proc_memory_kib(pid).items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    def rss_kib(self) -> int | None:
+        """The resident memory of every node, plus the cluster's proportional share (Pss: its shared
+        memory counted once) when the data is in PostgreSQL."""
+        if self.pid is None:
+            return None
+        rss = [proc_rss_kib(pid) for pid in self.node_pids() or [self.pid]]
+        if any(r is None for r in rss):
+            return None
+        total = sum(r for r in rss if r is not None)
+        return total + self._cluster_memory_kib().get("Pss", 0) if self.cluster is not None else total
+
+    def memory_kib(self) -> dict[str, int]:
+        if self.pid is None:
+            return {}
+        out: dict[str, int] = {}
+        for pid in self.node_pids() or [self.pid]:
+            for k, v in proc_memory_kib(pid).items():
+                out[k] = out.get(k, 0) + v
+        for k, v in (self._cluster_memory_kib() if self.cluster is not None else {}).items():
+            out[k] = out.get(k, 0) + v
+        return out
+
+    def _node_config(self, node: int) -> Path:
+        """Node 0's config is chatd.toml (scenarios may add to it before the start); node i's is
+        the same with its own data directory and storage.node."""
+        if node == 0:
+            return self.tmp / "chatd.toml"
+        data_dir = self.tmp / f"data-node{node}"
+        data_dir.mkdir(exist_ok=True)
+        text = (self.tmp / "chatd.toml").read_text()
+        line = f"data_dir = {json.dumps(str(self.data_dir))}\n"
+        assert line in text and "\nnode = 0\n" in text, "the bench config lost its data_dir or node line"
+        path = self.tmp / f"chatd-node{node}.toml"
+        path.write_text(text.replace(line, f"data_dir = {json.dumps(str(data_dir))}\n").replace("\nnode = 0\n", f"\nnode = {node}\n"))
+        return path
 
     def start(self, timeout: float = 60.0) -> float:
-        """Start the server; returns the seconds from spawn to its printed URL."""
+        """Start the server (every node, one after the other); returns the seconds from spawning
+        node 0 to its printed URL."""
         if self.database == "postgresql" and self.cluster is None:
             self._to_postgresql()
+        self.procs, self.urls = [], []
+        started = 0.0
+        for node in range(self.nodes):
+            proc, url, seconds = self._spawn(node, timeout)
+            self.procs.append(proc)
+            self.urls.append(url)
+            if node == 0:
+                self.proc, self.pid, self.url, started = proc, proc.pid, url, seconds
+        self.started_s = started
+        return started
+
+    def _spawn(self, node: int, timeout: float) -> tuple[subprocess.Popen[bytes], str, float]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CHATD_")}
-        log = open(self.log_path, "ab")
+        log_path = self.log_path if node == 0 else self.tmp / f"server-node{node}.log"
+        log = open(log_path, "ab")
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen(
-            [*chatd_command(), "serve", "--config", str(self.tmp / "chatd.toml")],
+        proc = subprocess.Popen(
+            [*chatd_command(), "serve", "--config", str(self._node_config(node))],
             stdout=subprocess.PIPE,
             stderr=log,
             stdin=subprocess.DEVNULL,
@@ -327,49 +347,56 @@ class SpawnedServer(Target):
             preexec_fn=_server_limits,
         )
         log.close()
-        self.pid = self.proc.pid
-        assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+        if node == 0:
+            self.proc, self.pid = proc, proc.pid
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
         buf = b""
         deadline = t0 + timeout
         while b"ws://" not in buf or not buf.endswith(b"\n"):
             left = deadline - time.perf_counter()
-            if left <= 0 or self.proc.poll() is not None:
+            if left <= 0 or proc.poll() is not None:
+                self.procs.append(proc)
                 self.stop()
-                raise RuntimeError(f"chatd serve did not start: {self.log_tail()}")
+                raise RuntimeError(f"chatd serve (node {node}) did not start: {self.log_tail(path=log_path)}")
             ready, _, _ = select.select([fd], [], [], min(left, 0.5))
             if ready:
                 chunk = os.read(fd, 65536)
-                if not chunk and self.proc.poll() is not None:
+                if not chunk and proc.poll() is not None:
                     continue
                 buf += chunk
-        self.started_s = time.perf_counter() - t0
+        seconds = time.perf_counter() - t0
+        url = ""
         for line in buf.decode().splitlines():
             if "listening on ws://" in line:
-                self.url = line.split("listening on ", 1)[1].strip()
-        return self.started_s
+                url = line.split("listening on ", 1)[1].strip()
+        return proc, url, seconds
 
-    def log_tail(self, n: int = 2000) -> str:
+    def log_tail(self, n: int = 2000, path: Path | None = None) -> str:
         try:
-            return self.log_path.read_text(errors="replace")[-n:]
+            return (path or self.log_path).read_text(errors="replace")[-n:]
         except OSError:
             return ""
 
-    def logins(self, names: list[str], device: str = "bench") -> list[dict[str, Any]]:
-        return [{"name": n, "token": self.tokens[n], "device": device} for n in names]
+    def logins(self, names: list[str], device: str = "bench", *, away_from_first: bool = False) -> list[dict[str, Any]]:
+        """A login for each name; the k-th connects to url_for(k) (round robin over the nodes)."""
+        return [{"name": n, "token": self.tokens[n], "device": device, "url": self.url_for(k, away_from_first=away_from_first)} for k, n in enumerate(names)]
 
     def stop(self, timeout: float = 15.0) -> None:
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
+        procs = self.procs or ([self.proc] if self.proc is not None else [])
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(5)
-        if proc is not None and proc.stdout is not None:
-            proc.stdout.close()
+            if proc.stdout is not None:
+                proc.stdout.close()
         self.proc = None
+        self.procs = []
         if self.cluster is not None:
             self.cluster.stop()
             self.cluster = None
@@ -399,7 +426,7 @@ class AttachedServer(Target):
         port = urlsplit(url).port or 80
         self.pid = pid if pid is not None else pid_listening_on(port)
 
-    def logins(self, names: list[str], device: str = "bench") -> list[dict[str, Any]]:
+    def logins(self, names: list[str], device: str = "bench", *, away_from_first: bool = False) -> list[dict[str, Any]]:
         missing = sorted({n for n in names if n not in self.tokens}, key=lambda n: int(n[5:]))
         if missing:
             loop = wire.Loop()

@@ -381,10 +381,11 @@ def open_many(
 ) -> list[Conn]:
     """Open one connection per login (each {"token": ...} or {"username", "password"}), log each in.
 
-    Connections are opened in batches; each batch must be upgraded and logged in
+    A login may name its own server, {"url": ...} (the node a target put it on, bench/target.py);
+    the others connect to `url`. Connections are opened in batches; each batch must be upgraded and logged in
     before the deadline, else WireError. Returns the connections, in order.
     """
-    host, port, path = parse_url(url)
+    addresses = {url: parse_url(url)}
     conns: list[Conn] = []
     deadline = now() + timeout
     errors: list[str] = []
@@ -408,7 +409,10 @@ def open_many(
             conn.name = creds.get("username") or creds.get("name", "")
             conn.tag = {k: v for k, v in creds.items() if k in ("token", "username", "password", "device")}
             conn.on_open = on_open
-            conn.start(host, port, path)
+            at = creds.get("url") or url
+            if at not in addresses:
+                addresses[at] = parse_url(at)
+            conn.start(*addresses[at])
             conns.append(conn)
         ok = loop.run(lambda: done[0] >= len(chunk) or bool(errors), deadline)
         if errors:

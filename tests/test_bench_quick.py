@@ -63,6 +63,9 @@ def test_bench_quick_reports_every_figure(quick: dict[str, Any]) -> None:
             assert s["note"], sid
             continue
         for goal in s["goals"]:
+            if goal["why"] == "one node: no delivery crosses nodes":  # F's same-node/other-nodes split exists on several nodes only
+                assert goal["status"] == "not tested", f"{sid}: {goal}"
+                continue
             assert isinstance(goal["value"], (int, float)), f"{sid}: {goal['figure']} = {goal['value']!r}"
             assert goal["status"] in ("met", "missed", "not tested"), f"{sid}: {goal}"
         assert all(v is not None for v in s["figures"].values()), f"{sid}: {s['figures']}"

@@ -102,6 +102,7 @@ class Context:
         self.url: str | None = args.url
         self.durability = durability  # storage.durability of the servers it spawns ("unknown": an attached one)
         self.database: str = getattr(args, "database", "sqlite")  # where the spawned servers keep their data
+        self.nodes: int = getattr(args, "nodes", None) or 1  # chatd nodes per spawned server (several: on one PostgreSQL database)
         self._sync: dict[str, Any] | None = None
         self.log = log
         self._attached: AttachedServer | None = None
@@ -141,9 +142,10 @@ class Context:
 
     # -- servers -----------------------------------------------------------------------------
 
-    def spawn(self, users: int, db_source: Path | None = None, durability: str | None = None) -> SpawnedServer:
-        """A server to start, not yet prepared: users bench1..bench{users}, this run's durability (or the one given)."""
-        return SpawnedServer(users, db_source=db_source, durability=durability or self.durability, workdir=self.workdir, keep=self.args.keep, database=self.database)
+    def spawn(self, users: int, db_source: Path | None = None, durability: str | None = None, nodes: int | None = None) -> SpawnedServer:
+        """A server to start, not yet prepared: users bench1..bench{users}, this run's durability
+        (or the one given), this run's number of nodes (or the one given)."""
+        return SpawnedServer(users, db_source=db_source, durability=durability or self.durability, workdir=self.workdir, keep=self.args.keep, database=self.database, nodes=nodes or self.nodes)
 
     def sync_probe(self) -> dict[str, Any] | None:
         """The latency of one fdatasync where the spawned servers keep their data (measured once); None with --url."""
@@ -154,9 +156,9 @@ class Context:
         return self._sync
 
     @contextlib.contextmanager
-    def server(self, users: int, durability: str | None = None, seed: Callable[[SpawnedServer], Any] | None = None) -> Iterator[Target]:
-        """A fresh server with users bench1..bench{users} (with this run's durability, or the one
-        given), or the running one (--url). `seed(server)` writes into its database (the file
+    def server(self, users: int, durability: str | None = None, seed: Callable[[SpawnedServer], Any] | None = None, nodes: int | None = None) -> Iterator[Target]:
+        """A fresh server with users bench1..bench{users} (with this run's durability and nodes, or
+        the ones given), or the running one (--url). `seed(server)` writes into its database (the file
         server.data_dir / "chatd.sqlite3") before it starts; a scenario with a seed cannot run
         against a running server."""
         if self.url:
@@ -164,7 +166,7 @@ class Context:
                 raise Skip("needs a server the run starts: its data is written into the database before it starts")
             yield self.attached(users)
             return
-        srv = self.spawn(users, durability=durability)
+        srv = self.spawn(users, durability=durability, nodes=nodes)
         prof = None
         try:
             srv.prepare()

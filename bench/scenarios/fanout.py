@@ -6,6 +6,11 @@ next send). Each message's client_msg_id carries its send time
 receiver, in this process or in a generator worker process, computes the
 latency of each delivery alone. Receivers count duplicates (the same message
 twice on one connection) and losses (acked messages a receiver never got).
+
+On several nodes (--nodes) a receiver connected to another node than the
+sender's gets its deliveries through the other node (node_events and NOTIFY):
+those latencies are also kept apart ("other nodes") from those of receivers on
+the sender's node ("same node").
 """
 
 from __future__ import annotations
@@ -21,12 +26,14 @@ from .. import wire
 from ..stats import Meter, ServerMeter, Timeline, generator_report, others_cores, summary_ms
 from ..target import raise_fd_limit
 from .base import Context, Result, scenario
-from .goals import Goal, at_least, count, number, samples
+from .goals import Goal, at_least, count, number, samples, several_nodes
 from .send import text_pool
 
 _encode = msgspec.json.Encoder().encode
 BUCKET_S = 0.1
 C_RECEIVERS = 10  # the receivers C's goals were set for
+CROSS_NODE_FACTOR = 2.0  # on several nodes: a delivery through another node within 2x of one node's p50
+BASE_RATE = 20.0  # the rate C measures again on one node, for the comparison
 
 
 class _Msg(msgspec.Struct):
@@ -43,9 +50,10 @@ _decode_push = msgspec.json.Decoder(_Push).decode
 class ReceiverSet:
     """Collects one push command on a set of connections; message i of a round is recognised by its client_msg_id."""
 
-    def __init__(self, conns: list[wire.Conn], push_cmd: str = "chat_message"):
+    def __init__(self, conns: list[wire.Conn], push_cmd: str = "chat_message", remote: list[bool] | None = None):
         self.conns = conns
         self.push_cmd = push_cmd
+        self.remote = remote or [False] * len(conns)  # connected to another node than the sender's
         self.raw_prefix = b'{"cmd":"' + push_cmd.encode() + b'",'
         for i, c in enumerate(conns):
             c.tag = i
@@ -57,6 +65,8 @@ class ReceiverSet:
         self.prefix = prefix
         self.prefix_b = prefix.encode()
         self.latencies: list[float] = []
+        self.remote_latencies: list[float] = []  # of receivers on another node than the sender's (also in latencies)
+        self.same_latencies: list[float] = []  # of receivers on the sender's node (also in latencies)
         self.seen: list[set[bytes]] = [set() for _ in self.conns]
         self.duplicates = 0
         self.received = 0
@@ -87,6 +97,7 @@ class ReceiverSet:
         seen.add(n)
         self.received += 1
         self.latencies.append(t - float(sent))
+        (self.remote_latencies if self.remote[conn.tag] else self.same_latencies).append(t - float(sent))
         self.timeline.add(t)
         return True
 
@@ -106,11 +117,14 @@ class ReceiverSet:
         seen.add(i)
         self.received += 1
         self.latencies.append(t - float(sent))
+        (self.remote_latencies if self.remote[conn.tag] else self.same_latencies).append(t - float(sent))
         self.timeline.add(t)
 
     def report(self) -> dict[str, Any]:
         return {
             "latencies": self.latencies,
+            "remote_latencies": self.remote_latencies,
+            "same_latencies": self.same_latencies,
             "received": self.received,
             "per_receiver": [len(s) for s in self.seen],
             "duplicates": self.duplicates,
@@ -120,13 +134,18 @@ class ReceiverSet:
         }
 
 
-def _receiver_worker(pipe: Any, url: str, logins: list[dict[str, Any]], push_cmd: str) -> None:
+def remote_flags(sender: dict[str, Any], receivers: list[dict[str, Any]]) -> list[bool]:
+    """Which receivers are on another node than the sender (their logins name other URLs)."""
+    return [r.get("url") != sender.get("url") for r in receivers]
+
+
+def _receiver_worker(pipe: Any, url: str, logins: list[dict[str, Any]], push_cmd: str, remote: list[bool]) -> None:
     """A generator process holding some of the receivers; driven by ("start", prefix, t0) / ("stop",) / ("exit",)."""
     raise_fd_limit()
     loop = wire.Loop()
     try:
         conns = wire.open_many(loop, url, logins, timeout=300)
-        rs = ReceiverSet(conns, push_cmd)
+        rs = ReceiverSet(conns, push_cmd, remote)
         inbox: list[Any] = []
 
         def on_pipe() -> None:
@@ -166,10 +185,12 @@ class Fanout:
         self.local: ReceiverSet | None = None
         self.pipes: list[Any] = []
         self.workers: list[Any] = []
+        remote = remote_flags(sender_login, receiver_logins)
+        self.remote_receivers = sum(remote)
         if procs <= 0:
             conns = wire.open_many(self.loop, target.url, [sender_login, *receiver_logins], timeout=300)
             self.sender = conns[0]
-            self.local = ReceiverSet(conns[1:], push_cmd)
+            self.local = ReceiverSet(conns[1:], push_cmd, remote)
         else:
             mpctx = mp.get_context("spawn")
             for i in range(procs):
@@ -177,7 +198,7 @@ class Fanout:
                 if not chunk:
                     continue
                 parent, child = mpctx.Pipe()
-                p = mpctx.Process(target=_receiver_worker, args=(child, target.url, chunk, push_cmd), daemon=True)
+                p = mpctx.Process(target=_receiver_worker, args=(child, target.url, chunk, push_cmd, remote[i::procs]), daemon=True)
                 p.start()
                 child.close()
                 self.pipes.append(parent)
@@ -270,6 +291,8 @@ class Fanout:
         for pipe in self.pipes:
             parts.append(self._expect(pipe, "result", 60))
         lat = [x for p in parts for x in p["latencies"]]
+        remote_lat = [x for p in parts for x in p["remote_latencies"]]
+        same_lat = [x for p in parts for x in p["same_latencies"]]
         received = sum(p["received"] for p in parts)
         timeline = Timeline(0.0, BUCKET_S)
         for p in parts:
@@ -293,6 +316,8 @@ class Fanout:
             "ack_ms": summary_ms(ack_lat),
             "delivery_ms": summary_ms(lat),
             "latencies": lat,
+            "receivers_other_nodes": self.remote_receivers,
+            "receivers_same_node": self.n_receivers - self.remote_receivers,
             "deliveries": received,
             "expected": expected,
             "losses": max(0, expected - received),
@@ -304,6 +329,7 @@ class Fanout:
             "generator": gen,
             "server": srv,
             "wall_s": round(send_end - t0, 3),
+            **({"delivery_ms_same_node": summary_ms(same_lat), "delivery_ms_other_nodes": summary_ms(remote_lat)} if self.remote_receivers else {}),
         }
 
 
@@ -314,40 +340,67 @@ def plan_c(ctx: Context) -> dict[str, Any]:
         "duration_s_per_rate": ctx.args.c_duration or ctx.scale(15.0, 1.0),
         "receiver_user": "bench2",
         "generator_processes": 1,
+        # On several nodes the sender is on node 0 and the devices on the others; the 20/s round
+        # then runs again on one node (a fresh server), the comparison of the cross-node goal.
+        **({"receivers_on": "nodes 1 to n-1", "one_node_rate_per_s": BASE_RATE} if ctx.nodes > 1 else {}),
     }
+
+
+def c_title(p: dict[str, Any]) -> str:
+    devices = "devices of one DM peer" + (", on the nodes but the sender's" if p.get("receivers_on") else "")
+    rates = ", then ".join(number(r) + "/s" for r in p["rates_per_s"])
+    again = f"; {number(p['one_node_rate_per_s'])}/s again on one node" if p.get("one_node_rate_per_s") else ""
+    return f"{count(p['receivers'], 'receiver')} ({devices}), one sender at a fixed rate ({rates}), {number(p['duration_s_per_rate'])} s each{again}"
+
+
+def one_node_target(res: Result) -> float | None:
+    """C on several nodes: the cross-node p50 at 20/s may be up to CROSS_NODE_FACTOR times one node's."""
+    base = res.figures.get("one_node_r20_p50_ms")
+    return None if base is None else base * CROSS_NODE_FACTOR
 
 
 C_SCALE = at_least("receivers", C_RECEIVERS, "{} receivers")
 
 
+def _c_rounds(target: Any, receivers: int, rates: list[float], duration: float, texts: list[str], prefix: str = "c") -> list[dict[str, Any]]:
+    """C's rounds on one server: bench1 (on node 0) sends DMs to bench2's devices (on the other nodes, if any)."""
+    logins = target.logins(["bench1"], device="sender") + target.logins(["bench2"] * receivers, device="receiver", away_from_first=True)
+    fan = Fanout(target, logins[0], logins[1:], procs=0)
+    try:
+        peer = fan.local.conns[0].user["id"]  # type: ignore[union-attr,index]
+        rounds = []
+        for rate in rates:
+
+            def build(rid: str, cmid: str) -> bytes:
+                return _encode({"cmd": "chat_dm_send", "id": rid, "data": {"peer": peer, "client_msg_id": cmid, "content": {"type": "text", "text": texts[len(cmid) % len(texts)]}}})
+
+            rounds.append(fan.round(f"{prefix}{int(rate)}", rate, duration, build))
+    finally:
+        fan.close()
+    return rounds
+
+
 @scenario(
     "C",
-    lambda p: f"{count(p['receivers'], 'receiver')} (devices of one DM peer), one sender at a fixed rate ({', then '.join(number(r) + '/s' for r in p['rates_per_s'])}), {number(p['duration_s_per_rate'])} s each",
+    c_title,
     "send→receive latency p50/p99 per delivery, losses, duplicates",
     plan=plan_c,
     goals=(
         Goal("r20_p50_ms", "<=", 1.0, "p50 ≤ 1 ms at 20/s", needs=(C_SCALE,)),
         Goal("r20_p99_ms", "<=", 5.0, "p99 ≤ 5 ms at 20/s", needs=(C_SCALE, samples("r20.delivery_ms", what="deliveries"))),
         Goal("r500_p99_ms", "<=", 20.0, "p99 ≤ 20 ms at 500/s", needs=(C_SCALE, samples("r500.delivery_ms", what="deliveries"))),
+        Goal("r20_p50_ms", "<=", one_node_target, f"cross-node delivery p50 within {CROSS_NODE_FACTOR:g}× of one node's at 20/s", needs=(several_nodes,)),
     ),
 )
 def scenario_c(ctx: Context, res: Result) -> None:
     receivers, rates, duration = res.params["receivers"], res.params["rates_per_s"], res.params["duration_s_per_rate"]
     texts = text_pool()
     with ctx.server(2) as target:
-        logins = target.logins(["bench1"], device="sender") + target.logins(["bench2"] * receivers, device="receiver")
-        fan = Fanout(target, logins[0], logins[1:], procs=0)
-        try:
-            peer = fan.local.conns[0].user["id"]  # type: ignore[union-attr,index]
-            rounds = []
-            for rate in rates:
-
-                def build(rid: str, cmid: str) -> bytes:
-                    return _encode({"cmd": "chat_dm_send", "id": rid, "data": {"peer": peer, "client_msg_id": cmid, "content": {"type": "text", "text": texts[len(cmid) % len(texts)]}}})
-
-                rounds.append(fan.round(f"c{int(rate)}", rate, duration, build))
-        finally:
-            fan.close()
+        rounds = _c_rounds(target, receivers, rates, duration, texts)
+    base = None
+    if res.params.get("one_node_rate_per_s"):
+        with ctx.server(2, nodes=1) as target:
+            (base,) = _c_rounds(target, receivers, [res.params["one_node_rate_per_s"]], duration, texts, prefix="c1n")
     notes = []
     gens = []
     for r in rounds:
@@ -365,7 +418,19 @@ def scenario_c(ctx: Context, res: Result) -> None:
             notes.append(f"{key} errors: {r['errors']}")
         if r["losses"] or r["duplicates"]:
             notes.append(f"{key}: {r['losses']} lost, {r['duplicates']} duplicated")
+    if base is not None:
+        key = f"r{int(base['rate'])}"
+        res.fig(f"one_node_{key}_p50_ms", base["delivery_ms"].get("p50"), "ms (the same round on one node)")
+        res.fig(f"one_node_{key}_p99_ms", base["delivery_ms"].get("p99"), "ms (the same round on one node)")
+        cross = res.figures.get(f"{key}_p50_ms")
+        one = base["delivery_ms"].get("p50")
+        res.fig(f"cross_node_{key}_p50_ratio", round(cross / one, 2) if cross and one else None, "× one node's p50")
+        res.detail[f"one_node_{key}"] = {k: v for k, v in base.items() if k not in ("latencies", "timeline", "acks_timeline")}
+        if base["losses"] or base["duplicates"]:
+            notes.append(f"one node {key}: {base['losses']} lost, {base['duplicates']} duplicated")
     res.generator = dict(max(gens, key=lambda g: g.get("max_process_core_share", 0))) if gens else {}
     res.generator["per_rate"] = gens
     res.server = {f"r{int(r['rate'])}": r["server"] for r in rounds}
+    if base is not None:
+        res.server[f"one_node_r{int(base['rate'])}"] = base["server"]
     res.note = "; ".join(notes)

@@ -62,6 +62,12 @@ def durability(mode: str) -> Requirement:
     return need
 
 
+def several_nodes(res: Result) -> str | None:
+    """The goal compares deliveries across nodes: it needs a run on several (--nodes)."""
+    have = res.params.get("nodes") or 1
+    return None if have > 1 else "one node: no delivery crosses nodes"
+
+
 def samples(summary: str, minimum: int = P99_SAMPLES, what: str = "samples") -> Requirement:
     """The goal's percentile needs at least `minimum` samples; `summary` names the latency summary in the result's detail ("small_ms", "r20.delivery_ms")."""
 

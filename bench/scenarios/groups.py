@@ -15,9 +15,9 @@ import msgspec
 
 from .. import wire
 from .base import Context, Result, scenario
-from .fanout import Fanout
-from .goals import Goal, at_least, count, durability, number, samples
-from .send import b_procs, closed_loop_plan, fill_result, run_send_load, text_pool
+from .fanout import CROSS_NODE_FACTOR, Fanout
+from .goals import Goal, at_least, count, durability, number, samples, several_nodes
+from .send import b_procs, closed_loop_plan, fill_result, node_events_figures, run_send_load, text_pool
 
 
 def fanout_figures(res: Result, r: dict[str, Any]) -> None:
@@ -30,6 +30,31 @@ def fanout_figures(res: Result, r: dict[str, Any]) -> None:
     res.fig("server_cpu_s_per_1000_deliveries", None if cpu is None or not r["deliveries"] else round(cpu / r["deliveries"] * 1000, 4), "CPU-s")
     res.fig("losses", r["losses"], "deliveries")
     res.fig("duplicates", r["duplicates"], "deliveries")
+    node_events_figures(res, r["server"])
+    if "delivery_ms_other_nodes" in r:  # several nodes: the receivers on the sender's node, and on the others
+        res.fig("same_node_p50_ms", r["delivery_ms_same_node"].get("p50"), "ms")
+        res.fig("other_nodes_p50_ms", r["delivery_ms_other_nodes"].get("p50"), "ms")
+        res.fig("same_node_p99_ms", r["delivery_ms_same_node"].get("p99"), "ms")
+        res.fig("other_nodes_p99_ms", r["delivery_ms_other_nodes"].get("p99"), "ms")
+
+
+KEPT_UP = 0.9  # a fanout that delivered less than this share of what was offered fell behind
+
+
+def kept_up(res: Result) -> str | None:
+    """Same-node and cross-node latencies compare the paths only while the server keeps up: behind,
+    both are the same backlog."""
+    offered, got = res.params.get("offered_deliveries_per_s"), res.figures.get("deliveries_per_s")
+    if offered and got is not None and got < KEPT_UP * offered:
+        return f"did not keep up: {number(round(got))} of {number(round(offered))} deliveries/s offered"
+    return None
+
+
+def same_node_target(res: Result) -> float | None:
+    """F on several nodes: a delivery through another node within CROSS_NODE_FACTOR times the p50 of
+    the same run's deliveries on the sender's node."""
+    same = res.figures.get("same_node_p50_ms")
+    return None if same is None else same * CROSS_NODE_FACTOR
 
 
 GROUP_CMDS = ("chat_group_create", "chat_group_send")
@@ -116,6 +141,7 @@ def scenario_b_group(ctx: Context, res: Result) -> None:
     goals=(
         Goal("deliveries_per_s", ">=", DELIVERIES_GOAL, "≥ 100,000 deliveries/s", needs=(F_SCALE,)),
         Goal("p99_ms", "<=", 50, "p99 ≤ 50 ms", needs=(F_SCALE, samples("delivery_ms", what="deliveries"))),
+        Goal("other_nodes_p50_ms", "<=", same_node_target, f"cross-node delivery p50 within {CROSS_NODE_FACTOR:g}× of the same run's same-node p50", needs=(several_nodes, kept_up)),
     ),
     needs=GROUP_CMDS,
     needs_note=GROUPS_NOTE,

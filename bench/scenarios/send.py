@@ -302,12 +302,20 @@ def fill_result(res: Result, out: dict[str, Any], *, deliveries: bool) -> None:
     res.generator = out["generator"]
     res.server = out["server"]
     res.server["others_cores"] = others_cores(res.server, res.generator)
+    node_events_figures(res, res.server)
     res.timelines = {"acks": out["acks_timeline"], "deliveries": out["deliveries_timeline"]}
     res.samples = {"ack": [x * 1000 for x in out["latencies"]]}
     if out["errors"]:
         res.note = f"errors: {out['errors']}" + (" (the server's send rate limit is on; see bench/README.md)" if "rate_limited" in out["errors"] else "")
     if out["closed"]:
         res.note = (res.note + "; " if res.note else "") + f"{out['closed']} connections were closed by the server"
+
+
+def node_events_figures(res: Result, server: dict[str, Any]) -> None:
+    """On several nodes: the events the nodes wrote for each other in the window, per second (each
+    one read and applied by every other node)."""
+    if (res.params.get("nodes") or 1) > 1 and server.get("node_events_per_s") is not None:
+        res.fig("node_events_per_s", server["node_events_per_s"], "events/s written (each applied by every other node)")
 
 
 def closed_loop_plan(ctx: Context, senders: int, procs: int) -> dict[str, Any]:
