@@ -155,12 +155,16 @@ class Server:
         sv.streams.sessions = self.delivery.sessions
         self.writer.on_commit = self.delivery.on_commit
         self.cluster: Any = None
+        self.session_prefix = "s"
         if cfg.storage.database:  # the nodes sharing the database hear of each other's writes
             from .services.cluster import Cluster  # psycopg: only with PostgreSQL
 
             self.cluster = Cluster(cfg.storage.database, cfg.storage.node, self.readers, self.writer, self.delivery, sv.members)
             self.writer.before_commit = self.cluster.before_commit
             self.delivery.shared = self.cluster.share
+            self.session_prefix = f"n{cfg.storage.node}s"
+            sv.calls.across(cfg.storage.node, self.cluster.asks.ask, self.cluster.asks.ask_all)
+            self.cluster.asks.answerers["call"] = sv.calls.answer
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery
@@ -279,7 +283,7 @@ class Server:
 
     async def _serve_websocket(self, conn: Connection) -> None:
         lim = self.cfg.limits
-        session = Session(conn, TokenBucket(lim.send_rate_per_s, lim.send_burst), TokenBucket(lim.frames_per_s, lim.frames_burst))
+        session = Session(conn, TokenBucket(lim.send_rate_per_s, lim.send_burst), TokenBucket(lim.frames_per_s, lim.frames_burst), prefix=self.session_prefix)
         conn.session = session
         self.hub.pending.add(session)
         try:

@@ -3,15 +3,14 @@ committed batch's effects that other nodes must apply to their own connections a
 in MessagePack, and back.
 
 Shared: pushes to users, to a conversation's members or viewers, to a room's present
-connections and to everyone (a push's data as it would be encoded for a client; a `Live`
+connections, to a device (a call's: Device) and to everyone (a push's data as it would be encoded for a client; a `Live`
 payload by its function's name, made again on each node from that node's memory); the member
 lists that changed (Joined, Left, Emptied); read pointers that moved (each node sends the read
 receipts of its own connections); accounts disabled (each node closes its own connections),
 DMs handed over (each node ends the streams it runs), and who is connected to the node
 (PresenceOf: chatd.services.node_presence).
 
-Not shared: pushes to given connections (calls and streams: their connections are the node's
-own), the requesting connection's entering a room, and notifications for offline devices (the
+Not shared: pushes to given connections (streams: their connections are the node's own), the requesting connection's entering a room, and notifications for offline devices (the
 push service of the node that committed them sends them).
 """
 
@@ -25,9 +24,9 @@ from typing import Any
 import msgspec
 
 from .kinds import KINDS
-from .effects import Deactivated, Emptied, Everyone, HandedOver, Joined, Left, Live, Members, Present, PresenceOf, Push, ReadMoved, Users, Viewers
+from .effects import Deactivated, Device, Emptied, Everyone, HandedOver, Joined, Left, Live, Members, Present, PresenceOf, Push, ReadMoved, Users, Viewers
 
-_AUDIENCES: dict[str, Any] = {"u": Users, "m": Members, "p": Present, "v": Viewers, "e": Everyone}
+_AUDIENCES: dict[str, Any] = {"u": Users, "m": Members, "p": Present, "v": Viewers, "e": Everyone, "s": Device}
 _TAGS = {cls: tag for tag, cls in _AUDIENCES.items()}
 _CHANGES: dict[str, Any] = {"j": Joined, "l": Left, "x": Emptied, "r": ReadMoved, "d": Deactivated, "h": HandedOver, "n": PresenceOf}
 _CHANGE_TAGS = {cls: tag for tag, cls in _CHANGES.items()}

@@ -39,7 +39,7 @@ import trio
 from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, PresenceOf, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Device, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, PresenceOf, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -199,6 +199,8 @@ class Delivery:
             return hub.logged_in_sessions()
         if type(to) is Connections:
             return [s for s in to.sessions if hub.is_registered(s)]
+        if type(to) is Device:
+            return [s for s in hub.sessions_of(to.user_id) if s.id == to.device]
         if type(to) is Present:
             out = self.services.room_presence.sessions(to.room_id)
             if to.also:

@@ -58,7 +58,15 @@ class Everyone(NamedTuple):
     """Every logged-in connection (the server's announcements)."""
 
 
-Audience = Users | Members | Present | Viewers | Connections | Everyone
+class Device(NamedTuple):
+    """The user's connection whose session id is `device`, whichever node it is connected to (a
+    call's device)."""
+
+    user_id: int
+    device: str
+
+
+Audience = Users | Members | Present | Viewers | Connections | Everyone | Device
 
 
 class Live(NamedTuple):

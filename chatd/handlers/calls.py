@@ -10,7 +10,6 @@ from ..core import social_gate
 from ..core.kinds import CHANNEL, GROUP
 from ..errors import ChatError
 from ..policy import roles
-from ..policy.calls import Event
 from ..store.users import public_user
 from . import Call, handler
 
@@ -34,49 +33,47 @@ async def invite(call: Call) -> dict[str, Any]:
     return _answer(call, {"call": calls.view(placed), "merged": merged, "ice_servers": calls.ice_servers(me)}, effects)
 
 
+async def _about_call(call: Call, what: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A request about one call: run here, or (several nodes) by the node holding the call."""
+    calls, call_id = call.ctx.services.calls, call.data.call_id
+    node = calls.held_by(call_id)
+    if node is not None:
+        return await calls.forward(node, what, call_id, call.user_id, call.session, body)
+    out, effects = calls.request(what, call_id, call.user_id, call.session, body)
+    return _answer(call, out, effects)
+
+
 @handler("rtc_call_accept")
 async def accept(call: Call) -> dict[str, Any]:
-    calls = call.ctx.services.calls
-    placed, effects = calls.event(call.data.call_id, Event.ACCEPT, call.user_id, call.session)
-    return _answer(call, {"call": calls.view(placed), "ice_servers": calls.ice_servers(call.user_id)}, effects)
+    return await _about_call(call, "accept")
 
 
 @handler("rtc_call_reject")
 async def reject(call: Call) -> dict[str, Any]:
-    calls = call.ctx.services.calls
-    placed, effects = calls.event(call.data.call_id, Event.REJECT, call.user_id, call.session)
-    return _answer(call, {"call": calls.view(placed)}, effects)
+    return await _about_call(call, "reject")
 
 
 @handler("rtc_call_hangup")
 async def hangup(call: Call) -> dict[str, Any]:
-    calls = call.ctx.services.calls
-    placed, effects = calls.event(call.data.call_id, Event.HANGUP, call.user_id, call.session)
-    return _answer(call, {"call": calls.view(placed)}, effects)
+    return await _about_call(call, "hangup")
 
 
 @handler("rtc_call_state")
 async def state(call: Call) -> dict[str, Any]:
     calls, me = call.ctx.services.calls, call.user_id
     if call.data.call_id is None:
-        return {"calls": [calls.view(c) for c in calls.of_user(me)], "resumed": False, "ice_servers": calls.ice_servers(me)}
-    placed, resumed, effects = calls.resume(call.data.call_id, me, call.session)
-    return _answer(call, {"calls": [calls.view(placed)], "resumed": resumed, "ice_servers": calls.ice_servers(me)}, effects)
-
-
-async def _relay(call: Call, event: Event, body: dict[str, Any]) -> dict[str, Any]:
-    relayed, effects = call.ctx.services.calls.signal(call.data.call_id, event, call.user_id, call.session, body)
-    return _answer(call, {"relayed": relayed}, effects)
+        return {"calls": await calls.views_of(me), "resumed": False, "ice_servers": calls.ice_servers(me)}
+    return await _about_call(call, "state")
 
 
 @handler("rtc_offer")
 async def offer(call: Call) -> dict[str, Any]:
-    return await _relay(call, Event.OFFER, {"sdp": call.data.sdp})
+    return await _about_call(call, "offer", {"sdp": call.data.sdp})
 
 
 @handler("rtc_answer")
 async def answer(call: Call) -> dict[str, Any]:
-    return await _relay(call, Event.ANSWER, {"sdp": call.data.sdp})
+    return await _about_call(call, "answer", {"sdp": call.data.sdp})
 
 
 def _candidate(d: Any) -> dict[str, Any]:
@@ -85,7 +82,7 @@ def _candidate(d: Any) -> dict[str, Any]:
 
 @handler("rtc_ice_candidate")
 async def ice_candidate(call: Call) -> dict[str, Any]:
-    return await _relay(call, Event.ICE, _candidate(call.data))
+    return await _about_call(call, "ice", _candidate(call.data))
 
 
 # -- group calls ------------------------------------------------------------------------------------

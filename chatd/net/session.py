@@ -74,8 +74,8 @@ class Session:
         "id", "conn", "user", "device", "codec", "bucket", "frames", "typing_at", "last_frame", "connected_at", "token", "lanes", "lane", "__weakref__"
     )
 
-    def __init__(self, conn: Any, bucket: TokenBucket, frames: TokenBucket | None = None):
-        self.id = f"s{next(_ids)}"
+    def __init__(self, conn: Any, bucket: TokenBucket, frames: TokenBucket | None = None, *, prefix: str = "s"):
+        self.id = f"{prefix}{next(_ids)}"  # (several nodes: the prefix names the node, so ids are unique across them)
         self.conn = conn
         self.user: dict[str, Any] | None = None
         self.device = ""

@@ -9,6 +9,13 @@ its task. Signaling never touches the database.
 
 Pushes are returned as effects (the handlers add them to their request's, delivered after the
 response); the clock's go through `apply` (the delivery pipeline's).
+
+Several nodes (docs/scaling.md): a call lives on the node where it was placed, whose number is
+its id modulo MAX_NODES. A request about a call another node holds goes to that node (`ask`,
+chatd.services.cluster), which runs it as its own for the asking device (`answer`) and delivers
+its pushes, the other nodes included (a device is named by its session id, unique across
+nodes); the answer comes back to the request. When such a device's connection ends, its node
+tells the call's.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import hmac
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,11 +34,11 @@ import msgspec
 import trio
 
 from ..core import call_records
-from ..core.effects import Connections, Notify, Push, Users
+from ..core.effects import Device, Notify, Push, Users
 from ..errors import ChatError
 from ..policy import calls as machine
 from ..policy.calls import ENDED, RINGING, Call, CallError, Event
-from ..store.db import now_ms
+from ..store.db import MAX_NODES, now_ms
 
 if TYPE_CHECKING:
     from ..config import CallsConfig
@@ -41,7 +48,23 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("chatd.calls")
 
-_IDS = itertools.count(time.time_ns() // 1_000_000)  # unique, and increasing across restarts
+_EVENTS = {"accept": Event.ACCEPT, "reject": Event.REJECT, "hangup": Event.HANGUP}
+_SIGNALS = {"offer": Event.OFFER, "answer": Event.ANSWER, "ice": Event.ICE}
+
+
+def _ids(node: int) -> Iterator[int]:
+    """Call ids: unique, increasing across restarts, and this node's number modulo MAX_NODES."""
+    return itertools.count(time.time_ns() // 1_000_000 * MAX_NODES + node, MAX_NODES)
+
+
+class _Away:
+    """A device connected to another node, as a call of this node sees it: its session id."""
+
+    __slots__ = ("id", "user_id")
+
+    def __init__(self, device: str, user_id: int):
+        self.id = device
+        self.user_id = user_id
 
 
 def turn_credentials(secret: bytes, user_id: int, ttl_s: int, now_s: int) -> tuple[str, str]:
@@ -58,6 +81,11 @@ class Calls:
         self.writer = writer
         self.apply: Callable[[list[Any]], None] = lambda effects: None  # the delivery pipeline's (chatd.server)
         self.calls: dict[int, Call] = {}
+        self.node = 0
+        self._ids = _ids(0)
+        self.ask: Callable[[int, str, dict[str, Any]], Awaitable[Any]] | None = None  # several nodes: chatd.services.node_asks
+        self.ask_all: Callable[[str, dict[str, Any]], Awaitable[list[Any]]] | None = None
+        self._away: dict[str, set[tuple[int, int]]] = {}  # this node's device -> (node, call id) of the calls other nodes hold
         self._wake: dict[int, trio.Event] = {}
         self._candidates: dict[tuple[int, str], int] = {}  # (call, device) -> candidates sent
         self._nursery: trio.Nursery | None = None
@@ -121,7 +149,7 @@ class Calls:
                 raise ChatError("conflict", "you are already in a call with this user", field="peer")
         now = now_ms()
         ring_until = now + int(self.cfg.ring_timeout_s * 1000)
-        call = Call(next(_IDS), caller, callee, media, session.id, now, ring_until)
+        call = Call(next(self._ids), caller, callee, media, session.id, now, ring_until)
         self.calls[call.call_id] = call
         self._wake[call.call_id] = trio.Event()
         assert self._nursery is not None, "the calls service is not running"
@@ -184,10 +212,7 @@ class Calls:
         from_device = call.device_of(sender)
         to_device = call.device_of(call.peer_of(sender))
         data = {"call_id": call.call_id, "conv_id": 0, "type": kind, "from_user": sender, "from_device": from_device, **body}
-        return Push("rtc_signal", data, Connections(tuple(self._sessions(call.peer_of(sender), to_device))), skip_origin=skip_origin)
-
-    def _sessions(self, user_id: int, device: str | None) -> Iterable[Session]:
-        return [s for s in self.hub.sessions_of(user_id) if s.id == device]
+        return Push("rtc_signal", data, Device(call.peer_of(sender), to_device or ""), skip_origin=skip_origin)
 
     def resume(self, call_id: int, user_id: int, session: Session) -> tuple[Call, bool, list[Any]]:
         call = self.get(call_id, user_id)
@@ -198,7 +223,8 @@ class Calls:
     # -- the clock and the connections -------------------------------------------------------------
 
     def session_ended(self, session: Session) -> None:
-        """A connection ended: the calls it was a device of lose that device (the grace begins)."""
+        """A connection ended: the calls it was a device of lose that device (the grace begins);
+        those other nodes hold are told."""
         if session.user is None:
             return
         effects: list[Any] = []
@@ -207,6 +233,74 @@ class Calls:
                 effects += self._event(call, Event.DEVICE_LOST, session.user_id, session)
         if effects:
             self.apply(effects)
+        for node, call_id in self._away.pop(session.id, ()):
+            if self._nursery is not None:
+                self._nursery.start_soon(self._tell_lost, node, call_id, session.user_id, session.id)
+
+    # -- several nodes -------------------------------------------------------------------------
+
+    def across(self, node: int, ask: Callable[[int, str, dict[str, Any]], Awaitable[Any]], ask_all: Callable[[str, dict[str, Any]], Awaitable[list[Any]]]) -> None:
+        """This node is `node` of several: its call ids say so, and `ask` reaches another node."""
+        self.node, self._ids, self.ask, self.ask_all = node, _ids(node), ask, ask_all
+
+    async def views_of(self, user_id: int) -> list[dict[str, Any]]:
+        """The user's calls, on this node and (several nodes) on the others."""
+        views = [self.view(c) for c in self.of_user(user_id)]
+        if self.ask_all is not None:
+            for answer in await self.ask_all("call", {"what": "list", "user_id": user_id}):
+                views += answer
+        return views
+
+    def held_by(self, call_id: int) -> int | None:
+        """The other node holding this call, or None if it is this node's (or none's)."""
+        node = call_id % MAX_NODES
+        if self.ask is None or node == self.node or call_id in self.calls:
+            return None
+        return node
+
+    def request(self, what: str, call_id: int, user_id: int, session: Any, body: dict[str, Any] | None = None) -> tuple[dict[str, Any], list[Any]]:
+        """A device's request about one of this node's calls: (the answer, its effects)."""
+        if what in _EVENTS:
+            call, effects = self.event(call_id, _EVENTS[what], user_id, session)
+            out = {"call": self.view(call)}
+            if what == "accept":
+                out["ice_servers"] = self.ice_servers(user_id)
+            return out, effects
+        if what == "state":
+            call, resumed, effects = self.resume(call_id, user_id, session)
+            return {"calls": [self.view(call)], "resumed": resumed, "ice_servers": self.ice_servers(user_id)}, effects
+        relayed, effects = self.signal(call_id, _SIGNALS[what], user_id, session, body or {})
+        return {"relayed": relayed}, effects
+
+    async def forward(self, node: int, what: str, call_id: int, user_id: int, session: Session, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The request, run by the node holding the call; its answer."""
+        assert self.ask is not None
+        out = await self.ask(node, "call", {"what": what, "call_id": call_id, "user_id": user_id, "device": session.id, "body": body})
+        if self.hub.is_registered(session):
+            self._away.setdefault(session.id, set()).add((node, call_id))
+        return out  # type: ignore[no-any-return]
+
+    async def answer(self, request: dict[str, Any]) -> Any:
+        """Another node's request about a call of this node (its pushes delivered here, and by
+        the other nodes to their devices)."""
+        if request["what"] == "list":
+            return [self.view(c) for c in self.of_user(request["user_id"])]
+        call_id, user_id, device = request["call_id"], request["user_id"], _Away(request["device"], request["user_id"])
+        if request["what"] == "lost":
+            call = self.calls.get(call_id)
+            if call is not None and device.id in (call.caller_device, call.callee_device):
+                self.apply(self._event(call, Event.DEVICE_LOST, user_id, device))  # type: ignore[arg-type]
+            return None
+        out, effects = self.request(request["what"], call_id, user_id, device, request["body"])
+        self.apply(effects)
+        return out
+
+    async def _tell_lost(self, node: int, call_id: int, user_id: int, device: str) -> None:
+        assert self.ask is not None
+        try:
+            await self.ask(node, "call", {"what": "lost", "call_id": call_id, "user_id": user_id, "device": device, "body": None})
+        except Exception:  # noqa: BLE001 - the call goes on until its other side hangs up
+            log.warning("node %d was not told that device %s of call %s is gone", node, device, call_id)
 
     async def _watch(self, call: Call) -> None:
         """The call's task: its deadlines, then its record."""

@@ -8,6 +8,7 @@
   their own (LIVE_CHANNEL), sent after this node applied them, and are applied by the others
   as they arrive: short-lived, they are not kept, and a node that was not listening misses them.
 - Who is connected to which node, and present in which room: chatd.services.node_presence.
+- A request about a call another node holds is asked of that node: chatd.services.node_asks.
 - It listens (chatd.store.pg_listen) and, for each node it hears from, reads that node's events
   it has not applied yet, in that node's commit order, and applies them to its own connections
   and memory through the delivery pipeline, as if its own writer had committed them. A lost
@@ -33,6 +34,7 @@ from ..store.community_cache import viewers
 from ..store.db import MAX_NODES, now_ms
 from ..store.files import StartupError
 from ..store.pg_listen import Listener
+from .node_asks import NodeAsks
 from .node_presence import NodePresence
 
 if TYPE_CHECKING:
@@ -45,7 +47,6 @@ log = logging.getLogger("chatd.cluster")
 
 HEARTBEAT_S = 10.0
 READ_BATCH = 200
-LIVE_MAX = 7900  # bytes of a notification's payload (PostgreSQL's limit is 8,000)
 LIVE_QUEUE = 1000
 
 
@@ -60,7 +61,7 @@ class Cluster:
         self._applied: dict[int, int] = {}  # node -> the id of its last event applied here
         self._heard: set[int] = set()  # nodes with events not read yet
         self._wake = trio.Event()
-        self.listener = Listener(dsn, [store.CHANNEL, store.LIVE_CHANNEL], self._notified, self._gap)
+        self.listener = Listener(dsn, [store.CHANNEL, store.LIVE_CHANNEL, store.ASK_CHANNEL], self._notified, self._gap)
         self._live_in, self._live_out = trio.open_memory_channel[str](LIVE_QUEUE)  # payloads to NOTIFY
         self._heard_live: list[list[Any]] = []  # other nodes' live effects, to apply
         self.applied_events = 0
@@ -68,6 +69,7 @@ class Cluster:
         self.shared_batches = 0
         sv = delivery.services
         self.presence = NodePresence(node, self.run_id, delivery.hub, sv.room_presence, readers, writer, sv.user_presence.tell)
+        self.asks = NodeAsks(node, readers)
 
     # -- the writer's hook (on the writer's thread, inside the batch's transaction) -----------
 
@@ -101,6 +103,7 @@ class Cluster:
         await self.presence.load()  # (after: the events newer than what it read follow)
         try:
             async with trio.open_nursery() as nursery:
+                self.asks.nursery = nursery
                 nursery.start_soon(self.listener.run)
                 nursery.start_soon(self.presence.publish)
                 nursery.start_soon(self._heartbeat)
@@ -129,6 +132,9 @@ class Cluster:
                     pass
 
     def _notified(self, channel: str, payload: str) -> None:
+        if channel == store.ASK_CHANNEL:
+            self.asks.heard(payload)
+            return
         node, _, rest = payload.partition(":")
         if not node.isdigit() or int(node) == self.node:
             return
@@ -146,12 +152,12 @@ class Cluster:
 
     def share(self, effects: list[Any]) -> None:
         """Delivery.apply's effects, to the other nodes: small and short-lived, they ride the
-        notification itself (at most LIVE_MAX bytes); never waits (a full queue drops them)."""
+        notification itself (at most PAYLOAD_MAX bytes, chatd.store.cluster); never waits (a full queue drops them)."""
         items = cluster_wire.shared(effects)
         if not items:
             return
         payload = f"{self.node}:" + base64.b64encode(cluster_wire.encode(items)).decode()
-        if len(payload) > LIVE_MAX:
+        if len(payload) > store.PAYLOAD_MAX:
             log.warning("effects too large for a notification (%d bytes) stay on this node: %r", len(payload), effects)
             return
         try:

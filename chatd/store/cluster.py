@@ -24,6 +24,8 @@ from typing import Any
 
 CHANNEL = "chatd_events"
 LIVE_CHANNEL = "chatd_live"  # effects of requests that wrote nothing, in the payload itself
+ASK_CHANNEL = "chatd_ask"  # a node's request to another (a call it holds), and the answer
+PAYLOAD_MAX = 7900  # bytes of a notification's payload chatd sends (PostgreSQL's limit is 8,000)
 EVENT_RETENTION_MS = 10 * 60 * 1000
 NODE_LEASE_MS = 30_000  # a node silent this long is taken for gone: its number is free
 FILE_GC_LOCK = 0x63686174645F6763  # "chatd_gc": held by the node collecting files (chatd.services.file_gc)
@@ -44,6 +46,10 @@ def add_event(conn: Any, node: int, now: int, body: bytes) -> None:
 
 def notify_live(conn: Any, payload: str) -> None:
     conn.execute("SELECT pg_notify(?, ?)", (LIVE_CHANNEL, payload))
+
+
+def notify_ask(conn: Any, payload: str) -> None:
+    conn.execute("SELECT pg_notify(?, ?)", (ASK_CHANNEL, payload))
 
 
 def events_after(conn: Any, node: int, after_id: int, limit: int) -> list[tuple[int, bytes]]:
