@@ -165,6 +165,8 @@ class Server:
             self.session_prefix = f"n{cfg.storage.node}s"
             sv.calls.across(cfg.storage.node, self.cluster.asks.ask, self.cluster.asks.ask_all)
             self.cluster.asks.answerers["call"] = sv.calls.answer
+            sv.streams.node, sv.streams.ask, sv.streams.share = cfg.storage.node, self.cluster.asks.ask, self.cluster.share
+            self.cluster.asks.answerers["stream"] = sv.streams.answer
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery

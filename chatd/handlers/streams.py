@@ -9,10 +9,7 @@ from typing import Any
 
 from ..core import verbs
 from ..core.conversation_list import named_target
-from ..core.kinds import DM
 from ..core.validate import check_rate, new_message
-from ..errors import ChatError
-from ..policy import roles
 from ..policy.bots import require_bot
 from ..protocol.content import Text
 from . import Call, handler
@@ -48,13 +45,10 @@ async def end(call: Call) -> dict[str, Any]:
 
 @handler("chat_stream_cancel")
 async def cancel(call: Call) -> dict[str, Any]:
-    ctx, me = call.ctx, call.user_id
-    streams = ctx.services.streams
-    stream = streams.running(call.data.stream_id)
-    if stream.kind is DM:
-        if me not in stream.audience.ids:
-            raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
-    else:
-        await ctx.readers.read(stream.kind.store.access, stream.conv_id, me, roles.READ)
-    call.effects.append(streams.cancel(stream, me))
-    return {"stream_id": stream.stream_id, "forwarded": ctx.hub.online(stream.bot_id)}
+    streams, stream_id = call.ctx.services.streams, call.data.stream_id
+    node = streams.held_by(stream_id)
+    if node is not None:  # several nodes: the stream runs on the node the bot began it on
+        return await streams.ask(node, "stream", {"stream_id": stream_id, "user_id": call.user_id})  # type: ignore[no-any-return]
+    out, push = await streams.cancel(stream_id, call.user_id)
+    call.effects.append(push)
+    return out

@@ -70,6 +70,7 @@ class Services:
         self.calls = Calls(cfg.calls, hub, writer)
         self.mesh = Mesh(cfg.calls.mesh_max_participants)
         self.streams = Streams(cfg.bots, hub, writer, cfg.limits.max_text_chars)
+        self.streams.readers = readers
         self.push = PushService(cfg.push, hub, readers, writer, self.members)
         self.directory_sync = DirectorySync(cfg.directory, writer)
         hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]

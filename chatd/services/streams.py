@@ -12,20 +12,28 @@ mid-stream gets the text so far (`overlay`), then the deltas after it.
 Each stream is one task in the service's nursery: it pushes what waits, flushes, and ends the
 stream as `timeout` when the bot is silent for `bots.stream_idle_timeout_s`; the bot's last
 connection ending ends its streams as `disconnected`.
+
+Several nodes (docs/scaling.md): a stream lives on the node the bot began it on (the node its
+message id names). Each delta push also goes to the other nodes, which write it to their own
+readers of the conversation (all of them: a full socket there is not skipped); a reader's
+chat_stream_cancel on another node is asked of the stream's node.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import trio
 
 from ..core import stream_ops
+from ..core.kinds import DM
 from ..core.effects import Connections, Push, Users
 from ..errors import ChatError
+from ..policy import roles
+from ..store.db import IdGen
 
 if TYPE_CHECKING:
     from ..config import BotsConfig
@@ -65,6 +73,10 @@ class Streams:
         self.max_chars = max_chars
         self.apply: Callable[[list[Any]], None] = lambda effects: None  # the delivery pipeline's (chatd.server)
         self.sessions: Callable[[Any], list[Session]] = lambda audience: []  # an audience's connections now (chatd.server)
+        self.share: Callable[[list[Any]], None] | None = None  # several nodes: pushes to the other nodes only (chatd.server)
+        self.readers: Any = None  # (chatd.services: a cancel asked by another node checks the reader's access)
+        self.node = 0
+        self.ask: Callable[[int, str, Any], Awaitable[Any]] | None = None  # several nodes: chatd.services.node_asks
         self.streams: dict[int, Stream] = {}
         self._nursery: trio.Nursery | None = None
 
@@ -131,12 +143,31 @@ class Streams:
             raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
         return stream
 
-    @staticmethod
-    def cancel(stream: Stream, by: int) -> Push:
-        """A reader asks the bot to stop: the push to the bot's connections (the handler checked
-        that the reader can read the conversation)."""
+    async def cancel(self, stream_id: int, by: int) -> tuple[dict[str, Any], Push]:
+        """A reader asks the bot to stop, if the reader can read the conversation: the answer, and
+        the push to the bot's connections."""
+        stream = self.running(stream_id)
+        if stream.kind is DM:
+            if by not in stream.audience.ids:
+                raise ChatError("not_found", "no running stream with this id (it may have ended)", field="stream_id")
+        else:
+            await self.readers.read(stream.kind.store.access, stream.conv_id, by, roles.READ)
         data = {"stream_id": stream.stream_id, "kind": stream.kind.name, "conv_id": stream.conv_id, "by": by}
-        return Push("chat.stream.cancel", data, Users((stream.bot_id,)), skip_origin=False)
+        push = Push("chat.stream.cancel", data, Users((stream.bot_id,)), skip_origin=False)
+        return {"stream_id": stream.stream_id, "forwarded": self.hub.online(stream.bot_id)}, push
+
+    def held_by(self, stream_id: int) -> int | None:
+        """The other node running this stream, or None if it is this node's (or none's)."""
+        if self.ask is None or stream_id in self.streams:
+            return None
+        node = IdGen.node_of(stream_id)
+        return None if node == self.node else node
+
+    async def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Another node's reader asks to cancel one of this node's streams."""
+        out, push = await self.cancel(request["stream_id"], request["user_id"])
+        self.apply([push])
+        return out
 
     def overlay(self, messages: list[dict[str, Any]]) -> None:
         """Messages read from the database, with the text of their running stream so far."""
@@ -191,8 +222,12 @@ class Streams:
                     pushes.append(Push("chat.stream.delta", self._delta_data(stream, has), Connections((session,)), skip_origin=False))
             else:
                 on_time.append(session)
-        if stream.pushed < len(stream.text) and on_time:
-            pushes.append(Push("chat.stream.delta", self._delta_data(stream, stream.pushed), Connections(tuple(on_time)), skip_origin=False))
+        if stream.pushed < len(stream.text):
+            data = self._delta_data(stream, stream.pushed)
+            if on_time:
+                pushes.append(Push("chat.stream.delta", data, Connections(tuple(on_time)), skip_origin=False))
+            if self.share is not None:
+                self.share([Push("chat.stream.delta", data, stream.audience, skip_origin=False)])
         stream.pushed = len(stream.text)
         self.apply(pushes)
         if len(behind) > len(sessions):  # readers gone meanwhile: forget them

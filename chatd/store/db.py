@@ -56,6 +56,11 @@ class IdGen:
         self.last = last_id
         self.node = node
 
+    @staticmethod
+    def node_of(message_id: int) -> int:
+        """The number of the node that made a message id (0 on a single node)."""
+        return (message_id >> 8) & (MAX_NODES - 1)
+
     def next(self, ms: int) -> int:
         candidate = (ms - EPOCH_MS) << 12
         if self.node is None:
