@@ -167,6 +167,7 @@ class Server:
             self.cluster.asks.answerers["call"] = sv.calls.answer
             sv.streams.node, sv.streams.ask, sv.streams.share = cfg.storage.node, self.cluster.asks.ask, self.cluster.share
             self.cluster.asks.answerers["stream"] = sv.streams.answer
+            sv.mesh.node = cfg.storage.node
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery

@@ -111,3 +111,44 @@ async def test_a_request_about_a_call_of_a_node_that_is_gone_is_unavailable(tmp_
         assert ids
         for h in (n0, n1):
             h.server.stop()
+
+
+async def test_a_group_call_with_devices_on_three_nodes(tmp_path, pg_dsn):
+    async with trio.open_nursery() as nursery:
+        n0, n1, n2 = await _nodes(nursery, tmp_path, pg_dsn, 3, calls={"mesh_max_participants": 3})
+        ids = {name: await n0.add_user(name) for name in ("alice", "bob", "carol")}
+        async with n0.client("alice") as a, n1.client("bob") as b, n2.client("carol") as c, n2.client("bob") as b2:
+            gid = (await a.request("chat_group_create", {"name": "standup", "members": [ids["bob"], ids["carol"]]}))["group"]["group_id"]
+            ja = await a.request("rtc_multi_join", {"group_id": gid})
+            for client in (b, c, b2):  # (node 1 and node 2 count alice's device in before this push)
+                await client.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == ja["device"])
+            jb = await b.request("rtc_multi_join", {"group_id": gid})
+            assert jb["participants"] == [{"user_id": ids["alice"], "device": ja["device"]}]
+            upd = await a.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jb["device"])
+            assert [p["device"] for p in upd["data"]["participants"]] == [ja["device"], jb["device"]]
+            await c.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jb["device"])
+
+            await b.request("rtc_multi_signal", {"conv_id": gid, "to_device": ja["device"], "type": "offer", "sdp": "v=0 b->a"})
+            sig = await a.next_push("rtc_signal")  # from node 1 to node 0
+            assert (sig["data"]["from_device"], sig["data"]["sdp"]) == (jb["device"], "v=0 b->a")
+            await a.request("rtc_multi_signal", {"conv_id": gid, "to_device": jb["device"], "type": "answer", "sdp": "v=0 a->b"})
+            assert (await b.next_push("rtc_signal"))["data"]["sdp"] == "v=0 a->b"
+
+            jc = await c.request("rtc_multi_join", {"group_id": gid})  # on node 2: the two others, on nodes 0 and 1
+            assert sorted(p["device"] for p in jc["participants"]) == sorted([ja["device"], jb["device"]])
+            await a.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jc["device"])
+            await b2.next_push("rtc_multi_update", where=lambda d: d["participant"]["device"] == jc["device"])
+            with pytest.raises(ClientError) as exc:  # the cap counts every node's devices
+                await b2.request("rtc_multi_join", {"group_id": gid})
+            assert exc.value.code == "conflict"
+            assert not b2.pending_pushes("rtc_signal")
+
+            await b.request("rtc_multi_leave", {"conv_id": gid})
+            for client in (a, c):
+                upd = await client.next_push("rtc_multi_update", where=lambda d: d["event"] == "left")
+                assert [p["device"] for p in upd["data"]["participants"]] == [ja["device"], jc["device"]]
+            with pytest.raises(ClientError) as exc:  # bob's device left: no signal reaches it
+                await a.request("rtc_multi_signal", {"conv_id": gid, "to_device": jb["device"], "type": "offer", "sdp": "v=0"})
+            assert exc.value.code == "not_found"
+        for h in (n0, n1, n2):
+            h.server.stop()

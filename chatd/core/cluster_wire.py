@@ -7,8 +7,9 @@ connections, to a device (a call's: Device) and to everyone (a push's data as it
 payload by its function's name, made again on each node from that node's memory); the member
 lists that changed (Joined, Left, Emptied); read pointers that moved (each node sends the read
 receipts of its own connections); accounts disabled (each node closes its own connections),
-DMs handed over (each node ends the streams it runs), and who is connected to the node
-(PresenceOf: chatd.services.node_presence).
+DMs handed over (each node ends the streams it runs), who is connected to the node
+(PresenceOf: chatd.services.node_presence) and which of its devices are in a group call
+(MeshDevice: chatd.services.mesh).
 
 Not shared: pushes to given connections (streams: their connections are the node's own), the requesting connection's entering a room, and notifications for offline devices (the
 push service of the node that committed them sends them).
@@ -24,11 +25,11 @@ from typing import Any
 import msgspec
 
 from .kinds import KINDS
-from .effects import Deactivated, Device, Emptied, Everyone, HandedOver, Joined, Left, Live, Members, Present, PresenceOf, Push, ReadMoved, Users, Viewers
+from .effects import Deactivated, Device, Emptied, Everyone, HandedOver, Joined, Left, Live, Members, MeshDevice, Present, PresenceOf, Push, ReadMoved, Users, Viewers
 
 _AUDIENCES: dict[str, Any] = {"u": Users, "m": Members, "p": Present, "v": Viewers, "e": Everyone, "s": Device}
 _TAGS = {cls: tag for tag, cls in _AUDIENCES.items()}
-_CHANGES: dict[str, Any] = {"j": Joined, "l": Left, "x": Emptied, "r": ReadMoved, "d": Deactivated, "h": HandedOver, "n": PresenceOf}
+_CHANGES: dict[str, Any] = {"j": Joined, "l": Left, "x": Emptied, "r": ReadMoved, "d": Deactivated, "h": HandedOver, "n": PresenceOf, "g": MeshDevice}
 _CHANGE_TAGS = {cls: tag for tag, cls in _CHANGES.items()}
 _encode = msgspec.msgpack.Encoder().encode
 log = logging.getLogger("chatd.cluster")

@@ -39,7 +39,7 @@ import trio
 from ..errors import CLOSE_ACCOUNT
 from ..store.community_cache import viewers
 from ..store.conversations import member_ids
-from .effects import Connections, Device, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, Notify, Outcome, Present, PresenceOf, Push, ReadMoved, Users, Viewers
+from .effects import Connections, Device, Emptied, Entered, Everyone, Deactivated, HandedOver, Joined, Left, Live, Members, MeshDevice, Notify, Outcome, Present, PresenceOf, Push, ReadMoved, Users, Viewers
 
 if TYPE_CHECKING:
     from ..net.hub import Hub
@@ -236,5 +236,7 @@ class Delivery:
             sv.push.offer(effect)
         elif kind is PresenceOf:  # this node's own: for the other nodes (chatd.services.node_presence)
             pass
+        elif kind is MeshDevice:  # another node's device in a group call (this node's own: nothing)
+            sv.mesh.elsewhere(effect)
         else:
             raise TypeError(f"unknown effect {effect!r}")

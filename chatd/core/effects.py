@@ -180,7 +180,18 @@ class PresenceOf(NamedTuple):
     rows: tuple[tuple[int, int, int], ...]
 
 
-Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated | Notify | PresenceOf
+class MeshDevice(NamedTuple):
+    """Several nodes (chatd.services.mesh): a device connected to node `node` joined (or left)
+    the group call of a conversation. Its own node applies nothing; the others count it in."""
+
+    node: int
+    conv_id: int
+    device: str
+    user_id: int
+    joined: bool
+
+
+Effect = Push | Joined | Left | Entered | Emptied | ReadMoved | HandedOver | Deactivated | Notify | PresenceOf | MeshDevice
 
 
 class Outcome:

@@ -229,6 +229,8 @@ class Cluster:
             try:
                 await self.writer.submit(lambda ctx: store.alive(ctx.conn, self.node, ctx.now, self.run_id))
                 await self.writer.submit(lambda ctx: store.prune(ctx.conn, self.node, now - store.EVENT_RETENTION_MS))
-                await self.presence.keep_live(await self.readers.read(store.live_nodes, now))
+                live = await self.readers.read(store.live_nodes, now)
+                await self.presence.keep_live(live)
+                self.delivery.services.mesh.keep_nodes(live)
             except Exception:  # noqa: BLE001 - the writer logs why; the next beat tries again
                 log.warning("node %d could not say it is alive", self.node)
