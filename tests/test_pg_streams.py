@@ -1,6 +1,7 @@
 """Streamed messages read on other nodes (chatd.services.streams, docs/scaling.md): a bot's
 stream runs on the node it began on; its deltas reach readers connected to other nodes as they
-come, and a reader's cancel on another node is asked of the stream's node."""
+come, a reader opening the conversation on another node gets the text so far, and a reader's
+cancel on another node is asked of the stream's node."""
 
 from __future__ import annotations
 
@@ -9,13 +10,13 @@ import trio
 
 from chatd.client import ClientError, connect
 
-from .test_pg_nodes import _nodes
+from .test_pg_calls import _nodes
 from .test_streams import Reader, add_bot, next_stream_push
 
 
 async def test_a_stream_reaches_readers_on_other_nodes_and_they_can_cancel_it(tmp_path, pg_dsn):
     async with trio.open_nursery() as nursery:
-        n0, n1, n2 = await _nodes(nursery, tmp_path, pg_dsn, 3)
+        n0, n1, n2 = await _nodes(nursery, tmp_path, pg_dsn, 3, bots={"stream_flush_interval_ms": 600_000})
         ids = {name: await n0.add_user(name) for name in ("alice", "bob")}
         token = await add_bot(n0, "helper")
         async with connect(n0.url) as bot, n1.client("alice") as alice, n2.client("bob") as bob:
@@ -25,6 +26,9 @@ async def test_a_stream_reaches_readers_on_other_nodes_and_they_can_cancel_it(tm
             await bot.request("chat_stream_append", {"stream_id": sid, "seq": 1, "offset": 5, "text": ", world"})
             delta = await alice.next_push("chat.stream.delta")  # on node 1, while the stream runs
             assert (delta["data"]["stream_id"], delta["data"]["offset"], delta["data"]["text"]) == (sid, 5, ", world")
+            async with n2.client("alice") as late:  # opens the DM mid-stream on node 2: node 0 has the text so far
+                page = await late.request("chat_dm_history", {"peer": bot.user["id"]})
+                assert [(m["id"], m["state"], m["content"]["text"]) for m in page["messages"]] == [(sid, "streaming", "Hello, world")]
 
             out = await alice.request("chat_stream_cancel", {"stream_id": sid})  # asked of node 0
             assert out == {"stream_id": sid, "forwarded": True}

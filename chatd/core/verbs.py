@@ -141,7 +141,7 @@ def _history(conn: Any, kind: Kind, target: int, me: int, d: Any) -> dict[str, A
 async def history(call: Call, kind: Kind) -> dict[str, Any]:
     target, me = getattr(call.data, kind.id_field), call.user_id
     out = await call.ctx.readers.read(_history, kind, target, me, call.data)
-    call.ctx.services.streams.overlay(out["messages"])  # running streams' text so far
+    await call.ctx.services.streams.overlay(out["messages"])  # running streams' text so far
     peer = out.pop("peer_id")
     if kind.read_receipts == "pair":  # fetching the peer's messages delivers them (not an agent's fetch)
         theirs = [m["seq"] for m in out["messages"] if m["sender_id"] == peer and getattr(call.data, "bot_id", None) is None]

@@ -20,14 +20,14 @@ async def message_edits(call: Call) -> dict[str, Any]:
 @handler("chat_message_get")
 async def message_get(call: Call) -> dict[str, Any]:
     out = await call.ctx.readers.read(message_reads.get, call.user_id, call.data.msg_id)
-    call.ctx.services.streams.overlay([out["message"]])  # a running stream's text so far
+    await call.ctx.services.streams.overlay([out["message"]])  # a running stream's text so far
     return out  # type: ignore[no-any-return]
 
 
 @handler("chat_message_around")
 async def message_around(call: Call) -> dict[str, Any]:
     out = await call.ctx.readers.read(message_reads.around, call.user_id, call.data)
-    call.ctx.services.streams.overlay(out["messages"])
+    await call.ctx.services.streams.overlay(out["messages"])
     return out  # type: ignore[no-any-return]
 
 

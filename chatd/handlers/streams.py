@@ -24,7 +24,7 @@ async def begin(call: Call) -> dict[str, Any]:
     new.stream_state = "streaming"
     msg, duplicate = await call.write(verbs.op_send, kind, target, new)
     if duplicate:  # a resent begin: the stream as it stands
-        ctx.services.streams.overlay([msg])
+        await ctx.services.streams.overlay([msg])
     else:
         ctx.services.streams.started(kind, msg, kind.audience(msg["conv_id"], pair=(me, target)))
     return {"stream_id": msg["id"], "conv_id": msg["conv_id"], "seq": msg["seq"], "duplicate": duplicate, "message": msg}
@@ -48,7 +48,7 @@ async def cancel(call: Call) -> dict[str, Any]:
     streams, stream_id = call.ctx.services.streams, call.data.stream_id
     node = streams.held_by(stream_id)
     if node is not None:  # several nodes: the stream runs on the node the bot began it on
-        return await streams.ask(node, "stream", {"stream_id": stream_id, "user_id": call.user_id})  # type: ignore[no-any-return]
+        return await streams.ask(node, "stream", {"what": "cancel", "stream_id": stream_id, "user_id": call.user_id})  # type: ignore[no-any-return]
     out, push = await streams.cancel(stream_id, call.user_id)
     call.effects.append(push)
     return out

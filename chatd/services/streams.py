@@ -16,7 +16,8 @@ connection ending ends its streams as `disconnected`.
 Several nodes (docs/scaling.md): a stream lives on the node the bot began it on (the node its
 message id names). Each delta push also goes to the other nodes, which write it to their own
 readers of the conversation (all of them: a full socket there is not skipped); a reader's
-chat_stream_cancel on another node is asked of the stream's node.
+chat_stream_cancel on another node, and the text so far of a message read there, are asked of
+the stream's node.
 """
 
 from __future__ import annotations
@@ -163,19 +164,36 @@ class Streams:
         node = IdGen.node_of(stream_id)
         return None if node == self.node else node
 
-    async def answer(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Another node's reader asks to cancel one of this node's streams."""
+    async def answer(self, request: dict[str, Any]) -> dict[Any, Any]:
+        """Another node asks of this node's streams: the text so far of those still running, or
+        (a reader there) to cancel one."""
+        if request["what"] == "text":
+            return {sid: self.streams[sid].text for sid in request["stream_ids"] if sid in self.streams}
         out, push = await self.cancel(request["stream_id"], request["user_id"])
         self.apply([push])
         return out
 
-    def overlay(self, messages: list[dict[str, Any]]) -> None:
-        """Messages read from the database, with the text of their running stream so far."""
+    async def overlay(self, messages: list[dict[str, Any]]) -> None:
+        """Messages read from the database, with the text of their running stream so far (a
+        stream another node runs: asked of it; if it does not answer, the row's text stands)."""
+        away: dict[int, list[dict[str, Any]]] = {}
         for m in messages:
-            if m.get("state") == "streaming":
-                stream = self.streams.get(m["id"])
-                if stream is not None and m["content"] is not None:
-                    m["content"] = {"type": "text", "text": stream.text}
+            if m.get("state") != "streaming" or m["content"] is None:
+                continue
+            stream = self.streams.get(m["id"])
+            if stream is not None:
+                m["content"] = {"type": "text", "text": stream.text}
+            elif (node := self.held_by(m["id"])) is not None:
+                away.setdefault(node, []).append(m)
+        for node, waiting in away.items():
+            assert self.ask is not None
+            try:
+                texts = await self.ask(node, "stream", {"what": "text", "stream_ids": [m["id"] for m in waiting]})
+            except ChatError:
+                continue
+            for m in waiting:
+                if m["id"] in texts:
+                    m["content"] = {"type": "text", "text": texts[m["id"]]}
 
     def session_ended(self, session: Session) -> None:
         """The bot's last connection is gone: its streams end as disconnected."""
