@@ -9,9 +9,10 @@
   as they arrive: short-lived, they are not kept, and a node that was not listening misses them.
 - Who is connected to which node, and present in which room: chatd.services.node_presence.
 - A request about a call another node holds is asked of that node: chatd.services.node_asks.
-- It listens (chatd.store.pg_listen) and, for each node it hears from, reads that node's events
-  it has not applied yet, in that node's commit order, and applies them to its own connections
-  and memory through the delivery pipeline, as if its own writer had committed them. A lost
+- It listens (chatd.store.pg_listen) and, when it hears of an event, reads every other node's
+  events it has not applied yet, in id order (which is each node's commit order, and a conversation's seq
+  order whichever nodes wrote it), and applies them to its own connections and memory through
+  the delivery pipeline, as if its own writer had committed them. A lost
   notification, or a listening connection lost for a while, costs a wait, not an event: the next
   read takes everything newer than what was applied.
 """
@@ -118,12 +119,12 @@ class Cluster:
                     for effects in live:
                         await self._apply(effects)  # (never raises)
                     heard, self._heard = self._heard, set()
-                    for node in sorted(heard):
+                    if heard:
                         try:
-                            await self._catch_up(node)
-                        except Exception:  # noqa: BLE001 - the next notification reads it again
-                            log.exception("reading node %d's events failed", node)
-                            self._heard.add(node)
+                            await self._catch_up()
+                        except Exception:  # noqa: BLE001 - the next notification reads them again
+                            log.exception("reading the other nodes' events failed")
+                            self._heard |= heard
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(5):  # a writer that stopped answers nothing
                 try:
@@ -177,11 +178,14 @@ class Cluster:
         self._heard.update(n for n in range(MAX_NODES) if n != self.node)
         self._wake.set()
 
-    async def _catch_up(self, node: int) -> None:
+    async def _catch_up(self) -> None:
+        """Every other node's events not applied yet, all of them in one order
+        (store.events_after). Not only those of the nodes heard from: a notification may come
+        after a later one of another node, whose event was committed after it."""
         while True:
-            after = self._applied.get(node, 0)
-            events = await self.readers.read(store.events_after, node, after, READ_BATCH)
-            for event_id, body in events:
+            after = {node: self._applied.get(node, 0) for node in range(MAX_NODES) if node != self.node}
+            events = await self.readers.read(store.events_after, after, READ_BATCH)
+            for event_id, node, body in events:
                 try:
                     effects = cluster_wire.decode(body)
                 except Exception:  # noqa: BLE001 - one unreadable event is skipped, not read forever

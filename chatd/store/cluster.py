@@ -52,8 +52,14 @@ def notify_ask(conn: Any, payload: str) -> None:
     conn.execute("SELECT pg_notify(?, ?)", (ASK_CHANNEL, payload))
 
 
-def events_after(conn: Any, node: int, after_id: int, limit: int) -> list[tuple[int, bytes]]:
-    return [(r[0], bytes(r[1])) for r in conn.execute("SELECT id, body FROM node_events WHERE node = ? AND id > ? ORDER BY id LIMIT ?", (node, after_id, limit))]
+def events_after(conn: Any, after: dict[int, int], limit: int) -> list[tuple[int, int, bytes]]:
+    """The events of these nodes newer than the id given for each, (id, node, body) in id order:
+    so the events of one conversation, whichever nodes wrote them, come in the order of its seqs
+    (the nodes take its seqs under its row's lock, and an event's id comes after them)."""
+    where = " OR ".join("(node = ? AND id > ?)" for _ in after)
+    args = [v for item in sorted(after.items()) for v in item]
+    rows = conn.execute(f"SELECT id, node, body FROM node_events WHERE {where} ORDER BY id LIMIT ?", (*args, limit))
+    return [(r[0], r[1], bytes(r[2])) for r in rows]
 
 
 def latest_events(conn: Any) -> dict[int, int]:
