@@ -191,8 +191,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     log_secrets.scan_serve_logs()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker of `pytest -n N` (pytest-xdist): the controller reports
+        workeroutput["secret_hits"] = list(log_secrets.HITS)
+        workeroutput["bystander_lines"] = [seen.line() for seen in bystander.REPORT]
+        return
     if log_secrets.HITS:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_WORKERS_BYSTANDER_LINES: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller, as a worker ends: what the worker found, reported as one run's."""
+    output = getattr(node, "workeroutput", {})
+    log_secrets.HITS.extend(output.get("secret_hits", []))
+    _WORKERS_BYSTANDER_LINES.extend(output.get("bystander_lines", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -200,7 +216,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("secrets in log lines: the run fails")
         for hit in log_secrets.HITS:
             terminalreporter.write_line(hit)
-    if bystander.REPORT:
+    lines = [seen.line() for seen in bystander.REPORT] + _WORKERS_BYSTANDER_LINES
+    if lines:
         terminalreporter.section("a bystander's ping round trip during each attack")
-        for seen in bystander.REPORT:
-            terminalreporter.write_line(seen.line())
+        for line in lines:
+            terminalreporter.write_line(line)
