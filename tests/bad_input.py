@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sqlite3
 import struct
 from typing import Any
 
@@ -20,6 +19,7 @@ from chatd.client import Client
 from chatd.protocol.registry import REGISTRY
 
 from .conftest import PASSWORD
+from .stored import stored
 
 # Codes any command may answer without listing them.
 UNIVERSAL = {"bad_frame", "unknown_command", "not_implemented", "not_logged_in", "unavailable"}
@@ -64,17 +64,14 @@ async def still_up(client: Client) -> None:
     assert (await client.request("ping"))["pong"] is True
 
 
-def _dump(path: str) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+def _dump(server: Any) -> dict[str, list[tuple[Any, ...]]]:
+    with stored(server) as conn:
         return {t: conn.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall() for t in TABLES}
-    finally:
-        conn.close()
 
 
 async def snapshot(harness: Any) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row a chat request can write, read with sqlite3 from the database file itself."""
-    return await trio.to_thread.run_sync(_dump, str(harness.server.cfg.db_path))
+    """Every row a chat request can write, read from the server's database itself (tests/stored.py)."""
+    return await trio.to_thread.run_sync(_dump, harness.server)
 
 
 async def expect_rejected(client: Client, cmd: str, data: Any, code: str, field: Any = ANY) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from chatd.store import users as users_store
 
 from tests import bystander, log_secrets  # absolute: tests/test_wire_shapes.py runs a copy of this file elsewhere
 
-pytest_plugins = ["tests.postgres"]  # its fixtures, pg_cluster and pg_dsn, for every test
+pytest_plugins = ["tests.postgres"]  # its fixtures, pg_cluster, pg_dsn and pg_chatd_dsn, for every test
 
 PASSWORD = "correct horse battery"
 WIRE_PROBLEMS = pytest.StashKey[list[str]]()
@@ -71,26 +71,48 @@ def config_overrides() -> dict[str, dict[str, Any]]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--backend", choices=("sqlite", "postgresql"), default=None, help="run every harness test on this backend (default: SQLite, and modules marked `backends` on both)")
+    parser.addoption(
+        "--backend",
+        choices=("sqlite", "postgresql"),
+        default=None,
+        help="run every harness test on this backend only (default: on SQLite and on PostgreSQL, but for tests marked sqlite_only)",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only(reason): the test is of the SQLite file itself (WAL, checkpoints, its own errors): not run on PostgreSQL, for the reason given")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """A test of a module marked `backends` (pytestmark) runs on SQLite and on PostgreSQL."""
-    if "harness" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends") and not metafunc.config.getoption("--backend"):
+    """Every test of the harness runs on SQLite and on PostgreSQL, or on the one `--backend` names."""
+    if "harness" in metafunc.fixturenames and not metafunc.config.getoption("--backend") and not metafunc.definition.get_closest_marker("sqlite_only"):
         metafunc.parametrize("backend", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test marked sqlite_only says why; `--backend postgresql` skips it with that reason."""
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is None:
+            continue
+        reason = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        if not reason:
+            raise pytest.UsageError(f"{item.nodeid}: pytest.mark.sqlite_only needs a reason")
+        if config.getoption("--backend") == "postgresql":
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> str:
     """Where the harness's server keeps its data: "sqlite" (the data directory's file) or
-    "postgresql" (a new database of the tests' cluster, tests/postgres.py)."""
+    "postgresql" (a new database of the tests' cluster with chatd's schema, tests/postgres.py)."""
     return getattr(request, "param", None) or request.config.getoption("--backend") or "sqlite"
 
 
 @pytest.fixture
 async def harness(tmp_path: Any, config_overrides: dict[str, dict[str, Any]], backend: str, request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
     if backend == "postgresql":
-        dsn = request.getfixturevalue("pg_dsn")
+        dsn = request.getfixturevalue("pg_chatd_dsn")
         config_overrides = {**config_overrides, "storage": {**config_overrides.get("storage", {}), "database": dsn}}
     async with trio.open_nursery() as nursery:
         server = await start_server(nursery, make_config(tmp_path, **config_overrides))
@@ -169,8 +191,24 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     log_secrets.scan_serve_logs()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # a worker of `pytest -n N` (pytest-xdist): the controller reports
+        workeroutput["secret_hits"] = list(log_secrets.HITS)
+        workeroutput["bystander_lines"] = [seen.line() for seen in bystander.REPORT]
+        return
     if log_secrets.HITS:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_WORKERS_BYSTANDER_LINES: list[str] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller, as a worker ends: what the worker found, reported as one run's."""
+    output = getattr(node, "workeroutput", {})
+    log_secrets.HITS.extend(output.get("secret_hits", []))
+    _WORKERS_BYSTANDER_LINES.extend(output.get("bystander_lines", []))
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -178,7 +216,8 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         terminalreporter.section("secrets in log lines: the run fails")
         for hit in log_secrets.HITS:
             terminalreporter.write_line(hit)
-    if bystander.REPORT:
+    lines = [seen.line() for seen in bystander.REPORT] + _WORKERS_BYSTANDER_LINES
+    if lines:
         terminalreporter.section("a bystander's ping round trip during each attack")
-        for seen in bystander.REPORT:
-            terminalreporter.write_line(seen.line())
+        for line in lines:
+            terminalreporter.write_line(line)

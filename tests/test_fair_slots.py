@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import trio
+from trio.testing import wait_all_tasks_blocked
 
 from chatd.services.login_guard import FairSlots
 
@@ -11,24 +12,27 @@ async def test_slots_go_to_the_addresses_in_turn():
     slots = FairSlots(1)
     order: list[str] = []
 
-    async def use(key: str, started: trio.Event | None = None) -> None:
+    async def use(key: str, hold: trio.Event | None = None) -> None:
         await slots.acquire(key)
-        if started is not None:
-            started.set()
         order.append(key)
-        await trio.sleep(0.01)
+        if hold is not None:
+            await hold.wait()
+        await trio.sleep(0)
         slots.release()
 
     async with trio.open_nursery() as nursery:
-        first = trio.Event()
-        nursery.start_soon(use, "flood", first)
-        await first.wait()
+        hold = trio.Event()
+        nursery.start_soon(use, "flood", hold)  # takes the slot and keeps it until all are queued
+        await wait_all_tasks_blocked()
         for _ in range(5):
             nursery.start_soon(use, "flood")
-        await trio.sleep(0.001)
+        await wait_all_tasks_blocked()
         nursery.start_soon(use, "user")  # arrives behind five of the flood's
-        await trio.sleep(0.001)
+        await wait_all_tasks_blocked()
         nursery.start_soon(use, "other")
+        await wait_all_tasks_blocked()
+        assert order == ["flood"] and [k for k in slots.waiting] == ["flood", "user", "other"]
+        hold.set()
     assert order[:4] == ["flood", "flood", "user", "other"], order
     assert order.count("flood") == 6 and slots.free == 1 and not slots.waiting
 

@@ -21,21 +21,14 @@ from .bystander import watching
 from .conftest import Harness, make_config, start_server
 from .schema_rewind import rewind
 from .bad_input import check_error, still_up, text
+from .stored import rows
 
 PROTOCOL = Path(__file__).resolve().parents[1] / "clients" / "protocol.yaml"
 IMPLEMENTED_REQUESTS = [c for c in REGISTRY.commands.values() if c.implemented and c.kind == "request"]
 
 
-def _db(harness: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    conn = sqlite3.connect(f"file:{harness.server.cfg.db_path}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 async def db(harness: Any, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    return await trio.to_thread.run_sync(_db, harness, sql, *args)
+    return await trio.to_thread.run_sync(rows, harness.server, sql, *args)
 
 
 _ACTUAL = (

@@ -17,6 +17,7 @@ from chatd.store.db import IdGen, connect, now_ms
 from chatd.store.writer import WriteCtx, Writer, _Op
 
 
+@pytest.mark.sqlite_only(reason="checkpoints SQLite's WAL file; PostgreSQL checkpoints its own")
 @pytest.mark.parametrize("config_overrides", [{"storage": {"durability": "full"}}, {"storage": {"durability": "normal"}}])
 async def test_the_writer_checkpoints_the_wal(harness, users):
     writer = harness.server.writer
@@ -31,6 +32,7 @@ async def test_the_writer_checkpoints_the_wal(harness, users):
     assert busy == 0 and wal_pages > 0 and 0 < copied <= wal_pages
 
 
+@pytest.mark.sqlite_only(reason="chatd's own fdatasync of SQLite's WAL; on PostgreSQL a commit is durable when PostgreSQL answers it")
 async def test_no_submitter_is_woken_before_a_sync_that_began_after_its_commit(harness, users, monkeypatch):
     """The default durability, full: 6 connections send and edit concurrently. Each op is
     stamped with the number of WAL syncs begun when its batch committed; when it is woken
@@ -190,6 +192,7 @@ async def test_a_batch_that_breaks_the_transaction_fails_alone(tmp_path):
         conn.close()
 
 
+@pytest.mark.sqlite_only(reason="a failed fdatasync of SQLite's WAL; on PostgreSQL the sync is PostgreSQL's, within its commit")
 async def test_a_failed_sync_fails_its_writes_and_pushes_nothing(harness, users, monkeypatch):
     """durability full: the disk refuses one fdatasync (an I/O error). The send it covered is
     answered `unavailable` and pushed to nobody, and the database is reported unwritable; the
