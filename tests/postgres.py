@@ -34,6 +34,39 @@ START_TIMEOUT_S = 60
 TEST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "max_connections": "200"}
 
 
+OWNER = "owner.pid"  # the process that started a cluster: once it is gone, so is the cluster
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_stale() -> list[Path]:
+    """Stop and remove the clusters whose starting process is gone (a run killed before its
+    fixtures' teardown, e.g. by a timeout): they would run on, each holding its memory."""
+    reaped = []
+    for root in Path(tempfile.gettempdir()).glob("chatd-pg-*"):
+        try:
+            owner = int((root / OWNER).read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        data = root / "data"
+        if (data / "postmaster.pid").exists():
+            user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+            subprocess.run([*user, str(BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"], capture_output=True, timeout=START_TIMEOUT_S)
+        shutil.rmtree(root, ignore_errors=True)
+        reaped.append(root)
+    return reaped
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,6 +92,8 @@ class Cluster:
         return done
 
     def start(self) -> Cluster:
+        reap_stale()
+        (self.root / OWNER).write_text(str(os.getpid()))
         if self.user:
             shutil.chown(self.root, self.user)
         self._run(str(BIN / "initdb"), "-D", str(self.data), "-U", self.role, "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")

@@ -23,3 +23,24 @@ def test_a_notification_reaches_a_listener(pg_dsn):
         sender.execute("SELECT pg_notify('chatd', '7:42')")
         got = next(listener.notifies(timeout=10))
         assert (got.channel, got.payload) == ("chatd", "7:42")
+
+
+def test_a_cluster_whose_starting_process_is_gone_is_stopped_and_removed():
+    import subprocess
+
+    from tests.postgres import OWNER, Cluster, reap_stale
+
+    stale = Cluster().start()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (stale.root / OWNER).write_text(str(gone.pid))  # as if the run that started it had been killed
+    with psycopg.connect(stale.dsn(), autocommit=True) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert stale.root in reap_stale()
+    assert not stale.root.exists()
+    try:
+        psycopg.connect(stale.dsn(), connect_timeout=5).close()
+    except psycopg.OperationalError:
+        pass
+    else:
+        raise AssertionError("the stale cluster still answers")
