@@ -12,7 +12,7 @@ response); the clock's go through `apply` (the delivery pipeline's).
 
 Several nodes (docs/scaling.md): a call lives on the node where it was placed, whose number is
 its id modulo MAX_NODES. A request about a call another node holds goes to that node (`ask`,
-chatd.services.cluster), which runs it as its own for the asking device (`answer`) and delivers
+chatd.services.node_asks), which runs it as its own for the asking device (`answer`) and delivers
 its pushes, the other nodes included (a device is named by its session id, unique across
 nodes); the answer comes back to the request. When such a device's connection ends, its node
 tells the call's.
