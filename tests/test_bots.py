@@ -15,7 +15,6 @@ from . import helpers_proc as proc
 from .conftest import PASSWORD
 from .test_cli import seed
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture

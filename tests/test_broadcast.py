@@ -3,11 +3,9 @@ hears it (users in no conversation included), everyone pages them; recall; error
 
 from __future__ import annotations
 
-import pytest
 
 from .test_community_chat import fails, text
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def test_announcements_reach_everyone_and_only_admins_post(harness, users):

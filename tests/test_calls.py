@@ -11,7 +11,6 @@ import trio
 
 from chatd.client import ClientError
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def ended(reason: str) -> Any:

@@ -10,7 +10,6 @@ import pytest
 
 from .test_community_chat import fails, setup, text
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from chatd.store import directory as dir_store
 
 from .conftest import PASSWORD
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def fails(client, cmd, data, code, field=None):

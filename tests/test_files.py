@@ -18,7 +18,6 @@ from chatd.services import file_gc
 from .conftest import PASSWORD
 from .test_http import Response, error_code, open_http, post_json, request
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def token_of(harness, name: str) -> str:

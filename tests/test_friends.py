@@ -11,7 +11,6 @@ from chatd.store import users as users_store
 
 from .test_community_chat import fails
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def _count(harness, table: str) -> int:

@@ -8,7 +8,6 @@ import trio
 
 from chatd.client import ClientError
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def text(t: str) -> dict:

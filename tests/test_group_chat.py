@@ -13,7 +13,6 @@ from chatd.client import ClientError
 
 from .test_group import add_users, create, fails, send, text
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def test_send_reaches_every_member_device_once(harness, users):

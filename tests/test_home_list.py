@@ -5,11 +5,9 @@ told to their other devices."""
 
 from __future__ import annotations
 
-import pytest
 
 from .test_community_chat import fails, setup, text
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def _targets(page: dict) -> list[str]:

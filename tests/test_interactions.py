@@ -8,7 +8,6 @@ from chatd.client import ClientError
 
 from .test_streams import add_bot, as_bot
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 BUTTONS = {"type": "buttons", "text": "Deploy v1.4?", "buttons": [[
     {"text": "Yes", "action": "callback", "value": "deploy"},

@@ -17,7 +17,6 @@ from .test_group import fails
 from .test_room import create as create_room
 from .test_room import join
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def text(t: str) -> dict:

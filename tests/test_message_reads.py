@@ -4,11 +4,9 @@ community channel; readable exactly where the conversation's history is."""
 
 from __future__ import annotations
 
-import pytest
 
 from .test_community_chat import fails, setup, text
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 def image(n: int) -> dict:

@@ -9,7 +9,6 @@ import pytest
 from .test_group import add_users, fails, text
 from .test_room import create, is_text, join, send
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def room_with(a1, *others) -> int:

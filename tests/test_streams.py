@@ -13,7 +13,6 @@ import trio
 from chatd.client import ClientError, connect
 from chatd.store import users as users_store
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 STREAM_PUSHES = {"chat.stream.delta", "chat.stream.done", "chat.stream.error"}
 

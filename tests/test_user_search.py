@@ -6,7 +6,6 @@ import pytest
 
 from chatd.client import ClientError
 
-pytestmark = pytest.mark.backends  # on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 async def test_users_found_by_the_beginning_of_their_names(harness, users):
