@@ -81,7 +81,7 @@ def _pipelined(writer: Writer, batch: list[_Op]) -> str:
             conn.execute("BEGIN")
             ok = _run_ops(writer, batch)
             if ok:
-                writer._before_commit(batch)
+                _before_commit(writer, batch)
                 commit = conn.execute("COMMIT")
         # A failed transaction's COMMIT rolls it back without an error: its tag says which.
         ok = ok and commit is not None and commit.status == "COMMIT"
@@ -156,7 +156,7 @@ def _with_savepoints(writer: Writer, batch: list[_Op]) -> None:
                     op.result, op.error = None, writer._op_error(op, sqlite3.DatabaseError(f"a statement failed ({state}) and the op went on"))
                 conn.execute("RELEASE op")
             break
-    writer._before_commit(batch)
+    _before_commit(writer, batch)
     try:
         committed = conn.execute("COMMIT").status == "COMMIT"
     except sqlite3.Error as exc:
@@ -173,3 +173,12 @@ def _with_savepoints(writer: Writer, batch: list[_Op]) -> None:
         writer._commit_failed(batch, reason)
     elif conn.total_changes != changes:
         writer.health.ok()
+
+
+def _before_commit(writer: Writer, batch: list[_Op]) -> None:
+    if writer.before_commit is not None:
+        assert writer._ctx is not None
+        try:
+            writer.before_commit(writer._conn, batch, writer._ctx.now)
+        except Exception:  # noqa: BLE001 - the batch is written whatever happens to what others hear of it
+            log.exception("before_commit failed")

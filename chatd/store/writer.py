@@ -393,22 +393,11 @@ class Writer:
                 return
             changes = conn.total_changes
             self._run_ops(batch, savepoints=True)
-        self._before_commit(batch)
-        self._commit(batch, changes)
-        self.batches += 1
-        self.ops += len(batch)
-
-    def _before_commit(self, batch: list[_Op]) -> None:
         if self.before_commit is not None:
-            assert self._ctx is not None
             try:
-                self.before_commit(self._conn, batch, self._ctx.now)
+                self.before_commit(conn, batch, ctx.now)
             except Exception:  # noqa: BLE001 - the batch is written whatever happens to what others hear of it
                 log.exception("before_commit failed")
-
-    def _commit(self, batch: list[_Op], changes: int) -> None:
-        conn = self._conn
-        assert conn is not None
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -420,6 +409,8 @@ class Writer:
         else:
             if conn.total_changes != changes:
                 self.health.ok()
+        self.batches += 1
+        self.ops += len(batch)
 
     def _commit_failed(self, batch: list[_Op], reason: str) -> None:
         log.error("commit failed: %s", reason)
