@@ -1,7 +1,10 @@
 """The writer and the readers on PostgreSQL (chatd.store.pg, docs/scaling.md): group commit, an
 op that fails alone, a batch rerun with savepoints when an op fails after writing, and reads in
 worker threads: the same behaviour the SQLite writer has (tests/test_writer.py), on a real
-PostgreSQL cluster (tests/postgres.py)."""
+PostgreSQL cluster (tests/postgres.py), batches pipelined (chatd.store.pg_batch). And what only
+several writers on one database meet: a deadlock between two writers' batches, run again;
+PostgreSQL's own deadlock and serialization errors; the same client_msg_id sent through two
+nodes at once."""
 
 from __future__ import annotations
 
@@ -20,15 +23,22 @@ from chatd.store.writer import Writer
 from .conftest import Harness, make_config, start_server
 
 
+def _run(dsn, *statements):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+    return dsn
+
+
 @pytest.fixture
 def dsn(pg_dsn):
-    conn = pg.connect(pg_dsn)
-    conn.raw.execute("CREATE TABLE messages (id BIGINT PRIMARY KEY)")
-    conn.raw.execute("CREATE TABLE search_state (indexed_upto BIGINT NOT NULL)")
-    conn.raw.execute("INSERT INTO search_state VALUES (0)")
-    conn.raw.execute("CREATE TABLE notes (id BIGSERIAL PRIMARY KEY, owner BIGINT NOT NULL, body TEXT NOT NULL UNIQUE)")
-    conn.close()
-    return pg_dsn
+    return _run(
+        pg_dsn,
+        "CREATE TABLE messages (id BIGINT PRIMARY KEY)",
+        "CREATE TABLE search_state (indexed_upto BIGINT NOT NULL)",
+        "INSERT INTO search_state VALUES (0)",
+        "CREATE TABLE notes (id BIGSERIAL PRIMARY KEY, owner BIGINT NOT NULL, body TEXT NOT NULL UNIQUE)",
+    )
 
 
 def add(ctx, owner, body):
@@ -89,14 +99,14 @@ async def test_ops_commit_in_batches_and_a_failing_op_fails_alone(dsn):
 
 @pytest.fixture
 def convs(dsn):
-    conn = pg.connect(dsn)
-    conn.raw.execute("CREATE TABLE convs (id BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL)")
-    conn.raw.execute("INSERT INTO convs VALUES (1, 0), (2, 0)")
-    conn.raw.execute("CREATE TABLE items (conv BIGINT NOT NULL, seq BIGINT NOT NULL, writer TEXT NOT NULL, UNIQUE (conv, seq))")
-    # An error with the SQLSTATE asked for, raised by PostgreSQL itself.
-    conn.raw.execute("CREATE FUNCTION raise_state(state TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'as asked' USING ERRCODE = state; END $$")
-    conn.close()
-    return dsn
+    return _run(
+        dsn,
+        "CREATE TABLE convs (id BIGINT PRIMARY KEY, last_seq BIGINT NOT NULL)",
+        "INSERT INTO convs VALUES (1, 0), (2, 0)",
+        "CREATE TABLE items (conv BIGINT NOT NULL, seq BIGINT NOT NULL, writer TEXT NOT NULL, UNIQUE (conv, seq))",
+        # An error with the SQLSTATE asked for, raised by PostgreSQL itself.
+        "CREATE FUNCTION raise_state(state TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'as asked' USING ERRCODE = state; END $$",
+    )
 
 
 def next_seq(ctx, conv, writer):
