@@ -301,3 +301,25 @@ async def test_an_op_meeting_a_unique_violation_in_the_savepoint_pass_runs_once_
     conn = pg.connect(convs)
     assert [r[0] for r in conn.raw.execute("SELECT body FROM notes WHERE owner = 4")] == ["u"]
     conn.close()
+
+
+def many_then_fail(ctx, bodies):
+    ctx.conn.executemany("INSERT INTO notes (owner, body) VALUES (?, ?)", [(5, body) for body in bodies])
+    raise ChatError("conflict", "after writing several rows")
+
+
+async def test_an_op_that_fails_after_an_executemany_leaves_nothing(dsn):
+    """In pipeline mode an executemany's rows are counted when asked (its answers set no result):
+    the op changed rows, so the batch is run again with savepoints and the rows are undone."""
+    writer = Writer("", dsn=dsn)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(writer.run)
+        async with trio.open_nursery() as senders:
+            senders.start_soon(writer.submit, add, 5, "kept")
+            with pytest.raises(ChatError) as exc:
+                await writer.submit(many_then_fail, ["m1", "m2"])
+        assert exc.value.code == "conflict" and writer.reruns == 1
+        writer.close()
+    conn = pg.connect(dsn)
+    assert [r[0] for r in conn.raw.execute("SELECT body FROM notes WHERE owner = 5")] == ["kept"]
+    conn.close()

@@ -212,16 +212,17 @@ class PgConnection:
         return _as_sqlite(exc)
 
     def _answer(self, cur: Any) -> list[tuple[Any, ...]]:
-        """A pipelined statement's rows, once its answer is in (syncing the pipeline for it)."""
-        if cur.pgresult is None:
+        """A pipelined statement's rows, once its answer is in (syncing the pipeline for it). An
+        executemany's answers set its rowcount and command tag, never a result."""
+        if cur.pgresult is None and cur.statusmessage is None:
             if self._pipeline is not None:
                 try:
                     self._pipeline.sync()
                 except psycopg.Error as exc:
                     raise self._failure(exc) from exc
-            if cur.pgresult is None:  # (that error was recorded as it was read)
+            if cur.pgresult is None and cur.statusmessage is None:  # (that error was recorded as it was read)
                 raise sqlite3.DatabaseError("the statement was not run: one before it in the transaction failed")
-        return cur.fetchall() if cur.description is not None else []
+        return cur.fetchall() if cur.pgresult is not None and cur.description is not None else []
 
     @contextlib.contextmanager
     def pipeline(self) -> Iterator[None]:
