@@ -39,7 +39,9 @@ _DML = ("INSERT", "UPDATE", "DELETE")
 @functools.lru_cache(maxsize=4096)
 def _kind(statement: str) -> str:
     """"dml" when the rows a statement reports are rows it changed (not rows a SELECT returned);
-    "begin" or "rollback" (a whole transaction's or to a savepoint) for those; "" otherwise."""
+    "begin" or "rollback" (a whole transaction's or to a savepoint) for those; "" otherwise. (A
+    WITH is read as a SELECT: the store's only WITH that writes, chatd.store.cluster.add_event,
+    runs outside the ops, where no one counts changes.)"""
     head = statement.lstrip()[:8].upper()
     if head.startswith(_DML):
         return "dml"
