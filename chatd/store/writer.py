@@ -147,6 +147,8 @@ class Writer:
         # durability full: committed batches wait here for the sync of the WAL (see walsync).
         self.syncer = Syncer(path, self._wake, self.health) if durability == "full" and not dsn else None
         self._ctx: WriteCtx | None = None
+        self._mid_batch = False  # PostgreSQL: the writer's thread runs a batch now
+        self._side: Any = None  # PostgreSQL: read_now's connection while it does
         self.batches = 0
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
@@ -228,7 +230,11 @@ class Writer:
                     index_op = _Op(*due)
                     batch.append(index_op)  # committed with this batch: one commit for both
                 if self.dsn:
-                    await self._thread.call(lambda: self._execute(batch))
+                    self._mid_batch = True
+                    try:
+                        await self._thread.call(lambda: self._execute(batch))
+                    finally:
+                        self._mid_batch = False
                 else:
                     self._execute(batch)
                 if index_op is not None:
@@ -287,8 +293,15 @@ class Writer:
     def read_now(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(conn, *args) on the writer's connection, now. Only between batches (on_commit and
         after_commit), when the connection is idle: a delivery that needs a list the member
-        cache lacks."""
+        cache lacks. On PostgreSQL a call while the writer's thread runs a batch (its connection
+        busy, perhaps pipelined) reads on a connection of its own: what is committed."""
         assert self._conn is not None
+        if self._mid_batch:
+            if self._side is None:
+                from . import pg
+
+                self._side = pg.connect(self.dsn, application_name="chatd-writer-side")
+            return fn(self._side, *args)
         return fn(self._conn, *args)
 
     async def _next_op(self) -> _Op | None:
@@ -369,6 +382,9 @@ class Writer:
                 pass
             self._conn.close()
             self._conn = None
+        if self._side is not None:
+            self._side.close()
+            self._side = None
         self.checkpointer.close()
 
     def _run_batch(self, batch: list[_Op]) -> None:
