@@ -116,6 +116,7 @@ class Collector:
         writer = server.writer
         yield histogram("chatd_writer_batch_ops", "write operations committed per transaction (group commit)", writer.batch_ops)
         yield histogram("chatd_writer_commit_seconds", "time to run and commit one batch", writer.commit_seconds)
+        yield counter("chatd_writer_reruns", "write batches run again, by why: an op failed (then with a savepoint per op), or a deadlock with another node's writer (PostgreSQL)", ["reason"], {"failed_op": writer.reruns, "deadlock": writer.retries})
         queues = GaugeMetricFamily("chatd_queue_depth", "work waiting now, by queue", labels=["queue"])
         queues.add_metric(["writer"], writer.queued())
         queues.add_metric(["readers"], server.readers.limiter.statistics().tasks_waiting)

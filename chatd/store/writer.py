@@ -7,7 +7,9 @@ the others simply go on; if it did, the batch is rolled back and run again
 with a savepoint per op. The queue is bounded, so a flood
 of writes slows the submitters instead of growing memory.
 
-Batches run on the trio thread: the connection runs with `synchronous = NORMAL`,
+On PostgreSQL a batch runs on the writer's thread, pipelined, and is run again whole after a
+deadlock with another node's writer (chatd.store.pg_batch). On SQLite
+batches run on the trio thread: the connection runs with `synchronous = NORMAL`,
 so a commit only appends to the WAL file in the page cache, and two thread
 wake-ups per batch would cost more than the commit itself (docs/architecture.md).
 What waits for the disk runs on the writer's threads: WAL checkpoints
@@ -41,7 +43,7 @@ import trio
 
 from ..errors import ChatError
 from ..metrics import BATCH_BUCKETS, LATENCY_BUCKETS, Histogram
-from . import search
+from . import pg_batch, search
 from .checkpoints import Checkpointer
 from .db import IdGen, connect, now_ms
 from .files import is_write_failure, probe_op
@@ -145,9 +147,15 @@ class Writer:
         # durability full: committed batches wait here for the sync of the WAL (see walsync).
         self.syncer = Syncer(path, self._wake, self.health) if durability == "full" and not dsn else None
         self._ctx: WriteCtx | None = None
+        self._mid_batch = False  # PostgreSQL: the writer's thread runs a batch now
+        self._side: Any = None  # PostgreSQL: read_now's connection while it does
         self.batches = 0
         self.ops = 0
         self.reruns = 0  # batches rolled back and run again because an op failed after writing
+        # PostgreSQL (chatd.store.pg_batch): batches (or ops) run again after a deadlock or a
+        # serialization failure with another node's writer, and the last such error's SQLSTATE.
+        self.retries = 0
+        self.last_retry = ""
         self._batch_size = 1.0  # a moving average of the ops per batch
         self.batch_ops = Histogram(BATCH_BUCKETS)  # for /metrics (chatd.metrics)
         self.commit_seconds = Histogram(LATENCY_BUCKETS)
@@ -224,8 +232,12 @@ class Writer:
             if self.dsn:
                 # Shielded: the batch's submitters wait for it uncancellably (submit), so it
                 # must be answered even when the writer is cancelled meanwhile.
-                with trio.CancelScope(shield=True):
-                    await self._thread.call(lambda: self._execute(batch))
+                self._mid_batch = True
+                try:
+                    with trio.CancelScope(shield=True):
+                        await self._thread.call(lambda: self._execute(batch))
+                finally:
+                    self._mid_batch = False
             else:
                 self._execute(batch)
             if index_op is not None:
@@ -284,8 +296,15 @@ class Writer:
     def read_now(self, fn: Callable[..., Any], *args: Any) -> Any:
         """fn(conn, *args) on the writer's connection, now. Only between batches (on_commit and
         after_commit), when the connection is idle: a delivery that needs a list the member
-        cache lacks."""
+        cache lacks. On PostgreSQL a call while the writer's thread runs a batch (its connection
+        busy, perhaps pipelined) reads on a connection of its own: what is committed."""
         assert self._conn is not None
+        if self._mid_batch:
+            if self._side is None:
+                from . import pg
+
+                self._side = pg.connect(self.dsn, application_name="chatd-writer-side")
+            return fn(self._side, *args)
         return fn(self._conn, *args)
 
     async def _next_op(self) -> _Op | None:
@@ -366,6 +385,9 @@ class Writer:
                 pass
             self._conn.close()
             self._conn = None
+        if self._side is not None:
+            self._side.close()
+            self._side = None
         self.checkpointer.close()
 
     def _run_batch(self, batch: list[_Op]) -> None:
@@ -373,6 +395,11 @@ class Writer:
         ctx = self._ctx
         assert conn is not None and ctx is not None
         ctx.now = now_ms()
+        if self.dsn:
+            pg_batch.run_batch(self, batch)  # pipelined, and run again after a deadlock
+            self.batches += 1
+            self.ops += len(batch)
+            return
         if not self._begin(batch):
             return
         changes = conn.total_changes
@@ -393,21 +420,24 @@ class Writer:
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            log.error("commit failed: %s", exc)
-            self.health.failed(str(exc))
             try:
                 conn.execute("ROLLBACK")
             except sqlite3.Error:
                 pass
-            for op in batch:
-                if op.error is None:
-                    op.result = None
-                    op.error = ChatError("unavailable", "the database cannot be written")
+            self._commit_failed(batch, str(exc))
         else:
             if conn.total_changes != changes:
                 self.health.ok()
         self.batches += 1
         self.ops += len(batch)
+
+    def _commit_failed(self, batch: list[_Op], reason: str) -> None:
+        log.error("commit failed: %s", reason)
+        self.health.failed(reason)
+        for op in batch:
+            if op.error is None:
+                op.result = None
+                op.error = ChatError("unavailable", "the database cannot be written")
 
     def _begin(self, batch: list[_Op]) -> bool:
         assert self._conn is not None
@@ -420,6 +450,17 @@ class Writer:
                 op.error = ChatError("unavailable", "the database cannot be written")
             return False
         return True
+
+    def _op_error(self, op: _Op, exc: BaseException) -> BaseException:
+        """What the submitter of an op that raised is told."""
+        if is_write_failure(exc):
+            log.error("write op %s failed: %s", getattr(op.fn, "__name__", op.fn), exc)
+            self.health.failed(str(exc))
+            return ChatError("unavailable", "the database cannot be written; nothing was stored")
+        if not isinstance(exc, ChatError):
+            log.exception("write op %s failed", getattr(op.fn, "__name__", op.fn))
+            return ChatError("internal", "the server failed to store this; nothing was written")
+        return exc
 
     def _run_ops(self, batch: list[_Op], *, savepoints: bool) -> bool:
         """Run every op of the batch in the open transaction.
@@ -442,16 +483,9 @@ class Writer:
                 if savepoints:
                     conn.execute("ROLLBACK TO op")
                     conn.execute("RELEASE op")
-                elif conn.total_changes != changes or getattr(conn, "failed", False):
-                    return False  # (PostgreSQL: a failed statement fails the transaction)
-                if is_write_failure(exc):
-                    log.error("write op %s failed: %s", getattr(op.fn, "__name__", op.fn), exc)
-                    self.health.failed(str(exc))
-                    exc = ChatError("unavailable", "the database cannot be written; nothing was stored")
-                elif not isinstance(exc, ChatError):
-                    log.exception("write op %s failed", getattr(op.fn, "__name__", op.fn))
-                    exc = ChatError("internal", "the server failed to store this; nothing was written")
-                op.error = exc
+                elif conn.total_changes != changes:
+                    return False
+                op.error = self._op_error(op, exc)
             else:
                 if savepoints:
                     conn.execute("RELEASE op")
