@@ -61,6 +61,7 @@ class Cluster:
         self.members = members
         self._applied: dict[int, int] = {}  # node -> the id of its last event applied here
         self._heard: set[int] = set()  # nodes with events not read yet
+        self._writers: set[int] = set()  # the other nodes known to write events: those a catch-up reads
         self._wake = trio.Event()
         self.listener = Listener(dsn, [store.CHANNEL, store.LIVE_CHANNEL, store.ASK_CHANNEL], self._notified, self._gap)
         self._live_in, self._live_out = trio.open_memory_channel[str](LIVE_QUEUE)  # payloads to NOTIFY
@@ -101,6 +102,7 @@ class Cluster:
         if holder is not None:
             raise StartupError(f"storage.node {self.node} is taken by a running node ({holder[0]}, pid {holder[1]}): give each node its own number")
         self._applied = await self.readers.read(store.latest_events)
+        self._writers = (set(self._applied) | set(await self.readers.read(store.live_nodes, now_ms()))) - {self.node}
         await self.presence.load()  # (after: the events newer than what it read follow)
         try:
             async with trio.open_nursery() as nursery:
@@ -121,7 +123,7 @@ class Cluster:
                     heard, self._heard = self._heard, set()
                     if heard:
                         try:
-                            await self._catch_up()
+                            await self._catch_up(heard)
                         except Exception:  # noqa: BLE001 - the next notification reads them again
                             log.exception("reading the other nodes' events failed")
                             self._heard |= heard
@@ -147,6 +149,7 @@ class Cluster:
                 return
         else:
             self._heard.add(int(node))
+            self._writers.add(int(node))
         self._wake.set()
 
     # -- effects of requests that wrote nothing (typing, receipts): NOTIFY with the effects ---
@@ -178,12 +181,12 @@ class Cluster:
         self._heard.update(n for n in range(MAX_NODES) if n != self.node)
         self._wake.set()
 
-    async def _catch_up(self) -> None:
-        """Every other node's events not applied yet, all of them in one order
-        (store.events_after). Not only those of the nodes heard from: a notification may come
-        after a later one of another node, whose event was committed after it."""
+    async def _catch_up(self, heard: set[int]) -> None:
+        """The events not applied yet of every other node known to write them, all of them in
+        one order (store.events_after). Not only those of the nodes heard from: a notification
+        may come after a later one of another node, whose event was committed after it."""
         while True:
-            after = {node: self._applied.get(node, 0) for node in range(MAX_NODES) if node != self.node}
+            after = {node: self._applied.get(node, 0) for node in sorted(self._writers | heard)}
             events = await self.readers.read(store.events_after, after, READ_BATCH)
             for event_id, node, body in events:
                 try:
@@ -234,6 +237,7 @@ class Cluster:
                 await self.writer.submit(lambda ctx: store.alive(ctx.conn, self.node, ctx.now, self.run_id))
                 await self.writer.submit(lambda ctx: store.prune(ctx.conn, self.node, now - store.EVENT_RETENTION_MS))
                 live = await self.readers.read(store.live_nodes, now)
+                self._writers |= set(live) - {self.node}
                 await self.presence.keep_live(live)
                 self.delivery.services.mesh.keep_nodes(live)
             except Exception:  # noqa: BLE001 - the writer logs why; the next beat tries again
