@@ -13,12 +13,9 @@ import trio
 
 from chatd.client import ClientError
 
-from .conftest import Harness, make_config, start_server
+from .conftest import Harness
 from .test_calls import ended, record
-
-
-async def _nodes(nursery: trio.Nursery, tmp_path: Any, dsn: str, count: int, **sections: Any) -> list[Harness]:
-    return [Harness(await start_server(nursery, make_config(tmp_path / f"node{n}", storage={"database": dsn, "node": n}, **sections)), nursery) for n in range(count)]
+from .test_pg_nodes import _nodes
 
 
 async def test_a_call_between_users_on_two_nodes(tmp_path, pg_dsn):

@@ -20,10 +20,11 @@ def text(body: str) -> dict[str, Any]:
     return {"type": "text", "text": body}
 
 
-async def _nodes(nursery: trio.Nursery, tmp_path: Any, dsn: str, count: int) -> list[Harness]:
+async def _nodes(nursery: trio.Nursery, tmp_path: Any, dsn: str, count: int, **sections: Any) -> list[Harness]:
+    """`count` nodes on one database, each with its own data directory (and these sections)."""
     out = []
     for node in range(count):
-        server = await start_server(nursery, make_config(tmp_path / f"node{node}", storage={"database": dsn, "node": node}))
+        server = await start_server(nursery, make_config(tmp_path / f"node{node}", storage={"database": dsn, "node": node}, **sections))
         out.append(Harness(server, nursery))
     return out
 

@@ -10,7 +10,7 @@ import trio
 
 from chatd.client import ClientError, connect
 
-from .test_pg_calls import _nodes
+from .test_pg_nodes import _nodes
 from .test_streams import Reader, add_bot, next_stream_push
 
 
