@@ -163,11 +163,7 @@ class Server:
             self.writer.before_commit = self.cluster.before_commit
             self.delivery.shared = self.cluster.share
             self.session_prefix = f"n{cfg.storage.node}s"
-            sv.calls.across(cfg.storage.node, self.cluster.asks.ask, self.cluster.asks.ask_all)
-            self.cluster.asks.answerers["call"] = sv.calls.answer
-            sv.streams.node, sv.streams.ask, sv.streams.share = cfg.storage.node, self.cluster.asks.ask, self.cluster.share
-            self.cluster.asks.answerers["stream"] = sv.streams.answer
-            sv.mesh.node = cfg.storage.node
+            sv.across_nodes(cfg.storage.node, self.cluster.asks, self.cluster.share)
         self.writer.after_commit = self.delivery.after_commit
         self.metrics = Metrics()
         sv.push.counted = self.metrics.push_delivery

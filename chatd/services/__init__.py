@@ -33,7 +33,8 @@ that ends. Handlers and the delivery pipeline reach them through
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -74,6 +75,16 @@ class Services:
         self.push = PushService(cfg.push, hub, readers, writer, self.members)
         self.directory_sync = DirectorySync(cfg.directory, writer)
         hub.session_end_hooks += [self.room_presence.session_ended, self.calls.session_ended, self.mesh.session_ended, self.streams.session_ended]
+
+    def across_nodes(self, node: int, asks: Any, share: Callable[[list[Any]], None]) -> None:
+        """This server is node `node` of several (docs/scaling.md): calls and streams other nodes
+        hold are asked of them (`asks`: chatd.services.node_asks), and this node answers for its
+        own; a stream's deltas and a group call's devices are told to the others."""
+        self.calls.across(node, asks.ask, asks.ask_all)
+        asks.answerers["call"] = self.calls.answer
+        self.streams.node, self.streams.ask, self.streams.share = node, asks.ask, share
+        asks.answerers["stream"] = self.streams.answer
+        self.mesh.node = node
 
     async def start(self, nursery: trio.Nursery) -> None:
         """Start every service's task in `nursery` (the serving nursery)."""

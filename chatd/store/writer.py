@@ -126,7 +126,8 @@ class Writer:
         # PostgreSQL (docs/scaling.md): a batch waits for the network, so it runs on the
         # writer's thread, not the trio thread; there are no WAL checkpoints or syncs to run.
         # Message ids carry the node's number (chatd.store.db.IdGen), and before_commit(conn,
-        # batch, now) adds what the other nodes must hear of (chatd.services.cluster).
+        # batch, now) adds what the other nodes must hear of (chatd.services.cluster), in the
+        # batch's transaction (chatd.store.pg_batch).
         self.dsn = dsn
         self.node = node
         self.before_commit: Callable[[Any, list[_Op], int], None] | None = None
@@ -412,11 +413,6 @@ class Writer:
                 return
             changes = conn.total_changes
             self._run_ops(batch, savepoints=True)
-        if self.before_commit is not None:
-            try:
-                self.before_commit(conn, batch, ctx.now)
-            except Exception:  # noqa: BLE001 - the batch is written whatever happens to what others hear of it
-                log.exception("before_commit failed")
         try:
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
